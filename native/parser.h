@@ -1,0 +1,99 @@
+// The HTTP/1.1 request parser: a pure function over a caller-owned byte span.
+// No allocation, no callbacks, no globals, no Node: it builds and is tested and
+// fuzzed as plain C++. Fields are spans into the caller's buffer; nothing is copied.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tsgi {
+
+struct Span {
+  const char* data = nullptr;
+  size_t len = 0;
+};
+
+enum class ParseStatus : uint8_t {
+  Complete,  // a whole request head was parsed; *consumed = its size including the blank line
+  Partial,   // no error so far, but the head is not complete: call again with more bytes
+  Error,     // the request is refused: head->error_status says how (400, 414, 417, 431, 501, 505)
+};
+
+struct HeaderField {
+  Span name;       // as received (case kept)
+  Span value;      // leading and trailing SP/HTAB trimmed
+  uint16_t known;  // KnownHeader id from known_headers.h, 0 for any other name
+};
+
+struct ParseLimits {
+  size_t max_request_line = 8190;   // longer: 414
+  size_t max_header_bytes = 16384;  // the whole head (request line + fields): 431
+  size_t max_headers = 100;         // more fields: 431 (never more than the caller's capacity)
+};
+
+enum class BodyKind : uint8_t {
+  None,     // no body (no Content-Length, no Transfer-Encoding, or Content-Length: 0)
+  Length,   // content_length bytes follow the head
+  Chunked,  // chunked transfer coding: feed the bytes after the head to ChunkedDecoder
+};
+
+struct RequestHead {
+  // in: caller-owned storage for the header fields
+  HeaderField* headers = nullptr;
+  size_t header_capacity = 0;
+
+  // out
+  Span method;
+  Span target;  // the raw request-target, as received
+  uint8_t version_major = 1;
+  uint8_t version_minor = 1;
+  size_t header_count = 0;
+  BodyKind body_kind = BodyKind::None;
+  uint64_t content_length = 0;  // valid when body_kind == Length
+  bool keep_alive = true;       // by version and the Connection header
+  bool expect_continue = false; // "Expect: 100-continue" on HTTP/1.1
+  uint16_t error_status = 0;    // set when ParseStatus::Error
+  const char* error_reason = "";  // a short static description for logs
+};
+
+// Parses the request head at the start of [data, data + len). Leading empty lines (CRLF)
+// before the request line are skipped and counted in *consumed. Partial input is
+// re-parsed from the start on the next call. A Partial result still enforces the limits
+// (an over-long request line gives 414, an over-large head 431, before the end arrives).
+ParseStatus parse_request_head(const char* data, size_t len, const ParseLimits& limits,
+                               RequestHead* head, size_t* consumed);
+
+enum class ChunkStatus : uint8_t {
+  Data,      // *out is a run of body bytes inside the input; *consumed covers it
+  NeedMore,  // all input consumed (*consumed == len), no data to hand out: wait for more
+  Done,      // the last chunk and the trailer section ended; *consumed ends after them
+  Error,     // malformed or over a limit: error_status() says which (400 or 413)
+};
+
+struct ChunkedLimits {
+  size_t max_extension_bytes = 4096;  // chunk extensions, in total per message
+  size_t max_trailer_bytes = 8192;    // trailer section, in total
+};
+
+// Incremental decoder of a chunked request body. Stateful across calls; zero-copy:
+// data runs are spans into the caller's input. Trailers are validated and dropped.
+class ChunkedDecoder {
+ public:
+  explicit ChunkedDecoder(ChunkedLimits limits = {}) : limits_(limits) {}
+  ChunkStatus feed(const char* data, size_t len, size_t* consumed, Span* out);
+  uint16_t error_status() const { return error_status_; }
+  const char* error_reason() const { return error_reason_; }
+
+ private:
+  ChunkedLimits limits_;
+  uint8_t state_ = 0;
+  uint64_t remaining_ = 0;      // bytes left in the current chunk
+  size_t size_digits_ = 0;
+  size_t extension_bytes_ = 0;
+  size_t trailer_bytes_ = 0;
+  size_t line_bytes_ = 0;
+  uint16_t error_status_ = 0;
+  const char* error_reason_ = "";
+};
+
+}  // namespace tsgi

@@ -1,0 +1,140 @@
+// The one module that loads the native addon, and the typed contract of what it exports.
+// Everything the TypeScript layer knows about the C++ core is written down here.
+import path from 'node:path';
+
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const load: (dir: string) => unknown = require('node-gyp-build');
+
+/** Limits and timeouts the native core enforces. Validated in TypeScript before the call. */
+export interface NativeLimits {
+  maxRequestLine: number;      // bytes; longer request line: 414
+  maxHeaderBytes: number;      // bytes of the whole head; larger: 431
+  maxHeaders: number;          // header fields; more: 431 (at most MAX_HEADERS_CAP)
+  maxBodyBytes: number;        // request body; larger: 413 (Content-Length checked before reading)
+  bodyMemoryBytes: number;     // bodies larger than this are spooled to an unlinked temp file
+  spoolDir: string;            // where spooled bodies go
+  headerTimeoutMs: number;     // head not complete in time: 408 and close
+  bodyTimeoutMs: number;       // no body bytes for this long: 408 and close
+  keepAliveTimeoutMs: number;  // idle keep-alive connection: closed
+  writeTimeoutMs: number;      // a client that reads nothing of a pending response for this long: closed
+  maxConnections: number;      // more open connections: the new one gets 503 and is closed
+  maxKeepAliveRequests: number; // requests per connection before it is closed (0: no limit)
+}
+
+/** Called by the native core; `conn` is an opaque connection id. */
+export interface NativeHandlers {
+  /**
+   * A complete request: the head was parsed and the body (if any) fully received.
+   * `head` is one latin-1 string that the request record (`binding.record`) indexes.
+   * The body is `body` (bytes in memory; null when empty) or, when larger than
+   * `bodyMemoryBytes`, an unlinked temp file open for reading at `bodyFd` (else -1),
+   * `bodyLength` bytes long; the TypeScript side owns that fd and closes it.
+   * A connection has at most one request in flight: the next pipelined request is not
+   * dispatched before this one's response ended (respond/end/abort).
+   */
+  onRequest(conn: number, head: string, body: Buffer | null, bodyFd: number, bodyLength: number): void;
+  /** The connection's write queue fell below its low-water mark after write() returned false, or a sendFile finished. */
+  onDrain(conn: number): void;
+  /** The connection closed while its request was in flight (client went away, timeout). */
+  onAbort(conn: number): void;
+}
+
+export interface NativeAddress {
+  address: string;         // '127.0.0.1', '::1', or the socket path for Unix sockets
+  family: 'IPv4' | 'IPv6' | 'unix';
+  port: number;            // 0 for Unix sockets
+}
+
+export interface NativeStats {
+  connections: number;     // open now
+  requests: number;        // dispatched to JS since start
+  bytesSent: number;
+  bytesReceived: number;
+  listeners: number;
+}
+
+export interface NativeBinding {
+  /** Environ keys by known-header id; index 0 is ''. E.g. 'HTTP_HOST', 'CONTENT_TYPE'. */
+  knownHeaders(): string[];
+  /** The request record, rewritten before each onRequest (layout: REC_* below). */
+  record: Int32Array;
+
+  createServer(limits: NativeLimits, handlers: NativeHandlers): number;
+  /** host '' means all IPv4 and IPv6 addresses ('::' dual-stack). Throws an Error with .code (EADDRINUSE…). */
+  listenTcp(server: number, host: string, port: number, backlog: number): NativeAddress;
+  /** mode: file mode for the socket file, or -1 to leave it. An existing stale socket file is an error (EADDRINUSE). */
+  listenUnix(server: number, socketPath: string, backlog: number, mode: number): NativeAddress;
+  /** An already-listening socket (TCP or Unix) inherited by this process; it is dup()ed, the caller keeps fd. */
+  listenFd(server: number, fd: number): NativeAddress;
+  /** Stops accepting on every listener of the server (the sockets are closed). */
+  stopListening(server: number): void;
+  /**
+   * graceful: closes idle connections now, lets in-flight requests finish (their responses
+   * carry Connection: close), and calls done once no connection is left.
+   * Not graceful: closes every connection now (in-flight requests get onAbort), then done.
+   */
+  close(server: number, graceful: boolean, done: () => void): void;
+  stats(server: number): NativeStats;
+
+  /**
+   * A whole response in one call. `head` is the status line without 'HTTP/1.x ' and the
+   * application's header lines, each ending in CRLF, without the blank line:
+   * '200 OK\r\nContent-Type: text/plain\r\n'. Native adds Date (unless RESP_HAS_DATE),
+   * Content-Length (when contentLength is -1, computed from the body), Connection.
+   * contentLength >= 0: the application declared it; never more is sent, and a shorter
+   * body closes the connection. HEAD, 1xx, 204 and 304 responses send no body.
+   * Returns a RESULT_* code.
+   */
+  respond(conn: number, head: string, body: Buffer | string | null | Array<Buffer | string>,
+          contentLength: number, flags: number): number;
+  /** Starts a streamed response: the head is queued, and goes out with the first write/end. contentLength -1: chunked on HTTP/1.1, close-delimited on HTTP/1.0. */
+  writeHead(conn: number, head: string, contentLength: number, flags: number): number;
+  /** Queues a chunk (a Buffer is written from its own memory). false: wait for onDrain before writing more. */
+  write(conn: number, chunk: Buffer | string): boolean;
+  /** Ends a streamed response (with an optional last chunk). Returns a RESULT_* code. */
+  end(conn: number, chunk: Buffer | string | null): number;
+  /** Sends length bytes of the open file fd from offset after what is queued (sendfile where possible); onDrain when done. The caller keeps fd. */
+  sendFile(conn: number, fd: number, offset: number, length: number): number;
+  /** Closes the connection now (a response whose headers went out can no longer be completed). */
+  abort(conn: number): void;
+}
+
+// Request record layout (Int32Array indexes). Positions are indexes into `head`.
+export const REC_VERSION_MINOR = 0;  // 0 or 1 (major is always 1)
+export const REC_METHOD_END = 1;     // REQUEST_METHOD = head.slice(0, methodEnd)
+export const REC_TARGET_END = 2;     // REQUEST_URI    = head.slice(methodEnd, targetEnd)
+export const REC_QUERY_START = 3;    // QUERY_STRING   = head.slice(queryStart, targetEnd), or '' when -1
+export const REC_PATH_END = 4;       // PATH_INFO      = head.slice(targetEnd, pathEnd) (percent-decoded bytes)
+export const REC_ADDR_END = 5;       // REMOTE_ADDR    = head.slice(pathEnd, addrEnd) ('' on Unix sockets)
+export const REC_REMOTE_PORT = 6;    // 0 on Unix sockets
+export const REC_LOCAL_PORT = 7;     // port of the listener that accepted (0 on Unix sockets)
+export const REC_LISTENER = 8;       // index of that listener, in listen order
+export const REC_FLAGS = 9;          // FLAG_* bits
+export const REC_HEADER_COUNT = 10;
+export const REC_HEADERS = 16;       // then 3 ints per header, in arrival order:
+//   id       known-header id (knownHeaders()[id] is the environ key) or 0
+//   keyEnd   id 0: the environ key ('HTTP_' + name upper-cased, '-' as '_') = head.slice(prevEnd, keyEnd);
+//            id > 0: keyEnd == prevEnd (no key text)
+//   valueEnd value = head.slice(keyEnd, valueEnd); prevEnd starts at addrEnd
+export const REC_HEADER_STRIDE = 3;
+export const MAX_HEADERS_CAP = 1024;
+
+export const FLAG_KEEP_ALIVE = 1;      // the connection persists after this response (unless the response says otherwise)
+export const FLAG_HEAD = 2;            // REQUEST_METHOD is HEAD: no response body is sent
+export const FLAG_CHUNKED_BODY = 4;    // the body arrived chunked (CONTENT_LENGTH is what was received)
+
+export const RESP_HAS_DATE = 1;        // the application sent Date itself
+export const RESP_CLOSE = 2;           // close the connection after this response
+
+export const RESULT_OK = 0;
+export const RESULT_SHORT = 1;         // fewer bytes than the declared Content-Length: connection closed
+export const RESULT_TRUNCATED = 2;     // more bytes than the declared Content-Length: the excess was dropped
+export const RESULT_GONE = -1;         // the connection is already closed
+
+let cached: NativeBinding | undefined;
+
+/** Loads the addon once per thread (prebuilds/ first, then build/Release). */
+export function binding(): NativeBinding {
+  if (!cached) cached = load(path.join(__dirname, '..')) as NativeBinding;
+  return cached;
+}
