@@ -57,9 +57,12 @@ struct RequestHead {
 };
 
 // Parses the request head at the start of [data, data + len). Leading empty lines (CRLF)
-// before the request line are skipped and counted in *consumed. Partial input is
-// re-parsed from the start on the next call. A Partial result still enforces the limits
-// (an over-long request line gives 414, an over-large head 431, before the end arrives).
+// before the request line are skipped and counted in *consumed (and toward
+// max_header_bytes). Partial input is re-parsed from the start on the next call. A Partial
+// result still enforces the limits (an over-long request line gives 414, an over-large head
+// 431, before the end arrives). *consumed is set only on Complete (0 otherwise).
+// max_request_line counts the request line without its CRLF; max_header_bytes counts the
+// whole head, the final empty line included.
 ParseStatus parse_request_head(const char* data, size_t len, const ParseLimits& limits,
                                RequestHead* head, size_t* consumed);
 
@@ -67,12 +70,13 @@ enum class ChunkStatus : uint8_t {
   Data,      // *out is a run of body bytes inside the input; *consumed covers it
   NeedMore,  // all input consumed (*consumed == len), no data to hand out: wait for more
   Done,      // the last chunk and the trailer section ended; *consumed ends after them
-  Error,     // malformed or over a limit: error_status() says which (400 or 413)
+  Error,     // malformed or over a limit: error_status() says which (400; 413 for chunk
+             // extensions over max_extension_bytes; 431 for trailers over max_trailer_bytes)
 };
 
 struct ChunkedLimits {
   size_t max_extension_bytes = 4096;  // chunk extensions, in total per message
-  size_t max_trailer_bytes = 8192;    // trailer section, in total
+  size_t max_trailer_bytes = 8192;    // trailer section, in total (its final CRLF included)
 };
 
 // Incremental decoder of a chunked request body. Stateful across calls; zero-copy:
@@ -91,7 +95,6 @@ class ChunkedDecoder {
   size_t size_digits_ = 0;
   size_t extension_bytes_ = 0;
   size_t trailer_bytes_ = 0;
-  size_t line_bytes_ = 0;
   uint16_t error_status_ = 0;
   const char* error_reason_ = "";
 };

@@ -1,0 +1,450 @@
+// The HTTP/1.1 request head parser (RFC 9112 §2-§3, §5-§6; RFC 9110 for the semantics of
+// Host, Content-Length, Transfer-Encoding, Connection and Expect). Strict, server side.
+//
+// One pass over the bytes, left to right, deciding every syntax error at the first byte
+// that makes it certain. Because of that, a prefix of any input either gives Partial or
+// the same error the whole input gives, which the table tests check for every prefix.
+// The semantic checks run once the head is complete, over the known-header ids.
+#include "parser.h"
+
+#include "known_headers.h"
+
+namespace tsgi {
+namespace {
+
+// ---- character classes -------------------------------------------------------------
+
+enum : uint8_t {
+  kTchar = 1,   // token: RFC 9110 §5.6.2
+  kTarget = 2,  // request-target bytes: VCHAR and obs-text (raw non-ASCII passes through)
+  kValue = 4,   // field-value bytes: HTAB, SP, VCHAR, obs-text (RFC 9110 §5.5)
+  kHex = 8,
+};
+
+struct CharTable {
+  uint8_t bits[256];
+};
+
+constexpr bool is_tchar_byte(unsigned c) {
+  if (c >= '0' && c <= '9') return true;
+  if (c >= 'a' && c <= 'z') return true;
+  if (c >= 'A' && c <= 'Z') return true;
+  switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+      return true;
+    default:
+      return false;
+  }
+}
+
+constexpr CharTable make_char_table() {
+  CharTable t{};
+  for (unsigned c = 0; c < 256; ++c) {
+    uint8_t b = 0;
+    if (is_tchar_byte(c)) b |= kTchar;
+    const bool vchar = c >= 0x21 && c <= 0x7E;
+    const bool obs_text = c >= 0x80;
+    if (vchar || obs_text) b |= kTarget;
+    if (vchar || obs_text || c == ' ' || c == '\t') b |= kValue;
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) b |= kHex;
+    t.bits[c] = b;
+  }
+  return t;
+}
+
+constexpr CharTable kChars = make_char_table();
+
+inline bool has(char c, uint8_t cls) { return (kChars.bits[static_cast<unsigned char>(c)] & cls) != 0; }
+inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+inline ParseStatus fail(RequestHead* head, uint16_t status, const char* reason) {
+  head->error_status = status;
+  head->error_reason = reason;
+  return ParseStatus::Error;
+}
+
+// Case-insensitive compare of [p, p + n) with a lower-case literal of letters, digits and '-'.
+template <size_t N>
+inline bool ieq(const char* p, size_t n, const char (&lower)[N]) {
+  if (n != N - 1) return false;
+  for (size_t i = 0; i < n; ++i) {
+    const char t = lower[i];
+    const char c = p[i];
+    if (t >= 'a' && t <= 'z') {
+      if (static_cast<char>(c | 0x20) != t) return false;
+    } else if (c != t) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Calls fn(begin, len) for each element of a comma-separated list value, OWS trimmed.
+// Empty elements are passed too (len 0); the caller decides what they mean.
+template <typename Fn>
+inline bool for_each_element(Span value, Fn&& fn) {
+  const char* p = value.data;
+  const char* end = p + value.len;
+  for (;;) {
+    const char* comma = p;
+    while (comma < end && *comma != ',') ++comma;
+    const char* b = p;
+    const char* e = comma;
+    while (b < e && is_ows(*b)) ++b;
+    while (e > b && is_ows(e[-1])) --e;
+    if (!fn(b, static_cast<size_t>(e - b))) return false;
+    if (comma == end) return true;
+    p = comma + 1;
+  }
+}
+
+// ---- Host (RFC 9110 §7.2, RFC 3986 §3.2.2-§3.2.3) --------------------------------------
+
+inline bool is_unreserved_or_sub_delim(char c) {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c)) return true;
+  switch (c) {
+    case '-': case '.': case '_': case '~':                                  // unreserved
+    case '!': case '$': case '&': case '\'': case '(': case ')': case '*':   // sub-delims
+    case '+': case ',': case ';': case '=':
+      return true;
+    default:
+      return false;
+  }
+}
+
+// uri-host [ ":" port ], where uri-host is an IP-literal ("[" ... "]") or a reg-name
+// (IPv4 addresses are reg-name spellings). Empty is valid: a request whose target has
+// no authority sends an empty Host.
+bool valid_host(Span v) {
+  const char* p = v.data;
+  const char* end = p + v.len;
+  if (p < end && *p == '[') {
+    ++p;
+    const char* start = p;
+    // IPv6address / IPvFuture, and a "%25" zone id (RFC 6874): hex, ':', '.', 'v', and
+    // the unreserved / sub-delims / '%' that IPvFuture and zone ids allow.
+    while (p < end && *p != ']') {
+      if (!is_unreserved_or_sub_delim(*p) && *p != ':' && *p != '%') return false;
+      ++p;
+    }
+    if (p == end || p == start) return false;
+    ++p;  // ']'
+  } else {
+    while (p < end && *p != ':') {
+      if (*p == '%') {
+        if (end - p < 3 || !has(p[1], kHex) || !has(p[2], kHex)) return false;
+        p += 3;
+        continue;
+      }
+      if (!is_unreserved_or_sub_delim(*p)) return false;
+      ++p;
+    }
+  }
+  if (p == end) return true;
+  if (*p != ':') return false;
+  ++p;
+  if (end - p > 5) return false;  // port = *DIGIT; more than 5 digits is never a port
+  for (; p < end; ++p) {
+    if (!is_digit(*p)) return false;
+  }
+  return true;
+}
+
+// ---- Content-Length (RFC 9110 §8.6) ---------------------------------------------------
+
+// Largest accepted length: it must fit in int64 (and so survive signed arithmetic and
+// off_t downstream); the connection's body limit refuses anything near it with 413.
+constexpr uint64_t kMaxContentLength = 0x7FFFFFFFFFFFFFFFull;
+
+// Parses one Content-Length field value into *seen / *value, folding identical repeated
+// elements ("5, 5") and values of earlier fields. Returns false when malformed or differing.
+bool fold_content_length(Span value, bool* seen, uint64_t* out) {
+  return for_each_element(value, [&](const char* b, size_t n) {
+    if (n == 0) return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      if (!is_digit(b[i])) return false;
+      const uint64_t d = static_cast<uint64_t>(b[i] - '0');
+      if (v > (kMaxContentLength - d) / 10) return false;
+      v = v * 10 + d;
+    }
+    if (*seen && v != *out) return false;
+    *seen = true;
+    *out = v;
+    return true;
+  });
+}
+
+// ---- Transfer-Encoding (RFC 9112 §6.1, §6.3) --------------------------------------------
+
+struct Codings {
+  bool malformed = false;   // empty element, or a coding that is not a token
+  bool other = false;       // some coding other than chunked
+  bool last_chunked = false;
+  unsigned chunked = 0;     // times chunked appears
+};
+
+void scan_codings(Span value, Codings* c) {
+  for_each_element(value, [&](const char* b, size_t n) {
+    if (n == 0) {
+      c->malformed = true;
+      return true;
+    }
+    // transfer-coding = token *( OWS ";" OWS transfer-parameter ): the name ends at OWS or ';'
+    size_t name_len = 0;
+    while (name_len < n && has(b[name_len], kTchar)) ++name_len;
+    if (name_len == 0) {
+      c->malformed = true;
+      return true;
+    }
+    const bool params = name_len < n;
+    if (params) {
+      size_t i = name_len;
+      while (i < n && is_ows(b[i])) ++i;
+      if (i == n || b[i] != ';') c->malformed = true;
+    }
+    if (ieq(b, name_len, "chunked")) {
+      if (params) c->malformed = true;  // chunked takes no parameters
+      ++c->chunked;
+      c->last_chunked = true;
+    } else {
+      c->other = true;
+      c->last_chunked = false;
+    }
+    return true;
+  });
+}
+
+// ---- the head ------------------------------------------------------------------------------
+
+// Checks "HTTP/" DIGIT "." DIGIT, byte by byte as far as the input goes.
+inline bool version_byte_ok(size_t i, char c) {
+  static constexpr char kPrefix[] = "HTTP/";
+  if (i < 5) return c == kPrefix[i];
+  if (i == 6) return c == '.';
+  return is_digit(c);  // 5 and 7
+}
+
+ParseStatus semantics(RequestHead* head) {
+  const bool http11 = head->version_minor == 1;
+  unsigned hosts = 0;
+  Span host;
+  bool cl_seen = false;
+  uint64_t cl = 0;
+  bool te_seen = false;
+  Codings codings;
+  bool conn_close = false;
+  bool conn_keep_alive = false;
+  bool expect_continue = false;
+  bool expect_other = false;
+
+  for (size_t i = 0; i < head->header_count; ++i) {
+    const HeaderField& f = head->headers[i];
+    switch (f.known) {
+      case kHeaderHost:
+        ++hosts;
+        host = f.value;
+        break;
+      case kHeaderContentLength:
+        if (!fold_content_length(f.value, &cl_seen, &cl)) {
+          return fail(head, 400, "invalid or conflicting Content-Length");
+        }
+        break;
+      case kHeaderTransferEncoding:
+        te_seen = true;
+        scan_codings(f.value, &codings);
+        break;
+      case kHeaderConnection:
+        for_each_element(f.value, [&](const char* b, size_t n) {
+          if (ieq(b, n, "close")) conn_close = true;
+          else if (ieq(b, n, "keep-alive")) conn_keep_alive = true;
+          return true;
+        });
+        break;
+      case kHeaderExpect:
+        for_each_element(f.value, [&](const char* b, size_t n) {
+          if (n == 0) return true;  // empty list elements are ignored (RFC 9110 §5.6.1.2)
+          if (ieq(b, n, "100-continue")) expect_continue = true;
+          else expect_other = true;
+          return true;
+        });
+        break;
+      default:
+        break;
+    }
+  }
+
+  if (hosts > 1) return fail(head, 400, "more than one Host");
+  if (hosts == 0 && http11) return fail(head, 400, "missing Host");
+  if (hosts == 1 && !valid_host(host)) return fail(head, 400, "invalid Host");
+
+  if (te_seen) {
+    if (cl_seen) return fail(head, 400, "both Transfer-Encoding and Content-Length");
+    if (!http11) return fail(head, 400, "Transfer-Encoding on HTTP/1.0");
+    if (codings.malformed) return fail(head, 400, "malformed Transfer-Encoding");
+    if (!codings.last_chunked) return fail(head, 400, "final transfer coding is not chunked");
+    if (codings.chunked > 1) return fail(head, 400, "chunked applied more than once");
+    if (codings.other) return fail(head, 501, "unsupported transfer coding");
+    head->body_kind = BodyKind::Chunked;
+  } else if (cl_seen && cl > 0) {
+    head->body_kind = BodyKind::Length;
+    head->content_length = cl;
+  }
+
+  if (expect_other) return fail(head, 417, "unsupported expectation");
+  head->expect_continue = expect_continue && http11;
+  head->keep_alive = http11 ? !conn_close : (conn_keep_alive && !conn_close);
+  return ParseStatus::Complete;
+}
+
+// Parses [data, data + len), len already capped at max_header_bytes.
+ParseStatus parse_head(const char* data, size_t len, const ParseLimits& limits,
+                       RequestHead* head, size_t* consumed) {
+  const char* p = data;
+  const char* const end = data + len;
+
+  // Empty lines before the request line (RFC 9112 §2.2).
+  for (;;) {
+    if (p == end) return ParseStatus::Partial;
+    if (*p == '\r') {
+      if (p + 1 == end) return ParseStatus::Partial;
+      if (p[1] != '\n') return fail(head, 400, "bare CR");
+      p += 2;
+      continue;
+    }
+    if (*p == '\n') return fail(head, 400, "bare LF");
+    break;
+  }
+
+  // Request line: method SP request-target SP HTTP-version CRLF. Every byte of it before
+  // the CRLF counts toward max_request_line; a byte past the limit gives 414 at once.
+  const char* const line = p;
+  const size_t room = static_cast<size_t>(end - line);
+  const char* const line_max = line + (limits.max_request_line < room ? limits.max_request_line : room);
+  const bool line_cut = limits.max_request_line < room;  // bytes exist past the limit
+
+  const char* q = p;
+  while (q < line_max && has(*q, kTchar)) ++q;
+  if (q == line_max) {
+    return line_cut ? fail(head, 414, "request line too long") : ParseStatus::Partial;
+  }
+  if (*q != ' ') {
+    if (*q == '\r' || *q == '\n') return fail(head, 400, "malformed request line");
+    return fail(head, 400, q == p ? "invalid method" : "invalid character in method");
+  }
+  if (q == p) return fail(head, 400, "empty method");
+  head->method = Span{p, static_cast<size_t>(q - p)};
+  p = q + 1;
+
+  q = p;
+  while (q < line_max && has(*q, kTarget)) ++q;
+  if (q == line_max) {
+    return line_cut ? fail(head, 414, "request line too long") : ParseStatus::Partial;
+  }
+  if (*q != ' ') return fail(head, 400, q == p ? "empty request target" : "invalid character in request target");
+  if (q == p) return fail(head, 400, "empty request target");
+  head->target = Span{p, static_cast<size_t>(q - p)};
+  p = q + 1;
+
+  for (size_t i = 0; i < 8; ++i, ++p) {
+    if (p == end) return ParseStatus::Partial;
+    if (p >= line_max) return fail(head, 414, "request line too long");
+    if (!version_byte_ok(i, *p)) return fail(head, 400, "malformed HTTP version");
+  }
+  if (p == end) return ParseStatus::Partial;
+  if (*p != '\r') return fail(head, 400, "malformed HTTP version");
+  if (p + 1 == end) return ParseStatus::Partial;
+  if (p[1] != '\n') return fail(head, 400, "bare CR");
+  {
+    const unsigned major = static_cast<unsigned>(p[-3] - '0');
+    const unsigned minor = static_cast<unsigned>(p[-1] - '0');
+    if (major != 1) return fail(head, 505, "HTTP version not supported");
+    if (minor > 1) return fail(head, 400, "unknown HTTP/1 minor version");
+    head->version_major = 1;
+    head->version_minor = static_cast<uint8_t>(minor);
+  }
+  p += 2;
+
+  // Header fields (RFC 9112 §5): field-name ":" OWS field-value OWS CRLF.
+  size_t max_fields = limits.max_headers < head->header_capacity ? limits.max_headers : head->header_capacity;
+  size_t n = 0;
+  for (;;) {
+    if (p == end) return ParseStatus::Partial;
+    const char c = *p;
+    if (c == '\r') {
+      if (p + 1 == end) return ParseStatus::Partial;
+      if (p[1] != '\n') return fail(head, 400, "bare CR");
+      p += 2;
+      break;
+    }
+    if (c == '\n') return fail(head, 400, "bare LF");
+    if (is_ows(c)) {
+      return fail(head, 400, n == 0 ? "whitespace after request line" : "obs-fold");
+    }
+    if (n == max_fields) return fail(head, 431, "too many header fields");
+
+    const char* name = p;
+    while (p < end && has(*p, kTchar)) ++p;
+    if (p == end) return ParseStatus::Partial;
+    if (*p != ':') {
+      if (is_ows(*p)) return fail(head, 400, "whitespace before colon");
+      return fail(head, 400, "invalid character in field name");
+    }
+    if (p == name) return fail(head, 400, "empty field name");
+    const size_t name_len = static_cast<size_t>(p - name);
+    ++p;
+
+    while (p < end && is_ows(*p)) ++p;
+    const char* value = p;
+    while (p < end && has(*p, kValue)) ++p;
+    if (p == end) return ParseStatus::Partial;
+    if (*p != '\r') {
+      if (*p == '\n') return fail(head, 400, "bare LF");
+      return fail(head, 400, "invalid character in field value");
+    }
+    if (p + 1 == end) return ParseStatus::Partial;
+    if (p[1] != '\n') return fail(head, 400, "bare CR");
+    const char* value_end = p;
+    while (value_end > value && is_ows(value_end[-1])) --value_end;
+
+    HeaderField& f = head->headers[n++];
+    f.name = Span{name, name_len};
+    f.value = Span{value, static_cast<size_t>(value_end - value)};
+    f.known = known_header_id(name, name_len);
+    head->header_count = n;
+    p += 2;
+  }
+
+  *consumed = static_cast<size_t>(p - data);
+  return semantics(head);
+}
+
+}  // namespace
+
+ParseStatus parse_request_head(const char* data, size_t len, const ParseLimits& limits,
+                               RequestHead* head, size_t* consumed) {
+  head->method = Span{};
+  head->target = Span{};
+  head->version_major = 1;
+  head->version_minor = 1;
+  head->header_count = 0;
+  head->body_kind = BodyKind::None;
+  head->content_length = 0;
+  head->keep_alive = true;
+  head->expect_continue = false;
+  head->error_status = 0;
+  head->error_reason = "";
+  *consumed = 0;
+
+  // Only the first max_header_bytes bytes can hold the head. Parsing just those keeps an
+  // error inside them ahead of the size limit, so a prefix never disagrees with the whole.
+  const bool cut = len > limits.max_header_bytes;
+  ParseStatus st = parse_head(data, cut ? limits.max_header_bytes : len, limits, head, consumed);
+  if (st == ParseStatus::Partial && cut) return fail(head, 431, "request head too large");
+  if (st != ParseStatus::Complete) *consumed = 0;
+  return st;
+}
+
+}  // namespace tsgi
