@@ -1,0 +1,127 @@
+'use strict';
+// The scenarios: what the load generator sends and what every server must answer.
+const p = require('./payloads');
+
+/**
+ * @typedef {object} Scenario
+ * @property {string} name
+ * @property {string} description
+ * @property {string} method
+ * @property {string} path
+ * @property {Array<[string,string]>} headers  request headers besides Host
+ * @property {Buffer|null} body                request body
+ * @property {number} pipeline                 requests per write
+ * @property {{status:number, contentType:string, body:Buffer}} expect
+ * @property {'throughput'|'idle'} kind
+ */
+
+/** @type {Scenario[]} */
+const SCENARIOS = [
+  {
+    name: 'hello',
+    description: '11-byte text response',
+    method: 'GET',
+    path: '/hello',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: p.HELLO_BYTES },
+  },
+  {
+    name: 'json',
+    description: `~1 KB object serialized per request (${p.JSON_TEXT.length} bytes)`,
+    method: 'GET',
+    path: '/json',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.json, body: Buffer.from(p.JSON_TEXT) },
+  },
+  {
+    name: 'headers',
+    description: '20 request headers, the app reads 3',
+    method: 'GET',
+    path: '/headers',
+    headers: p.REQUEST_HEADERS,
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: Buffer.from(p.HEADERS_TEXT) },
+  },
+  {
+    name: 'echo',
+    description: 'POST a 4 KB body, echo it',
+    method: 'POST',
+    path: '/echo',
+    headers: [['Content-Type', 'application/octet-stream']],
+    body: p.ECHO_BODY,
+    pipeline: 1,
+    kind: 'throughput',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.binary, body: p.ECHO_BODY },
+  },
+  {
+    name: 'stream',
+    description: '1 MB response produced as 16 chunks of 64 KB',
+    method: 'GET',
+    path: '/stream',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.binary, body: p.STREAM_BYTES },
+  },
+  {
+    name: 'file',
+    description: '1 MB static file',
+    method: 'GET',
+    path: '/file',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.binary, body: null /* filled lazily */ },
+  },
+  {
+    name: 'pipelined',
+    description: 'hello, 16 requests per write',
+    method: 'GET',
+    path: '/hello',
+    headers: [],
+    body: null,
+    pipeline: 16,
+    kind: 'throughput',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: p.HELLO_BYTES },
+  },
+  {
+    name: 'idle',
+    description: 'RSS per connection with 10,000 idle keep-alive connections',
+    method: 'GET',
+    path: '/hello',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'idle',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: p.HELLO_BYTES },
+  },
+];
+
+let fileBody = null;
+Object.defineProperty(SCENARIOS.find((s) => s.name === 'file').expect, 'body', {
+  enumerable: true,
+  get() {
+    if (!fileBody) fileBody = p.fileBytes();
+    return fileBody;
+  },
+});
+
+const NAMES = SCENARIOS.map((s) => s.name);
+
+function getScenario(name) {
+  const s = SCENARIOS.find((x) => x.name === name);
+  if (!s) throw new Error(`unknown scenario '${name}' (known: ${NAMES.join(', ')})`);
+  return s;
+}
+
+module.exports = { SCENARIOS, NAMES, getScenario };
