@@ -1,0 +1,99 @@
+// Builds the PEP 3333 environ from the native request record and the latin-1 head string.
+// One object literal with a fixed key order (a stable hidden class), header keys interned
+// by the native core (knownHeaders()), values sliced from the head once.
+import {
+  REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END,
+  REC_ADDR_END, REC_REMOTE_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
+  FLAG_CHUNKED_BODY,
+} from './native';
+import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from './types';
+
+/** What the environ takes from the server rather than the request; built once per server. */
+export interface EnvironContext {
+  readonly scriptName: string;
+  readonly urlScheme: string;
+  readonly multithread: boolean;
+  readonly multiprocess: boolean;
+  readonly errors: ErrorStream;
+  readonly fileWrapper: FileWrapperFactory;
+  /** Environ keys by known-header id (binding.knownHeaders()). */
+  readonly knownKeys: readonly string[];
+  /** SERVER_NAME and SERVER_PORT by listener index. */
+  serverNames: string[];
+  serverPorts: string[];
+}
+
+const WSGI_VERSION = Object.freeze([1, 0] as const);
+const HTTP_1_0 = 'HTTP/1.0';
+const HTTP_1_1 = 'HTTP/1.1';
+const CONTENT_LENGTH = 'CONTENT_LENGTH';
+const CONTENT_TYPE = 'CONTENT_TYPE';
+const HTTP_COOKIE = 'HTTP_COOKIE';
+
+/**
+ * The environ of the request described by `rec` (the native record) over `head`.
+ * `bodyLength` is the number of body bytes received (CONTENT_LENGTH of a chunked body).
+ */
+export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string, conn: number,
+                             input: InputStream, bodyLength: number): Environ {
+  const methodEnd = rec[REC_METHOD_END];
+  const targetEnd = rec[REC_TARGET_END];
+  const queryStart = rec[REC_QUERY_START];
+  const pathEnd = rec[REC_PATH_END];
+  const addrEnd = rec[REC_ADDR_END];
+  const listener = rec[REC_LISTENER];
+  const remotePort = rec[REC_REMOTE_PORT];
+
+  let pathInfo = head.slice(targetEnd, pathEnd);
+  const scriptName = ctx.scriptName;
+  if (scriptName !== '' && pathInfo.startsWith(scriptName) &&
+      (pathInfo.length === scriptName.length || pathInfo.charCodeAt(scriptName.length) === 47 /* / */)) {
+    pathInfo = pathInfo.slice(scriptName.length);
+  }
+
+  const environ: Environ = {
+    REQUEST_METHOD: head.slice(0, methodEnd),
+    SCRIPT_NAME: scriptName,
+    PATH_INFO: pathInfo,
+    QUERY_STRING: queryStart < 0 ? '' : head.slice(queryStart, targetEnd),
+    CONTENT_TYPE: '',
+    CONTENT_LENGTH: '',
+    SERVER_NAME: ctx.serverNames[listener] ?? '',
+    SERVER_PORT: ctx.serverPorts[listener] ?? '',
+    SERVER_PROTOCOL: rec[REC_VERSION_MINOR] === 1 ? HTTP_1_1 : HTTP_1_0,
+    REMOTE_ADDR: head.slice(pathEnd, addrEnd),
+    REMOTE_PORT: remotePort === 0 ? '' : '' + remotePort,
+    REQUEST_URI: head.slice(methodEnd, targetEnd),
+    'wsgi.version': WSGI_VERSION,
+    'wsgi.url_scheme': ctx.urlScheme,
+    'wsgi.input': input,
+    'wsgi.errors': ctx.errors,
+    'wsgi.multithread': ctx.multithread,
+    'wsgi.multiprocess': ctx.multiprocess,
+    'wsgi.run_once': false,
+    'wsgi.file_wrapper': ctx.fileWrapper,
+    'wsgi.input_terminated': true,
+    'tsgi.connection': conn,
+    'tsgi.listener': listener,
+  };
+
+  const count = rec[REC_HEADER_COUNT];
+  const keys = ctx.knownKeys;
+  let prevEnd = addrEnd;
+  const env = environ as Record<string, unknown>;
+  for (let i = 0, at = REC_HEADERS; i < count; i++, at += 3) {
+    const id = rec[at];
+    const keyEnd = rec[at + 1];
+    const valueEnd = rec[at + 2];
+    const key = id > 0 ? keys[id] : head.slice(prevEnd, keyEnd);
+    const value = head.slice(keyEnd, valueEnd);
+    prevEnd = valueEnd;
+    const prev = env[key];
+    if (prev === undefined) env[key] = value;
+    else if (key === CONTENT_LENGTH) { if (prev === '') env[key] = value; } // the parser refuses differing repeats
+    else if (key === CONTENT_TYPE) env[key] = prev === '' ? value : prev + ',' + value;
+    else env[key] = prev + (key === HTTP_COOKIE ? '; ' : ',') + value;
+  }
+  if ((rec[REC_FLAGS] & FLAG_CHUNKED_BODY) !== 0) environ.CONTENT_LENGTH = '' + bodyLength;
+  return environ;
+}

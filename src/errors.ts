@@ -1,0 +1,49 @@
+// Every error tsgi throws, from one registry with stable codes. A code never changes
+// meaning once released; docs/api.md lists every code (a test checks it).
+
+/** The registry: code → one line saying what happened. Add new codes here. */
+export const ERROR_CODES = {
+  TSGI_ERR_INVALID_OPTION: 'An embedding option is unknown, of the wrong type or out of range.',
+  TSGI_ERR_INVALID_BIND: 'A bind string is not HOST:PORT, [IPv6]:PORT, unix:PATH or fd://N.',
+  TSGI_ERR_SERVER_STATE: 'A server method was called in a state that does not allow it (listen twice, listen after close).',
+  TSGI_ERR_LISTEN: 'A listener could not be opened (address in use, permission denied, bad fd).',
+  TSGI_ERR_START_RESPONSE_TWICE: 'startResponse was called a second time without excInfo.',
+  TSGI_ERR_START_RESPONSE_MISSING: 'The application produced body bytes (or ended) without calling startResponse.',
+  TSGI_ERR_INVALID_STATUS: "The status is not 'NNN Reason' with a final status code, in latin-1 without control characters.",
+  TSGI_ERR_INVALID_HEADER: 'A response header is not a [name, value] pair of a token name and a latin-1 value without CR, LF or NUL.',
+  TSGI_ERR_HOP_BY_HOP_HEADER: 'The application set a hop-by-hop header (Connection, Transfer-Encoding, Keep-Alive, Upgrade, TE, Trailer, Proxy-*).',
+  TSGI_ERR_INVALID_BODY: 'The application returned something that is not an iterable of chunks (for example a bare string or Buffer).',
+  TSGI_ERR_INVALID_CHUNK: 'The body yielded (or write() got) something that is neither a string nor a Uint8Array.',
+  TSGI_ERR_WRITE_AFTER_END: 'write() was called after the response ended.',
+  TSGI_ERR_CLIENT_GONE: 'The client went away before the response was complete.',
+  TSGI_ERR_INVALID_FILE: 'wsgi.file_wrapper got something that is not a path, a file descriptor or a FileHandle.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The base of every tsgi error: `code` is stable, `message` says what to do. */
+export class TsgiError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return `TsgiError [${this.code}]`;
+  }
+}
+
+/** Options, bind strings and server-state misuse by the embedding code. */
+export class OptionError extends TsgiError {}
+
+/** A contract violation by the application (PEP 3333): the response becomes a 500. */
+export class ApplicationError extends TsgiError {}
+
+export class ListenError extends TsgiError {
+  /** The system error code (EADDRINUSE, EACCES, …) when there is one. */
+  readonly syscallCode: string | undefined;
+  constructor(message: string, syscallCode: string | undefined, cause: unknown) {
+    super('TSGI_ERR_LISTEN', message, { cause });
+    this.syscallCode = syscallCode;
+  }
+}

@@ -1,0 +1,90 @@
+// wsgi.file_wrapper: wraps a file so the gateway can send it with the native sendFile
+// (zero-copy) instead of reading it through JavaScript. The wrapper is also an ordinary
+// body (sync and async iterable of blocks), which is what runs under middleware that
+// replaces it, or when sendfile is not possible.
+import fs from 'node:fs';
+import { ApplicationError } from './errors';
+import { kBlockSize, kFile } from './symbols';
+import type { FileLike } from './types';
+
+const DEFAULT_BLOCK = 64 * 1024;
+
+type Handle = { readonly fd: number; close(): Promise<void> };
+
+function isHandle(f: unknown): f is Handle {
+  return typeof f === 'object' && f !== null && typeof (f as Handle).fd === 'number' && typeof (f as Handle).close === 'function';
+}
+
+/**
+ * A file to send, from its start. It owns what it is given: a path is opened and closed by
+ * it, an fd is closed by `close()`, a FileHandle has its `close()` called.
+ */
+export class FileWrapper implements Iterable<Buffer>, AsyncIterable<Buffer> {
+  readonly [kFile]: FileLike;
+  readonly [kBlockSize]: number;
+  private fdOpened = -1;
+  private closed = false;
+
+  constructor(file: FileLike, blockSize?: number) {
+    if (!(typeof file === 'string' || (typeof file === 'number' && Number.isInteger(file) && file >= 0) || isHandle(file))) {
+      throw new ApplicationError('TSGI_ERR_INVALID_FILE', 'wsgi.file_wrapper takes a path, a file descriptor or an fs.promises FileHandle');
+    }
+    if (blockSize !== undefined && !(Number.isInteger(blockSize) && blockSize > 0)) {
+      throw new ApplicationError('TSGI_ERR_INVALID_FILE', `wsgi.file_wrapper blockSize must be a positive whole number, got ${String(blockSize)}`);
+    }
+    this[kFile] = file;
+    this[kBlockSize] = blockSize ?? DEFAULT_BLOCK;
+  }
+
+  /** The file descriptor to read (opening a path on first use). */
+  fd(): number {
+    const file = this[kFile];
+    if (typeof file === 'number') return file;
+    if (isHandle(file)) return file.fd;
+    if (this.fdOpened < 0) this.fdOpened = fs.openSync(file, 'r');
+    return this.fdOpened;
+  }
+
+  *[Symbol.iterator](): Iterator<Buffer> {
+    const fd = this.fd();
+    let pos = 0;
+    for (;;) {
+      const block = Buffer.allocUnsafe(this[kBlockSize]);
+      const n = fs.readSync(fd, block, 0, block.length, pos);
+      if (n <= 0) return;
+      pos += n;
+      yield n === block.length ? block : block.subarray(0, n);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
+    const fd = this.fd();
+    let pos = 0;
+    for (;;) {
+      const block = Buffer.allocUnsafe(this[kBlockSize]);
+      const n = await new Promise<number>((resolve, reject) => fs.read(fd, block, 0, block.length, pos, (err, got) => (err ? reject(err) : resolve(got))));
+      if (n <= 0) return;
+      pos += n;
+      yield n === block.length ? block : block.subarray(0, n);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    const file = this[kFile];
+    if (isHandle(file)) {
+      file.close().catch(() => { /* closing twice or a failed close leaves nothing to release */ });
+      return;
+    }
+    const fd = typeof file === 'number' ? file : this.fdOpened;
+    if (fd >= 0) {
+      try { fs.closeSync(fd); } catch { /* already closed */ }
+    }
+  }
+}
+
+/** wsgi.file_wrapper(file, blockSize?) */
+export function fileWrapper(file: FileLike, blockSize?: number): FileWrapper {
+  return new FileWrapper(file, blockSize);
+}

@@ -1,0 +1,13 @@
+// The public API of tsgi. Only what this module exports is public. Importing it loads no
+// native code: the addon is loaded when the first server listens.
+export type {
+  App, Body, Chunk, Closable, Environ, ErrorStream, FileLike, FileWrapperFactory, InputStream,
+  ResponseHeaders, ServerAddress, ServerHooks, StartResponse, Write,
+} from './types';
+export { Server, createServer, serve, type CloseOptions } from './server';
+export type { ServerOptions, TextSink } from './options';
+export { Request, decodeNative, encodeNative } from './request';
+export { FileWrapper, fileWrapper } from './file-wrapper';
+export { parseBind, formatBind, type BindAddress } from './bind';
+export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, type ErrorCode } from './errors';
+export { Logger, type LogLevel, type LogFormat, type LoggerOptions, type LogFields } from './log';

@@ -1,0 +1,189 @@
+// Embedding options: validated once against the setting declarations, then frozen. An
+// error names the option and says what to do.
+import os from 'node:os';
+import { checkValue, type Setting } from './settings/setting';
+import { limitSettings } from './settings/limits';
+import { serverSettings } from './settings/server';
+import { backlog as backlogSetting, unixSocketMode as unixSocketModeSetting } from './settings/sockets';
+import { parseBind, type BindAddress } from './bind';
+import { OptionError } from './errors';
+import { Logger, type LogLevel } from './log';
+import type { NativeLimits } from './native';
+import type { ServerHooks } from './types';
+
+/** A stream that wsgi.errors writes to (process.stderr by default). */
+export interface TextSink {
+  write(chunk: string | Uint8Array): unknown;
+}
+
+export interface ServerOptions {
+  /** Address to listen on when `bind` is not given (default '127.0.0.1'; '' for every address). */
+  host?: string;
+  /** Port to listen on when `bind` is not given (default 8000; 0 picks a free port). */
+  port?: number;
+  /** Bind strings: 'HOST:PORT', '[::1]:PORT', 'unix:PATH', 'fd://N'. Replaces host and port. */
+  bind?: string | string[];
+  backlog?: number;
+  /** File mode of unix: sockets in octal ('660'); '' leaves the umask's. */
+  unixSocketMode?: string;
+  scriptName?: string;
+  urlScheme?: 'http' | 'https';
+  multiprocess?: boolean;
+  multithread?: boolean;
+  /** The stream behind wsgi.errors (tracebacks, short responses). Default process.stderr. */
+  errors?: TextSink;
+  hooks?: ServerHooks;
+  /** Aborting it closes the server (gracefully). */
+  signal?: AbortSignal;
+  /** Server events (listening, closing). Default: warnings and errors to stderr. */
+  logger?: Logger;
+  logLevel?: LogLevel;
+
+  maxRequestLine?: number;
+  maxHeaderSize?: number;
+  maxHeaders?: number;
+  maxBodySize?: number;
+  bodyMemorySize?: number;
+  spoolDir?: string;
+  headerTimeout?: number;
+  bodyTimeout?: number;
+  keepAliveTimeout?: number;
+  writeTimeout?: number;
+  maxConnections?: number;
+  maxKeepAliveRequests?: number;
+}
+
+export interface ResolvedOptions {
+  readonly binds: readonly BindAddress[];
+  readonly backlog: number;
+  readonly unixSocketMode: number;
+  readonly scriptName: string;
+  readonly urlScheme: string;
+  readonly multiprocess: boolean;
+  readonly multithread: boolean;
+  readonly errors: TextSink;
+  readonly hooks: ServerHooks | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly logger: Logger;
+  readonly limits: Readonly<NativeLimits>;
+}
+
+// Declarations are typed by value (Setting<number>…); checkValue takes any of them.
+const SETTINGS = [...serverSettings, ...limitSettings, backlogSetting, unixSocketModeSetting] as unknown as readonly Setting[];
+const BY_NAME = new Map(SETTINGS.map((s) => [s.name, s]));
+const OTHER_KEYS = ['bind', 'errors', 'hooks', 'signal', 'logger', 'logLevel'];
+const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
+
+function invalid(message: string): OptionError {
+  return new OptionError('TSGI_ERR_INVALID_OPTION', message);
+}
+
+function closest(name: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  for (const c of candidates) {
+    const d = distance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestScore) { bestScore = d; best = c; }
+  }
+  return bestScore <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+/** Validates embedding options once and returns them frozen. Throws OptionError (TSGI_ERR_INVALID_OPTION). */
+export function resolveOptions(options: ServerOptions | undefined): ResolvedOptions {
+  if (options === undefined || options === null) options = {};
+  if (typeof options !== 'object') throw invalid(`options must be an object, got ${typeof options}`);
+  const known = [...BY_NAME.keys(), ...OTHER_KEYS];
+  const raw = options as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (BY_NAME.has(key) || OTHER_KEYS.includes(key)) continue;
+    const guess = closest(key, known);
+    throw invalid(`unknown option ${JSON.stringify(key)}${guess ? `; did you mean ${JSON.stringify(guess)}?` : `; known options: ${known.join(', ')}`}`);
+  }
+  const value = <T>(setting: Setting): T => {
+    const v = raw[setting.name];
+    if (v === undefined) return setting.default as T;
+    const problem = checkValue(setting, v);
+    if (problem) throw invalid(`option ${problem}`);
+    return v as T;
+  };
+
+  let binds: BindAddress[];
+  if (raw.bind !== undefined) {
+    if (raw.host !== undefined || raw.port !== undefined) throw invalid('options host/port and bind were both given: use bind alone (e.g. bind: "127.0.0.1:8000") or host and port');
+    const list = typeof raw.bind === 'string' ? [raw.bind] : raw.bind;
+    if (!Array.isArray(list) || list.length === 0 || list.some((b) => typeof b !== 'string')) {
+      throw invalid('option bind must be a bind string or a non-empty array of them, e.g. "127.0.0.1:8000", "unix:/run/app.sock", "fd://3"');
+    }
+    binds = list.map((b: string) => parseBind(b));
+  } else {
+    const h = value<string>(BY_NAME.get('host')!);
+    binds = [Object.freeze({ kind: 'tcp' as const, host: h, port: value<number>(BY_NAME.get('port')!) })];
+  }
+
+  const errors = raw.errors ?? process.stderr;
+  if (typeof errors !== 'object' || errors === null || typeof (errors as TextSink).write !== 'function') {
+    throw invalid('option errors must be a writable stream (an object with write()), e.g. process.stderr');
+  }
+  const hooks = raw.hooks as ServerHooks | undefined;
+  if (hooks !== undefined) {
+    if (typeof hooks !== 'object' || hooks === null) throw invalid('option hooks must be an object { requestStart?, requestEnd? }');
+    for (const k of Object.keys(hooks)) {
+      if (k !== 'requestStart' && k !== 'requestEnd') throw invalid(`option hooks.${k} is not a hook; the hooks are requestStart and requestEnd`);
+      if (typeof (hooks as Record<string, unknown>)[k] !== 'function' && (hooks as Record<string, unknown>)[k] !== undefined) throw invalid(`option hooks.${k} must be a function`);
+    }
+  }
+  const signal = raw.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalid('option signal must be an AbortSignal (e.g. AbortSignal.timeout(ms) or controller.signal)');
+  let logger = raw.logger as Logger | undefined;
+  if (logger !== undefined && !(logger instanceof Logger)) throw invalid('option logger must be a Logger from tsgi (createLogger())');
+  if (raw.logLevel !== undefined && !LOG_LEVELS.includes(raw.logLevel as string)) {
+    throw invalid(`option logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(raw.logLevel)}`);
+  }
+  logger ??= new Logger({ level: (raw.logLevel as LogLevel | undefined) ?? 'warning' });
+
+  const mode = value<string>(unixSocketModeSetting as unknown as Setting);
+  const spool = value<string>(BY_NAME.get('spoolDir')!);
+  const limits: NativeLimits = Object.freeze({
+    maxRequestLine: value<number>(BY_NAME.get('maxRequestLine')!),
+    maxHeaderBytes: value<number>(BY_NAME.get('maxHeaderSize')!),
+    maxHeaders: value<number>(BY_NAME.get('maxHeaders')!),
+    maxBodyBytes: value<number>(BY_NAME.get('maxBodySize')!),
+    bodyMemoryBytes: value<number>(BY_NAME.get('bodyMemorySize')!),
+    spoolDir: spool === '' ? os.tmpdir() : spool,
+    headerTimeoutMs: value<number>(BY_NAME.get('headerTimeout')!),
+    bodyTimeoutMs: value<number>(BY_NAME.get('bodyTimeout')!),
+    keepAliveTimeoutMs: value<number>(BY_NAME.get('keepAliveTimeout')!),
+    writeTimeoutMs: value<number>(BY_NAME.get('writeTimeout')!),
+    maxConnections: value<number>(BY_NAME.get('maxConnections')!),
+    maxKeepAliveRequests: value<number>(BY_NAME.get('maxKeepAliveRequests')!),
+  });
+
+  return Object.freeze({
+    binds: Object.freeze(binds),
+    backlog: value<number>(backlogSetting as unknown as Setting),
+    unixSocketMode: mode === '' ? -1 : parseInt(mode, 8),
+    scriptName: value<string>(BY_NAME.get('scriptName')!),
+    urlScheme: value<string>(BY_NAME.get('urlScheme')!),
+    multiprocess: value<boolean>(BY_NAME.get('multiprocess')!),
+    multithread: value<boolean>(BY_NAME.get('multithread')!),
+    errors: errors as TextSink,
+    hooks: hooks && (hooks.requestStart || hooks.requestEnd) ? Object.freeze({ ...hooks }) : undefined,
+    signal: signal as AbortSignal | undefined,
+    logger,
+    limits,
+  });
+}

@@ -1,0 +1,530 @@
+// The gateway: calls the application for one request and drives what it returns to the
+// native core. An array body becomes one native respond() call (the fast path); a sync
+// iterable is pulled synchronously and what is available is written in batches; an async
+// iterable is streamed chunk by chunk; both wait for onDrain when the connection's queue
+// is full. close() (or return() on an unfinished iterator) runs exactly once whatever
+// happens. Application errors become a canned 500, or an aborted connection once the
+// headers went out, with the traceback on wsgi.errors.
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { ApplicationError } from './errors';
+import { FileWrapper } from './file-wrapper';
+import {
+  FLAG_HEAD, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
+} from './native';
+import { BODY_500, HEAD_500, prepareHead, type HeadTarget } from './start-response';
+import { kRelease } from './symbols';
+import type { App, Body, Chunk, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
+import type { RequestInput } from './input';
+
+/** What every exchange of one server shares. */
+export interface GatewayContext {
+  readonly nb: NativeBinding;
+  readonly app: App;
+  readonly errors: ErrorStream;
+  readonly hooks: ServerHooks | undefined;
+  /** Exchanges that outlived their onRequest call, by connection: onDrain and onAbort find them here. */
+  readonly live: Map<number, Exchange>;
+}
+
+/** Chunks already available are written together up to this many bytes. */
+const BATCH_BYTES = 64 * 1024;
+/** Chunks smaller than this are merged into one write; larger ones are written from their own memory. */
+const COALESCE_MAX = 16 * 1024;
+/** A sync body yields to the event loop after this many bytes, so one response cannot starve the others. */
+const TURN_BYTES = 1024 * 1024;
+
+type SyncIter = Iterator<unknown>;
+type AsyncIter = AsyncIterator<unknown>;
+
+const enum Wait { None, Drain, File }
+
+function chunkBytes(c: Buffer | string): number {
+  return typeof c === 'string' ? Buffer.byteLength(c) : c.length;
+}
+
+/** A string or Buffer as the native core takes it; a non-Buffer Uint8Array is viewed (no copy); anything else is null. */
+function toNativeChunk(v: unknown): Buffer | string | null {
+  if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  return null;
+}
+
+function invalidChunk(v: unknown, where: string): ApplicationError {
+  const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+  return new ApplicationError('TSGI_ERR_INVALID_CHUNK', `${where} must be a string or a Uint8Array, got ${what}`);
+}
+
+/** One request and its response. Created per request; the fast path finishes inside its constructor's caller. */
+export class Exchange implements HeadTarget {
+  head = '';
+  statusCode = 0;
+  contentLength = -1;
+  respFlags = 0;
+
+  readonly startResponse: StartResponse;
+  private writeFn: Write | undefined = undefined;
+  private started = false;
+  private headersSent = false;
+  private finished = false;
+  private aborted = false;
+  private registered = false;
+  private bodyClosed = false;
+  private iterDone = false;
+  private async = false;
+  private wait = Wait.None;
+  private body: Body | undefined = undefined;
+  private iter: SyncIter | AsyncIter | undefined = undefined;
+  private bytesSent = 0;
+  private t0 = 0;
+  private onNextBound: ((r: IteratorResult<unknown>) => void) | undefined = undefined;
+  private onErrorBound: ((e: unknown) => void) | undefined = undefined;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    readonly conn: number,
+    readonly environ: Environ,
+    private readonly input: RequestInput | null,
+    private readonly reqFlags: number,
+  ) {
+    this.startResponse = startResponse.bind(this) as StartResponse;
+  }
+
+  /** Runs the application and drives its body as far as it goes synchronously. */
+  run(): void {
+    const hooks = this.ctx.hooks;
+    if (hooks !== undefined) {
+      this.t0 = performance.now();
+      if (hooks.requestStart !== undefined) {
+        try { hooks.requestStart(this.environ); } catch (e) { this.logError('requestStart hook failed', e); }
+      }
+    }
+    let result: unknown;
+    try {
+      result = this.ctx.app(this.environ, this.startResponse);
+    } catch (e) {
+      this.fail(e);
+      return;
+    }
+    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function' &&
+        !Array.isArray(result)) {
+      this.register();
+      (result as PromiseLike<unknown>).then((b) => this.drive(b), (e) => this.fail(e));
+      return;
+    }
+    this.drive(result);
+    if (!this.finished) this.register();
+  }
+
+  // ---- native events ------------------------------------------------------------------
+
+  /** The connection's queue drained, or a sendFile finished. */
+  drained(): void {
+    const wait = this.wait;
+    this.wait = Wait.None;
+    if (this.finished) return;
+    if (wait === Wait.File) this.complete(null);
+    else if (wait === Wait.Drain) this.resume();
+  }
+
+  /** The client went away (or a timeout closed the connection) while the request was in flight. */
+  abort(): void {
+    if (this.finished) return;
+    this.aborted = true;
+    this.closeBody();
+    this.finish(new ApplicationError('TSGI_ERR_CLIENT_GONE', 'the client went away before the response was complete'));
+  }
+
+  /** Continues a sync body after yielding to the event loop. */
+  nextTurn(): void {
+    if (this.wait === Wait.None) this.resume();
+  }
+
+  // ---- driving the body ---------------------------------------------------------------
+
+  private drive(result: unknown): void {
+    this.body = result as Body;
+    if (this.finished) {
+      // The client left while the application was still producing its body.
+      this.closeBody();
+      return;
+    }
+    try {
+      if (Array.isArray(result)) return this.respondArray(result);
+      if (result instanceof FileWrapper) return this.sendFileWrapper(result);
+      if (typeof result === 'string' || result instanceof Uint8Array) {
+        throw new ApplicationError('TSGI_ERR_INVALID_BODY',
+          `the application returned a ${typeof result === 'string' ? 'string' : 'Buffer'} directly; return an iterable of chunks such as [body] (a string would be iterated character by character)`);
+      }
+      if (result !== null && (typeof result === 'object' || typeof result === 'function')) {
+        const r = result as Partial<Iterable<unknown> & AsyncIterable<unknown>>;
+        if (typeof r[Symbol.iterator] === 'function') {
+          this.iter = r[Symbol.iterator]!();
+          return this.pumpSync();
+        }
+        if (typeof r[Symbol.asyncIterator] === 'function') {
+          this.iter = r[Symbol.asyncIterator]!();
+          this.async = true;
+          return this.pullAsync();
+        }
+      }
+      throw new ApplicationError('TSGI_ERR_INVALID_BODY',
+        `the application must return an iterable (or async iterable) of chunks, or a Promise of one; got ${result === null ? 'null' : typeof result}`);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** The fast path: the whole response in one native call. */
+  private respondArray(chunks: unknown[]): void {
+    let out: unknown[] = chunks;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i];
+      if (typeof c === 'string' || Buffer.isBuffer(c)) continue;
+      const n = toNativeChunk(c);
+      if (n === null) throw invalidChunk(c, `body chunk ${i}`);
+      if (out === chunks) out = chunks.slice();
+      out[i] = n;
+    }
+    if (!this.started) throw this.missingStart();
+    const nb = this.ctx.nb;
+    let result: number;
+    if (this.headersSent) {
+      // write() already sent the head: stream the rest.
+      for (let i = 0; i < out.length - 1; i++) this.writeChunk(out[i] as Buffer | string);
+      const last = out.length > 0 ? (out[out.length - 1] as Buffer | string) : null;
+      if (last !== null) this.bytesSent += chunkBytes(last);
+      result = nb.end(this.conn, last);
+    } else {
+      this.headersSent = true;
+      const payload = out.length === 0 ? null : out.length === 1 ? (out[0] as Buffer | string) : (out as Array<Buffer | string>);
+      if (this.ctx.hooks !== undefined || this.contentLength >= 0) for (const c of out) this.bytesSent += chunkBytes(c as Buffer | string);
+      result = nb.respond(this.conn, this.head, payload, this.contentLength, this.respFlags);
+    }
+    this.ended(result);
+  }
+
+  /** Pulls a sync iterable until it ends, the queue is full, or this turn's byte budget is spent. */
+  private pumpSync(): void {
+    const it = this.iter as SyncIter;
+    let batch: Array<Buffer | string> | null = null;
+    let batchBytes = 0;
+    let turn = 0;
+    for (;;) {
+      let r: IteratorResult<unknown>;
+      try {
+        r = it.next();
+      } catch (e) {
+        this.iterDone = true;
+        if (batch !== null && this.started && this.headersSent) this.writeBatch(batch);
+        return this.fail(e);
+      }
+      if (this.finished) return;
+      if (r.done) {
+        this.iterDone = true;
+        return this.complete(batch);
+      }
+      const chunk = toNativeChunk(r.value);
+      if (chunk === null) return this.fail(invalidChunk(r.value, 'a body chunk'));
+      const size = chunk.length;
+      if (size === 0) continue;
+      if (!this.started) return this.fail(this.missingStart());
+      if (batch === null) batch = [];
+      batch.push(chunk);
+      batchBytes += size;
+      if (batchBytes < BATCH_BYTES) continue;
+      const ok = this.writeBatch(batch);
+      if (this.finished) return;
+      turn += batchBytes;
+      batch = null;
+      batchBytes = 0;
+      if (this.contentLength >= 0 && this.bytesSent >= this.contentLength) return this.complete(null);
+      if (!ok) {
+        this.wait = Wait.Drain;
+        return;
+      }
+      if (turn >= TURN_BYTES) {
+        setImmediate(resumeLater, this);
+        return;
+      }
+    }
+  }
+
+  /** Asks an async iterator for its next chunk. */
+  private pullAsync(): void {
+    let p: Promise<IteratorResult<unknown>>;
+    try {
+      p = (this.iter as AsyncIter).next();
+    } catch (e) {
+      this.iterDone = true;
+      return this.fail(e);
+    }
+    this.onNextBound ??= this.onNext.bind(this);
+    this.onErrorBound ??= this.onAsyncError.bind(this);
+    Promise.resolve(p).then(this.onNextBound, this.onErrorBound);
+  }
+
+  private onNext(r: IteratorResult<unknown>): void {
+    if (this.finished) return;
+    if (r === null || typeof r !== 'object') return this.onAsyncError(new TypeError('the async iterator returned a non-object result'));
+    if (r.done) {
+      this.iterDone = true;
+      return this.complete(null);
+    }
+    const chunk = toNativeChunk(r.value);
+    if (chunk === null) return this.fail(invalidChunk(r.value, 'a body chunk'));
+    if (chunk.length === 0) return this.pullAsync();
+    if (!this.started) return this.fail(this.missingStart());
+    const ok = this.writeChunk(chunk);
+    if (this.finished) return;
+    if (this.contentLength >= 0 && this.bytesSent >= this.contentLength) return this.complete(null);
+    if (!ok) this.wait = Wait.Drain;
+    else this.pullAsync();
+  }
+
+  private onAsyncError(e: unknown): void {
+    this.iterDone = true;
+    this.fail(e);
+  }
+
+  private resume(): void {
+    if (this.finished) return;
+    if (this.async) this.pullAsync();
+    else this.pumpSync();
+  }
+
+  /** The body ended: send what is left and end the response. */
+  private complete(batch: Array<Buffer | string> | null): void {
+    if (!this.started) return this.fail(this.missingStart());
+    const nb = this.ctx.nb;
+    let result: number;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      const payload = batch === null ? null : batch.length === 1 ? batch[0] : batch;
+      if (batch !== null && (this.ctx.hooks !== undefined || this.contentLength >= 0)) for (const c of batch) this.bytesSent += chunkBytes(c);
+      result = nb.respond(this.conn, this.head, payload, this.contentLength, this.respFlags);
+    } else {
+      let last: Buffer | string | null = null;
+      if (batch !== null) {
+        last = batch.pop()!;
+        if (batch.length > 0) this.writeBatch(batch);
+        if (this.finished) return;
+        this.bytesSent += chunkBytes(last);
+      }
+      result = nb.end(this.conn, last);
+    }
+    this.ended(result);
+  }
+
+  /** Sends a FileWrapper body with the native sendFile, honouring the application's Content-Length. */
+  private sendFileWrapper(wrapper: FileWrapper): void {
+    if (!this.started) throw this.missingStart();
+    const nb = this.ctx.nb;
+    const fd = wrapper.fd();
+    const size = fs.fstatSync(fd).size;
+    let length = size;
+    if (this.contentLength >= 0) length = Math.min(this.contentLength, size);
+    else if (!this.headersSent) {
+      this.head += 'Content-Length: ' + size + '\r\n';
+      this.contentLength = size;
+    }
+    if (!this.headersSent) {
+      this.headersSent = true;
+      if (nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) === RESULT_GONE) return this.gone();
+    }
+    if (length === 0 || (this.reqFlags & FLAG_HEAD) !== 0) return this.complete(null);
+    this.bytesSent += length;
+    if (nb.sendFile(this.conn, fd, 0, length) === RESULT_GONE) return this.gone();
+    this.wait = Wait.File;
+  }
+
+  // ---- writing ------------------------------------------------------------------------
+
+  /** Writes one chunk, sending the head first if it has not gone out. Returns false when the queue is full. */
+  private writeChunk(chunk: Buffer | string): boolean {
+    const nb = this.ctx.nb;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      if (nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) === RESULT_GONE) {
+        this.gone();
+        return false;
+      }
+    }
+    this.bytesSent += chunkBytes(chunk);
+    return nb.write(this.conn, chunk);
+  }
+
+  /** Writes chunks that were available together: small neighbours merged, large ones from their own memory. */
+  private writeBatch(batch: Array<Buffer | string>): boolean {
+    let ok = true;
+    let i = 0;
+    const n = batch.length;
+    while (i < n && !this.finished) {
+      let j = i;
+      let strings = true;
+      while (j < n && batch[j].length < COALESCE_MAX) {
+        if (typeof batch[j] !== 'string') strings = false;
+        j++;
+      }
+      if (j - i <= 1) {
+        ok = this.writeChunk(batch[i]) && ok;
+        i = j === i ? i + 1 : j;
+        continue;
+      }
+      const run = batch.slice(i, j);
+      const merged = strings ? (run as string[]).join('') : Buffer.concat(run.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+      ok = this.writeChunk(merged) && ok;
+      i = j;
+    }
+    return ok;
+  }
+
+  /** Legacy write(): sends the head on first use, then the chunk. */
+  writeLegacy(chunk: Chunk): void {
+    if (!this.started) throw this.missingStart();
+    if (this.finished) {
+      throw this.aborted
+        ? new ApplicationError('TSGI_ERR_CLIENT_GONE', 'write(): the client went away')
+        : new ApplicationError('TSGI_ERR_WRITE_AFTER_END', 'write() was called after the response ended');
+    }
+    const c = toNativeChunk(chunk);
+    if (c === null) throw invalidChunk(chunk, 'write() takes a chunk that');
+    const nb = this.ctx.nb;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      if (nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) === RESULT_GONE) {
+        this.gone();
+        throw new ApplicationError('TSGI_ERR_CLIENT_GONE', 'write(): the client went away');
+      }
+    }
+    if (c.length === 0) return;
+    this.bytesSent += chunkBytes(c);
+    nb.write(this.conn, c);
+  }
+
+  // ---- endings ------------------------------------------------------------------------
+
+  private ended(result: number): void {
+    if (result === RESULT_GONE) return this.gone();
+    if (result === RESULT_SHORT) {
+      this.ctx.errors.write(`tsgi: ${this.describe()}: the application declared Content-Length: ${this.contentLength} but its body was ${this.bytesSent} bytes; the connection was closed\n`);
+    } else if (result === RESULT_TRUNCATED) {
+      this.ctx.errors.write(`tsgi: ${this.describe()}: the application's body was longer than its Content-Length: ${this.contentLength}; the excess was not sent\n`);
+      this.bytesSent = this.contentLength;
+    }
+    this.closeBody();
+    this.finish(undefined);
+  }
+
+  private gone(): void {
+    if (this.finished) return;
+    this.aborted = true;
+    this.closeBody();
+    this.finish(new ApplicationError('TSGI_ERR_CLIENT_GONE', 'the client went away before the response was complete'));
+  }
+
+  /** An application error: a 500 if the head has not gone out, else the connection is closed. */
+  private fail(error: unknown): void {
+    if (this.finished) {
+      this.logError('application error after the response ended', error);
+      return;
+    }
+    this.logError('application error', error);
+    const nb = this.ctx.nb;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.statusCode = 500;
+      nb.respond(this.conn, HEAD_500, BODY_500, -1, 0);
+      this.bytesSent = BODY_500.length;
+    } else {
+      nb.abort(this.conn);
+    }
+    this.closeBody();
+    this.finish(error);
+  }
+
+  /** Calls close() on the body, or return() on an iterator that did not finish; once. */
+  private closeBody(): void {
+    const body = this.body;
+    if (this.bodyClosed || body === undefined || body === null) return;
+    this.bodyClosed = true;
+    try {
+      const close = (body as { close?: unknown }).close;
+      if (typeof close === 'function') {
+        const r = close.call(body);
+        if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).catch === 'function') (r as Promise<unknown>).catch((e) => this.logError('close() of the body failed', e));
+      } else if (this.iter !== undefined && !this.iterDone && typeof this.iter.return === 'function') {
+        const r = this.iter.return();
+        if (this.async) Promise.resolve(r).catch((e) => this.logError('return() of the body iterator failed', e));
+      }
+    } catch (e) {
+      this.logError('close() of the body failed', e);
+    }
+  }
+
+  private finish(error: unknown): void {
+    this.finished = true;
+    if (this.registered) {
+      this.registered = false;
+      if (this.ctx.live.get(this.conn) === this) this.ctx.live.delete(this.conn);
+    }
+    if (this.input !== null) this.input[kRelease]();
+    const hooks = this.ctx.hooks;
+    if (hooks !== undefined && hooks.requestEnd !== undefined) {
+      try {
+        hooks.requestEnd(this.environ, this.statusCode, this.bytesSent, performance.now() - this.t0, error);
+      } catch (e) {
+        this.logError('requestEnd hook failed', e);
+      }
+    }
+  }
+
+  private register(): void {
+    if (this.finished || this.registered) return;
+    this.registered = true;
+    this.ctx.live.set(this.conn, this);
+  }
+
+  private missingStart(): ApplicationError {
+    return new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
+      'the application produced its body (or ended) without calling startResponse(status, headers) first');
+  }
+
+  private describe(): string {
+    return `${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}`;
+  }
+
+  private logError(what: string, error: unknown): void {
+    const detail = error instanceof Error ? error.stack ?? String(error) : (() => { try { return JSON.stringify(error); } catch { return String(error); } })();
+    try {
+      this.ctx.errors.write(`tsgi: ${what} in ${this.describe()}: ${detail}\n`);
+    } catch {
+      // wsgi.errors itself failed; there is nowhere left to report to.
+    }
+  }
+
+  // For startResponse (below), which is bound to the exchange.
+  /** @internal */ isStarted(): boolean { return this.started; }
+  /** @internal */ isHeadersSent(): boolean { return this.headersSent; }
+  /** @internal */ markStarted(): Write {
+    this.started = true;
+    return (this.writeFn ??= this.writeLegacy.bind(this));
+  }
+}
+
+function resumeLater(ex: Exchange): void {
+  ex.nextTurn();
+}
+
+/** PEP 3333's start_response, bound to one exchange. */
+function startResponse(this: Exchange, status: string, headers: unknown, excInfo?: unknown): Write {
+  if (excInfo !== undefined && excInfo !== null) {
+    if (this.isHeadersSent()) throw excInfo;
+  } else if (this.isStarted()) {
+    throw new ApplicationError('TSGI_ERR_START_RESPONSE_TWICE',
+      'startResponse was called a second time without excInfo; pass the caught error as the third argument to replace the status and headers');
+  }
+  prepareHead(this, status, headers);
+  return this.markStarted();
+}
+

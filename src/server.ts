@@ -1,0 +1,241 @@
+// The embedding API: a tsgi server inside a Node process. createServer() validates the
+// options; listen() opens the listeners on the native core; close() stops accepting,
+// lets in-flight requests finish and resolves once every connection is gone.
+import dns from 'node:dns/promises';
+import net from 'node:net';
+import os from 'node:os';
+import { formatBind, type BindAddress } from './bind';
+import { buildEnviron, type EnvironContext } from './environ';
+import { ErrorOutput } from './errors-stream';
+import { ListenError, OptionError } from './errors';
+import { fileWrapper } from './file-wrapper';
+import { EMPTY_INPUT, RequestInput } from './input';
+import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
+import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
+import { Exchange, type GatewayContext } from './response';
+import { kNativeId, kOptions } from './symbols';
+import type { App, FileWrapperFactory, ServerAddress } from './types';
+
+type State = 'new' | 'listening' | 'closing' | 'closed';
+
+export interface CloseOptions {
+  /** false: close every connection now (in-flight requests are abandoned). Default true. */
+  graceful?: boolean;
+  /** Milliseconds to wait for in-flight requests before closing what is left. Default: wait. */
+  timeout?: number;
+}
+
+let knownKeys: string[] | undefined;
+
+export class Server {
+  readonly [kOptions]: ResolvedOptions;
+  [kNativeId] = -1;
+  private readonly app: App;
+  private state: State = 'new';
+  private listeners: ServerAddress[] = [];
+  private closing: Promise<void> | undefined;
+  private onSignal: (() => void) | undefined;
+  private nb: NativeBinding | undefined;
+
+  constructor(app: App, options?: ServerOptions) {
+    if (typeof app !== 'function') {
+      throw new OptionError('TSGI_ERR_INVALID_OPTION', `the application must be a function (environ, startResponse) => body, got ${app === null ? 'null' : typeof app}`);
+    }
+    this.app = app;
+    this[kOptions] = resolveOptions(options);
+  }
+
+  /** True between listen() resolving and close() being called. */
+  get listening(): boolean {
+    return this.state === 'listening';
+  }
+
+  /** Opens every listener. Resolves with the server once it accepts connections. */
+  async listen(): Promise<this> {
+    if (this.state !== 'new') {
+      throw new OptionError('TSGI_ERR_SERVER_STATE', `listen() was called on a server that is ${this.state === 'listening' ? 'already listening' : 'closed'}; create a new server instead`);
+    }
+    const opts = this[kOptions];
+    if (opts.signal?.aborted) {
+      this.state = 'closed';
+      throw opts.signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
+    }
+    this.state = 'listening';
+    // Resolve names before anything native is created, so a bad name leaves nothing open.
+    const hosts: string[] = [];
+    try {
+      for (const b of opts.binds) hosts.push(b.kind === 'tcp' ? await resolveHost(b.host) : '');
+    } catch (e) {
+      this.state = 'new';
+      throw e;
+    }
+
+    const nb = (this.nb = binding());
+    knownKeys ??= nb.knownHeaders();
+    const errors = new ErrorOutput(opts.errors);
+    const ctx: EnvironContext = {
+      scriptName: opts.scriptName,
+      urlScheme: opts.urlScheme,
+      multithread: opts.multithread,
+      multiprocess: opts.multiprocess,
+      errors,
+      fileWrapper: fileWrapper as FileWrapperFactory,
+      knownKeys,
+      serverNames: [],
+      serverPorts: [],
+    };
+    const gateway: GatewayContext = { nb, app: this.app, errors, hooks: opts.hooks, live: new Map() };
+    const id = nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway));
+    this[kNativeId] = id;
+
+    try {
+      opts.binds.forEach((b, i) => {
+        const addr = listenOne(nb, id, b, hosts[i], opts);
+        this.listeners.push(Object.freeze({ address: addr.address, family: addr.family, port: addr.port }));
+        ctx.serverNames.push(serverName(b, addr));
+        ctx.serverPorts.push(addr.family === 'unix' ? '' : String(addr.port));
+      });
+    } catch (e) {
+      nb.stopListening(id);
+      await new Promise<void>((resolve) => nb.close(id, false, resolve));
+      this.state = 'closed';
+      throw e;
+    }
+    opts.logger.info('listening', { addresses: this.listeners.map((a) => (a.family === 'unix' ? `unix:${a.address}` : `${a.address}:${a.port}`)) });
+
+    if (opts.signal !== undefined) {
+      this.onSignal = () => { void this.close(); };
+      opts.signal.addEventListener('abort', this.onSignal, { once: true });
+    }
+    return this;
+  }
+
+  /** The first listener's address ({ address, family, port }), or null before listen(). */
+  address(): ServerAddress | null {
+    return this.listeners[0] ?? null;
+  }
+
+  /** Every listener's address, in bind order. */
+  addresses(): ServerAddress[] {
+    return this.listeners.slice();
+  }
+
+  /** Counters of the native core (open connections, requests, bytes). */
+  stats(): NativeStats | null {
+    return this.nb !== undefined && this[kNativeId] >= 0 && this.state !== 'closed' ? this.nb.stats(this[kNativeId]) : null;
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish (their responses carry Connection:
+   * close), closes idle connections, and resolves once no connection is left. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    if (this.closing) return this.closing;
+    const graceful = options.graceful ?? true;
+    if (this.state === 'new') {
+      this.state = 'closed';
+      return (this.closing = Promise.resolve());
+    }
+    this.state = 'closing';
+    const nb = this.nb!;
+    const id = this[kNativeId];
+    if (this.onSignal) this[kOptions].signal?.removeEventListener('abort', this.onSignal);
+    this[kOptions].logger.info('closing', { graceful });
+    this.closing = new Promise<void>((resolve) => {
+      nb.stopListening(id);
+      let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        if (timer) clearTimeout(timer);
+        this.state = 'closed';
+        resolve();
+      };
+      nb.close(id, graceful, finish);
+      if (graceful && options.timeout !== undefined) {
+        timer = setTimeout(() => nb.close(id, false, finish), options.timeout);
+        timer.unref();
+      }
+    });
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** The native callbacks of one server. */
+function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayContext): NativeHandlers {
+  const rec = nb.record;
+  const live = gateway.live;
+  return {
+    onRequest(conn, head, body, bodyFd, bodyLength) {
+      let input: RequestInput | null = null;
+      try {
+        if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
+        const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength);
+        new Exchange(gateway, conn, environ, input, rec[REC_FLAGS]).run();
+      } catch (e) {
+        // Only a bug in tsgi itself gets here; never let it reach the native caller.
+        try { ctx.errors.write(`tsgi: internal error handling a request: ${e instanceof Error ? e.stack : String(e)}\n`); } catch { /* nowhere to report */ }
+        try { nb.abort(conn); } catch { /* already closed */ }
+      }
+    },
+    onDrain(conn) {
+      live.get(conn)?.drained();
+    },
+    onAbort(conn) {
+      live.get(conn)?.abort();
+    },
+  };
+}
+
+async function resolveHost(host: string): Promise<string> {
+  if (host === '' || net.isIP(host) !== 0) return host;
+  try {
+    return (await dns.lookup(host)).address;
+  } catch (e) {
+    throw new ListenError(`cannot listen on host ${JSON.stringify(host)}: the name does not resolve (${(e as NodeJS.ErrnoException).code ?? e}); use an IP address or a resolvable name`, (e as NodeJS.ErrnoException).code, e);
+  }
+}
+
+function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
+  try {
+    switch (b.kind) {
+      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog);
+      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode);
+      case 'fd': return nb.listenFd(id, b.fd);
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const hint = code === 'EADDRINUSE' ? 'another process listens there (or a stale socket file exists): stop it or pick another address'
+      : code === 'EACCES' ? 'permission denied: use a port above 1023 or run with the needed privilege'
+      : code === 'EADDRNOTAVAIL' ? 'that address is not on this machine'
+      : code === 'EBADF' || code === 'ENOTSOCK' ? 'the file descriptor is not an inherited listening socket'
+      : 'see the cause';
+    throw new ListenError(`cannot listen on ${formatBind(b)}: ${(e as Error).message ?? e} (${hint})`, code, e);
+  }
+}
+
+function serverName(b: BindAddress, addr: NativeAddress): string {
+  if (addr.family === 'unix') return 'localhost';
+  if (b.kind === 'tcp' && b.host !== '' && net.isIP(b.host) === 0) return b.host;
+  if (addr.address === '0.0.0.0' || addr.address === '::' || addr.address === '') return os.hostname();
+  return addr.address;
+}
+
+/** A server that is not listening yet: call listen(). */
+export function createServer(app: App, options?: ServerOptions): Server {
+  return new Server(app, options);
+}
+
+/** Creates a server and resolves once it listens. */
+export function serve(app: App, options?: ServerOptions): Promise<Server> {
+  try {
+    return new Server(app, options).listen();
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}

@@ -1,0 +1,130 @@
+// Limits and timeouts of the HTTP core. Each has a default chosen against what peers ship
+// (see docs/api.md), a setting, and the status a client gets when it is exceeded.
+import { defineSetting } from './setting';
+
+const KiB = 1024;
+const MiB = 1024 * 1024;
+
+export const maxRequestLine = defineSetting<number>({
+  name: 'maxRequestLine',
+  section: 'limits',
+  type: 'bytes',
+  default: 8190,
+  min: 64,
+  max: 1 * MiB,
+  doc: 'Longest request line (method, target, version); longer gets 414.',
+});
+
+export const maxHeaderSize = defineSetting<number>({
+  name: 'maxHeaderSize',
+  section: 'limits',
+  type: 'bytes',
+  default: 16 * KiB,
+  min: 256,
+  max: 16 * MiB,
+  doc: 'Largest request head (request line and header fields); larger gets 431.',
+});
+
+export const maxHeaders = defineSetting<number>({
+  name: 'maxHeaders',
+  section: 'limits',
+  type: 'int',
+  default: 100,
+  min: 1,
+  max: 1024,
+  doc: 'Most header fields in a request; more gets 431.',
+});
+
+export const maxBodySize = defineSetting<number>({
+  name: 'maxBodySize',
+  section: 'limits',
+  type: 'bytes',
+  default: 100 * MiB,
+  min: 0,
+  max: Number.MAX_SAFE_INTEGER,
+  doc: 'Largest request body; larger gets 413 (a declared Content-Length is checked before reading).',
+});
+
+export const bodyMemorySize = defineSetting<number>({
+  name: 'bodyMemorySize',
+  section: 'limits',
+  type: 'bytes',
+  default: 1 * MiB,
+  min: 0,
+  max: 1024 * MiB,
+  doc: 'Request bodies larger than this are spooled to an unlinked temporary file instead of memory.',
+});
+
+export const spoolDir = defineSetting<string>({
+  name: 'spoolDir',
+  section: 'limits',
+  type: 'string',
+  default: '',
+  doc: "Directory for spooled request bodies; empty means the system's temporary directory.",
+});
+
+export const headerTimeout = defineSetting<number>({
+  name: 'headerTimeout',
+  section: 'limits',
+  type: 'duration',
+  default: 60_000,
+  min: 1,
+  max: 3_600_000,
+  doc: 'Time a client has to send a complete request head; then 408 and close.',
+});
+
+export const bodyTimeout = defineSetting<number>({
+  name: 'bodyTimeout',
+  section: 'limits',
+  type: 'duration',
+  default: 60_000,
+  min: 1,
+  max: 3_600_000,
+  doc: 'Longest pause between request body bytes; then 408 and close.',
+});
+
+export const keepAliveTimeout = defineSetting<number>({
+  name: 'keepAliveTimeout',
+  section: 'limits',
+  type: 'duration',
+  default: 5_000,
+  min: 1,
+  max: 3_600_000,
+  doc: 'Idle time after which a keep-alive connection is closed.',
+});
+
+export const writeTimeout = defineSetting<number>({
+  name: 'writeTimeout',
+  section: 'limits',
+  type: 'duration',
+  default: 60_000,
+  min: 1,
+  max: 3_600_000,
+  doc: 'Time a client may read nothing of a pending response before its connection is closed.',
+});
+
+export const maxConnections = defineSetting<number>({
+  name: 'maxConnections',
+  section: 'limits',
+  type: 'int',
+  default: 10_000,
+  min: 1,
+  max: 10_000_000,
+  doc: 'Most open connections per server (per worker); a connection over the limit gets 503 and is closed.',
+});
+
+export const maxKeepAliveRequests = defineSetting<number>({
+  name: 'maxKeepAliveRequests',
+  section: 'limits',
+  type: 'int',
+  default: 0,
+  min: 0,
+  max: Number.MAX_SAFE_INTEGER,
+  doc: 'Requests served on one connection before it is closed; 0 for no limit.',
+});
+
+/** Every limit, in the order of the reference page. */
+export const limitSettings = [
+  maxRequestLine, maxHeaderSize, maxHeaders, maxBodySize, bodyMemorySize, spoolDir,
+  headerTimeout, bodyTimeout, keepAliveTimeout, writeTimeout, maxConnections, maxKeepAliveRequests,
+] as const;

@@ -1,0 +1,111 @@
+// Validation and serialisation of what the application passes to startResponse. Anything
+// that would produce a mangled or smuggled response is an application error (a 500):
+// a status that is not 'NNN Reason', non-latin-1 or control characters, header names that
+// are not tokens, hop-by-hop headers, a Content-Length that is not a plain number.
+import { ApplicationError } from './errors';
+import { RESP_HAS_DATE } from './native';
+import type { ResponseHeaders } from './types';
+
+/** Where the validated head goes (the gateway's per-request state). */
+export interface HeadTarget {
+  /** 'NNN Reason\r\nName: value\r\n…' as respond()/writeHead() take it. */
+  head: string;
+  statusCode: number;
+  /** The application's Content-Length, or -1. */
+  contentLength: number;
+  /** RESP_* flags derived from the headers (RESP_HAS_DATE). */
+  respFlags: number;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// field-value: VCHAR, SP, HTAB and obs-text (0x80-0xFF); nothing outside latin-1, no CR/LF/NUL.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+const STATUS = /^([2-5]\d\d) [\t\x20-\x7e\x80-\xff]*$/;
+const DIGITS = /^\d{1,16}$/;
+
+function hopByHop(lower: string): boolean {
+  switch (lower) {
+    case 'connection':
+    case 'keep-alive':
+    case 'transfer-encoding':
+    case 'upgrade':
+    case 'te':
+    case 'trailer':
+    case 'trailers':
+      return true;
+    default:
+      return lower.startsWith('proxy-');
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
+  if (Array.isArray(v)) return 'an array';
+  return v === null ? 'null' : typeof v;
+}
+
+/** Validates status and headers and writes the serialised head into `target`. Throws ApplicationError. */
+export function prepareHead(target: HeadTarget, status: unknown, headers: unknown): void {
+  if (typeof status !== 'string') {
+    throw new ApplicationError('TSGI_ERR_INVALID_STATUS', `startResponse: the status must be a string such as '200 OK', got ${describe(status)}`);
+  }
+  const m = STATUS.exec(status);
+  if (m === null) {
+    const why = /^\d\d\d /.test(status)
+      ? /^[01]/.test(status) || /^[6-9]/.test(status)
+        ? 'the status code must be a final status from 200 to 599 (1xx interim responses are the server\'s job)'
+        : 'the reason phrase must be latin-1 without control characters'
+      : "it must be a three-digit code, a space and a reason, e.g. '200 OK'";
+    throw new ApplicationError('TSGI_ERR_INVALID_STATUS', `startResponse: invalid status ${describe(status)}: ${why}`);
+  }
+  if (!Array.isArray(headers)) {
+    throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: headers must be an array of [name, value] pairs, got ${describe(headers)}`);
+  }
+  let head = status + '\r\n';
+  let contentLength = -1;
+  let flags = 0;
+  for (let i = 0; i < headers.length; i++) {
+    const pair = headers[i];
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: header ${i} must be a [name, value] pair, got ${describe(pair)}`);
+    }
+    const name = pair[0];
+    const value = pair[1];
+    if (typeof name !== 'string' || !TOKEN.test(name)) {
+      throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: header name ${describe(name)} is not an HTTP token (letters, digits and !#$%&'*+-.^_\`|~)`);
+    }
+    if (typeof value !== 'string') {
+      throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: the value of header ${name} must be a string, got ${describe(value)}`);
+    }
+    if (!FIELD_VALUE.test(value)) {
+      throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: the value of header ${name} must be latin-1 without CR, LF, NUL or other control characters (encode it first), got ${describe(value)}`);
+    }
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') {
+      const v = value.trim();
+      if (!DIGITS.test(v)) throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: Content-Length must be a whole number of bytes, got ${describe(value)}`);
+      const n = Number(v);
+      if (contentLength >= 0) {
+        if (n !== contentLength) throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: two different Content-Length headers (${contentLength} and ${n})`);
+        continue;
+      }
+      contentLength = n;
+    } else if (lower === 'date') {
+      flags |= RESP_HAS_DATE;
+    } else if (hopByHop(lower)) {
+      throw new ApplicationError('TSGI_ERR_HOP_BY_HOP_HEADER', `startResponse: ${name} is a hop-by-hop header, which the server manages (PEP 3333); remove it from the response headers`);
+    }
+    head += name + ': ' + value + '\r\n';
+  }
+  target.head = head;
+  target.statusCode = +m[1];
+  target.contentLength = contentLength;
+  target.respFlags = flags;
+}
+
+/** The head of the canned 500 response. */
+export const HEAD_500 = '500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n';
+export const BODY_500 = 'Internal Server Error\n';
+
+/** For messages: the headers type the application should have passed. */
+export type { ResponseHeaders };

@@ -1,0 +1,13 @@
+// Private fields shared between tsgi modules, declared once. Only index.ts defines the
+// public surface; these keys keep internals off it without `#private` cross-module limits.
+
+/** InputStream: releases the spooled body file (called when the request ends). */
+export const kRelease = Symbol('tsgi.release');
+/** FileWrapper: the wrapped path, fd or FileHandle. */
+export const kFile = Symbol('tsgi.file');
+/** FileWrapper: the block size for the iterating fallback. */
+export const kBlockSize = Symbol('tsgi.blockSize');
+/** Server: the native server id. */
+export const kNativeId = Symbol('tsgi.nativeId');
+/** Server: the frozen, validated options. */
+export const kOptions = Symbol('tsgi.options');
