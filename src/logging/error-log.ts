@@ -1,0 +1,25 @@
+// The error log of the master and the workers: the structured logger (src/log.ts)
+// writing to a file, or standard error for '-'; reopened on SIGUSR1.
+import { Logger, type LogFields, type LogFormat, type LogLevel } from '../log';
+import { LogFile } from './log-file';
+
+export class ErrorLog {
+  private readonly file: LogFile;
+  private readonly logger: Logger;
+
+  constructor(path: string, level: string, fields: LogFields = { who: 'master' }, format: LogFormat = 'logfmt') {
+    this.file = new LogFile(path, 2);
+    // Error lines are written at once: they are rare and matter most when a crash follows.
+    const stream = { write: (line: string) => this.file.writeNow(line) };
+    this.logger = new Logger({ level: level as LogLevel, format, stream, fields: { pid: process.pid, ...fields } });
+  }
+
+  debug(m: string, f?: LogFields) { this.logger.debug(m, f); }
+  info(m: string, f?: LogFields) { this.logger.info(m, f); }
+  warning(m: string, f?: LogFields) { this.logger.warning(m, f); }
+  error(m: string, f?: LogFields) { this.logger.error(m, f); }
+  critical(m: string, f?: LogFields) { this.logger.critical(m, f); }
+
+  reopen() { this.file.reopen(); }
+  close() { this.file.close(); }
+}

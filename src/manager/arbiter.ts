@@ -1,0 +1,521 @@
+// The master. It runs no application code: it binds the sockets, starts the workers
+// with the sockets as inherited descriptors, watches their heartbeats and deadlines,
+// replaces the ones that die or must be recycled, and answers signals:
+//   HUP         reload: re-read the config, start new workers, stop the old ones once
+//               the new ones accept
+//   TERM        graceful stop: workers stop accepting, finish what is in flight, exit
+//   INT, QUIT   fast stop
+//   TTIN, TTOU  one worker more, one fewer
+//   USR1        reopen log files (the master's and every worker's)
+// Its loop takes one signal at a time off a queue and dispatches it to handle_<name>;
+// every tick it also kills workers past a deadline (murderWorkers) and starts the
+// workers that are missing (manageWorkers).
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ErrorLog } from '../logging/error-log';
+import { resolveSettings, type ResolvedSettings, type SettingInputs } from '../settings/sources';
+import type { SettingValues } from '../settings/registry';
+import { bindAll, type ListenSocket } from './sockets';
+import { Pidfile } from './pidfile';
+import { dropPrivileges } from './privileges';
+import { SignalQueue, type MasterSignal } from './signals';
+import { APP_LOAD_ERROR, EXIT_FAILURE, EXIT_OK, WORKER_BOOT_ERROR } from './exit-codes';
+import type { MasterMessage, WorkerConfig, WorkerCounters, WorkerMessage } from './protocol';
+import { zeroCounters } from './protocol';
+import { kindFor } from './worker-kinds';
+import { StatsServer } from '../stats/server';
+import type { StatsSnapshot } from '../stats/snapshot';
+import { buildSnapshot } from '../stats/snapshot';
+import { FileWatcher } from '../reload/watcher';
+import { parseAppSpec } from '../app-loader';
+
+const TICK_MS = 100;
+
+type WorkerState = 'booting' | 'ready' | 'stopping';
+
+export interface WorkerRecord {
+  id: number;
+  pid: number;
+  child: ChildProcess;
+  generation: number;
+  state: WorkerState;
+  spawnedAt: number;
+  readyAt: number;
+  lastBeat: number;
+  counters: WorkerCounters;
+  /** Requests at the previous stats snapshot, for delta_requests. */
+  requestsAtLastSnapshot: number;
+  /** Set when a replacement should take this worker's place (recycling, reload, fewer workers). */
+  retiring: string | undefined;
+  stopDeadline: number;
+  killed: string | undefined;
+}
+
+export interface Slot {
+  id: number;
+  respawnCount: number;
+  lastSpawn: number;
+  harakiriCount: number;
+  failures: number;
+  nextSpawnAt: number;
+}
+
+export interface ArbiterOptions {
+  app: string;
+  cwd: string;
+  inputs: SettingInputs;
+  resolved: ResolvedSettings;
+  version: string;
+}
+
+export class Arbiter {
+  settings: SettingValues;
+  readonly version: string;
+  readonly startedAt = Date.now();
+  readonly workers = new Map<number, WorkerRecord>();
+  readonly slots = new Map<number, Slot>();
+  sockets: ListenSocket[] = [];
+  numWorkers: number;
+  log: ErrorLog;
+  /** Totals of workers that have exited, so the server's counters never go backwards. */
+  readonly retired = zeroCounters();
+  retiredHarakiri = 0;
+
+  private readonly signals = new SignalQueue();
+  private generation = 1;
+  private everReady = false;
+  private halting: { code: number; reason: string } | undefined;
+  private stopping: 'graceful' | 'fast' | undefined;
+  private stopDeadline = 0;
+  private pidfile: Pidfile | undefined;
+  private stats: StatsServer | undefined;
+  private watcher: FileWatcher | undefined;
+  private readonly workerEntry = path.join(__dirname, 'worker-process.js');
+
+  constructor(private readonly opts: ArbiterOptions) {
+    this.settings = opts.resolved.values;
+    this.version = opts.version;
+    this.numWorkers = this.settings.workers;
+    this.log = new ErrorLog(this.settings.errorLog, this.settings.logLevel, { role: 'master' });
+  }
+
+  /** Runs the server until it stops; resolves to the exit code. */
+  async run(): Promise<number> {
+    const s = this.settings;
+    this.log.info('starting tsgi', { version: this.version, app: this.opts.app, worker_class: kindFor(s), workers: s.workers, threads: s.threads });
+    try {
+      this.sockets = await bindAll(s.bind, s.unixSocketMode);
+    } catch (err) {
+      this.log.critical('cannot bind', { error: (err as Error).message });
+      return EXIT_FAILURE;
+    }
+    for (const sock of this.sockets) this.log.info('listening', { address: sock.name, bind: sock.spec });
+    try {
+      if (s.pidfile) {
+        this.pidfile = new Pidfile(path.resolve(this.opts.cwd, s.pidfile));
+        this.pidfile.create();
+      }
+      dropPrivileges(s.user, s.group);
+      if (s.stats) {
+        this.stats = new StatsServer(s.stats, s.statsHttp, () => this.snapshot());
+        const where = await this.stats.listen();
+        this.log.info('stats server listening', { address: where, http: s.statsHttp });
+      }
+    } catch (err) {
+      this.log.critical('cannot start', { error: (err as Error).message });
+      this.cleanup();
+      return EXIT_FAILURE;
+    }
+    if (s.reload) this.startWatcher();
+    this.signals.install();
+    try {
+      await this.loop();
+    } finally {
+      this.signals.uninstall();
+      this.cleanup();
+    }
+    if (this.halting) {
+      this.log.info('shutting down', { reason: this.halting.reason });
+      return this.halting.code;
+    }
+    return EXIT_OK;
+  }
+
+  private async loop() {
+    for (;;) {
+      let sig: MasterSignal | undefined;
+      while ((sig = this.signals.shift()) !== undefined) this.dispatch(sig);
+      if (this.stopping) {
+        if (this.workers.size === 0) return;
+        if (Date.now() > this.stopDeadline) for (const w of this.workers.values()) this.kill(w, 'SIGKILL', 'did not stop in time');
+      } else if (this.halting) {
+        this.beginStop('fast');
+        continue;
+      } else {
+        this.murderWorkers();
+        this.manageWorkers();
+      }
+      await this.signals.sleep(TICK_MS);
+    }
+  }
+
+  private dispatch(sig: MasterSignal) {
+    const name = sig.slice(3).toLowerCase();
+    const handler = (this as unknown as Record<string, (() => void) | undefined>)['handle_' + name];
+    if (handler) {
+      this.log.info('signal', { signal: sig });
+      handler.call(this);
+    }
+  }
+
+  // --- signal handlers -------------------------------------------------------
+
+  handle_hup() {
+    if (this.stopping) return;
+    void this.reload();
+  }
+
+  handle_term() {
+    this.beginStop('graceful');
+  }
+
+  handle_int() {
+    this.beginStop('fast');
+  }
+
+  handle_quit() {
+    this.beginStop('fast');
+  }
+
+  handle_ttin() {
+    if (this.stopping) return;
+    this.numWorkers++;
+    this.log.info('one more worker', { workers: this.numWorkers });
+  }
+
+  handle_ttou() {
+    if (this.stopping || this.numWorkers <= 1) return;
+    this.numWorkers--;
+    this.log.info('one fewer worker', { workers: this.numWorkers });
+  }
+
+  handle_usr1() {
+    this.log.reopen();
+    for (const w of this.workers.values()) this.signal(w, 'SIGUSR1');
+  }
+
+  handle_winch() {
+    // Ignored, as the master runs in the foreground and the terminal may resize.
+  }
+
+  // --- reload ----------------------------------------------------------------
+
+  private reloading = false;
+
+  /** Re-reads the config, then replaces every worker: new ones start, and each old one stops once its replacement accepts. */
+  async reload(reason = 'reload') {
+    if (this.reloading) return;
+    this.reloading = true;
+    try {
+      let next: ResolvedSettings;
+      try {
+        next = await resolveSettings(this.opts.inputs);
+      } catch (err) {
+        this.log.error('reload: cannot read the settings; keeping the current ones', { error: (err as Error).message });
+        next = { values: this.settings, sources: {} };
+      }
+      const v = next.values;
+      const changed = ['bind', 'unixSocketMode', 'user', 'group', 'stats', 'statsHttp', 'pidfile']
+        .filter((k) => JSON.stringify(v[k]) !== JSON.stringify(this.settings[k]));
+      if (changed.length) this.log.warning('reload: these settings take effect on restart only', { settings: changed.join(',') });
+      if (v.errorLog !== this.settings.errorLog || v.logLevel !== this.settings.logLevel) {
+        this.log.close();
+        this.log = new ErrorLog(v.errorLog, v.logLevel, { role: 'master' });
+      }
+      if (v.workers !== this.settings.workers) this.numWorkers = v.workers;
+      this.settings = v;
+      this.generation++;
+      for (const w of this.workers.values()) if (w.state !== 'stopping' && !w.retiring) w.retiring = reason;
+      this.log.info('reloading', { reason, generation: this.generation, workers: this.numWorkers });
+      this.manageWorkers();
+    } finally {
+      this.reloading = false;
+    }
+  }
+
+  private startWatcher() {
+    let root: string;
+    try {
+      root = path.dirname(parseAppSpec(this.opts.app, this.opts.cwd).file);
+    } catch {
+      root = this.opts.cwd;
+    }
+    const extra = this.settings.reloadExtraFiles.map((f) => path.resolve(this.opts.cwd, f));
+    this.watcher = new FileWatcher([root, ...extra], (file) => {
+      this.log.info('file changed, reloading workers', { file });
+      void this.reload('file change');
+    });
+    this.watcher.start();
+  }
+
+  // --- stopping --------------------------------------------------------------
+
+  private beginStop(how: 'graceful' | 'fast') {
+    if (this.stopping === 'fast' || this.stopping === how) return;
+    this.stopping = how;
+    this.stopDeadline = Date.now() + (how === 'graceful' ? this.settings.gracefulTimeout : 1000);
+    this.log.info(how === 'graceful' ? 'stopping gracefully' : 'stopping', { workers: this.workers.size });
+    // The sockets stay open until the workers are gone: closing them in the master does
+    // not stop workers from accepting, and a graceful worker stops accepting itself.
+    this.stats?.close();
+    this.watcher?.stop();
+    for (const w of this.workers.values()) {
+      if (how === 'graceful') this.stopWorker(w, 'server stopping');
+      else this.kill(w, 'SIGQUIT', 'server stopping');
+    }
+  }
+
+  private cleanup() {
+    for (const s of this.sockets) s.close();
+    this.sockets = [];
+    this.stats?.close();
+    this.watcher?.stop();
+    this.pidfile?.remove();
+    this.log.close();
+  }
+
+  // --- workers ---------------------------------------------------------------
+
+  private slot(id: number): Slot {
+    let s = this.slots.get(id);
+    if (!s) {
+      s = { id, respawnCount: 0, lastSpawn: 0, harakiriCount: 0, failures: 0, nextSpawnAt: 0 };
+      this.slots.set(id, s);
+    }
+    return s;
+  }
+
+  /** Starts the workers that are missing, and stops those that have been replaced. */
+  manageWorkers() {
+    if (this.stopping || this.halting) return;
+    const now = Date.now();
+    const bySlot = new Map<number, WorkerRecord[]>();
+    for (const w of this.workers.values()) {
+      if (w.state === 'stopping') continue;
+      const list = bySlot.get(w.id) ?? [];
+      list.push(w);
+      bySlot.set(w.id, list);
+    }
+    for (let id = 1; id <= this.numWorkers; id++) {
+      const list = bySlot.get(id) ?? [];
+      const current = list.filter((w) => !w.retiring);
+      if (current.length === 0) {
+        const slot = this.slot(id);
+        if (now >= slot.nextSpawnAt) this.spawn(id);
+        continue;
+      }
+      // Old workers of this slot stop once their replacement accepts.
+      if (current.some((w) => w.state === 'ready')) {
+        for (const w of list) if (w.retiring) this.stopWorker(w, w.retiring);
+      }
+    }
+    for (const [id, list] of bySlot) {
+      if (id > this.numWorkers) for (const w of list) this.stopWorker(w, 'fewer workers');
+    }
+  }
+
+  private spawn(id: number) {
+    const s = this.settings;
+    const slot = this.slot(id);
+    const jitter = s.maxRequestsJitter > 0 ? Math.floor(Math.random() * (s.maxRequestsJitter + 1)) : 0;
+    const heartbeatMs = Math.max(50, Math.min(1000, ...[s.timeout, s.harakiri].filter((t) => t > 0).map((t) => Math.floor(t / 4))));
+    const cfg: WorkerConfig = {
+      app: this.opts.app,
+      cwd: this.opts.cwd,
+      id,
+      fds: this.sockets.map((_, i) => 3 + i),
+      settings: { ...s },
+      maxRequests: s.maxRequests > 0 ? s.maxRequests + jitter : 0,
+      heartbeatMs,
+    };
+    const child = fork(this.workerEntry, [JSON.stringify(cfg)], {
+      cwd: this.opts.cwd,
+      execArgv: [],
+      stdio: ['inherit', 'inherit', 'inherit', ...this.sockets.map((sock) => sock.fd), 'ipc'],
+    });
+    const now = Date.now();
+    if (slot.lastSpawn) slot.respawnCount++;
+    slot.lastSpawn = now;
+    const w: WorkerRecord = {
+      id, pid: child.pid ?? 0, child, generation: this.generation, state: 'booting',
+      spawnedAt: now, readyAt: 0, lastBeat: now, counters: zeroCounters(), requestsAtLastSnapshot: 0,
+      retiring: undefined, stopDeadline: 0, killed: undefined,
+    };
+    if (!child.pid) {
+      this.log.error('cannot start a worker process', { worker: id });
+      slot.nextSpawnAt = now + 1000;
+      return;
+    }
+    this.workers.set(w.pid, w);
+    this.log.info('booting worker', { worker: id, worker_pid: w.pid, max_requests: cfg.maxRequests || undefined });
+    child.on('message', (m: WorkerMessage) => this.onMessage(w, m));
+    child.on('exit', (code, signal) => this.onExit(w, code, signal));
+    child.on('error', (err) => this.log.error('worker process error', { worker: id, worker_pid: w.pid, error: err.message }));
+  }
+
+  private bootError: string | undefined;
+
+  private onMessage(w: WorkerRecord, m: WorkerMessage) {
+    switch (m.t) {
+      case 'beat':
+        w.lastBeat = Date.now();
+        w.counters = m.c;
+        this.resolveStatsWaiters(w);
+        break;
+      case 'ready':
+        w.lastBeat = Date.now();
+        if (w.state === 'booting') {
+          w.state = 'ready';
+          w.readyAt = Date.now();
+        }
+        this.log.info('worker ready', { worker: w.id, worker_pid: w.pid });
+        if (!this.everReady && [...this.workers.values()].filter((x) => x.state === 'ready').length >= this.numWorkers) {
+          this.everReady = true;
+          this.log.info('server ready', { workers: this.numWorkers, threads: this.settings.threads });
+        }
+        // Stopping the old worker of the slot now rather than at the next tick.
+        this.signals.wakeUp();
+        break;
+      case 'boot-error':
+        this.bootError = m.message;
+        break;
+      case 'retire':
+        if (!w.retiring && w.state !== 'stopping') {
+          w.retiring = m.reason;
+          this.log.info('recycling worker', { worker: w.id, worker_pid: w.pid, reason: m.reason });
+          this.signals.wakeUp();
+        }
+        break;
+    }
+  }
+
+  private onExit(w: WorkerRecord, code: number | null, signal: NodeJS.Signals | null) {
+    this.workers.delete(w.pid);
+    const c = w.counters;
+    this.retired.requests += c.requests;
+    this.retired.exceptions += c.exceptions;
+    this.retired.tx += c.tx;
+    this.retired.runningTimeUs += c.runningTimeUs;
+    const slot = this.slot(w.id);
+    const now = Date.now();
+    const expected = w.state === 'stopping' || this.stopping !== undefined;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (expected && !w.killed) {
+      this.log.info('worker exited', { worker: w.id, worker_pid: w.pid, how });
+    } else if (code === APP_LOAD_ERROR || code === WORKER_BOOT_ERROR) {
+      const message = this.bootError ?? `worker exited with code ${code}`;
+      this.bootError = undefined;
+      if (!this.everReady) {
+        this.log.critical(code === APP_LOAD_ERROR ? 'the application cannot be loaded' : 'the worker cannot boot', { worker: w.id, error: message });
+        this.halting = { code: code!, reason: 'the application cannot be loaded' };
+      } else {
+        slot.failures++;
+        slot.nextSpawnAt = now + backoff(slot.failures);
+        this.log.error('worker failed to boot; retrying', { worker: w.id, worker_pid: w.pid, error: message, retry_in_ms: slot.nextSpawnAt - now });
+      }
+    } else {
+      // A crash. A worker that served a while is replaced at once; one that keeps dying young waits longer each time.
+      if (w.readyAt && now - w.readyAt > 1000) slot.failures = 0;
+      else slot.failures++;
+      slot.nextSpawnAt = now + (slot.failures ? backoff(slot.failures) : 0);
+      this.log.error('worker died', { worker: w.id, worker_pid: w.pid, how, reason: w.killed, respawn_in_ms: slot.nextSpawnAt - now });
+    }
+    this.resolveStatsWaiters(w);
+    this.signals.wakeUp();
+  }
+
+  private signal(w: WorkerRecord, sig: NodeJS.Signals) {
+    try {
+      process.kill(w.pid, sig);
+    } catch {
+      // already gone: its exit event is on the way
+    }
+  }
+
+  private kill(w: WorkerRecord, sig: NodeJS.Signals, reason: string) {
+    if (!w.killed || sig === 'SIGKILL') w.killed = reason;
+    this.signal(w, sig);
+  }
+
+  private stopWorker(w: WorkerRecord, reason: string) {
+    if (w.state === 'stopping') return;
+    w.state = 'stopping';
+    w.stopDeadline = Date.now() + this.settings.gracefulTimeout;
+    this.log.info('stopping worker', { worker: w.id, worker_pid: w.pid, reason });
+    this.signal(w, 'SIGTERM');
+  }
+
+  /** Kills workers whose event loop stopped answering (--timeout) or whose oldest request ran too long (--harakiri). */
+  murderWorkers() {
+    const now = Date.now();
+    const { timeout, harakiri } = this.settings;
+    for (const w of this.workers.values()) {
+      if (w.killed === 'timeout' || w.killed === 'harakiri') continue;
+      if (w.state === 'stopping' && now > w.stopDeadline) {
+        this.log.warning('worker did not stop within the graceful timeout; killing it', { worker: w.id, worker_pid: w.pid });
+        this.kill(w, 'SIGKILL', 'graceful timeout');
+        continue;
+      }
+      const silent = Math.max(now - w.lastBeat, w.counters.stalledMs);
+      if (timeout > 0 && silent > timeout) {
+        this.log.critical('WORKER TIMEOUT: event loop blocked; killing the worker', { worker: w.id, worker_pid: w.pid, blocked_ms: silent });
+        this.kill(w, 'SIGKILL', 'timeout');
+        continue;
+      }
+      const oldest = w.counters.oldest;
+      if (harakiri > 0 && oldest && now - oldest.start > harakiri) {
+        this.slot(w.id).harakiriCount++;
+        this.retiredHarakiri++;
+        this.log.critical('HARAKIRI: request ran too long; killing the worker', {
+          worker: w.id, worker_pid: w.pid, request: oldest.line, remote_addr: oldest.remote, running_ms: now - oldest.start,
+        });
+        this.kill(w, 'SIGKILL', 'harakiri');
+      }
+    }
+  }
+
+  // --- stats -----------------------------------------------------------------
+
+  private statsWaiters = new Map<number, Array<() => void>>();
+
+  private resolveStatsWaiters(w: WorkerRecord) {
+    const list = this.statsWaiters.get(w.pid);
+    if (!list) return;
+    this.statsWaiters.delete(w.pid);
+    for (const fn of list) fn();
+  }
+
+  /** Asks every worker for fresh counters (waiting at most 250 ms), then builds the snapshot. */
+  async snapshot(): Promise<StatsSnapshot> {
+    const waits: Promise<void>[] = [];
+    for (const w of this.workers.values()) {
+      if (!w.child.connected) continue;
+      waits.push(new Promise((resolve) => {
+        const list = this.statsWaiters.get(w.pid) ?? [];
+        list.push(resolve);
+        this.statsWaiters.set(w.pid, list);
+      }));
+      try {
+        w.child.send({ t: 'stats' } satisfies MasterMessage);
+      } catch {
+        this.resolveStatsWaiters(w);
+      }
+    }
+    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 250))]);
+    return buildSnapshot(this);
+  }
+}
+
+function backoff(failures: number): number {
+  return Math.min(100 * 2 ** (failures - 1), 10_000);
+}

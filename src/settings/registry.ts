@@ -1,0 +1,87 @@
+// Every setting of tsgi, in one list. The command line, the TSGI_* environment
+// variables, config-file keys, --help and docs/settings.md are all derived from it.
+import type { Setting } from './setting';
+import * as sockets from './sockets';
+import * as workers from './workers';
+import * as processSettings from './process';
+import * as logging from './logging';
+import * as stats from './stats';
+import * as development from './development';
+import * as server from './server';
+import * as limits from './limits';
+
+/** The order sections appear in --help and the reference page. */
+export const SECTIONS = ['sockets', 'workers', 'server', 'limits', 'logging', 'stats', 'process', 'development'];
+
+function isSetting(v: unknown): v is Setting {
+  return typeof v === 'object' && v !== null && typeof (v as Setting).name === 'string'
+    && typeof (v as Setting).cli === 'string' && typeof (v as Setting).env === 'string' && 'default' in v;
+}
+
+// Embedding options that the process manager decides itself: the CLI listens where
+// --bind says, and sets wsgi.multiprocess / wsgi.multithread from --workers / --threads.
+export const EMBEDDING_ONLY = new Set(['host', 'port', 'multiprocess', 'multithread']);
+
+function collect(modules: object[]): readonly Setting[] {
+  const list: Setting[] = [];
+  const seen = new Map<string, Setting>();
+  for (const mod of modules) {
+    for (const v of Object.values(mod)) {
+      if (!isSetting(v) || EMBEDDING_ONLY.has(v.name)) continue;
+      for (const key of [v.name, v.cli, v.env]) {
+        const other = seen.get(key);
+        if (other && other !== v) throw new Error(`settings ${other.name} and ${v.name} both claim ${key}`);
+        seen.set(key, v);
+      }
+      if (!list.includes(v)) list.push(v);
+    }
+  }
+  const rank = (s: Setting) => (SECTIONS.indexOf(s.section) + SECTIONS.length + 1) % (SECTIONS.length + 1);
+  return Object.freeze(list.sort((a, b) => rank(a) - rank(b)));
+}
+
+export const SETTINGS: readonly Setting[] = collect([sockets, workers, server, limits, processSettings, logging, stats, development]);
+
+const byName = new Map(SETTINGS.map((s) => [s.name, s]));
+const byCli = new Map(SETTINGS.map((s) => [s.cli, s]));
+
+export function settingByName(name: string): Setting | undefined {
+  return byName.get(name);
+}
+
+export function settingByFlag(flag: string): Setting | undefined {
+  return byCli.get(flag);
+}
+
+/** The settings' values after precedence; frozen. */
+export type SettingValues = Readonly<Record<string, unknown>> & {
+  readonly bind: readonly string[];
+  readonly backlog: number;
+  readonly unixSocketMode: string;
+  readonly workers: number;
+  readonly threads: number;
+  readonly timeout: number;
+  readonly harakiri: number;
+  readonly maxRequests: number;
+  readonly maxRequestsJitter: number;
+  readonly reloadOnRss: number;
+  readonly gracefulTimeout: number;
+  readonly pidfile: string;
+  readonly user: string;
+  readonly group: string;
+  readonly config: string;
+  readonly accessLog: string;
+  readonly accessLogFormat: string;
+  readonly errorLog: string;
+  readonly logLevel: string;
+  readonly stats: string;
+  readonly statsHttp: boolean;
+  readonly reload: boolean;
+  readonly reloadExtraFiles: readonly string[];
+};
+
+export function defaults(): SettingValues {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) out[s.name] = s.default;
+  return Object.freeze(out) as SettingValues;
+}

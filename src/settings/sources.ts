@@ -1,0 +1,111 @@
+// Decides every setting's value. Sources, highest first: the command line, TSGI_*
+// environment variables, the config file, the declared default. This is the only
+// place precedence is decided.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { SettingValue } from './setting';
+import { SETTINGS, settingByName, type SettingValues } from './registry';
+import { coerceConfigValue, parseSettingString, validated } from './parse';
+import { ConfigError } from './config-error';
+
+export type SettingSource = 'cli' | 'env' | 'config' | 'default';
+
+export interface SettingInputs {
+  /** Raw command-line values by setting name (a list setting may be given several times). */
+  cli: ReadonlyMap<string, readonly string[]>;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface ResolvedSettings {
+  values: SettingValues;
+  sources: Readonly<Record<string, SettingSource>>;
+  /** The config file that was read, if any. */
+  configFile?: string;
+}
+
+const CONFIG_NAMES = ['tsgi.config.js', 'tsgi.config.mjs', 'tsgi.config.cjs', 'tsgi.config.json'];
+// CommonJS output would turn import() into require(); this keeps a real dynamic import.
+const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<Record<string, unknown>>;
+
+async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  let data: unknown;
+  try {
+    if (file.endsWith('.json')) {
+      data = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } else {
+      const mod = await dynamicImport(pathToFileURL(file).href + `?t=${Date.now()}`);
+      data = mod.default ?? mod;
+      if (typeof data === 'function') data = await (data as () => unknown)();
+    }
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new ConfigError(`config file ${file} must export an object of settings`);
+  return data as Record<string, unknown>;
+}
+
+function findConfigFile(explicit: string, cwd: string): string | undefined {
+  if (explicit) {
+    const file = path.resolve(cwd, explicit);
+    if (!fs.existsSync(file)) throw new ConfigError(`config file ${file} does not exist`);
+    return file;
+  }
+  for (const name of CONFIG_NAMES) {
+    const file = path.join(cwd, name);
+    if (fs.existsSync(file)) return file;
+  }
+  return undefined;
+}
+
+function fromCli(name: string, raws: readonly string[]): SettingValue {
+  const s = settingByName(name)!;
+  const origin = 'command line';
+  if (s.type === 'list') return validated(s, raws.flatMap((r) => (parseSettingString(s, r, origin) as string[])), origin);
+  return validated(s, parseSettingString(s, raws[raws.length - 1], origin), origin);
+}
+
+/** Applies precedence to the inputs, validates every value, and freezes the result. */
+export async function resolveSettings(inputs: SettingInputs): Promise<ResolvedSettings> {
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, SettingSource> = {};
+  for (const s of SETTINGS) {
+    values[s.name] = s.default;
+    sources[s.name] = 'default';
+  }
+  const envValue = (name: string) => {
+    const s = settingByName(name)!;
+    const raw = inputs.env[s.env];
+    return raw === undefined ? undefined : validated(s, parseSettingString(s, raw, `environment ${s.env}`), `environment ${s.env}`);
+  };
+
+  // The config file's own location comes from the command line or the environment.
+  const configPath = inputs.cli.has('config') ? (fromCli('config', inputs.cli.get('config')!) as string) : ((envValue('config') as string | undefined) ?? '');
+  const configFile = findConfigFile(configPath, inputs.cwd);
+  if (configFile) {
+    const data = await readConfigFile(configFile);
+    for (const [key, raw] of Object.entries(data)) {
+      const s = settingByName(key);
+      if (!s) throw new ConfigError(`config file ${configFile}: unknown setting ${JSON.stringify(key)}`);
+      if (s.name === 'config') throw new ConfigError(`config file ${configFile}: 'config' can only be given on the command line or as ${s.env}`);
+      values[key] = coerceConfigValue(s, raw, `config file ${configFile}`);
+      sources[key] = 'config';
+    }
+  }
+  for (const s of SETTINGS) {
+    const v = envValue(s.name);
+    if (v !== undefined) {
+      values[s.name] = v;
+      sources[s.name] = 'env';
+    }
+  }
+  for (const [name, raws] of inputs.cli) {
+    if (!settingByName(name)) throw new ConfigError(`unknown setting ${name}`);
+    values[name] = fromCli(name, raws);
+    sources[name] = 'cli';
+  }
+  if (configFile) values.config = configFile;
+  for (const v of Object.values(values)) if (Array.isArray(v)) Object.freeze(v);
+  return { values: Object.freeze(values) as SettingValues, sources: Object.freeze(sources), configFile };
+}
