@@ -4,12 +4,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { TsgiError } from './errors';
 
-export class AppLoadError extends Error {
-  readonly code = 'TSGI_ERR_APP_LOAD';
+export class AppLoadError extends TsgiError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'AppLoadError';
+    super('TSGI_ERR_APP_LOAD', message, options);
   }
 }
 

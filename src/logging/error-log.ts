@@ -5,7 +5,8 @@ import { LogFile } from './log-file';
 
 export class ErrorLog {
   private readonly file: LogFile;
-  private readonly logger: Logger;
+  /** The structured logger behind this log, for code that takes a Logger. */
+  readonly logger: Logger;
 
   constructor(path: string, level: string, fields: LogFields = { who: 'master' }, format: LogFormat = 'logfmt') {
     this.file = new LogFile(path, 2);

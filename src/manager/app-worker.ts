@@ -3,7 +3,9 @@
 // harakiri, writes the access log, and reports to its parent with heartbeats. A
 // process worker runs one of these on its main thread; a thread worker runs one per
 // worker thread.
-import path from 'node:path';
+import { createServer, type Server } from '../server';
+import type { ServerHooks } from '../types';
+import type { App } from '../types';
 import { loadApp } from '../app-loader';
 import { AccessLog } from '../logging/access-log';
 import { LogFile } from '../logging/log-file';
@@ -14,29 +16,13 @@ import { zeroCounters } from './protocol';
 
 type Environ = Record<string, unknown>;
 
-interface EmbeddingServer {
-  listen(): Promise<void>;
-  close(): Promise<void>;
-}
-
-interface RequestHooks {
-  requestStart?(environ: Environ): void;
-  requestEnd?(environ: Environ, status: number, bytesSent: number, durationMs: number, error?: unknown): void;
-}
-
-type CreateServer = (app: unknown, options: Record<string, unknown>) => EmbeddingServer;
 
 // Sections whose settings are the embedding server's own options, passed through by name.
 const MANAGER_SECTIONS = new Set(['sockets', 'workers', 'process', 'logging', 'stats', 'development']);
 
-function embeddingApi(): { createServer: CreateServer } {
-  // Resolved at run time from the built package next to this file.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return require(path.join(__dirname, '..', 'index'));
-}
 
 export class AppWorker {
-  private server: EmbeddingServer | undefined;
+  private server: Server | undefined;
   private readonly counters: WorkerCounters = zeroCounters();
   private readonly inFlight = new Map<Environ, InFlight>();
   private accessLog: AccessLog | undefined;
@@ -65,12 +51,13 @@ export class AppWorker {
       multiprocess: Number(s.workers) > 1,
       multithread: Number(s.threads) > 1,
       hooks: this.hooks(),
+      logger: this.log.logger,
     });
-    this.server = embeddingApi().createServer(app, options);
+    this.server = createServer(app as App, options);
     await this.server.listen();
   }
 
-  private hooks(): RequestHooks {
+  private hooks(): ServerHooks {
     const c = this.counters;
     const inFlight = this.inFlight;
     const pid = process.pid;

@@ -1,8 +1,8 @@
 // A setting that is unknown, malformed or out of range, wherever it came from.
-export class ConfigError extends Error {
-  readonly code = 'TSGI_ERR_CONFIG';
+import { TsgiError } from '../errors';
+
+export class ConfigError extends TsgiError {
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('TSGI_ERR_CONFIG', message);
   }
 }
