@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "tsgi",
+      "sources": [
+        "native/binding.cc",
+        "native/chunked_decoder.cc",
+        "native/connection.cc",
+        "native/date_cache.cc",
+        "native/framing.cc",
+        "native/known_headers.cc",
+        "native/listener.cc",
+        "native/loop_data.cc",
+        "native/parser.cc",
+        "native/server.cc",
+        "native/spool.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_DISABLE_CPP_EXCEPTIONS"
+      ],
+      "cflags": ["-O2", "-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O2", "-fno-exceptions"],
+      "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"],
+      "xcode_settings": {
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "GCC_ENABLE_CPP_EXCEPTIONS": "NO"
+      }
+    }
+  ]
+}

@@ -1,0 +1,232 @@
+// The Node-API surface of the addon (the contract is src/native.ts): registers the
+// exports, converts arguments, and hands over to the server, listener and connection
+// code. Nothing else lives here.
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <napi.h>
+
+#include "connection.h"
+#include "known_headers.h"
+#include "listener.h"
+#include "loop_data.h"
+#include "server.h"
+
+namespace tsgi {
+namespace {
+
+LoopData* data_of(const Napi::CallbackInfo& info) { return info.Env().GetInstanceData<LoopData>(); }
+
+Napi::Value throw_error(Napi::Env env, const std::string& message, const char* code = nullptr) {
+  Napi::Error e = Napi::Error::New(env, message);
+  if (code) e.Set("code", Napi::String::New(env, code));
+  e.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+Server* server_arg(const Napi::CallbackInfo& info) {
+  Server* s = data_of(info)->server(info[0].As<Napi::Number>().DoubleValue());
+  if (!s) throw_error(info.Env(), "tsgi: unknown server", "ERR_TSGI_SERVER");
+  return s;
+}
+
+Connection* conn_arg(const Napi::CallbackInfo& info) {
+  return data_of(info)->find(info[0].As<Napi::Number>().DoubleValue());
+}
+
+double num(const Napi::Object& o, const char* key, double fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+}
+
+Napi::Value address_object(Napi::Env env, const ListenAddress& a) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", a.address);
+  o.Set("family", a.family);
+  o.Set("port", a.port);
+  return o;
+}
+
+Napi::Value listen_result(Napi::Env env, Listener* l, const ListenAddress& a, const ListenError& err) {
+  if (!l) return throw_error(env, err.message, uv_err_name(err.code));
+  return address_object(env, a);
+}
+
+Napi::Value KnownHeaders(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array a = Napi::Array::New(env, kKnownHeaderCount);
+  for (size_t i = 0; i < kKnownHeaderCount; i++) a.Set(static_cast<uint32_t>(i), kKnownHeaderKeys[i]);
+  return a;
+}
+
+Napi::Value CreateServer(const Napi::CallbackInfo& info) {
+  LoopData* ld = data_of(info);
+  Napi::Object o = info[0].As<Napi::Object>();
+  ServerLimits l;
+  l.parse.max_request_line = static_cast<size_t>(num(o, "maxRequestLine", 8190));
+  l.parse.max_header_bytes = static_cast<size_t>(num(o, "maxHeaderBytes", 16384));
+  double mh = num(o, "maxHeaders", 100);
+  l.parse.max_headers = static_cast<size_t>(mh > kMaxHeadersCap ? kMaxHeadersCap : mh);
+  l.max_body_bytes = static_cast<uint64_t>(num(o, "maxBodyBytes", 1 << 20));
+  l.body_memory_bytes = static_cast<uint64_t>(num(o, "bodyMemoryBytes", 1 << 20));
+  Napi::Value dir = o.Get("spoolDir");
+  l.spool_dir = dir.IsString() ? dir.As<Napi::String>().Utf8Value() : std::string("/tmp");
+  l.header_timeout_ms = static_cast<uint64_t>(num(o, "headerTimeoutMs", 60000));
+  l.body_timeout_ms = static_cast<uint64_t>(num(o, "bodyTimeoutMs", 60000));
+  l.keep_alive_timeout_ms = static_cast<uint64_t>(num(o, "keepAliveTimeoutMs", 5000));
+  l.write_timeout_ms = static_cast<uint64_t>(num(o, "writeTimeoutMs", 60000));
+  l.max_connections = static_cast<uint32_t>(num(o, "maxConnections", 10000));
+  l.max_keep_alive_requests = static_cast<uint32_t>(num(o, "maxKeepAliveRequests", 0));
+  int index = static_cast<int>(ld->servers.size());
+  ld->servers.push_back(new Server(ld, index, l, info[1]));
+  return Napi::Number::New(info.Env(), index);
+}
+
+Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
+  Server* s = server_arg(info);
+  if (!s) return info.Env().Undefined();
+  ListenAddress a;
+  ListenError err;
+  Listener* l = listen_tcp(s, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(),
+                           info[3].As<Napi::Number>().Int32Value(), &a, &err);
+  return listen_result(info.Env(), l, a, err);
+}
+
+Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
+  Server* s = server_arg(info);
+  if (!s) return info.Env().Undefined();
+  ListenAddress a;
+  ListenError err;
+  Listener* l = listen_unix(s, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(),
+                            info[3].As<Napi::Number>().Int32Value(), &a, &err);
+  return listen_result(info.Env(), l, a, err);
+}
+
+Napi::Value ListenFd(const Napi::CallbackInfo& info) {
+  Server* s = server_arg(info);
+  if (!s) return info.Env().Undefined();
+  ListenAddress a;
+  ListenError err;
+  Listener* l = listen_fd(s, info[1].As<Napi::Number>().Int32Value(), &a, &err);
+  return listen_result(info.Env(), l, a, err);
+}
+
+Napi::Value StopListening(const Napi::CallbackInfo& info) {
+  Server* s = server_arg(info);
+  if (s) s->stop_listening();
+  return info.Env().Undefined();
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  Server* s = server_arg(info);
+  if (!s) return info.Env().Undefined();
+  JsCallScope scope(data_of(info));
+  s->close(info[1].ToBoolean().Value(), info[2].IsFunction() ? static_cast<napi_value>(info[2]) : nullptr);
+  return info.Env().Undefined();
+}
+
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Server* s = server_arg(info);
+  if (!s) return info.Env().Undefined();
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("connections", static_cast<double>(s->active_connections));
+  o.Set("requests", static_cast<double>(s->stats.requests));
+  o.Set("bytesSent", static_cast<double>(s->stats.bytes_sent));
+  o.Set("bytesReceived", static_cast<double>(s->stats.bytes_received));
+  o.Set("listeners", static_cast<double>(s->listeners.size()));
+  return o;
+}
+
+Napi::Value Respond(const Napi::CallbackInfo& info) {
+  Connection* c = conn_arg(info);
+  if (!c) return Napi::Number::New(info.Env(), kResultGone);
+  JsCallScope scope(c->ld);
+  int r = c->respond(info[1], info[2], static_cast<int64_t>(info[3].As<Napi::Number>().DoubleValue()),
+                     info[4].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), r);
+}
+
+Napi::Value WriteHead(const Napi::CallbackInfo& info) {
+  Connection* c = conn_arg(info);
+  if (!c) return Napi::Number::New(info.Env(), kResultGone);
+  JsCallScope scope(c->ld);
+  int r = c->write_head(info[1], static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()),
+                        info[3].As<Napi::Number>().Int32Value());
+  return Napi::Number::New(info.Env(), r);
+}
+
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  Connection* c = conn_arg(info);
+  if (!c) return Napi::Boolean::New(info.Env(), false);
+  JsCallScope scope(c->ld);
+  return Napi::Boolean::New(info.Env(), c->write(info[1]) == 1);
+}
+
+Napi::Value End(const Napi::CallbackInfo& info) {
+  Connection* c = conn_arg(info);
+  if (!c) return Napi::Number::New(info.Env(), kResultGone);
+  JsCallScope scope(c->ld);
+  return Napi::Number::New(info.Env(), c->end(info[1]));
+}
+
+Napi::Value SendFile(const Napi::CallbackInfo& info) {
+  Connection* c = conn_arg(info);
+  if (!c) return Napi::Number::New(info.Env(), kResultGone);
+  JsCallScope scope(c->ld);
+  int r = c->send_file(info[1].As<Napi::Number>().Int32Value(),
+                       static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()),
+                       static_cast<int64_t>(info[3].As<Napi::Number>().DoubleValue()));
+  return Napi::Number::New(info.Env(), r);
+}
+
+Napi::Value Abort(const Napi::CallbackInfo& info) {
+  Connection* c = conn_arg(info);
+  if (c) {
+    JsCallScope scope(c->ld);
+    c->abort();
+  }
+  return info.Env().Undefined();
+}
+
+void on_instance_finalize(Napi::Env, LoopData* d) { d->instance_finalized(); }
+
+void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  static_cast<LoopData*>(arg)->begin_teardown(handle);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  LoopData* ld = new LoopData(env, loop);
+  napi_async_init(env, Napi::Object::New(env), Napi::String::New(env, "tsgi"), &ld->async_ctx);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, kRecordInts * sizeof(int32_t));
+  ld->record = static_cast<int32_t*>(ab.Data());
+  napi_create_reference(env, ab, 1, &ld->record_ref);
+  env.SetInstanceData<LoopData, on_instance_finalize>(ld);
+  napi_add_async_cleanup_hook(env, on_env_cleanup, ld, nullptr);
+
+  exports.Set("record", Napi::Int32Array::New(env, kRecordInts, ab, 0));
+  exports.Set("knownHeaders", Napi::Function::New(env, KnownHeaders, "knownHeaders"));
+  exports.Set("createServer", Napi::Function::New(env, CreateServer, "createServer"));
+  exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
+  exports.Set("listenUnix", Napi::Function::New(env, ListenUnix, "listenUnix"));
+  exports.Set("listenFd", Napi::Function::New(env, ListenFd, "listenFd"));
+  exports.Set("stopListening", Napi::Function::New(env, StopListening, "stopListening"));
+  exports.Set("close", Napi::Function::New(env, Close, "close"));
+  exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("respond", Napi::Function::New(env, Respond, "respond"));
+  exports.Set("writeHead", Napi::Function::New(env, WriteHead, "writeHead"));
+  exports.Set("write", Napi::Function::New(env, Write, "write"));
+  exports.Set("end", Napi::Function::New(env, End, "end"));
+  exports.Set("sendFile", Napi::Function::New(env, SendFile, "sendFile"));
+  exports.Set("abort", Napi::Function::New(env, Abort, "abort"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace tsgi
+
+static Napi::Object InitTsgi(Napi::Env env, Napi::Object exports) { return tsgi::Init(env, exports); }
+
+NODE_API_MODULE(tsgi, InitTsgi)

@@ -1,0 +1,188 @@
+// One client connection: reading and parsing requests straight from the loop's receive
+// buffer, collecting bodies (memory or spool file), dispatching to JS one request at a
+// time, framing responses into an output queue that is written with as few syscalls as
+// possible (corked per read), sendfile, keep-alive, timeouts and closing.
+#pragma once
+
+#include <vector>
+
+#include "framing.h"
+#include "loop_data.h"
+
+namespace tsgi {
+
+class Server;
+class Listener;
+
+enum class Phase : uint8_t {
+  Head,     // reading a request head (possibly nothing yet)
+  Body,     // reading a request body
+  Request,  // the request is with JS
+  Idle,     // keep-alive: waiting for the next request
+  Linger,   // response sent, write side shut down: waiting for the client to close
+};
+
+class Connection {
+ public:
+  Connection();
+  ~Connection();
+
+  // Accepts the pending connection of l; false when that failed (the object is released).
+  bool accept_from(Listener* l);
+  // Sends the canned 503 and closes: the server has too many connections.
+  void refuse();
+
+  // ---- called from JS (binding.cc); each returns a RESULT_* code unless noted ----
+  int respond(napi_value head, napi_value body, int64_t content_length, int32_t flags);
+  int write_head(napi_value head, int64_t content_length, int32_t flags);
+  int write(napi_value chunk);  // 1: keep writing, 0: wait for onDrain, -1: gone
+  int end(napi_value chunk);
+  int send_file(int fd, int64_t offset, int64_t length);
+  void abort();
+
+  // ---- called by the server and the loop ----
+  void close_now();  // closes the socket; an in-flight request gets onAbort
+  void begin_graceful_close();
+  void tick(uint64_t now);
+  void resume();      // deferred: process what was buffered while a request was in flight
+  void emit_drain();  // deferred onDrain
+  bool in_flight() const { return in_flight_; }
+  bool closing() const { return closing_; }
+
+  double id = 0;
+  uint32_t slot = 0;
+  LoopData* ld = nullptr;
+  Server* server = nullptr;
+  Connection* next = nullptr;
+  Connection* prev = nullptr;
+  bool refused = false;
+
+ private:
+  struct Piece {
+    enum Kind : uint8_t { Stage, External, File } kind;
+    size_t off;       // Stage: offset in stage_
+    size_t len;       // bytes left
+    const char* ptr;  // External: the bytes
+    napi_ref ref;     // External: keeps the Buffer alive
+    int fd;           // File
+    int64_t file_off;
+  };
+  struct WriteReq {
+    uv_write_t req;
+    Connection* conn;
+    ByteBuffer storage;
+    std::vector<napi_ref> refs;
+    std::vector<uv_buf_t> bufs;
+    size_t bytes = 0;
+  };
+
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+  static void on_write(uv_write_t* req, int status);
+  static void on_shutdown(uv_shutdown_t* req, int status);
+  static void on_close(uv_handle_t* h);
+  static void on_poll_close(uv_handle_t* h);
+  static void on_writable(uv_poll_t* p, int status, int events);
+
+  void reset();
+  void start_reading();
+  void stop_reading();
+  void handle_input(const char* data, size_t len);
+  size_t process(const char* data, size_t len);
+  bool begin_request(const char* data, size_t pos, size_t len);
+  void build_record(const RequestHead& h);
+  bool store_body(const char* p, size_t n);
+  void dispatch();
+  void fail(uint16_t status);
+
+  // response
+  int start_response(napi_value head, int64_t content_length, int32_t flags, bool streamed,
+                     int64_t body_length);
+  void finish_response();
+  int64_t chunk_length(napi_value v, const char** bytes);
+  void append_chunk(napi_value v, const char* bytes, int64_t len, int64_t take);
+  void append_js_latin1(napi_value s);
+
+  // output queue
+  // Bytes written into stage_ since the last call become a Stage piece of the queue.
+  void sync_stage();
+  void flush();
+  void maybe_flush() {
+    if (!corked_) flush();
+  }
+  void consume_written(size_t n);
+  void start_async_write();
+  bool send_file_piece();
+  void queue_emptied();
+  void check_drain();
+  void release_pieces();
+  void begin_shutdown();
+
+  union {
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+    uv_stream_t stream;
+    uv_handle_t handle;
+  } h_;
+  bool is_pipe_ = false;
+  int open_handles_ = 0;
+  uv_shutdown_t shutdown_req_;
+  uv_poll_t* poll_ = nullptr;
+  int poll_fd_ = -1;
+
+  int listener_index_ = 0;
+  int local_port_ = 0;
+  char remote_addr_[64];
+  size_t remote_addr_len_ = 0;
+  int remote_port_ = 0;
+
+  Phase phase_ = Phase::Head;
+  uint64_t phase_since_ = 0;
+  uint64_t last_write_progress_ = 0;
+  bool bytes_seen_ = false;   // some bytes of the current request head arrived
+  bool reading_ = false;
+  bool closing_ = false;
+  bool aborted_by_js_ = false;
+  bool in_flight_ = false;
+  bool in_dispatch_ = false;  // inside this connection's onRequest call
+  bool corked_ = false;
+  bool no_more_requests_ = false;
+  bool close_after_flush_ = false;
+  bool shutdown_started_ = false;
+  bool need_drain_ = false;
+  bool file_waiting_ = false;
+  uint32_t served_ = 0;
+
+  ByteBuffer inbuf_;  // bytes received but not yet consumed (partial head, pipelined)
+
+  // the current request
+  ByteBuffer req_text_;
+  std::vector<int32_t> req_rec_;
+  uint8_t req_minor_ = 1;
+  bool req_keep_alive_ = true;
+  bool req_head_method_ = false;
+  BodyKind body_kind_ = BodyKind::None;
+  uint64_t body_remaining_ = 0;
+  uint64_t body_received_ = 0;
+  ChunkedDecoder decoder_;
+  ByteBuffer body_mem_;
+  int spool_fd_ = -1;
+
+  // the current response
+  bool resp_started_ = false;
+  bool resp_chunked_ = false;
+  bool resp_no_body_ = false;
+  bool resp_keep_alive_ = true;
+  int64_t resp_remaining_ = -1;  // declared Content-Length left to send, -1 none
+
+  // output queue: pieces_[piece_head_..] in order; Stage pieces point into stage_
+  ByteBuffer stage_;
+  std::vector<Piece> pieces_;
+  size_t piece_head_ = 0;
+  size_t stage_synced_ = 0;  // stage_ bytes already covered by pieces
+  uint64_t queued_ = 0;
+  WriteReq* write_req_ = nullptr;
+  WriteReq* spare_req_ = nullptr;
+};
+
+}  // namespace tsgi

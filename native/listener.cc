@@ -1,0 +1,219 @@
+// Listening sockets; see listener.h.
+#include "listener.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "connection.h"
+#include "server.h"
+
+namespace tsgi {
+
+Listener::Listener(Server* s, bool pipe) : server(s), is_pipe(pipe) {}
+
+void Listener::on_connection(uv_stream_t* st, int status) {
+  Listener* l = static_cast<Listener*>(st->data);
+  if (status < 0 || l->closing) return;
+  Server* s = l->server;
+  Connection* c = s->ld->new_connection();
+  if (!c->accept_from(l)) return;
+  if (s->active_connections > s->limits.max_connections) {
+    s->active_connections--;
+    c->refuse();
+  }
+}
+
+void Listener::close() {
+  if (closing) return;
+  closing = true;
+  uv_close(&h.handle, on_close);
+}
+
+void Listener::on_close(uv_handle_t* hd) {
+  Listener* l = static_cast<Listener*>(hd->data);
+  if (!l->unlink_path.empty()) unlink(l->unlink_path.c_str());
+  Server* s = l->server;
+  LoopData* ld = s->ld;
+  s->listener_closed(l);
+  delete l;
+  ld->handle_closed();
+}
+
+namespace {
+
+void set_error(ListenError* err, int code, const char* what, const std::string& where) {
+  err->code = code;
+  err->message = std::string(what) + " " + uv_err_name(code) + ": " + uv_strerror(code) + " " + where;
+}
+
+std::string host_port(const std::string& host, int port) {
+  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
+  return host + ":" + std::to_string(port);
+}
+
+void fill_address(const sockaddr_storage& ss, ListenAddress* out) {
+  char name[64] = {0};
+  if (ss.ss_family == AF_INET6) {
+    const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    uv_ip6_name(a, name, sizeof name);
+    out->family = "IPv6";
+    out->port = ntohs(a->sin6_port);
+  } else {
+    const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    uv_ip4_name(a, name, sizeof name);
+    out->family = "IPv4";
+    out->port = ntohs(a->sin_port);
+  }
+  out->address = name;
+}
+
+// Starts listening on an initialized, bound handle; on failure closes it.
+Listener* start(Server* s, Listener* l, int backlog, ListenError* err, const std::string& where) {
+  int r = uv_listen(&l->h.stream, backlog > 0 ? backlog : 511, Listener::on_connection);
+  if (r != 0) {
+    set_error(err, r, "listen", where);
+    l->unlink_path.clear();
+    l->close();
+    return nullptr;
+  }
+  s->add_listener(l);
+  return l;
+}
+
+Listener* init_handle(Server* s, bool pipe, unsigned int family, ListenError* err) {
+  Listener* l = new Listener(s, pipe);
+  int r = pipe ? uv_pipe_init(s->ld->loop, &l->h.pipe, 0)
+               : uv_tcp_init_ex(s->ld->loop, &l->h.tcp, family);
+  if (r != 0) {
+    set_error(err, r, "listen", "");
+    delete l;
+    return nullptr;
+  }
+  l->h.handle.data = l;
+  s->ld->handle_opened();
+  s->listener_opened();
+  return l;
+}
+
+}  // namespace
+
+Listener* listen_tcp(Server* s, const std::string& host_in, int port, int backlog, ListenAddress* out,
+                     ListenError* err) {
+  std::string host = host_in.empty() ? "::" : host_in;
+  sockaddr_storage ss;
+  std::memset(&ss, 0, sizeof ss);
+  if (uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&ss)) != 0 &&
+      uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&ss)) != 0) {
+    // A name: resolve it (synchronously; listening happens at startup).
+    uv_getaddrinfo_t req;
+    addrinfo hints;
+    std::memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    int r = uv_getaddrinfo(s->ld->loop, &req, nullptr, host.c_str(), nullptr, &hints);
+    if (r != 0 || !req.addrinfo) {
+      set_error(err, r ? r : UV_EAI_NONAME, "getaddrinfo", host);
+      return nullptr;
+    }
+    std::memcpy(&ss, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+    if (ss.ss_family == AF_INET6) reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port = htons(port);
+    else reinterpret_cast<sockaddr_in*>(&ss)->sin_port = htons(port);
+    uv_freeaddrinfo(req.addrinfo);
+  }
+  std::string where = host_port(host, port);
+  Listener* l = init_handle(s, false, ss.ss_family, err);
+  if (!l) return nullptr;
+  int r = uv_tcp_bind(&l->h.tcp, reinterpret_cast<const sockaddr*>(&ss), 0);
+  if (r == UV_EAFNOSUPPORT && host_in.empty()) {
+    // No IPv6 on this host: '' falls back to every IPv4 address.
+    l->close();
+    return listen_tcp(s, "0.0.0.0", port, backlog, out, err);
+  }
+  if (r != 0) {
+    set_error(err, r, "listen", where);
+    l->close();
+    return nullptr;
+  }
+  l = start(s, l, backlog, err, where);
+  if (!l) return nullptr;
+  sockaddr_storage bound;
+  int len = sizeof bound;
+  uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<sockaddr*>(&bound), &len);
+  fill_address(bound, out);
+  l->port = out->port;
+  return l;
+}
+
+Listener* listen_unix(Server* s, const std::string& path, int backlog, int mode, ListenAddress* out,
+                      ListenError* err) {
+  Listener* l = init_handle(s, true, AF_UNIX, err);
+  if (!l) return nullptr;
+  int r = uv_pipe_bind(&l->h.pipe, path.c_str());
+  if (r != 0) {
+    set_error(err, r, "listen", path);
+    l->close();
+    return nullptr;
+  }
+  l->unlink_path = path;
+  if (mode >= 0 && chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
+    set_error(err, -errno, "chmod", path);
+    l->close();
+    return nullptr;
+  }
+  l = start(s, l, backlog, err, path);
+  if (!l) return nullptr;
+  out->address = path;
+  out->family = "unix";
+  out->port = 0;
+  return l;
+}
+
+Listener* listen_fd(Server* s, int fd, ListenAddress* out, ListenError* err) {
+  std::string where = "fd " + std::to_string(fd);
+  int domain = 0;
+  socklen_t dlen = sizeof domain;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) != 0) {
+    set_error(err, -errno, "listen", where);
+    return nullptr;
+  }
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    set_error(err, -errno, "listen", where);
+    return nullptr;
+  }
+  bool pipe = domain == AF_UNIX;
+  Listener* l = init_handle(s, pipe, AF_UNSPEC, err);
+  if (!l) {
+    ::close(copy);
+    return nullptr;
+  }
+  int r = pipe ? uv_pipe_open(&l->h.pipe, copy) : uv_tcp_open(&l->h.tcp, copy);
+  if (r != 0) {
+    ::close(copy);
+    set_error(err, r, "listen", where);
+    l->close();
+    return nullptr;
+  }
+  l = start(s, l, 511, err, where);
+  if (!l) return nullptr;
+  if (pipe) {
+    char name[512];
+    size_t len = sizeof name;
+    if (uv_pipe_getsockname(&l->h.pipe, name, &len) == 0) out->address.assign(name, len);
+    out->family = "unix";
+    out->port = 0;
+  } else {
+    sockaddr_storage bound;
+    int len = sizeof bound;
+    uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<sockaddr*>(&bound), &len);
+    fill_address(bound, out);
+    l->port = out->port;
+  }
+  return l;
+}
+
+}  // namespace tsgi

@@ -1,0 +1,161 @@
+// Per-environment state; see loop_data.h.
+#include "loop_data.h"
+
+#include <cstdlib>
+#include <ctime>
+
+#include "connection.h"
+#include "server.h"
+
+namespace tsgi {
+
+namespace {
+constexpr uint32_t kSlotBits = 20;
+constexpr double kSlotSpan = static_cast<double>(1u << kSlotBits);
+}  // namespace
+
+LoopData::LoopData(napi_env e, uv_loop_t* l) : env(e), loop(l) {
+  recv_buf = static_cast<char*>(std::malloc(kReceiveBufferSize + 1));
+  date.update(std::time(nullptr));
+  uv_timer_init(loop, &date_timer_);
+  date_timer_.data = this;
+  handle_opened();
+  uv_timer_start(&date_timer_, on_date_timer, 1000, 1000);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&date_timer_));
+  uv_idle_init(loop, &idle_);
+  idle_.data = this;
+  handle_opened();
+  slots_.push_back(nullptr);  // slot 0 unused: no connection has id 0
+  generations_.push_back(0);
+}
+
+LoopData::~LoopData() {
+  for (Server* s : servers) delete s;
+  for (Connection* c : pool_) delete c;
+  for (Connection* c : slots_) delete c;
+  std::free(recv_buf);
+}
+
+void LoopData::on_date_timer(uv_timer_t* t) {
+  static_cast<LoopData*>(t->data)->date.update(std::time(nullptr));
+}
+
+Connection* LoopData::find(double id) const {
+  if (!(id > 0) || id >= 9007199254740992.0) return nullptr;
+  uint64_t v = static_cast<uint64_t>(id);
+  uint32_t slot = static_cast<uint32_t>(v & ((1u << kSlotBits) - 1));
+  if (slot >= slots_.size()) return nullptr;
+  Connection* c = slots_[slot];
+  return c && c->id == id ? c : nullptr;
+}
+
+Connection* LoopData::new_connection() {
+  Connection* c;
+  if (!pool_.empty()) {
+    c = pool_.back();
+    pool_.pop_back();
+  } else {
+    c = new Connection();
+  }
+  uint32_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(slots_.size());
+    if (slot >= (1u << kSlotBits)) std::abort();  // a million open connections on one thread
+    slots_.push_back(nullptr);
+    generations_.push_back(0);
+  }
+  generations_[slot]++;
+  slots_[slot] = c;
+  c->slot = slot;
+  c->ld = this;
+  c->id = static_cast<double>(generations_[slot]) * kSlotSpan + slot;
+  return c;
+}
+
+void LoopData::release_connection(Connection* c) {
+  slots_[c->slot] = nullptr;
+  free_slots_.push_back(c->slot);
+  c->id = 0;
+  if (pool_.size() < 256) pool_.push_back(c);
+  else delete c;
+}
+
+Server* LoopData::server(double index) const {
+  if (!(index >= 0) || index >= static_cast<double>(servers.size())) return nullptr;
+  return servers[static_cast<size_t>(index)];
+}
+
+void LoopData::call(napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
+  napi_value result;
+  napi_status st = napi_make_callback(env, async_ctx, recv, fn, argc, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+  }
+}
+
+void LoopData::defer(DeferredKind kind, double id) {
+  deferred_.push_back(Deferred{kind, id});
+  if (!idle_active_ && !tearing_down) {
+    idle_active_ = true;
+    uv_idle_start(&idle_, on_idle);
+  }
+}
+
+void LoopData::on_idle(uv_idle_t* h) {
+  LoopData* ld = static_cast<LoopData*>(h->data);
+  ld->running_.clear();
+  ld->running_.swap(ld->deferred_);
+  for (const Deferred& d : ld->running_) {
+    if (ld->tearing_down) break;
+    if (d.kind == DeferredKind::ServerDone) {
+      Server* s = ld->server(d.id);
+      if (s) s->finish_close();
+      continue;
+    }
+    Connection* c = ld->find(d.id);
+    if (!c) continue;
+    if (d.kind == DeferredKind::Resume) c->resume();
+    else c->emit_drain();
+  }
+  if (ld->deferred_.empty()) {
+    uv_idle_stop(&ld->idle_);
+    ld->idle_active_ = false;
+  }
+}
+
+void LoopData::handle_closed() {
+  live_handles_--;
+  if (tearing_down && live_handles_ == 0 && !teardown_done_) {
+    teardown_done_ = true;
+    if (cleanup_hook_) napi_remove_async_cleanup_hook(cleanup_hook_);
+    cleanup_hook_ = nullptr;
+    maybe_free();
+  }
+}
+
+void LoopData::begin_teardown(napi_async_cleanup_hook_handle hook) {
+  cleanup_hook_ = hook;
+  tearing_down = true;
+  for (Server* s : servers) s->teardown();
+  uv_timer_stop(&date_timer_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&date_timer_),
+           [](uv_handle_t* h) { static_cast<LoopData*>(h->data)->handle_closed(); });
+  uv_idle_stop(&idle_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_),
+           [](uv_handle_t* h) { static_cast<LoopData*>(h->data)->handle_closed(); });
+}
+
+void LoopData::instance_finalized() {
+  instance_finalized_ = true;
+  maybe_free();
+}
+
+void LoopData::maybe_free() {
+  if (instance_finalized_ && teardown_done_) delete this;
+}
+
+}  // namespace tsgi

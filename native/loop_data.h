@@ -1,0 +1,122 @@
+// Per-environment state of the addon: one per thread (main or worker) that loads it.
+// Holds what every server on that thread's loop shares: the receive buffer, the
+// header array the parser fills, the Date line, the request record, the connection
+// table and the queue of work deferred out of JS-called methods.
+#pragma once
+
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "date_cache.h"
+#include "parser.h"
+
+namespace tsgi {
+
+class Server;
+class Connection;
+
+constexpr size_t kReceiveBufferSize = 64 * 1024;
+constexpr size_t kMaxHeadersCap = 1024;       // MAX_HEADERS_CAP in src/native.ts
+constexpr size_t kRecordHeaders = 16;         // REC_HEADERS
+constexpr size_t kRecordInts = kRecordHeaders + 3 * kMaxHeadersCap;
+
+// Request record indexes (REC_* in src/native.ts).
+enum RecordIndex : int {
+  kRecVersionMinor = 0,
+  kRecMethodEnd = 1,
+  kRecTargetEnd = 2,
+  kRecQueryStart = 3,
+  kRecPathEnd = 4,
+  kRecAddrEnd = 5,
+  kRecRemotePort = 6,
+  kRecLocalPort = 7,
+  kRecListener = 8,
+  kRecFlags = 9,
+  kRecHeaderCount = 10,
+};
+enum RequestFlag : int32_t { kFlagKeepAlive = 1, kFlagHead = 2, kFlagChunkedBody = 4 };
+enum ResponseFlag : int32_t { kRespHasDate = 1, kRespClose = 2 };
+enum ResultCode : int32_t { kResultOk = 0, kResultShort = 1, kResultTruncated = 2, kResultGone = -1 };
+
+enum class DeferredKind : uint8_t { Resume, Drain, ServerDone };
+struct Deferred {
+  DeferredKind kind;
+  double id;  // connection id, or server index
+};
+
+class LoopData {
+ public:
+  LoopData(napi_env env, uv_loop_t* loop);
+  ~LoopData();
+
+  // Connection ids: slot in the low 20 bits, the slot's generation above (a stale id
+  // from a closed connection never finds the slot's next occupant).
+  Connection* find(double id) const;
+  Connection* new_connection();
+  void release_connection(Connection* c);
+
+  Server* server(double index) const;
+
+  // Calls fn as an event from the loop (a callback scope: microtasks and nextTicks
+  // run after it). An exception thrown by fn is reported as uncaught.
+  void call(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
+
+  // Runs work on the next loop turn: used when a JS-called method would otherwise
+  // call back into JS re-entrantly.
+  void defer(DeferredKind kind, double id);
+
+  // A libuv handle owned by the addon was initialized / finished closing.
+  void handle_opened() { live_handles_++; }
+  void handle_closed();
+
+  // Env teardown: closes everything, then removes the cleanup hook.
+  void begin_teardown(napi_async_cleanup_hook_handle hook);
+  void instance_finalized();
+
+  napi_env env;
+  uv_loop_t* loop;
+  char* recv_buf;
+  bool recv_buf_busy = false;
+  HeaderField headers[kMaxHeadersCap];
+  DateCache date;
+  int32_t* record = nullptr;
+  napi_ref record_ref = nullptr;
+  napi_async_context async_ctx = nullptr;
+  int js_depth = 0;  // > 0 while a method called from JS runs
+  bool tearing_down = false;
+  std::vector<Server*> servers;
+
+ private:
+  static void on_date_timer(uv_timer_t* t);
+  static void on_idle(uv_idle_t* h);
+  void maybe_free();
+
+  uv_timer_t date_timer_;
+  uv_idle_t idle_;
+  bool idle_active_ = false;
+  std::vector<Deferred> deferred_;
+  std::vector<Deferred> running_;
+  std::vector<Connection*> slots_;
+  std::vector<uint32_t> generations_;
+  std::vector<uint32_t> free_slots_;
+  std::vector<Connection*> pool_;
+  int live_handles_ = 0;
+  napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
+  bool instance_finalized_ = false;
+  bool teardown_done_ = false;
+};
+
+// RAII marker for a native method entered from JS (see LoopData::js_depth).
+struct JsCallScope {
+  explicit JsCallScope(LoopData* ld) : ld_(ld) { ld_->js_depth++; }
+  ~JsCallScope() { ld_->js_depth--; }
+  LoopData* ld_;
+};
+
+}  // namespace tsgi

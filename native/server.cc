@@ -1,0 +1,184 @@
+// A server; see server.h.
+#include "server.h"
+
+#include "connection.h"
+#include "listener.h"
+
+namespace tsgi {
+
+namespace {
+napi_ref make_ref(napi_env env, napi_value v) {
+  napi_ref r = nullptr;
+  napi_create_reference(env, v, 1, &r);
+  return r;
+}
+napi_value named(napi_env env, napi_value obj, const char* name) {
+  napi_value v = nullptr;
+  napi_get_named_property(env, obj, name, &v);
+  return v;
+}
+napi_value deref(napi_env env, napi_ref r) {
+  napi_value v = nullptr;
+  napi_get_reference_value(env, r, &v);
+  return v;
+}
+}  // namespace
+
+Server::Server(LoopData* l, int idx, const ServerLimits& lim, napi_value h) : ld(l), index(idx), limits(lim) {
+  napi_env env = ld->env;
+  handlers_ = make_ref(env, h);
+  on_request_ = make_ref(env, named(env, h, "onRequest"));
+  on_drain_ = make_ref(env, named(env, h, "onDrain"));
+  on_abort_ = make_ref(env, named(env, h, "onAbort"));
+  // The tick's period follows the shortest timeout, at most a second.
+  uint64_t shortest = limits.header_timeout_ms;
+  for (uint64_t t : {limits.body_timeout_ms, limits.keep_alive_timeout_ms, limits.write_timeout_ms})
+    if (t < shortest) shortest = t;
+  uint64_t period = shortest / 4;
+  if (period > 1000) period = 1000;
+  if (period < 10) period = 10;
+  tick_timer_ = new uv_timer_t;
+  uv_timer_init(ld->loop, tick_timer_);
+  ld->handle_opened();
+  tick_timer_->data = this;
+  uv_timer_start(tick_timer_, on_tick, period, period);
+  uv_unref(reinterpret_cast<uv_handle_t*>(tick_timer_));
+}
+
+Server::~Server() {
+  if (ld->tearing_down) return;  // the env is going away with its references
+  napi_env env = ld->env;
+  for (napi_ref* r : {&handlers_, &on_request_, &on_drain_, &on_abort_, &done_})
+    if (*r) napi_delete_reference(env, *r), *r = nullptr;
+}
+
+napi_value Server::handlers() const { return deref(ld->env, handlers_); }
+napi_value Server::on_request() const { return deref(ld->env, on_request_); }
+napi_value Server::on_drain() const { return deref(ld->env, on_drain_); }
+napi_value Server::on_abort() const { return deref(ld->env, on_abort_); }
+
+void Server::listener_opened() { open_listener_handles++; }
+
+void Server::add_listener(Listener* l) {
+  l->index = listen_count++;
+  listeners.push_back(l);
+}
+
+void Server::stop_listening() {
+  std::vector<Listener*> ls;
+  ls.swap(listeners);
+  for (Listener* l : ls) l->close();
+}
+
+void Server::listener_closed(Listener* l) {
+  for (size_t i = 0; i < listeners.size(); i++)
+    if (listeners[i] == l) listeners.erase(listeners.begin() + static_cast<long>(i));
+  open_listener_handles--;
+  check_done();
+}
+
+void Server::connection_opened(Connection* c) {
+  open_connections++;
+  active_connections++;
+  c->prev = nullptr;
+  c->next = conn_head;
+  if (conn_head) conn_head->prev = c;
+  conn_head = c;
+}
+
+void Server::connection_closed(Connection* c) {
+  open_connections--;
+  if (!c->refused) active_connections--;
+  if (c->prev) c->prev->next = c->next;
+  else conn_head = c->next;
+  if (c->next) c->next->prev = c->prev;
+  c->next = c->prev = nullptr;
+  check_done();
+}
+
+void Server::close(bool grace, napi_value done) {
+  if (closing) {
+    // A second close: a non-graceful one still closes what is left.
+    if (!grace) {
+      for (Connection* c = conn_head; c; c = c->next) c->close_now();
+    }
+    return;
+  }
+  closing = true;
+  graceful = grace;
+  if (done) done_ = make_ref(ld->env, done);
+  stop_listening();
+  // Closing may unlink the node from the list inside close callbacks only (later), so
+  // walking it here is safe.
+  for (Connection* c = conn_head; c; c = c->next) {
+    if (grace) c->begin_graceful_close();
+    else c->close_now();
+  }
+  done_pending_ = true;
+  ld->defer(DeferredKind::ServerDone, index);
+}
+
+void Server::check_done() {
+  if (!closing || !done_pending_ || open_connections > 0 || open_listener_handles > 0) return;
+  if (ld->js_depth > 0) {
+    ld->defer(DeferredKind::ServerDone, index);
+    return;
+  }
+  finish_close();
+}
+
+void Server::finish_close() {
+  if (!done_pending_ || open_connections > 0 || open_listener_handles > 0) return;
+  done_pending_ = false;
+  close_tick_timer();
+  LoopData* l = ld;
+  napi_ref done = done_;
+  done_ = nullptr;
+  if (done && !l->tearing_down) {
+    napi_env env = l->env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value fn = deref(env, done);
+    napi_value global;
+    napi_get_global(env, &global);
+    napi_delete_reference(env, done);
+    l->call(global, fn, 0, nullptr);
+    napi_close_handle_scope(env, scope);
+  } else if (done) {
+    napi_delete_reference(l->env, done);
+  }
+}
+
+void Server::teardown() {
+  closing = true;
+  done_pending_ = false;
+  stop_listening();
+  for (Connection* c = conn_head; c; c = c->next) c->close_now();
+  close_tick_timer();
+}
+
+void Server::close_tick_timer() {
+  if (!tick_timer_) return;
+  uv_timer_stop(tick_timer_);
+  tick_timer_->data = ld;
+  uv_close(reinterpret_cast<uv_handle_t*>(tick_timer_), [](uv_handle_t* h) {
+    LoopData* ld = static_cast<LoopData*>(h->data);
+    delete reinterpret_cast<uv_timer_t*>(h);
+    ld->handle_closed();
+  });
+  tick_timer_ = nullptr;
+}
+
+void Server::on_tick(uv_timer_t* t) { static_cast<Server*>(t->data)->tick(); }
+
+void Server::tick() {
+  uint64_t now = uv_now(ld->loop);
+  Connection* c = conn_head;
+  while (c) {
+    Connection* next = c->next;  // tick may close c, but it stays listed until its close callback
+    c->tick(now);
+    c = next;
+  }
+}
+
+}  // namespace tsgi

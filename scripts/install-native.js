@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Builds the native addon at install time unless a prebuild for this platform loads.
+// Nothing is downloaded: node-gyp gets --nodedir pointing at the headers that come with
+// the running node (process.execPath /usr/bin/node → /usr, headers in /usr/include/node).
+//   node scripts/install-native.js           prebuild if it loads, else build
+//   node scripts/install-native.js --force   always build from source
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const force = process.argv.includes('--force');
+
+/** The directory whose include/node holds node_api.h and uv.h for this node. */
+function nodeDir() {
+  const candidates = [];
+  if (process.env.npm_config_nodedir) candidates.push(process.env.npm_config_nodedir);
+  candidates.push(path.resolve(path.dirname(process.execPath), '..'));
+  for (const dir of candidates) {
+    if (fs.existsSync(path.join(dir, 'include', 'node', 'node_api.h'))) return dir;
+  }
+  return null;
+}
+
+/** node-gyp's entry script: npm's bundled one when run by npm, else the devDependency. */
+function nodeGyp() {
+  const fromNpm = process.env.npm_config_node_gyp;
+  if (fromNpm && fs.existsSync(fromNpm)) return fromNpm;
+  try {
+    return require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
+  } catch {}
+  const bundled = path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm',
+    'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  if (fs.existsSync(bundled)) return bundled;
+  return null;
+}
+
+function prebuildLoads() {
+  if (!fs.existsSync(path.join(root, 'prebuilds'))) return false;
+  try {
+    const load = require('node-gyp-build');
+    const file = load.resolve(root);
+    if (!file.includes(`${path.sep}prebuilds${path.sep}`)) return false;
+    require(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function build() {
+  const dir = nodeDir();
+  const gyp = nodeGyp();
+  if (!gyp) {
+    console.error('tsgi: node-gyp not found (neither npm\'s bundled copy nor the devDependency)');
+    process.exit(1);
+  }
+  const args = [gyp, 'rebuild', '--jobs=2'];
+  if (dir) args.push(`--nodedir=${dir}`);
+  else console.warn('tsgi: node headers not found next to the node binary; node-gyp may download them');
+  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+}
+
+if (!force && prebuildLoads()) {
+  process.exit(0);
+}
+build();
