@@ -99,9 +99,10 @@ ChunkStatus ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed,
 
     const unsigned char c = static_cast<unsigned char>(data[i]);
 
-    // Chunk extensions count against one budget per message, whatever state they are in.
+    // Chunk extensions count against one budget per message, whatever state they are in
+    // (the CR that ends the line is not part of them).
     if (state_ >= kExtSemiBws && state_ <= kExtAfterQuoted) {
-      if (++extension_bytes_ > limits_.max_extension_bytes) {
+      if (c != '\r' && ++extension_bytes_ > limits_.max_extension_bytes) {
         return fail(i, 413, "chunk extensions too large");
       }
     } else if (state_ >= kTrailerLineStart && state_ <= kEndLf) {
