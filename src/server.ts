@@ -26,6 +26,7 @@ export interface CloseOptions {
 }
 
 let knownKeys: string[] | undefined;
+const noop = () => {};
 
 export class Server {
   readonly [kOptions]: ResolvedOptions;
@@ -145,9 +146,13 @@ export class Server {
       nb.stopListening(id);
       let timer: NodeJS.Timeout | undefined;
       let done = false;
+      // Keeps the event loop alive until the native core reports the close, so a process
+      // awaiting close() does not exit with the promise pending.
+      const keepAlive = setInterval(noop, 1 << 30);
       const finish = () => {
         if (done) return;
         done = true;
+        clearInterval(keepAlive);
         if (timer) clearTimeout(timer);
         this.state = 'closed';
         resolve();
