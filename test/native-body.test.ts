@@ -1,0 +1,118 @@
+// Request bodies: Content-Length and chunked (split at every byte), memory and spool file,
+// the body limit (413) and 100-continue (RFC 9110 §10.1.1).
+import fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { b, exchange, parseResponses, sleep, startServer, type Req, type TestServer } from './native-harness';
+
+let srv: TestServer | undefined;
+afterEach(async () => { await srv?.close(); srv = undefined; });
+
+function bodyText(req: Req): string {
+  if (req.bodyFd >= 0) {
+    const buf = Buffer.alloc(req.bodyLength);
+    fs.readSync(req.bodyFd, buf, 0, req.bodyLength, 0);
+    fs.closeSync(req.bodyFd);
+    return buf.toString('latin1');
+  }
+  return req.body ? req.body.toString('latin1') : '';
+}
+
+const echoBody = (req: Req) => {
+  b.respond(req.conn, '200 OK\r\n', `${req.bodyLength}:${bodyText(req)}`, -1, 0);
+};
+
+describe('request bodies', () => {
+  it('delivers a Content-Length body in memory', async () => {
+    srv = await startServer({}, echoBody);
+    const ex = await exchange(srv.port, ['POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello', ' world'], { gapMs: 20, until: (t) => t.includes('world') });
+    expect(parseResponses(ex.text)[0].body).toBe('11:hello world');
+    expect(srv.requests[0].body).toBeInstanceOf(Buffer);
+  });
+
+  it('decodes a chunked body split at every byte boundary', async () => {
+    srv = await startServer({}, echoBody);
+    const req = 'POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n1\r\n \r\na\r\n0123456789\r\n0\r\nX-Trailer: y\r\n\r\n';
+    const start = req.indexOf('\r\n\r\n') + 4;
+    for (let cut = start; cut < req.length; cut++) {
+      const ex = await exchange(srv.port, [req.slice(0, cut), req.slice(cut)], { gapMs: 2, until: (t) => t.includes('0123456789') });
+      expect(parseResponses(ex.text)[0]?.body, `split at ${cut}`).toBe('16:hello 0123456789');
+    }
+    expect(srv.requests.every((r) => (r.flags & 4) !== 0)).toBe(true);
+  });
+
+  it('spools a body larger than bodyMemoryBytes to an unlinked file and hands over the fd', async () => {
+    srv = await startServer({ bodyMemoryBytes: 1000 }, echoBody);
+    const payload = Buffer.alloc(300_000, 'abcdefghij').toString('latin1');
+    const ex = await exchange(srv.port, [`POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: ${payload.length}\r\n\r\n`, payload],
+      { until: (t) => parseResponses(t).length > 0 && parseResponses(t)[0].body.length >= 300_007, timeoutMs: 5000 });
+    const r = srv.requests[0];
+    expect(r.body).toBeNull();
+    expect(r.bodyLength).toBe(300_000);
+    expect(parseResponses(ex.text)[0].body).toBe(`300000:${payload}`);
+  });
+
+  it('spools a chunked body once it outgrows bodyMemoryBytes', async () => {
+    srv = await startServer({ bodyMemoryBytes: 10 }, (req) => {
+      expect(req.bodyFd).toBeGreaterThanOrEqual(0);
+      echoBody(req);
+    });
+    const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n', { until: (t) => t.includes('cdef') });
+    expect(parseResponses(ex.text)[0].body).toBe('16:0123456789abcdef');
+  });
+
+  it('refuses a Content-Length over maxBodyBytes with 413 and closes, without reading it', async () => {
+    srv = await startServer({ maxBodyBytes: 100 }, echoBody);
+    const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n');
+    const [r] = parseResponses(ex.text);
+    expect(r.status).toBe(413);
+    expect(r.headers.connection).toBe('close');
+    expect(ex.closed).toBe(true);
+    expect(srv.requests.length).toBe(0);
+  });
+
+  it('refuses a chunked body that grows past maxBodyBytes with 413', async () => {
+    srv = await startServer({ maxBodyBytes: 10 }, echoBody);
+    const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n');
+    expect(parseResponses(ex.text).map((r) => r.status)).toEqual([413]);
+    expect(ex.closed).toBe(true);
+    expect(srv.requests.length).toBe(0);
+  });
+
+  it('sends 100 Continue when the body is wanted, then the final response', async () => {
+    srv = await startServer({}, echoBody);
+    const ex = await exchange(srv.port, ['POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n'], {
+      until: (t) => t.startsWith('HTTP/1.1 100 Continue\r\n\r\n'), timeoutMs: 2000,
+    });
+    expect(ex.text).toBe('HTTP/1.1 100 Continue\r\n\r\n');
+    // and the whole exchange: 100, then 200 once the body came
+    const ex2 = await exchange(srv.port, ['POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n', 'abcd'], {
+      gapMs: 50, until: (t) => t.includes('4:abcd'),
+    });
+    expect(parseResponses(ex2.text).map((r) => r.status)).toEqual([100, 200]);
+  });
+
+  it('sends no 100 Continue when refusing with 413, nor when the body came with the head', async () => {
+    srv = await startServer({ maxBodyBytes: 3 }, echoBody);
+    const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n');
+    expect(parseResponses(ex.text).map((r) => r.status)).toEqual([413]);
+    const ex2 = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nab', { until: (t) => t.includes('2:ab') });
+    expect(parseResponses(ex2.text).map((r) => r.status)).toEqual([200]);
+  });
+
+  it('a body timeout answers 408 and closes', async () => {
+    srv = await startServer({ bodyTimeoutMs: 150 }, echoBody);
+    const t0 = Date.now();
+    const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc', { timeoutMs: 3000 });
+    expect(parseResponses(ex.text).map((r) => r.status)).toEqual([408]);
+    expect(ex.closed).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(srv.requests.length).toBe(0);
+  });
+
+  it('keeps the body timeout from firing while bytes keep coming', async () => {
+    srv = await startServer({ bodyTimeoutMs: 200 }, echoBody);
+    const ex = await exchange(srv.port, ['POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\n', 'a', 'b', 'c', 'd'], { gapMs: 100, until: (t) => t.includes('4:abcd') });
+    expect(parseResponses(ex.text)[0].body).toBe('4:abcd');
+    await sleep(1);
+  });
+});
