@@ -61,14 +61,21 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
   const ext = path.extname(file);
   if (['.ts', '.mts', '.cts', '.tsx'].includes(ext)) {
     if (!tsRegistered) {
-      // tsx compiles TypeScript on load, for both require() and import().
+      // tsx compiles TypeScript as it is required.
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       require('tsx/cjs/api').register();
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      require('tsx/esm/api').register();
       tsRegistered = true;
     }
-    return dynamicImport(pathToFileURL(file).href);
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      return { ...require(file) };
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM' && (err as { code?: string }).code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
+      // A module that must be an ES module (top-level await): import it through tsx's loader hooks.
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      (require('node:module') as { register(s: string, parent: string): void }).register('tsx/esm', pathToFileURL(__filename).href);
+      return dynamicImport(pathToFileURL(file).href);
+    }
   }
   if (ext === '.mjs') return dynamicImport(pathToFileURL(file).href);
   try {

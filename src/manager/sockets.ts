@@ -80,12 +80,32 @@ async function bindOne(spec: string, unixMode: number | undefined): Promise<List
     family = found.family;
   }
   const h = createServerHandle(host, b.port, family);
+  if (typeof h !== 'number' && b.port !== 0 && (await someoneListens(host, b.port, family))) {
+    h.close();
+    throw errnoError(-98 /* EADDRINUSE */, spec);
+  }
   if (typeof h === 'number') throw errnoError(h, spec);
   const addr: Record<string, unknown> = {};
   h.getsockname?.(addr);
   const port = Number(addr.port ?? b.port);
   const name = family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
   return { spec, fd: h.fd, kind: 'tcp', name, port, close: () => h.close() };
+}
+
+/**
+ * The kernel lets two SO_REUSEADDR sockets bind one address as long as neither listens
+ * yet, so a port held by another server only fails at listen(), in the worker. The
+ * master's socket does not listen, so any answer on the address is another server's.
+ */
+function someoneListens(host: string, port: number, family: number): Promise<boolean> {
+  const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return new Promise((resolve) => {
+    const c = net.connect({ host: target, port, family });
+    const done = (v: boolean) => { c.destroy(); resolve(v); };
+    c.setTimeout(500, () => done(false));
+    c.once('connect', () => done(true));
+    c.once('error', () => done(false));
+  });
 }
 
 /** Binds every address (ports given as 0 get one from the kernel); closes what it bound if one fails. */

@@ -29,14 +29,29 @@ const CONFIG_NAMES = ['tsgi.config.js', 'tsgi.config.mjs', 'tsgi.config.cjs', 't
 // CommonJS output would turn import() into require(); this keeps a real dynamic import.
 const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<Record<string, unknown>>;
 
+/** Loads a .js/.cjs/.mjs config file anew (a reload must see its changes). */
+async function importFresh(file: string): Promise<unknown> {
+  if (!file.endsWith('.mjs')) {
+    try {
+      delete require.cache[require.resolve(file)];
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const mod = require(file);
+      return mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;
+    }
+  }
+  const mod = await dynamicImport(pathToFileURL(file).href + `?t=${Date.now()}`);
+  return mod.default ?? mod;
+}
+
 async function readConfigFile(file: string): Promise<Record<string, unknown>> {
   let data: unknown;
   try {
     if (file.endsWith('.json')) {
       data = JSON.parse(fs.readFileSync(file, 'utf8'));
     } else {
-      const mod = await dynamicImport(pathToFileURL(file).href + `?t=${Date.now()}`);
-      data = mod.default ?? mod;
+      data = await importFresh(file);
       if (typeof data === 'function') data = await (data as () => unknown)();
     }
   } catch (err) {
