@@ -146,8 +146,8 @@ export interface ExchangeOptions {
 }
 
 /** Connects, writes the pieces, and collects what comes back until close, `until` or timeout. */
-export function exchange(port: number, pieces: Array<string | Buffer> | string, opts: ExchangeOptions = {}): Promise<Exchange> {
-  const list = typeof pieces === 'string' ? [pieces] : pieces;
+export function exchange(port: number, pieces: Array<string | Buffer> | string | Buffer, opts: ExchangeOptions = {}): Promise<Exchange> {
+  const list = typeof pieces === 'string' || Buffer.isBuffer(pieces) ? [pieces] : pieces;
   return new Promise((resolve, reject) => {
     const sock = opts.path ? net.connect(opts.path) : net.connect(port, opts.host ?? '127.0.0.1');
     sock.setNoDelay(true);

@@ -1,0 +1,62 @@
+// Timeouts: an incomplete head gets 408, a silent connection is just closed, an idle
+// keep-alive connection is closed, a client that stops reading is dropped.
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { b, exchange, GET, parseResponses, startServer, waitFor, type TestServer } from './native-harness';
+
+let srv: TestServer | undefined;
+afterEach(async () => { await srv?.close(); srv = undefined; });
+
+describe('timeouts', () => {
+  it('408 and close when the head is incomplete after headerTimeoutMs', async () => {
+    srv = await startServer({ headerTimeoutMs: 150 });
+    const t0 = Date.now();
+    const ex = await exchange(srv.port, 'GET / HTTP/1.1\r\nHost: t\r\n');
+    const elapsed = Date.now() - t0;
+    expect(parseResponses(ex.text).map((r) => r.status)).toEqual([408]);
+    expect(ex.closed).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(140);
+    expect(elapsed).toBeLessThan(1500);
+  });
+
+  it('closes a connection that sent nothing, without a response', async () => {
+    srv = await startServer({ headerTimeoutMs: 150 });
+    const ex = await exchange(srv.port, []);
+    expect(ex.text).toBe('');
+    expect(ex.closed).toBe(true);
+  });
+
+  it('closes an idle keep-alive connection after keepAliveTimeoutMs', async () => {
+    srv = await startServer({ keepAliveTimeoutMs: 200, headerTimeoutMs: 5000 });
+    const t0 = Date.now();
+    const ex = await exchange(srv.port, GET('/'));
+    const elapsed = Date.now() - t0;
+    expect(parseResponses(ex.text).map((r) => r.status)).toEqual([200]);
+    expect(ex.closed).toBe(true);
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(2000);
+  });
+
+  it('a new request resets the keep-alive clock', async () => {
+    srv = await startServer({ keepAliveTimeoutMs: 250 });
+    const ex = await exchange(srv.port, [GET('/1'), GET('/2'), GET('/3')], { gapMs: 150, until: (t) => t.includes('GET /3') });
+    expect(parseResponses(ex.text).map((r) => r.body)).toEqual(['GET /1', 'GET /2', 'GET /3']);
+  });
+
+  it('drops a client that stops reading a response (writeTimeoutMs) and reports onAbort', async () => {
+    const big = Buffer.alloc(1 << 20, 'x');
+    srv = await startServer({ writeTimeoutMs: 200 }, (req, s) => {
+      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      const pump = () => { while (b.write(req.conn, big)); };
+      s.onDrain = pump;
+      pump();
+    });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    sock.on('error', () => {});
+    sock.write(GET('/'));
+    sock.pause();  // never read
+    await waitFor(() => srv!.aborts.length === 1, 4000, 'onAbort');
+    expect(b.stats(srv.id).connections).toBe(0);
+    sock.destroy();
+  });
+});
