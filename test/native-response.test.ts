@@ -1,0 +1,275 @@
+// Response framing: Content-Length computed or declared (never more sent, less closes),
+// chunked streaming on HTTP/1.1, close-delimited on HTTP/1.0, no body for HEAD/204/304,
+// keep-alive rules, backpressure and onDrain, sendFile, aborts.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  RESP_CLOSE, RESP_HAS_DATE, RESULT_GONE, RESULT_OK, RESULT_SHORT, RESULT_TRUNCATED,
+} from '../src/native';
+import { b, exchange, GET, parseResponses, sleep, startServer, waitFor, type Req, type TestServer } from './native-harness';
+
+let srv: TestServer | undefined;
+afterEach(async () => { await srv?.close(); srv = undefined; });
+
+describe('respond()', () => {
+  it('computes Content-Length over an array of Buffers and strings (UTF-8)', async () => {
+    const results: number[] = [];
+    srv = await startServer({}, (req) => {
+      results.push(b.respond(req.conn, '200 OK\r\nX-A: 1\r\n', [Buffer.from('ab'), 'é', Buffer.alloc(20000, 'z'), ''], -1, 0));
+    });
+    const ex = await exchange(srv.port, GET('/'), { until: (t) => (parseResponses(t)[0]?.body.length ?? 0) >= 20004 });
+    const [r] = parseResponses(ex.text);
+    expect(r.headers['content-length']).toBe('20004');
+    expect(Buffer.from(r.body, 'latin1').toString('utf8').slice(0, 3)).toBe('abé');
+    expect(r.rawHead.startsWith('HTTP/1.1 200 OK\r\nX-A: 1\r\nDate: ')).toBe(true);
+    expect(results).toEqual([RESULT_OK]);
+  });
+
+  it('never sends more than a declared Content-Length (RESULT_TRUNCATED)', async () => {
+    const results: number[] = [];
+    srv = await startServer({}, (req) => {
+      results.push(b.respond(req.conn, '200 OK\r\nContent-Length: 3\r\n', 'abcdef', 3, 0));
+    });
+    const ex = await exchange(srv.port, GET('/') + GET('/'), { until: (t) => parseResponses(t).length >= 2 });
+    expect(parseResponses(ex.text).map((r) => r.body)).toEqual(['abc', 'abc']);
+    expect(ex.text.includes('def')).toBe(false);
+    expect(results).toEqual([RESULT_TRUNCATED, RESULT_TRUNCATED]);
+  });
+
+  it('closes the connection when less than the declared Content-Length was sent (RESULT_SHORT)', async () => {
+    const results: number[] = [];
+    srv = await startServer({}, (req) => {
+      results.push(b.respond(req.conn, '200 OK\r\nContent-Length: 10\r\n', 'abc', 10, 0));
+    });
+    const ex = await exchange(srv.port, GET('/') + GET('/second'));
+    expect(ex.closed).toBe(true);
+    expect(results).toEqual([RESULT_SHORT]);
+    expect(srv.requests.length).toBe(1);
+  });
+
+  it('sends no body for HEAD, 204 and 304, and no Content-Length for 204/304', async () => {
+    srv = await startServer({}, (req) => {
+      const status = req.uri === '/204' ? '204 No Content' : req.uri === '/304' ? '304 Not Modified' : '200 OK';
+      b.respond(req.conn, `${status}\r\n`, 'body!', -1, 0);
+    });
+    const raw = 'HEAD / HTTP/1.1\r\nHost: t\r\n\r\n' + GET('/204') + GET('/304') + GET('/');
+    const ex = await exchange(srv.port, raw, { until: (t) => t.includes('body!') });
+    const rs = parseResponses(ex.text, 1);
+    expect(rs.map((r) => r.status)).toEqual([200, 204, 304, 200]);
+    expect(rs[0].headers['content-length']).toBe('5');
+    expect(rs[1].headers['content-length']).toBeUndefined();
+    expect(rs[2].headers['content-length']).toBeUndefined();
+    expect(rs[3].body).toBe('body!');
+    expect(ex.text.split('body!').length).toBe(2);
+    expect(srv.requests[0].flags & 2).toBe(2);
+  });
+
+  it('leaves Date out with RESP_HAS_DATE and closes with RESP_CLOSE', async () => {
+    srv = await startServer({}, (req) => {
+      b.respond(req.conn, '200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n', 'x', -1, RESP_HAS_DATE | RESP_CLOSE);
+    });
+    const ex = await exchange(srv.port, GET('/') + GET('/never'));
+    const rs = parseResponses(ex.text);
+    expect(rs.length).toBe(1);
+    expect(rs[0].rawHead.match(/Date:/g)!.length).toBe(1);
+    expect(rs[0].headers.connection).toBe('close');
+    expect(ex.closed).toBe(true);
+  });
+
+  it('returns RESULT_GONE for a connection that is gone or has no request in flight', async () => {
+    let conn = 0;
+    srv = await startServer({}, (req) => { conn = req.conn; b.abort(req.conn); });
+    await exchange(srv.port, GET('/'));
+    expect(b.respond(conn, '200 OK\r\n', null, -1, 0)).toBe(RESULT_GONE);
+    expect(b.respond(123456789, '200 OK\r\n', null, -1, 0)).toBe(RESULT_GONE);
+    expect(srv.aborts).toEqual([]);  // abort() by JS is not reported back
+  });
+});
+
+describe('keep-alive', () => {
+  it('HTTP/1.0 without keep-alive: Connection: close, then closed', async () => {
+    srv = await startServer();
+    const ex = await exchange(srv.port, 'GET /a HTTP/1.0\r\n\r\n');
+    const rs = parseResponses(ex.text);
+    expect(rs.length).toBe(1);
+    expect(rs[0].headers.connection).toBe('close');
+    expect(rs[0].rawHead.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(ex.closed).toBe(true);
+    expect(srv.requests[0].minor).toBe(0);
+    expect(srv.requests[0].flags & 1).toBe(0);
+  });
+
+  it('HTTP/1.0 with Connection: keep-alive persists and says so', async () => {
+    srv = await startServer();
+    const req = 'GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n';
+    const ex = await exchange(srv.port, req + req, { until: (t) => parseResponses(t).length >= 2 });
+    const rs = parseResponses(ex.text);
+    expect(rs.map((r) => r.headers.connection)).toEqual(['keep-alive', 'keep-alive']);
+    expect(ex.closed).toBe(false);
+  });
+
+  it('HTTP/1.1 Connection: close ends the connection after the response', async () => {
+    srv = await startServer();
+    const ex = await exchange(srv.port, GET('/', 'Connection: close\r\n') + GET('/never'));
+    expect(parseResponses(ex.text).map((r) => r.headers.connection)).toEqual(['close']);
+    expect(ex.closed).toBe(true);
+    expect(srv.requests.length).toBe(1);
+  });
+
+  it('maxKeepAliveRequests closes after that many requests', async () => {
+    srv = await startServer({ maxKeepAliveRequests: 3 });
+    const ex = await exchange(srv.port, GET('/1') + GET('/2') + GET('/3') + GET('/4'));
+    const rs = parseResponses(ex.text);
+    expect(rs.map((r) => r.headers.connection)).toEqual([undefined, undefined, 'close']);
+    expect(ex.closed).toBe(true);
+  });
+});
+
+describe('streamed responses', () => {
+  it('chunks on HTTP/1.1 and writes each chunk without waiting for the next', async () => {
+    srv = await startServer({}, (req) => {
+      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.write(req.conn, 'first');
+      setTimeout(() => { b.write(req.conn, Buffer.from('second')); b.end(req.conn, 'third'); }, 100);
+    });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    let text = '';
+    sock.on('data', (d) => { text += d.toString('latin1'); });
+    sock.write(GET('/'));
+    await waitFor(() => text.includes('first'), 2000, 'first chunk');
+    expect(text.includes('second')).toBe(false);
+    await waitFor(() => text.endsWith('0\r\n\r\n'), 2000, 'last chunk');
+    const [r] = parseResponses(text);
+    expect(r.headers['transfer-encoding']).toBe('chunked');
+    expect(r.body).toBe('firstsecondthird');
+    sock.destroy();
+  });
+
+  it('is close-delimited on HTTP/1.0', async () => {
+    srv = await startServer({}, (req) => {
+      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.write(req.conn, 'a');
+      expect(b.end(req.conn, 'b')).toBe(RESULT_OK);
+    });
+    const ex = await exchange(srv.port, 'GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n');
+    const [r] = parseResponses(ex.text);
+    expect(r.headers['transfer-encoding']).toBeUndefined();
+    expect(r.headers.connection).toBe('close');
+    expect(r.body).toBe('ab');
+    expect(ex.closed).toBe(true);
+  });
+
+  it('with a declared length: no chunking, excess dropped, short closes', async () => {
+    const results: number[] = [];
+    srv = await startServer({}, (req) => {
+      const n = req.uri === '/short' ? 10 : 4;
+      b.writeHead(req.conn, `200 OK\r\nContent-Length: ${n}\r\n`, n, 0);
+      b.write(req.conn, 'abc');
+      results.push(b.end(req.conn, 'def'));
+    });
+    const ex = await exchange(srv.port, GET('/ok') + GET('/short'));
+    expect(ex.text.includes('abcd\r\n') || ex.text.includes('abcdHTTP')).toBe(true);
+    expect(results).toEqual([RESULT_TRUNCATED, RESULT_SHORT]);
+    expect(ex.closed).toBe(true);
+  });
+
+  it('write() returns false above the high-water mark and onDrain follows', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'y');
+    let written = 0;
+    let sawFalse = false;
+    srv = await startServer({}, (req, s) => {
+      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      const pump = () => {
+        while (written < 4 * 1024 * 1024) {
+          written += chunk.length;
+          if (!b.write(req.conn, chunk)) { sawFalse = true; return; }
+        }
+        b.end(req.conn, null);
+      };
+      s.onDrain = pump;
+      pump();
+    });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    let got = 0;
+    let text = '';
+    sock.on('data', (d) => { got += d.length; text = d.subarray(-5).toString('latin1'); });
+    sock.write(GET('/'));
+    sock.pause();
+    await sleep(150);
+    expect(sawFalse).toBe(true);
+    expect(written).toBeLessThan(4 * 1024 * 1024);
+    sock.resume();
+    await waitFor(() => text.endsWith('0\r\n\r\n'), 5000, 'the whole body');
+    expect(srv.drains.length).toBeGreaterThan(0);
+    expect(got).toBeGreaterThan(4 * 1024 * 1024);
+    sock.destroy();
+  });
+
+  it('sendFile sends the file range (chunked and with Content-Length), then onDrain', async () => {
+    const file = path.join(os.tmpdir(), `tsgi-sendfile-${process.pid}.bin`);
+    const content = Buffer.alloc(3 * 1024 * 1024);
+    for (let i = 0; i < content.length; i++) content[i] = (i * 7) & 0xff;
+    fs.writeFileSync(file, content);
+    const fd = fs.openSync(file, 'r');
+    try {
+      srv = await startServer({}, (req, s) => {
+        const chunked = req.uri === '/chunked';
+        const len = content.length - 100;
+        b.writeHead(req.conn, '200 OK\r\n', chunked ? -1 : len, 0);
+        b.write(req.conn, '');
+        expect(b.sendFile(req.conn, fd, 100, len)).toBe(RESULT_OK);
+        s.onDrain = (c) => { if (c === req.conn) b.end(req.conn, null); };
+      });
+      for (const uri of ['/length', '/chunked']) {
+        const sock = net.connect(srv.port, '127.0.0.1');
+        const parts: Buffer[] = [];
+        sock.on('data', (d) => parts.push(d));
+        sock.write(GET(uri));
+        sock.pause();
+        await sleep(50);  // let sendfile hit EAGAIN and wait for writability
+        sock.resume();
+        await waitFor(() => {
+          const rs = parseResponses(Buffer.concat(parts).toString('latin1'));
+          return rs.length === 1 && rs[0].body.length === content.length - 100;
+        }, 5000, `sendFile ${uri}`);
+        const [r] = parseResponses(Buffer.concat(parts).toString('latin1'));
+        expect(r.chunked).toBe(uri === '/chunked');
+        expect(Buffer.from(r.body, 'latin1').equals(content.subarray(100))).toBe(true);
+        sock.destroy();
+      }
+      expect(srv.drains.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      fs.closeSync(fd);
+      fs.unlinkSync(file);
+    }
+  });
+
+  it('reports onAbort when the client disconnects mid-response', async () => {
+    let conn = 0;
+    srv = await startServer({}, (req) => {
+      conn = req.conn;
+      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.write(req.conn, 'partial');
+    });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    sock.write(GET('/'));
+    await new Promise((r) => sock.once('data', r));
+    sock.destroy();
+    await waitFor(() => srv!.aborts.length === 1, 2000, 'onAbort');
+    expect(srv.aborts).toEqual([conn]);
+    expect(b.write(conn, 'more')).toBe(false);
+    expect(b.end(conn, null)).toBe(RESULT_GONE);
+  });
+
+  it('reports onAbort when the client disconnects before any response', async () => {
+    srv = await startServer({}, () => { /* never answers */ });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    sock.write(GET('/'));
+    await waitFor(() => srv!.requests.length === 1, 2000, 'request');
+    sock.destroy();
+    await waitFor(() => srv!.aborts.length === 1, 2000, 'onAbort');
+  });
+});
