@@ -1,0 +1,124 @@
+'use strict';
+// The idle scenario: open many keep-alive connections (each makes one request so the
+// server holds a fully set-up connection), leave them idle, and measure how much the
+// server's resident memory grew per connection.
+const net = require('node:net');
+const { treeRssBytes, openFilesLimit } = require('./system');
+const { formatRequest } = require('./http-client');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const RESERVE_FDS = 256; // for the harness itself: generator pipes, validation, stdio
+
+/**
+ * How many connections can be opened here: `wanted`, or fewer when the open-files
+ * limit is too low (both the harness and the server hold one descriptor each).
+ * Returns { count, note }.
+ */
+function plan(wanted, limit = openFilesLimit()) {
+  if (limit == null || limit === Infinity || limit >= wanted + RESERVE_FDS) return { count: wanted, note: null };
+  const count = Math.max(0, limit - RESERVE_FDS);
+  return {
+    count,
+    note: `ulimit -n is ${limit}: idle measured with ${count} connections instead of ${wanted} (raise it with \`ulimit -n ${wanted + 1024}\`)`,
+  };
+}
+
+function openOne(host, port, payload, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ host, port });
+    let got = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error('timeout'));
+    }, timeoutMs);
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    const onData = (d) => {
+      got += d.toString('latin1');
+      const headEnd = got.indexOf('\r\n\r\n');
+      const m = /content-length:\s*(\d+)/i.exec(got);
+      if (headEnd >= 0 && m && got.length >= headEnd + 4 + Number(m[1])) {
+        clearTimeout(timer);
+        sock.off('data', onData);
+        resolve(sock);
+      }
+    };
+    sock.on('data', onData);
+    sock.write(payload);
+  });
+}
+
+/** A few requests on a few connections, so the baseline is a server that has served. */
+async function warm(host, port, payload, connections = 16, rounds = 4) {
+  for (let r = 0; r < rounds; r++) {
+    const socks = await Promise.all(Array.from({ length: connections }, () => openOne(host, port, payload, 5000)));
+    for (const s of socks) s.destroy();
+  }
+}
+
+/**
+ * Measures `server` ({ pid, host, port }), which should be a fresh process: memory a
+ * process has grown to is rarely returned, so a second measurement on the same process
+ * would see the connections fit into space freed by the first. Resolves
+ * { connections, closedEarly, failed, rssBeforeBytes, rssAfterBytes, bytesPerConnection, seconds }.
+ * Bounded by `timeLimitMs`: whatever is open by then is measured.
+ */
+async function measureIdle(server, { count, batch = 200, timeLimitMs = 60000, settleMs = 500, onProgress } = {}) {
+  const { pid, host, port } = server;
+  const payload = formatRequest({ method: 'GET', path: '/hello' }, `${host}:${port}`);
+  const started = Date.now();
+  const sockets = new Set();
+  let closedEarly = 0;
+  let failed = 0;
+  let firstError = null;
+  await warm(host, port, payload);
+  await sleep(settleMs);
+  const rssBeforeBytes = treeRssBytes(pid);
+  try {
+    for (let opened = 0; opened < count && Date.now() - started < timeLimitMs; ) {
+      const n = Math.min(batch, count - opened);
+      const results = await Promise.allSettled(
+        Array.from({ length: n }, () => openOne(host, port, payload, Math.max(1000, timeLimitMs - (Date.now() - started)))),
+      );
+      for (const r of results) {
+        if (r.status === 'fulfilled') {
+          const s = r.value;
+          sockets.add(s);
+          s.on('close', () => {
+            if (sockets.delete(s)) closedEarly++;
+          });
+          s.on('error', () => {});
+        } else {
+          failed++;
+          firstError = firstError || r.reason.message;
+        }
+      }
+      opened += n;
+      if (onProgress) onProgress(sockets.size, count);
+      if (failed > count / 10) break; // the server refuses: stop early, report it
+    }
+    await sleep(settleMs);
+    const rssAfterBytes = treeRssBytes(pid);
+    const connections = sockets.size;
+    return {
+      connections,
+      wanted: count,
+      closedEarly,
+      failed,
+      firstError,
+      rssBeforeBytes,
+      rssAfterBytes,
+      bytesPerConnection: connections > 0 ? (rssAfterBytes - rssBeforeBytes) / connections : null,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    const all = [...sockets];
+    sockets.clear();
+    for (const s of all) s.destroy();
+    await sleep(200);
+  }
+}
+
+module.exports = { plan, measureIdle };
