@@ -1,0 +1,95 @@
+// libFuzzer target for the chunked decoder. The first input byte picks the limits and
+// how the rest is cut into pieces; the rest is the body. Whole, cut and byte-by-byte
+// feeding must agree on the status, the decoded bytes and the bytes consumed, and every
+// Data span must lie inside the piece just fed.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "../parser.h"
+
+namespace {
+
+using tsgi::ChunkedDecoder;
+using tsgi::ChunkedLimits;
+using tsgi::ChunkStatus;
+using tsgi::Span;
+
+#define CHECK(cond)  \
+  do {               \
+    if (!(cond)) __builtin_trap(); \
+  } while (0)
+
+struct Outcome {
+  ChunkStatus last = ChunkStatus::NeedMore;
+  uint16_t status = 0;
+  size_t consumed = 0;
+  std::string body;
+};
+
+// piece == 0: the whole input at once; otherwise pieces of `piece` bytes.
+Outcome feed(const uint8_t* data, size_t size, const ChunkedLimits& limits, size_t piece) {
+  Outcome o;
+  ChunkedDecoder d(limits);
+  size_t start = 0;
+  do {
+    const size_t n = piece == 0 ? size - start : (size - start < piece ? size - start : piece);
+    char* copy = static_cast<char*>(std::malloc(n == 0 ? 1 : n));  // exact size: over-reads are caught
+    if (n != 0) std::memcpy(copy, data + start, n);
+    size_t off = 0;
+    for (;;) {
+      size_t k = 0;
+      Span out;
+      const ChunkStatus st = d.feed(copy + off, n - off, &k, &out);
+      CHECK(k <= n - off);
+      o.consumed += k;
+      if (st == ChunkStatus::Data) {
+        CHECK(out.len > 0 && out.data >= copy + off && out.data + out.len == copy + off + k);
+        o.body.append(out.data, out.len);
+        off += k;
+        continue;
+      }
+      CHECK(out.len == 0);
+      if (st == ChunkStatus::NeedMore) {
+        CHECK(k == n - off);
+        break;
+      }
+      o.last = st;
+      if (st == ChunkStatus::Error) {
+        o.status = d.error_status();
+        CHECK(o.status == 400 || o.status == 413 || o.status == 431);
+      }
+      std::free(copy);
+      return o;
+    }
+    std::free(copy);
+    start += n;
+  } while (start < size);
+  return o;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size == 0) return 0;
+  const uint8_t mode = data[0];
+  ++data;
+  --size;
+  ChunkedLimits limits;
+  if (mode & 0x80) {
+    limits.max_extension_bytes = 12;
+    limits.max_trailer_bytes = 24;
+  }
+  const size_t piece = static_cast<size_t>(mode & 0x0F) + 2;
+
+  const Outcome whole = feed(data, size, limits, 0);
+  const Outcome bytes = feed(data, size, limits, 1);
+  const Outcome cut = feed(data, size, limits, piece);
+  for (const Outcome* o : {&bytes, &cut}) {
+    CHECK(o->last == whole.last && o->status == whole.status);
+    CHECK(o->body == whole.body && o->consumed == whole.consumed);
+  }
+  if (whole.last != ChunkStatus::Error) CHECK(whole.body.size() < size || size == 0);
+  return 0;
+}

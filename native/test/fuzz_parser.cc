@@ -1,0 +1,135 @@
+// libFuzzer target for the request head parser. Beyond "no crash, no sanitizer report",
+// it checks the parser's promises on every input: outputs are spans inside the head,
+// fields hold only allowed bytes, statuses are from the documented set, and a prefix of
+// the input never disagrees with the whole (Partial, or the same error, or the same head).
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "../known_headers.h"
+#include "../parser.h"
+
+namespace {
+
+using tsgi::BodyKind;
+using tsgi::HeaderField;
+using tsgi::ParseLimits;
+using tsgi::ParseStatus;
+using tsgi::RequestHead;
+
+#define CHECK(cond)  \
+  do {               \
+    if (!(cond)) __builtin_trap(); \
+  } while (0)
+
+struct Run {
+  ParseStatus status;
+  RequestHead head;
+  size_t consumed;
+  HeaderField fields[128];
+};
+
+bool is_tchar(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+         (c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+}
+
+// Parses a copy of the first len bytes in a buffer of exactly that size, so reading past
+// them is a heap overflow that ASan reports.
+void parse(const uint8_t* data, size_t len, const ParseLimits& limits, size_t capacity, Run* r) {
+  char* copy = static_cast<char*>(std::malloc(len == 0 ? 1 : len));
+  if (len != 0) std::memcpy(copy, data, len);
+  r->head = RequestHead{};
+  r->head.headers = r->fields;
+  r->head.header_capacity = capacity;
+  r->consumed = 777;
+  r->status = tsgi::parse_request_head(copy, len, limits, &r->head, &r->consumed);
+
+  const RequestHead& h = r->head;
+  if (r->status == ParseStatus::Complete) {
+    CHECK(r->consumed >= 18 && r->consumed <= len && r->consumed <= limits.max_header_bytes);
+    CHECK(std::memcmp(copy + r->consumed - 4, "\r\n\r\n", 4) == 0);
+    CHECK(h.method.len > 0 && h.method.data >= copy && h.method.data + h.method.len <= copy + r->consumed);
+    for (size_t i = 0; i < h.method.len; ++i) CHECK(is_tchar(static_cast<unsigned char>(h.method.data[i])));
+    CHECK(h.method.len + h.target.len + 10 <= limits.max_request_line);  // method SP target SP HTTP/1.x
+    CHECK(h.target.len > 0 && h.target.data > h.method.data);
+    for (size_t i = 0; i < h.target.len; ++i) {
+      const unsigned char c = static_cast<unsigned char>(h.target.data[i]);
+      CHECK(c > 0x20 && c != 0x7F);
+    }
+    CHECK(h.version_major == 1 && h.version_minor <= 1);
+    CHECK(h.header_count <= capacity && h.header_count <= limits.max_headers);
+    for (size_t i = 0; i < h.header_count; ++i) {
+      const HeaderField& f = h.headers[i];
+      CHECK(f.name.len > 0 && f.name.data > h.target.data);
+      CHECK(f.value.data >= copy && f.value.data + f.value.len <= copy + r->consumed);
+      for (size_t j = 0; j < f.name.len; ++j) CHECK(is_tchar(static_cast<unsigned char>(f.name.data[j])));
+      for (size_t j = 0; j < f.value.len; ++j) {
+        const unsigned char c = static_cast<unsigned char>(f.value.data[j]);
+        CHECK(c == '\t' || (c >= 0x20 && c != 0x7F));
+      }
+      if (f.value.len > 0) {
+        CHECK(f.value.data[0] != ' ' && f.value.data[0] != '\t');
+        CHECK(f.value.data[f.value.len - 1] != ' ' && f.value.data[f.value.len - 1] != '\t');
+      }
+      CHECK(f.known == tsgi::known_header_id(f.name.data, f.name.len));
+    }
+    CHECK(h.body_kind != BodyKind::Length || h.content_length > 0);
+    CHECK(h.body_kind == BodyKind::Length || h.content_length == 0);
+    CHECK(!h.expect_continue || h.version_minor == 1);
+    CHECK(h.error_status == 0);
+  } else {
+    CHECK(r->consumed == 0);
+    if (r->status == ParseStatus::Error) {
+      const uint16_t s = h.error_status;
+      CHECK(s == 400 || s == 414 || s == 417 || s == 431 || s == 501 || s == 505);
+      CHECK(h.error_reason != nullptr && h.error_reason[0] != '\0');
+    } else {
+      CHECK(h.error_status == 0);
+    }
+  }
+  std::free(copy);
+}
+
+void check_prefix(const Run& whole, const Run& part, size_t part_len) {
+  if (whole.status == ParseStatus::Complete) {
+    if (part_len < whole.consumed) {
+      CHECK(part.status == ParseStatus::Partial);
+    } else {
+      CHECK(part.status == ParseStatus::Complete && part.consumed == whole.consumed);
+      CHECK(part.head.header_count == whole.head.header_count);
+      CHECK(part.head.body_kind == whole.head.body_kind && part.head.content_length == whole.head.content_length);
+      CHECK(part.head.keep_alive == whole.head.keep_alive);
+    }
+  } else if (whole.status == ParseStatus::Error) {
+    CHECK(part.status == ParseStatus::Partial ||
+          (part.status == ParseStatus::Error && part.head.error_status == whole.head.error_status));
+  } else {
+    CHECK(part.status == ParseStatus::Partial);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Default limits with a full field array, and small limits with a small one so the
+  // 414 / 431 paths are reached by short inputs.
+  ParseLimits small;
+  small.max_request_line = 40;
+  small.max_header_bytes = 160;
+  small.max_headers = 6;
+  const struct { ParseLimits limits; size_t capacity; } configs[] = {{ParseLimits{}, 128}, {small, 4}};
+
+  static Run whole, part;
+  for (const auto& cfg : configs) {
+    parse(data, size, cfg.limits, cfg.capacity, &whole);
+    // A few prefixes: the half, all but one byte, and the end of the head when complete.
+    const size_t cuts[] = {size / 2, size == 0 ? 0 : size - 1, whole.status == ParseStatus::Complete ? whole.consumed : 0};
+    for (size_t k : cuts) {
+      parse(data, k, cfg.limits, cfg.capacity, &part);
+      check_prefix(whole, part, k);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,103 @@
+// The C++ request parser, chunked decoder and known-header table (RFC 9112 §2-§7), tested
+// as plain C++ without Node: the table tests built with -fsanitize=address,undefined and
+// run (every case whole, at every prefix, in every split), then each libFuzzer target
+// built with clang and run for a bounded time. Sources: native/test/.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.join(__dirname, '..');
+const NATIVE = path.join(ROOT, 'native');
+const TESTS = path.join(NATIVE, 'test');
+const SOURCES = ['parser.cc', 'chunked_decoder.cc', 'known_headers.cc'].map((f) => path.join(NATIVE, f));
+const FUZZ_SECONDS = 10;
+
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-native-parser-'));
+let keepOut = false;
+afterAll(() => {
+  if (!keepOut) fs.rmSync(out, { recursive: true, force: true });
+});
+
+function onPath(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function run(cmd: string, args: string[], timeoutMs: number): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { cwd: out, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+}
+
+function describeRun(what: string, r: SpawnSyncReturns<string>): string {
+  const tail = (s: string) => s.split('\n').slice(-60).join('\n');
+  return `${what}: exit ${r.status} signal ${r.signal}${r.error ? ` (${r.error.message})` : ''}\n` +
+    `--- stdout ---\n${tail(r.stdout ?? '')}\n--- stderr ---\n${tail(r.stderr ?? '')}`;
+}
+
+// Compiles one test or fuzzer source with the three parser sources; warnings are errors.
+function compile(compiler: string, source: string, exe: string, flags: string[]): void {
+  const r = run(compiler, ['-std=c++17', '-Wall', '-Wextra', '-Werror', ...flags,
+    path.join(TESTS, source), ...SOURCES, '-o', exe], 300_000);
+  if (r.status !== 0) {
+    keepOut = true;
+    throw new Error(describeRun(`${compiler} ${source}`, r));
+  }
+}
+
+// Runs a table-test binary and returns its pass count; fails on any failed case.
+function runTable(exe: string): number {
+  const r = run(exe, [], 300_000);
+  const summary = /(\d+) passed, (\d+) failed/.exec(r.stdout ?? '');
+  if (r.status !== 0 || !summary || summary[2] !== '0') keepOut = true;
+  expect(summary, describeRun(exe, r)).not.toBeNull();
+  expect(Number(summary![2]), describeRun(exe, r)).toBe(0);
+  expect(r.status, describeRun(exe, r)).toBe(0);
+  return Number(summary![1]);
+}
+
+const SANITIZE = ['-g', '-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer'];
+
+describe('native parser (C++ table tests under ASan + UBSan)', () => {
+  it('request heads: valid and invalid cases, whole and at every prefix; the known-header table', () => {
+    const exe = path.join(out, 'parser_test');
+    compile('g++', 'parser_test.cc', exe, SANITIZE);
+    expect(runTable(exe)).toBeGreaterThanOrEqual(150);
+  }, 600_000);
+
+  it('chunked bodies: valid and invalid cases, whole, in every 2-way split and byte by byte', () => {
+    const exe = path.join(out, 'chunked_test');
+    compile('g++', 'chunked_test.cc', exe, SANITIZE);
+    expect(runTable(exe)).toBeGreaterThanOrEqual(60);
+  }, 600_000);
+
+  it('the micro-benchmark builds (it is run by hand, not here)', () => {
+    compile('g++', 'bench_parser.cc', path.join(out, 'bench_parser'), ['-O2']);
+  }, 600_000);
+});
+
+const hasClang = onPath('clang++');
+if (!hasClang) {
+  console.warn('native-parser: clang++ is not on PATH, so the libFuzzer runs are SKIPPED');
+}
+
+describe.skipIf(!hasClang)(`native parser fuzzers (libFuzzer, ${FUZZ_SECONDS} s each)`, () => {
+  for (const name of ['parser', 'chunked']) {
+    it(`fuzz_${name} finds nothing`, () => {
+      const exe = path.join(out, `fuzz_${name}`);
+      compile('clang++', `fuzz_${name}.cc`, exe,
+        ['-g', '-O1', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all']);
+      const corpus = path.join(out, `corpus-${name}`);
+      const artifacts = path.join(ROOT, 'build-test', 'fuzz-artifacts');
+      fs.mkdirSync(corpus, { recursive: true });
+      fs.mkdirSync(artifacts, { recursive: true });
+      const r = run(exe, [
+        `-max_total_time=${FUZZ_SECONDS}`, '-timeout=5', '-rss_limit_mb=1024',
+        `-dict=${path.join(TESTS, `fuzz_${name}.dict`)}`,
+        `-artifact_prefix=${artifacts}${path.sep}fuzz_${name}-`,
+        corpus, path.join(TESTS, 'corpus', name),
+      ], (FUZZ_SECONDS + 120) * 1000);
+      expect(r.status, describeRun(`fuzz_${name} (crashing inputs go to ${artifacts})`, r)).toBe(0);
+      expect(r.stderr).toMatch(/Done \d+ runs/);
+    }, 600_000);
+  }
+});
