@@ -78,6 +78,8 @@ export class AppWorker {
           c.inFlight--;
         }
         c.requests++;
+        // Reaching max-requests is reported at once, so the replacement starts without waiting for a heartbeat.
+        if (c.requests === this.cfg.maxRequests) this.notify();
         if (error !== undefined || status >= 500) c.exceptions++;
         c.tx += bytesSent;
         c.runningTimeUs += Math.round(durationMs * 1000);
@@ -98,6 +100,7 @@ export class AppWorker {
     const first = this.inFlight.values().next();
     this.counters.oldest = first.done ? null : first.value;
     this.counters.rss = process.memoryUsage.rss();
+    this.counters.maxThreadRequests = this.counters.requests;
     return { ...this.counters };
   }
 

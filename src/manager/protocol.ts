@@ -37,6 +37,8 @@ export interface WorkerCounters {
   inFlight: number;
   oldest: InFlight | null;
   rss: number;
+  /** Requests served by the busiest thread (thread workers; equals requests for a process worker). */
+  maxThreadRequests: number;
   /** Age in ms of the oldest heartbeat among the worker's threads (0 for a process worker). */
   stalledMs: number;
 }
@@ -52,5 +54,5 @@ export type MasterMessage =
   | { t: 'reopen' };
 
 export const zeroCounters = (): WorkerCounters => ({
-  requests: 0, exceptions: 0, tx: 0, runningTimeUs: 0, inFlight: 0, oldest: null, rss: 0, stalledMs: 0,
+  requests: 0, exceptions: 0, tx: 0, runningTimeUs: 0, inFlight: 0, oldest: null, rss: 0, stalledMs: 0, maxThreadRequests: 0,
 });

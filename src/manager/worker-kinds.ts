@@ -60,7 +60,9 @@ class ThreadWorker implements WorkerKind {
     const count = Number(this.cfg.settings.threads);
     const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(path.join(__dirname, 'worker-thread.js'), { workerData: { ...this.cfg, thread: i + 1 } });
+      // Each thread reports when it has served its share of the process's max-requests.
+      const share = this.cfg.maxRequests > 0 ? Math.ceil(this.cfg.maxRequests / count) : 0;
+      const worker = new Worker(path.join(__dirname, 'worker-thread.js'), { workerData: { ...this.cfg, maxRequests: share, thread: i + 1 } });
       const state: ThreadState = {
         worker, counters: zeroCounters(), lastBeat: Date.now(),
         exited: new Promise((resolve) => worker.once('exit', () => resolve())),
@@ -71,6 +73,7 @@ class ThreadWorker implements WorkerKind {
           if (m.t === 'beat') {
             state.counters = m.c;
             state.lastBeat = Date.now();
+            if (share > 0 && m.c.requests >= share) this.notify();
           } else if (m.t === 'ready') resolve();
           else if (m.t === 'boot-error') reject(new AppLoadError(m.message));
         });
@@ -106,6 +109,7 @@ class ThreadWorker implements WorkerKind {
       sum.tx += c.tx;
       sum.runningTimeUs += c.runningTimeUs;
       sum.inFlight += c.inFlight;
+      sum.maxThreadRequests = Math.max(sum.maxThreadRequests, c.requests);
       if (c.oldest && (!sum.oldest || c.oldest.start < sum.oldest.start)) sum.oldest = c.oldest;
       sum.stalledMs = Math.max(sum.stalledMs, now - t.lastBeat);
     }

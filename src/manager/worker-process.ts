@@ -14,7 +14,10 @@ let retiring = false;
 function send(m: WorkerMessage) {
   if (m.t === 'beat' && !retiring) {
     // Recycling is asked of the master, which starts the replacement before stopping this one.
-    if (cfg.maxRequests > 0 && m.c.requests >= cfg.maxRequests) retire(`served ${m.c.requests} requests (max-requests ${cfg.maxRequests})`);
+    const threads = Number(cfg.settings.threads);
+    // A thread worker's threads each serve a share; the process retires when one has served its share.
+    const limit = threads > 1 ? Math.ceil(cfg.maxRequests / threads) : cfg.maxRequests;
+    if (cfg.maxRequests > 0 && (m.c.requests >= cfg.maxRequests || (threads > 1 && m.c.maxThreadRequests >= limit))) retire(`served ${m.c.requests} requests (max-requests ${cfg.maxRequests})`);
     else if (rssLimit > 0 && m.c.rss > rssLimit) retire(`resident memory ${Math.round(m.c.rss / 1048576)} MB is over reload-on-rss ${cfg.settings.reloadOnRss} MB`);
   }
   if (process.connected) process.send!(m);
