@@ -37,3 +37,12 @@ execFileSync(process.execPath, [prebuildify, '--napi', '--strip'], {
     PREBUILD_NODE_GYP: nodeGyp,
   },
 });
+
+// prebuildify moves the build out of build/Release: put a copy back so the source
+// checkout keeps loading its own build.
+const platformDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+const built = fs.readdirSync(platformDir).find((f) => f.endsWith('.node'));
+const release = path.join(root, 'build', 'Release');
+if (built && fs.existsSync(release) && !fs.existsSync(path.join(release, 'tsgi.node'))) {
+  fs.copyFileSync(path.join(platformDir, built), path.join(release, 'tsgi.node'));
+}

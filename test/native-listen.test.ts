@@ -143,7 +143,7 @@ describe('worker threads', () => {
       parentPort.postMessage(a.port);
       parentPort.once('message', () => b.close(id, true, () => parentPort.postMessage('closed')));
     `;
-    const addon = require.resolve('../build/Release/tsgi.node');
+    const addon: string = require('node-gyp-build').resolve(path.join(__dirname, '..'));
     const workers = [0, 1, 2].map((n) => new Worker(script, { eval: true, workerData: { addon, n } }));
     try {
       const ports = await Promise.all(workers.map((w) => new Promise<number>((r) => w.once('message', r))));
@@ -168,7 +168,7 @@ describe('worker threads', () => {
       const id = b.createServer(limits, { onRequest() {}, onDrain() {}, onAbort() {} });
       parentPort.postMessage(b.listenTcp(id, '127.0.0.1', 0, 128).port);
     `;
-    const addon = require.resolve('../build/Release/tsgi.node');
+    const addon: string = require('node-gyp-build').resolve(path.join(__dirname, '..'));
     const w = new Worker(script, { eval: true, workerData: { addon } });
     const port = await new Promise<number>((r) => w.once('message', r));
     const sock = net.connect(port, '127.0.0.1');
