@@ -1,0 +1,87 @@
+// Signals to the master: HUP reloads with zero failed requests, TERM stops gracefully
+// (requests in flight complete), INT stops at once; the pid file.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { get, killAll, load, sleep, startServer, tmpdir } from './manager-harness';
+
+afterEach(killAll);
+const dir = tmpdir('tsgi-signals-');
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('signals', () => {
+  it('HUP during 20,000 requests: zero failed requests, and the pids change', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--workers', '2']);
+    const before = new Set(t.workerPids().map(String));
+    let hupAt = -1;
+    const result = await load(port, {
+      requests: 20_000, connections: 4, deadlineMs: 30_000,
+      onProgress: (n) => {
+        if (n === 5000 || n === 12_000) {
+          hupAt = n;
+          process.kill(t.pid, 'SIGHUP');
+        }
+      },
+    });
+    expect(hupAt).toBe(12_000);
+    expect(result.errors.slice(0, 5)).toEqual([]);
+    expect(result.failed).toBe(0);
+    expect(result.ok).toBe(20_000);
+    const servedBy = new Set([...result.pids.keys()].map((k) => k.split(' ')[0]));
+    const after = [...servedBy].filter((p) => !before.has(p));
+    expect(after.length, `pids that served: ${[...servedBy].join(', ')}`).toBeGreaterThanOrEqual(2);
+    expect(t.count(/msg=reloading/)).toBe(2);
+    // Old workers were stopped, not killed.
+    expect(t.err()).not.toMatch(/msg="worker died"/);
+    // After the reloads, only new workers serve.
+    await sleep(500);
+    for (let i = 0; i < 10; i++) expect(before.has((await get({ port })).body.split(' ')[0])).toBe(false);
+  });
+
+  it('HUP re-reads the config file (here: the number of workers)', async () => {
+    const cwd = tmpdir('tsgi-hup-');
+    fs.copyFileSync(path.join(__dirname, 'fixtures', 'apps', 'pid.js'), path.join(cwd, 'pid.js'));
+    fs.writeFileSync(path.join(cwd, 'tsgi.config.json'), '{"workers": 1}');
+    const { t } = await startServer(['pid.js', '--bind', '127.0.0.1:0'], { cwd });
+    expect(t.workerPids()).toHaveLength(1);
+    fs.writeFileSync(path.join(cwd, 'tsgi.config.json'), '{"workers": 2}');
+    process.kill(t.pid, 'SIGHUP');
+    await t.waitFor(/msg=reloading .*workers=2/);
+    const deadline = Date.now() + 10_000;
+    while (t.count(/msg="worker ready"/) < 3 && Date.now() < deadline) await sleep(50);
+    expect(t.count(/msg="worker ready"/)).toBe(3);
+    fs.rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('TERM during load: requests in flight complete, then the master exits 0', async () => {
+    const pidfile = path.join(dir, 'tsgi.pid');
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--workers', '2', '--pidfile', pidfile]);
+    expect(Number(fs.readFileSync(pidfile, 'utf8'))).toBe(t.pid);
+    const inFlight = Array.from({ length: 6 }, () => get({ port }, '/slow?ms=1500'));
+    await sleep(400);
+    const termAt = Date.now();
+    process.kill(t.pid, 'SIGTERM');
+    const replies = await Promise.all(inFlight);
+    for (const r of replies) expect(r.status).toBe(200);
+    const { code } = await t.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - termAt).toBeGreaterThan(900);
+    expect(t.err()).toMatch(/msg="stopping gracefully"/);
+    expect(fs.existsSync(pidfile)).toBe(false);
+    // Nothing listens any more.
+    await expect(get({ port })).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('INT stops at once, dropping requests in flight', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0']);
+    const slow = get({ port }, '/slow?ms=5000').catch((e: Error) => e);
+    await sleep(300);
+    const at = Date.now();
+    process.kill(t.pid, 'SIGINT');
+    const { code } = await t.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - at).toBeLessThan(2000);
+    expect(await slow).toBeInstanceOf(Error);
+    for (const pid of t.workerPids()) expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
