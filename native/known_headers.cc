@@ -97,21 +97,35 @@ const char* const kKnownHeaderNames[kKnownHeaderCount] = {
 
 namespace {
 
-// Compares name (exactly N-1 bytes long) with a lower-case literal. Letters compare
-// case-insensitively; every other byte exactly (so '\r' never matches '-', which a plain
-// `| 0x20` fold would allow).
+// Compares W bytes of a name with W bytes of a lower-case literal made of letters, digits
+// and '-'. Letters compare case-insensitively, every other byte exactly: the fold mask
+// has 0x20 only where the literal has a letter (bit 6 set), so '\r' never matches '-'
+// as a plain `| 0x20` fold would allow.
+template <typename Word>
+inline bool eq_word(const char* name, const char* lower) {
+  Word x;
+  Word y;
+  std::memcpy(&x, name, sizeof x);
+  std::memcpy(&y, lower, sizeof y);
+  const Word fold = static_cast<Word>((y >> 1) & static_cast<Word>(0x2020202020202020ull));
+  return static_cast<Word>(x | fold) == y;
+}
+
+// Compares name (exactly N-1 bytes long) with a lower-case literal, a word at a time
+// (the last word may overlap the one before it).
 template <size_t N>
 inline bool eq(const char* name, const char (&lower)[N]) {
-  for (size_t i = 0; i + 1 < N; ++i) {
-    const unsigned char t = static_cast<unsigned char>(lower[i]);
-    const unsigned char c = static_cast<unsigned char>(name[i]);
-    if (t >= 'a' && t <= 'z') {
-      if ((c | 0x20) != t) return false;
-    } else if (c != t) {
-      return false;
+  constexpr size_t n = N - 1;
+  static_assert(n >= 1, "empty literal");
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      if (!eq_word<uint64_t>(name + i, lower + i)) return false;
     }
+    return n % 8 == 0 || eq_word<uint64_t>(name + n - 8, lower + n - 8);
   }
-  return true;
+  if (n >= 4) return eq_word<uint32_t>(name, lower) && eq_word<uint32_t>(name + n - 4, lower + n - 4);
+  if (n >= 2) return eq_word<uint16_t>(name, lower) && eq_word<uint16_t>(name + n - 2, lower + n - 2);
+  return eq_word<uint8_t>(name, lower);
 }
 
 inline char lower(char c) { return static_cast<char>(c | 0x20); }

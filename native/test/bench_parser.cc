@@ -11,13 +11,13 @@
 namespace {
 
 const char kRequest[] =
-    "GET /wp-content/uploads/2010/03/hello-kitty-darth-vader-pink.jpg HTTP/1.1\r\n"
+    "GET /images/2010/03/kitty-vader.jpg HTTP/1.1\r\n"
     "Host: www.kittyhell.com\r\n"
-    "User-Agent: Mozilla/5.0 (Macintosh; U; Intel Mac OS X 10_6_6; ja-JP-mac; rv:1.9.2.3) Gecko/20100401 Firefox/3.6.3\r\n"
-    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0\r\n"
+    "Accept: image/avif,image/webp,*/*\r\n"
     "Accept-Language: ja,en-us;q=0.7,en;q=0.3\r\n"
-    "Accept-Encoding: gzip,deflate\r\n"
-    "Cookie: wp_ozh_wsa_visits=2; wp_ozh_wsa_visit_lasttime=xxxxxxxxxx\r\n"
+    "Accept-Encoding: gzip, deflate, br\r\n"
+    "Cookie: wp_ozh_wsa_visits=2; lasttime=1700000000\r\n"
     "Connection: keep-alive\r\n"
     "\r\n";
 

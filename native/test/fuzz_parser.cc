@@ -48,7 +48,7 @@ void parse(const uint8_t* data, size_t len, const ParseLimits& limits, size_t ca
 
   const RequestHead& h = r->head;
   if (r->status == ParseStatus::Complete) {
-    CHECK(r->consumed >= 18 && r->consumed <= len && r->consumed <= limits.max_header_bytes);
+    CHECK(r->consumed >= 16 && r->consumed <= len && r->consumed <= limits.max_header_bytes);
     CHECK(std::memcmp(copy + r->consumed - 4, "\r\n\r\n", 4) == 0);
     CHECK(h.method.len > 0 && h.method.data >= copy && h.method.data + h.method.len <= copy + r->consumed);
     for (size_t i = 0; i < h.method.len; ++i) CHECK(is_tchar(static_cast<unsigned char>(h.method.data[i])));

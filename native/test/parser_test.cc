@@ -206,6 +206,7 @@ std::vector<Valid> valid_cases() {
   v.push_back(Valid("largest Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775807\r\n\r\n")
                   .m("POST").h("Host", "a").h("Content-Length", "9223372036854775807").len(9223372036854775807ull));
   v.push_back(Valid("HTTP/1.0 closes by default", "GET / HTTP/1.0\r\n\r\n").v10());
+  v.push_back(Valid("shortest request", "A * HTTP/1.0\r\n\r\n").m("A").t("*").v10());
   v.push_back(Valid("HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
                   .v10().h("Connection", "Keep-Alive").ka(true));
   v.push_back(Valid("HTTP/1.0 keep-alive among other tokens", "GET / HTTP/1.0\r\nConnection: foo, keep-alive ,bar\r\n\r\n")
