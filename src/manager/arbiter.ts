@@ -202,6 +202,7 @@ export class Arbiter {
   handle_usr1() {
     this.log.reopen();
     for (const w of this.workers.values()) this.signal(w, 'SIGUSR1');
+    this.log.info('log files reopened');
   }
 
   handle_winch() {
