@@ -102,7 +102,7 @@ export class Server {
       this.state = 'closed';
       throw e;
     }
-    opts.logger.info('listening', { addresses: this.listeners.map((a) => (a.family === 'unix' ? `unix:${a.address}` : `${a.address}:${a.port}`)) });
+    opts.logger.info('listening', { addresses: this.listeners.map((a) => formatBind(a.family === 'unix' ? { kind: 'unix', path: a.address } : { kind: 'tcp', host: a.address, port: a.port })).join(' ') });
 
     if (opts.signal !== undefined) {
       this.onSignal = () => { void this.close(); };
