@@ -4,6 +4,9 @@
 // the running node (process.execPath /usr/bin/node → /usr, headers in /usr/include/node).
 //   node scripts/install-native.js           prebuild if it loads, else build
 //   node scripts/install-native.js --force   always build from source
+//   node scripts/install-native.js --cmake [--sanitize]
+//                                            build with cmake-js into build-cmake/ (the same
+//                                            sources; --sanitize adds ASan + UBSan)
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -62,7 +65,26 @@ function build() {
   execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 }
 
-if (!force && prebuildLoads()) {
-  process.exit(0);
+function buildCmake() {
+  let cmakeJs;
+  try {
+    cmakeJs = require.resolve('cmake-js/bin/cmake-js', { paths: [root] });
+  } catch {
+    console.error('tsgi: cmake-js is not installed (a devDependency)');
+    process.exit(1);
+  }
+  const sanitize = process.argv.includes('--sanitize');
+  const out = sanitize ? 'build-asan' : 'build-cmake';
+  const args = [cmakeJs, 'build', '-d', root, '-O', path.join(root, out), '-p', '2'];
+  args.push(`--CDTSGI_SANITIZE=${sanitize ? 'ON' : 'OFF'}`);
+  const dir = nodeDir();
+  const env = { ...process.env };
+  if (dir) env.npm_config_nodedir = dir;
+  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 }
-build();
+
+if (process.argv.includes('--cmake')) {
+  buildCmake();
+} else if (force || !prebuildLoads()) {
+  build();
+}

@@ -133,8 +133,16 @@ export const RESULT_GONE = -1;         // the connection is already closed
 
 let cached: NativeBinding | undefined;
 
-/** Loads the addon once per thread (prebuilds/ first, then build/Release). */
+/**
+ * Loads the addon once per thread: build/Release when present (a source checkout), else
+ * the prebuild for this platform. TSGI_NATIVE_ADDON names a .node file to load instead
+ * (e.g. the sanitizer build, build-asan/Release/tsgi.node).
+ */
 export function binding(): NativeBinding {
-  if (!cached) cached = load(path.join(__dirname, '..')) as NativeBinding;
+  if (!cached) {
+    const override = process.env.TSGI_NATIVE_ADDON;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    cached = (override ? require(path.resolve(override)) : load(path.join(__dirname, '..'))) as NativeBinding;
+  }
   return cached;
 }
