@@ -221,3 +221,18 @@ describe('wsgi.file_wrapper', () => {
     expect(responses[0].status).toBe(500);
   });
 });
+
+describe('"100-continue ... and request de-chunking are the server\'s job"', () => {
+  it('a client that sends Expect: 100-continue gets 100 Continue, sends its body, and the application reads it', async () => {
+    ts = await startServer((env, sr) => { sr('200 OK', []); return [env['wsgi.input'].read()]; });
+    const sock = net.connect(ts.port, '127.0.0.1');
+    const got: Buffer[] = [];
+    sock.on('data', (d) => got.push(d));
+    sock.write('POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    await until(() => Buffer.concat(got).toString().startsWith('HTTP/1.1 100 Continue\r\n\r\n'), 3000, '100 Continue');
+    sock.write('hello');
+    await until(() => Buffer.concat(got).toString().endsWith('hello'), 3000, 'the final response');
+    expect(Buffer.concat(got).toString()).toMatch(/HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+    sock.destroy();
+  });
+});
