@@ -47,24 +47,24 @@ export class FileWrapper implements Iterable<Buffer>, AsyncIterable<Buffer> {
 
   *[Symbol.iterator](): Iterator<Buffer> {
     const fd = this.fd();
-    let pos = 0;
+    let pos = seekable(fd) ? 0 : -1;
     for (;;) {
       const block = Buffer.allocUnsafe(this[kBlockSize]);
-      const n = fs.readSync(fd, block, 0, block.length, pos);
+      const n = fs.readSync(fd, block, 0, block.length, pos < 0 ? null : pos);
       if (n <= 0) return;
-      pos += n;
+      if (pos >= 0) pos += n;
       yield n === block.length ? block : block.subarray(0, n);
     }
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
     const fd = this.fd();
-    let pos = 0;
+    let pos = seekable(fd) ? 0 : -1;
     for (;;) {
       const block = Buffer.allocUnsafe(this[kBlockSize]);
-      const n = await new Promise<number>((resolve, reject) => fs.read(fd, block, 0, block.length, pos, (err, got) => (err ? reject(err) : resolve(got))));
+      const n = await new Promise<number>((resolve, reject) => fs.read(fd, block, 0, block.length, pos < 0 ? null : pos, (err, got) => (err ? reject(err) : resolve(got))));
       if (n <= 0) return;
-      pos += n;
+      if (pos >= 0) pos += n;
       yield n === block.length ? block : block.subarray(0, n);
     }
   }
@@ -82,6 +82,11 @@ export class FileWrapper implements Iterable<Buffer>, AsyncIterable<Buffer> {
       try { fs.closeSync(fd); } catch { /* already closed */ }
     }
   }
+}
+
+/** Regular files are read from their start by position; pipes and sockets as they come. */
+function seekable(fd: number): boolean {
+  return fs.fstatSync(fd).isFile();
 }
 
 /** wsgi.file_wrapper(file, blockSize?) */

@@ -321,7 +321,14 @@ export class Exchange implements HeadTarget {
     if (!this.started) throw this.missingStart();
     const nb = this.ctx.nb;
     const fd = wrapper.fd();
-    const size = fs.fstatSync(fd).size;
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile() || typeof nb.sendFile !== 'function') {
+      // A pipe or socket has no size to send: stream its blocks like any async body.
+      this.iter = wrapper[Symbol.asyncIterator]();
+      this.async = true;
+      return this.pullAsync();
+    }
+    const size = stat.size;
     let length = size;
     if (this.contentLength >= 0) length = Math.min(this.contentLength, size);
     else if (!this.headersSent) {

@@ -215,6 +215,18 @@ describe('wsgi.file_wrapper', () => {
     expect(responses[0].body.equals(data)).toBe(true);
   });
 
+  it('a pipe (no size to send) is streamed block by block', async () => {
+    const fifo = path.join(dir, 'pipe');
+    const { execFileSync, spawn } = await import('node:child_process');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `printf 'through a pipe' > ${fifo}`]);
+    ts = await startServer((env, sr) => { sr('200 OK', []); return env['wsgi.file_wrapper'](fs.openSync(fifo, 'r')); });
+    const { responses } = await rawRequest(ts.port, get('/'), { timeoutMs: 5000 });
+    expect(responses[0].chunked).toBe(true);
+    expect(responses[0].body.toString()).toBe('through a pipe');
+    writer.kill();
+  });
+
   it('a missing file is an application error (500)', async () => {
     ts = await startServer((env, sr) => { sr('200 OK', []); return env['wsgi.file_wrapper'](path.join(dir, 'nope')); });
     const { responses } = await rawRequest(ts.port, get('/'));
