@@ -55,7 +55,7 @@ export interface StatsSnapshot {
 export function buildSnapshot(a: Arbiter): StatsSnapshot {
   const queues = listenQueues(a.sockets.map((s) => s.fd));
   const sockets: SocketStats[] = a.sockets.map((s, i) => ({
-    name: s.name, proto: 'http', queue: queues[i], max_queue: a.settings.backlog, shared: 0, can_offload: 0,
+    name: s.name, proto: 'http', queue: queues[i]?.queue ?? 0, max_queue: a.settings.backlog, shared: 0, can_offload: 0,
   }));
   const workers: WorkerStats[] = [];
   let load = 0;
@@ -95,7 +95,7 @@ export function buildSnapshot(a: Arbiter): StatsSnapshot {
     uid: process.getuid?.() ?? 0,
     gid: process.getgid?.() ?? 0,
     cwd: process.cwd(),
-    listen_queue: queues.reduce((x, y) => x + y, 0),
+    listen_queue: sockets.reduce((n, k) => n + k.queue, 0),
     listen_queue_errors: 0,
     load,
     signal_queue: 0,
