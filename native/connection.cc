@@ -32,7 +32,7 @@ inline int hex_value(char c) {
 
 }  // namespace
 
-Connection::Connection() { req_rec_.resize(kRecordInts); }
+Connection::Connection() { req_rec_.resize(kRecordHeaders + 3 * 32); }
 
 Connection::~Connection() {
   if (spare_req_) delete spare_req_;
@@ -179,7 +179,7 @@ void Connection::handle_input(const char* data, size_t len) {
     } else if (used < len) {
       inbuf_.append(data + used, len - used);
     }
-    if (inbuf_.size() > kMaxBuffered) stop_reading();
+    if (in_flight_ && inbuf_.size() > kMaxBuffered) stop_reading();
   } else {
     inbuf_.clear();
   }
@@ -196,7 +196,7 @@ void Connection::resume() {
     else inbuf_.consume_front(used);
     flush();
   }
-  if (!closing_ && !no_more_requests_ && inbuf_.size() <= kMaxBuffered) start_reading();
+  if (!closing_ && !no_more_requests_ && (!in_flight_ || inbuf_.size() <= kMaxBuffered)) start_reading();
 }
 
 // The parse loop: head → body → dispatch, as long as JS answers synchronously.
@@ -296,6 +296,8 @@ size_t Connection::process(const char* data, size_t len) {
 // The head string and record for the request: method, target, decoded path, remote
 // address, then per header the environ key (unknown names only) and the value.
 void Connection::build_record(const RequestHead& h) {
+  size_t need = kRecordHeaders + 3 * h.header_count;
+  if (req_rec_.size() < need) req_rec_.resize(need);
   int32_t* rec = req_rec_.data();
   ByteBuffer& t = req_text_;
   t.clear();

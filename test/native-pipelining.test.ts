@@ -62,3 +62,18 @@ describe('pipelining', () => {
     expect(r.bodyFd).toBe(-1);
   });
 });
+
+describe('pipelining under load', () => {
+  it('stops reading while much is buffered behind a slow request, then serves it all in order', async () => {
+    srv = await startServer({}, (req) => {
+      setImmediate(() => b.respond(req.conn, '200 OK\r\n', req.uri, -1, 0));
+    });
+    const pad = 'x'.repeat(1000);
+    const n = 400;  // ~420 KB of requests: more than the server buffers at once
+    const reqs = Array.from({ length: n }, (_, i) => GET(`/r${i}`, `X-Pad: ${pad}\r\n`)).join('');
+    const ex = await exchange(srv.port, reqs, { until: (t) => parseResponses(t).length >= n, timeoutMs: 10000 });
+    const bodies = parseResponses(ex.text).map((r) => r.body);
+    expect(bodies.length).toBe(n);
+    expect(bodies).toEqual(Array.from({ length: n }, (_, i) => `/r${i}`));
+  });
+});
