@@ -13,7 +13,7 @@ import { EMPTY_INPUT, RequestInput } from './input';
 import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Exchange, type GatewayContext } from './response';
-import { kNativeId, kOptions } from './symbols';
+import { kNativeId, kOptions, kRelease } from './symbols';
 import type { App, FileWrapperFactory, ServerAddress } from './types';
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
@@ -67,8 +67,11 @@ export class Server {
     try {
       for (const b of opts.binds) hosts.push(b.kind === 'tcp' ? await resolveHost(b.host) : '');
     } catch (e) {
-      this.state = 'new';
+      if (this.state === 'listening') this.state = 'new';
       throw e;
+    }
+    if (this.state !== 'listening') {
+      throw new OptionError('TSGI_ERR_SERVER_STATE', 'close() was called before listen() finished; the server did not start');
     }
 
     const nb = (this.nb = binding());
@@ -133,7 +136,8 @@ export class Server {
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
     const graceful = options.graceful ?? true;
-    if (this.state === 'new') {
+    if (this.state === 'new' || this[kNativeId] < 0) {
+      // Not listening (yet): nothing native to close; a listen() in progress gives up.
       this.state = 'closed';
       return (this.closing = Promise.resolve());
     }
@@ -184,6 +188,7 @@ function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayCo
         new Exchange(gateway, conn, environ, input, rec[REC_FLAGS]).run();
       } catch (e) {
         // Only a bug in tsgi itself gets here; never let it reach the native caller.
+        if (input !== null) input[kRelease]();
         try { ctx.errors.write(`tsgi: internal error handling a request: ${e instanceof Error ? e.stack : String(e)}\n`); } catch { /* nowhere to report */ }
         try { nb.abort(conn); } catch { /* already closed */ }
       }

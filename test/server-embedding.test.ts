@@ -159,6 +159,14 @@ describe('close', () => {
     await expect(rawRequest(port, get('/'))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('close() while listen() is resolving a host name: listen() rejects and nothing is left listening', async () => {
+    const server = createServer(hello, { host: 'localhost', port: 0, ...quiet });
+    const listening = server.listen();
+    await server.close();
+    await expect(listening).rejects.toMatchObject({ code: 'TSGI_ERR_SERVER_STATE' });
+    expect(server.address()).toBeNull();
+  });
+
   it('an already aborted signal makes listen() reject', async () => {
     await expect(serve(hello, { port: 0, signal: AbortSignal.abort(), ...quiet })).rejects.toBeDefined();
   });
