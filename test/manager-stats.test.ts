@@ -81,6 +81,19 @@ describe('stats', () => {
     await Promise.all(slow);
   });
 
+  it('listen_queue counts connections waiting in the kernel while no worker accepts', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--stats', '127.0.0.1:0']);
+    const blocked = get({ port }, '/block', undefined, 3000).catch(() => undefined);
+    await sleep(300);
+    const waiting = Array.from({ length: 3 }, () => net.connect(port, '127.0.0.1').on('error', () => {}));
+    await sleep(300);
+    const s = await readPlain(statsPortOf(t.err()));
+    expect(s.listen_queue).toBe(3);
+    expect(s.sockets[0].queue).toBe(3);
+    for (const c of waiting) c.destroy();
+    void blocked;
+  });
+
   it('tsgi top ADDR shows the workers', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--workers', '2', '--stats', '127.0.0.1:0']);
     for (let i = 0; i < 4; i++) await get({ port });
