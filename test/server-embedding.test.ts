@@ -58,6 +58,22 @@ describe('serve and address', () => {
     }
   });
 
+  it('bind fd://N serves on an inherited listening socket (as a process manager hands it over)', async () => {
+    const holder = net.createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const fd = (holder as unknown as { _handle: { fd: number } })._handle.fd;
+    const port = (holder.address() as net.AddressInfo).port;
+    const server = await serve(hello, { bind: `fd://${fd}`, ...quiet });
+    try {
+      expect(server.address()).toMatchObject({ family: 'IPv4', port });
+      holder.close(); // the server dup()ed the socket; the holder's copy can go
+      const { responses } = await rawRequest(port, get('/'));
+      expect(responses[0].body.toString()).toBe('Hello World');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('IPv6 loopback works when the machine has it', async () => {
     let server;
     try {
