@@ -502,6 +502,7 @@ void Connection::append_chunk(napi_value v, const char* bytes, int64_t len, int6
   pc.ptr = bytes;
   pc.len = static_cast<size_t>(take);
   napi_create_reference(ld->env, v, 1, &pc.ref);
+  note_queue_growth();
   pieces_.push_back(pc);
   queued_ += pc.len;
 }
@@ -683,6 +684,7 @@ int Connection::send_file(int fd, int64_t offset, int64_t length) {
     pc.len = static_cast<size_t>(take);
     pc.fd = fd;
     pc.file_off = offset;
+    note_queue_growth();
     pieces_.push_back(pc);
     queued_ += pc.len;
     if (resp_chunked_) append_chunk_end(stage_);
@@ -721,11 +723,16 @@ void Connection::finish_response() {
 
 // ---- the output queue -----------------------------------------------------------------
 
+// The write timeout counts from when output became pending, not from the last write.
+void Connection::note_queue_growth() {
+  if (queued_ == 0 && !write_req_) last_write_progress_ = uv_now(ld->loop);
+}
+
 void Connection::sync_stage() {
   size_t size = stage_.size();
   if (size == stage_synced_) return;
   size_t n = size - stage_synced_;
-  if (queued_ == 0) last_write_progress_ = uv_now(ld->loop);
+  note_queue_growth();
   if (pieces_.size() > piece_head_) {
     Piece& last = pieces_.back();
     if (last.kind == Piece::Stage && last.off + last.len == stage_synced_) {
@@ -1082,6 +1089,11 @@ void Connection::begin_graceful_close() {
 void Connection::tick(uint64_t now) {
   if (closing_) return;
   const ServerLimits& l = server->limits;
+  // A large uv_write completes in one callback: libuv's own queue shows partial progress.
+  if (write_req_ && h_.stream.write_queue_size != last_write_queue_size_) {
+    last_write_queue_size_ = h_.stream.write_queue_size;
+    last_write_progress_ = now;
+  }
   if ((piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_) &&
       now - last_write_progress_ >= l.write_timeout_ms) {
     close_now();  // the client stopped reading

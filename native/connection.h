@@ -106,6 +106,7 @@ class Connection {
   // output queue
   // Bytes written into stage_ since the last call become a Stage piece of the queue.
   void sync_stage();
+  void note_queue_growth();
   void flush();
   void maybe_flush() {
     if (!corked_) flush();
@@ -139,6 +140,7 @@ class Connection {
   Phase phase_ = Phase::Head;
   uint64_t phase_since_ = 0;
   uint64_t last_write_progress_ = 0;
+  size_t last_write_queue_size_ = 0;
   bool bytes_seen_ = false;   // some bytes of the current request head arrived
   bool reading_ = false;
   bool closing_ = false;

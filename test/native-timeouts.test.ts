@@ -59,4 +59,20 @@ describe('timeouts', () => {
     expect(b.stats(srv.id).connections).toBe(0);
     sock.destroy();
   });
+
+  it('counts the write timeout from when output became pending, not from the last write', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 'q');
+    srv = await startServer({ writeTimeoutMs: 300 }, (req) => {
+      b.writeHead(req.conn, `200 OK\r\nContent-Length: ${big.length}\r\n`, big.length, 0);
+      // idle for longer than the write timeout, then a large write the socket cannot take at once
+      setTimeout(() => { b.write(req.conn, big); b.end(req.conn, null); }, 500);
+    });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    let got = 0;
+    sock.on('data', (d) => { got += d.length; });
+    sock.write(GET('/'));
+    await waitFor(() => got > big.length, 8000, 'the whole body');
+    sock.destroy();
+    expect(srv.aborts).toEqual([]);
+  });
 });
