@@ -64,6 +64,12 @@ describe('native parser (C++ table tests under ASan + UBSan)', () => {
     expect(runTable(exe)).toBeGreaterThanOrEqual(150);
   }, 600_000);
 
+  it('request heads again with the portable scanner (no SSE2: eight bytes at a time)', () => {
+    const exe = path.join(out, 'parser_test_nosimd');
+    compile('g++', 'parser_test.cc', exe, [...SANITIZE, '-DTSGI_PARSER_NO_SIMD']);
+    expect(runTable(exe)).toBeGreaterThanOrEqual(150);
+  }, 600_000);
+
   it('chunked bodies: valid and invalid cases, whole, in every 2-way split and byte by byte', () => {
     const exe = path.join(out, 'chunked_test');
     compile('g++', 'chunked_test.cc', exe, SANITIZE);
