@@ -33,6 +33,8 @@ const BATCH_BYTES = 64 * 1024;
 const COALESCE_MAX = 16 * 1024;
 /** A sync body yields to the event loop after this many bytes, so one response cannot starve the others. */
 const TURN_BYTES = 1024 * 1024;
+/** … or after this many chunks, empty ones included. */
+const TURN_STEPS = 65536;
 
 type SyncIter = Iterator<unknown>;
 type AsyncIter = AsyncIterator<unknown>;
@@ -210,7 +212,16 @@ export class Exchange implements HeadTarget {
     let batch: Array<Buffer | string> | null = null;
     let batchBytes = 0;
     let turn = 0;
+    let steps = 0;
     for (;;) {
+      if (++steps > TURN_STEPS) {
+        // Many chunks (or empty ones) in one turn: send what is pending and let other work run.
+        const ok = batch === null ? true : this.writeBatch(batch);
+        if (this.finished) return;
+        if (!ok) this.wait = Wait.Drain;
+        else setImmediate(resumeLater, this);
+        return;
+      }
       let r: IteratorResult<unknown>;
       try {
         r = it.next();

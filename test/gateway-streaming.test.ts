@@ -57,3 +57,22 @@ describe('chunks available together', () => {
     expect(responses[0].body.equals(Buffer.concat([Buffer.from('x'), big, Buffer.from('y'), big, Buffer.from('z')]))).toBe(true);
   });
 });
+
+describe('a sync body cannot hold the event loop', () => {
+  it('a generator of very many (even empty) chunks lets timers run in between, and completes', async () => {
+    let timerRanDuringBody = false;
+    let bodyDone = false;
+    ts = await startServer((env, sr) => {
+      sr('200 OK', []);
+      setTimeout(() => { if (!bodyDone) timerRanDuringBody = true; }, 0);
+      return (function* () {
+        for (let i = 0; i < 400_000; i++) yield i % 1000 === 0 ? '.' : '';
+        bodyDone = true;
+        yield 'end';
+      })();
+    });
+    const { responses } = await rawRequest(ts.port, get('/'), { timeoutMs: 10_000 });
+    expect(responses[0].body.toString()).toBe('.'.repeat(400) + 'end');
+    expect(timerRanDuringBody).toBe(true);
+  });
+});
