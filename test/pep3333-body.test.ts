@@ -248,3 +248,18 @@ describe('"100-continue ... and request de-chunking are the server\'s job"', () 
     sock.destroy();
   });
 });
+
+describe('wsgi.errors', () => {
+  it('write(), writelines() and flush() go to the configured errors stream', async () => {
+    ts = await startServer((env, sr) => {
+      const errors = env['wsgi.errors'];
+      errors.write('one\n');
+      errors.writelines(['two\n', 'three\n']);
+      errors.flush();
+      sr('200 OK', []);
+      return [];
+    });
+    await rawRequest(ts.port, get('/'));
+    expect(ts.errors()).toBe('one\ntwo\nthree\n');
+  });
+});
