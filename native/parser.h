@@ -63,6 +63,21 @@ struct RequestHead {
 // 431, before the end arrives). *consumed is set only on Complete (0 otherwise).
 // max_request_line counts the request line without its CRLF; max_header_bytes counts the
 // whole head, the final empty line included.
+//
+// Decisions beyond the RFC's MUSTs (all tested in native/test/parser_test.cc):
+//   - versions: only HTTP/1.0 and HTTP/1.1; HTTP/<d>.<d> with another major is 505,
+//     HTTP/1.2 and any other spelling 400;
+//   - Host: more than one, or an invalid one, is 400 on any version; missing is 400 on
+//     HTTP/1.1; an empty value is accepted (a target without authority);
+//   - Content-Length: 1*DIGIT up to 2^63-1; a list or repeated fields fold only when every
+//     element is identical; empty elements are 400;
+//   - Transfer-Encoding: 400 for framing faults (with Content-Length, on HTTP/1.0, final
+//     coding not chunked, chunked twice or with parameters, empty elements), then 501 for
+//     any coding other than chunked;
+//   - Expect: 100-continue (any case, repeated) or empty is accepted; anything else is 417,
+//     on HTTP/1.0 too;
+//   - status precedence when several apply: syntax and limits in byte order, then 400s
+//     of the semantics, then 501, then 417.
 ParseStatus parse_request_head(const char* data, size_t len, const ParseLimits& limits,
                                RequestHead* head, size_t* consumed);
 

@@ -230,6 +230,15 @@ std::vector<Valid> valid_cases() {
                   .m("PUT").t("/x").h("Host", "a").h("Content-Length", "1").h("expect", "100-Continue").len(1).expect());
   v.push_back(Valid("Expect: 100-continue ignored on HTTP/1.0", "PUT /x HTTP/1.0\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n")
                   .m("PUT").t("/x").v10().h("Content-Length", "1").h("Expect", "100-continue").len(1));
+  v.push_back(Valid("Expect: 100-continue in two fields", "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: 100-continue\r\nExpect: 100-continue\r\n\r\n")
+                  .m("PUT").t("/x").h("Host", "a").h("Content-Length", "1").h("Expect", "100-continue")
+                  .h("Expect", "100-continue").len(1).expect());
+  v.push_back(Valid("HTTP/1.1 keep-alive token changes nothing", "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
+                  .h("Host", "a").h("Connection", "keep-alive"));
+  v.push_back(Valid("Content-Length on a GET", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n")
+                  .h("Host", "a").h("Content-Length", "3").len(3).after("abc"));
+  v.push_back(Valid("Transfer-Encoding list ending in chunked with OWS", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  chunked \t\r\n\r\n")
+                  .m("POST").h("Host", "a").h("Transfer-Encoding", "chunked").chunked());
   v.push_back(Valid("empty Expect is ignored", "GET / HTTP/1.1\r\nHost: a\r\nExpect:\r\n\r\n")
                   .h("Host", "a").h("Expect", ""));
   v.push_back(Valid("leading empty lines are skipped", "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n").h("Host", "a"));
@@ -271,6 +280,11 @@ std::vector<Valid> valid_cases() {
     // Request line of exactly max_request_line bytes (CRLF excluded).
     const std::string line = "GET /" + std::string(64 - 5 - 9, 'a') + " HTTP/1.1";
     v.push_back(Valid("request line exactly at the limit", line + "\r\nHost: a\r\n\r\n")
+                    .t("/" + std::string(64 - 5 - 9, 'a')).h("Host", "a").lim(64, 4096, 100));
+  }
+  {
+    const std::string line = "GET /" + std::string(64 - 5 - 9, 'a') + " HTTP/1.1";
+    v.push_back(Valid("leading empty lines do not count toward max_request_line", "\r\n\r\n" + line + "\r\nHost: a\r\n\r\n")
                     .t("/" + std::string(64 - 5 - 9, 'a')).h("Host", "a").lim(64, 4096, 100));
   }
   {
@@ -500,6 +514,7 @@ std::vector<Invalid> invalid_cases() {
     std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
     for (int i = 0; i < 100; ++i) many += "F" + std::to_string(i) + ": v\r\n";
     v.push_back(Invalid("101 fields with the default limits", many + "\r\n", 431));
+    v.push_back(Invalid("max_headers 0 refuses any field", "GET / HTTP/1.0\r\nX: y\r\n\r\n", 431).lim(8190, 16384, 0).at(17));
   }
   {
     std::string big = "GET / HTTP/1.1\r\nHost: a\r\nCookie: " + std::string(16384, 'c') + "\r\n\r\n";
