@@ -28,6 +28,18 @@ describe('serve and address', () => {
     expect(server.listening).toBe(false);
   });
 
+  it('stats() reports the native counters', async () => {
+    const server = await serve(hello, { port: 0, ...quiet });
+    try {
+      await rawRequest(server.address()!.port, [get('/'), get('/')], { count: 2 });
+      expect(server.stats()).toMatchObject({ requests: 2, listeners: 1 });
+      expect(server.stats()!.bytesSent).toBeGreaterThan(0);
+    } finally {
+      await server.close();
+    }
+    expect(server.stats()).toBeNull();
+  });
+
   it('createServer does not listen until listen(); address() is null before', async () => {
     const server = createServer(hello, { port: 0, ...quiet });
     expect(server.address()).toBeNull();
