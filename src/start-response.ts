@@ -22,6 +22,10 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS = /^([2-5]\d\d) [\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,16}$/;
+// Lengths of the header names prepareHead treats specially (te, date, upgrade, trailer,
+// trailers, connection, keep-alive, content-length, transfer-encoding).
+const SPECIAL_LENGTH = new Uint8Array(18);
+for (const n of [2, 4, 7, 8, 10, 14, 17]) SPECIAL_LENGTH[n] = 1;
 
 function hopByHop(lower: string): boolean {
   switch (lower) {
@@ -49,8 +53,7 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
   if (typeof status !== 'string') {
     throw new ApplicationError('TSGI_ERR_INVALID_STATUS', `startResponse: the status must be a string such as '200 OK', got ${describe(status)}`);
   }
-  const m = STATUS.exec(status);
-  if (m === null) {
+  if (!STATUS.test(status)) {
     const why = /^\d\d\d /.test(status)
       ? /^[01]/.test(status) || /^[6-9]/.test(status)
         ? 'the status code must be a final status from 200 to 599 (1xx interim responses are the server\'s job)'
@@ -80,7 +83,9 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
     if (!FIELD_VALUE.test(value)) {
       throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: the value of header ${name} must be latin-1 without CR, LF, NUL or other control characters (encode it first), got ${describe(value)}`);
     }
-    const lower = name.toLowerCase();
+    // Only names that could be special are lower-cased: same length as one, or Proxy-*.
+    const first = name.charCodeAt(0) | 0x20;
+    const lower = (name.length < 18 && SPECIAL_LENGTH[name.length] === 1) || first === 112 /* p */ ? name.toLowerCase() : '';
     if (lower === 'content-length') {
       const v = value.trim();
       if (!DIGITS.test(v)) throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: Content-Length must be a whole number of bytes, got ${describe(value)}`);
@@ -98,7 +103,7 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
     head += name + ': ' + value + '\r\n';
   }
   target.head = head;
-  target.statusCode = +m[1];
+  target.statusCode = (status.charCodeAt(0) - 48) * 100 + (status.charCodeAt(1) - 48) * 10 + (status.charCodeAt(2) - 48);
   target.contentLength = contentLength;
   target.respFlags = flags;
 }
