@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
+#include <string>
 
 #include "../known_headers.h"
 #include "../parser.h"
@@ -33,6 +33,81 @@ struct Run {
 bool is_tchar(unsigned char c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
          (c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr);
+}
+
+// Rebuilds the head from the parser's outputs and compares it with the bytes: no byte may
+// be skipped or reinterpreted. Only SP/HTAB around values and leading CRLFs may differ.
+void check_reconstruction(const char* data, size_t consumed, const RequestHead& h) {
+  size_t p = 0;
+  while (p + 1 < consumed && data[p] == '\r' && data[p + 1] == '\n') p += 2;
+  CHECK(h.method.data == data + p);
+  std::string line(h.method.data, h.method.len);
+  line += ' ';
+  line.append(h.target.data, h.target.len);
+  line += h.version_minor == 1 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n";
+  CHECK(consumed - p >= line.size() && std::memcmp(data + p, line.data(), line.size()) == 0);
+  p += line.size();
+  for (size_t i = 0; i < h.header_count; ++i) {
+    const HeaderField& f = h.headers[i];
+    CHECK(f.name.data == data + p);
+    p += f.name.len;
+    CHECK(p < consumed && data[p] == ':');
+    ++p;
+    while (p < consumed && (data[p] == ' ' || data[p] == '\t')) ++p;
+    if (f.value.len > 0) {
+      CHECK(f.value.data == data + p);
+      p += f.value.len;
+    }
+    while (p < consumed && (data[p] == ' ' || data[p] == '\t')) ++p;
+    CHECK(p + 1 < consumed && data[p] == '\r' && data[p + 1] == '\n');
+    p += 2;
+  }
+  CHECK(p + 2 == consumed && data[p] == '\r' && data[p + 1] == '\n');
+}
+
+bool ieq(const tsgi::Span& s, const char* lower) {
+  const size_t n = std::strlen(lower);
+  if (s.len != n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s.data[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != lower[i]) return false;
+  }
+  return true;
+}
+
+// The framing facts of an accepted head, recomputed naively from its fields.
+void check_semantics(const RequestHead& h) {
+  size_t hosts = 0, te = 0, cl = 0;
+  for (size_t i = 0; i < h.header_count; ++i) {
+    const HeaderField& f = h.headers[i];
+    if (ieq(f.name, "host")) ++hosts;
+    if (ieq(f.name, "transfer-encoding")) ++te;
+    if (ieq(f.name, "content-length")) {
+      ++cl;
+      // every element is the same number as content_length
+      uint64_t v = 0;
+      bool digits = false;
+      for (size_t j = 0; j <= f.value.len; ++j) {
+        const char c = j < f.value.len ? f.value.data[j] : ',';
+        if (c >= '0' && c <= '9') {
+          v = v * 10 + static_cast<uint64_t>(c - '0');
+          digits = true;
+        } else if (c == ',') {
+          CHECK(digits && v == h.content_length);
+          v = 0;
+          digits = false;
+        } else {
+          CHECK(c == ' ' || c == '\t');
+        }
+      }
+    }
+  }
+  CHECK(hosts <= 1);
+  if (h.version_minor == 1) CHECK(hosts == 1);
+  if (te > 0) CHECK(cl == 0 && h.version_minor == 1 && h.body_kind == BodyKind::Chunked);
+  if (te == 0) CHECK(h.body_kind != BodyKind::Chunked);
+  if (cl == 0 && te == 0) CHECK(h.body_kind == BodyKind::None);
 }
 
 // Parses a copy of the first len bytes in a buffer of exactly that size, so reading past
@@ -75,6 +150,8 @@ void parse(const uint8_t* data, size_t len, const ParseLimits& limits, size_t ca
       }
       CHECK(f.known == tsgi::known_header_id(f.name.data, f.name.len));
     }
+    check_reconstruction(copy, r->consumed, h);
+    check_semantics(h);
     CHECK(h.body_kind != BodyKind::Length || h.content_length > 0);
     CHECK(h.body_kind == BodyKind::Length || h.content_length == 0);
     CHECK(!h.expect_continue || h.version_minor == 1);
