@@ -99,8 +99,11 @@ async function launch(id, { host = '127.0.0.1', workers = 1, cpus = null, timeou
   return handle;
 }
 
+/** The useful part of a failed server's output: its error line, else its last lines. */
 function tail(s) {
-  const t = String(s).trim().split('\n').slice(-4).join(' | ');
+  const lines = String(s).trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const err = lines.find((l) => /^(\w*Error|Error)\b|error=|^tsgi:/.test(l));
+  const t = err ? err.slice(0, 400) : lines.slice(-3).join(' | ');
   return t || '(no output)';
 }
 

@@ -18,6 +18,11 @@ function uwsLoads() {
 function tsgiBuilt() {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) return 'dist/index.js is missing: run `npm run build`';
   try {
+    require('node-gyp-build').resolve(ROOT);
+  } catch {
+    return 'the native addon is not built: run `npm run build:native`';
+  }
+  try {
     const api = require(path.join(ROOT, 'dist', 'index.js'));
     if (typeof api.serve !== 'function') return 'dist/index.js does not export serve() yet';
   } catch (e) {
