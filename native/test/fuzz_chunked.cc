@@ -69,6 +69,51 @@ Outcome feed(const uint8_t* data, size_t size, const ChunkedLimits& limits, size
   return o;
 }
 
+// A naive, whole-buffer reading of an accepted chunked body: sizes, data, CRLFs, and
+// trailer lines up to the empty one. The decoder must frame it exactly the same way.
+void check_naive(const uint8_t* data, size_t size, const Outcome& o) {
+  const char* p = reinterpret_cast<const char*>(data);
+  size_t i = 0;
+  std::string body;
+  for (;;) {
+    uint64_t n = 0;
+    size_t digits = 0;
+    for (; i < size; ++i, ++digits) {
+      const char c = p[i];
+      int d = -1;
+      if (c >= '0' && c <= '9') d = c - '0';
+      else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+      if (d < 0) break;
+      n = n * 16 + static_cast<uint64_t>(d);
+    }
+    CHECK(digits >= 1 && digits <= 16);
+    while (i < size && p[i] != '\r') {
+      CHECK(p[i] != '\n');
+      ++i;
+    }
+    CHECK(i + 1 < size && p[i + 1] == '\n');
+    i += 2;
+    if (n == 0) break;
+    CHECK(n <= size - i && size - i - n >= 2);
+    body.append(p + i, static_cast<size_t>(n));
+    i += static_cast<size_t>(n);
+    CHECK(p[i] == '\r' && p[i + 1] == '\n');
+    i += 2;
+  }
+  for (;;) {  // trailer lines, then the empty line
+    const size_t start = i;
+    while (i < size && p[i] != '\r') {
+      CHECK(p[i] != '\n');
+      ++i;
+    }
+    CHECK(i + 1 < size && p[i + 1] == '\n');
+    i += 2;
+    if (i - start == 2) break;
+  }
+  CHECK(body == o.body && i == o.consumed);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -91,5 +136,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     CHECK(o->body == whole.body && o->consumed == whole.consumed);
   }
   if (whole.last != ChunkStatus::Error) CHECK(whole.body.size() < size || size == 0);
+  if (whole.last == ChunkStatus::Done) check_naive(data, size, whole);
   return 0;
 }
