@@ -265,7 +265,7 @@ bool valid_host(Span v) {
 // off_t downstream); the connection's body limit refuses anything near it with 413.
 constexpr uint64_t kMaxContentLength = 0x7FFFFFFFFFFFFFFFull;
 
-// Parses one Content-Length field value into *seen / *value, folding identical repeated
+// Parses one Content-Length field value into *seen / *out, folding identical repeated
 // elements ("5, 5") and values of earlier fields. Returns false when malformed or differing.
 bool fold_content_length(Span value, bool* seen, uint64_t* out) {
   return for_each_element(value, [&](const char* b, size_t n) {
