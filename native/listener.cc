@@ -150,6 +150,11 @@ Listener* listen_tcp(Server* s, const std::string& host_in, int port, int backlo
 
 Listener* listen_unix(Server* s, const std::string& path, int backlog, int mode, ListenAddress* out,
                       ListenError* err) {
+  if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    // uv_pipe_bind would silently truncate the name
+    set_error(err, UV_ENAMETOOLONG, "listen", path);
+    return nullptr;
+  }
   Listener* l = init_handle(s, true, AF_UNIX, err);
   if (!l) return nullptr;
   int r = uv_pipe_bind(&l->h.pipe, path.c_str());

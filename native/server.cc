@@ -41,6 +41,7 @@ Server::Server(LoopData* l, int idx, const ServerLimits& lim, napi_value h) : ld
   uv_timer_init(ld->loop, tick_timer_);
   ld->handle_opened();
   tick_timer_->data = this;
+  tick_period_ = period;
   uv_timer_start(tick_timer_, on_tick, period, period);
   uv_unref(reinterpret_cast<uv_handle_t*>(tick_timer_));
 }
@@ -173,6 +174,12 @@ void Server::on_tick(uv_timer_t* t) { static_cast<Server*>(t->data)->tick(); }
 
 void Server::tick() {
   uint64_t now = uv_now(ld->loop);
+  // After the loop was blocked (long synchronous JS, a debugger), timers run before the
+  // I/O that piled up meanwhile: skip one round rather than time out connections whose
+  // bytes are waiting in the kernel.
+  bool stalled = last_tick_ != 0 && now - last_tick_ > 2 * tick_period_ + 250;
+  last_tick_ = now;
+  if (stalled) return;
   Connection* c = conn_head;
   while (c) {
     Connection* next = c->next;  // tick may close c, but it stays listed until its close callback

@@ -79,6 +79,8 @@ class Server {
   napi_ref on_abort_ = nullptr;
   napi_ref done_ = nullptr;
   uv_timer_t* tick_timer_ = nullptr;
+  uint64_t tick_period_ = 1000;
+  uint64_t last_tick_ = 0;
   bool done_pending_ = false;
 };
 

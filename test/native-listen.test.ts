@@ -44,6 +44,7 @@ describe('listening', () => {
     expect(srv.requests[0].localPort).toBe(0);
     const other = b.createServer({ ...(await import('./native-harness')).baseLimits }, { onRequest() {}, onDrain() {}, onAbort() {} });
     expect(() => b.listenUnix(other, sockPath, 128, -1)).toThrow(expect.objectContaining({ code: 'EADDRINUSE' }));
+    expect(() => b.listenUnix(other, '/tmp/' + 'x'.repeat(120), 128, -1)).toThrow(expect.objectContaining({ code: 'ENAMETOOLONG' }));
     await new Promise<void>((r) => b.close(other, false, r));
     await srv.close();
     srv = undefined;
