@@ -705,6 +705,7 @@ void Connection::abort() {
 void Connection::finish_response() {
   in_flight_ = false;
   resp_started_ = false;
+  need_drain_ = false;  // an onDrain now would be taken for the next request's
   served_++;
   if (!resp_keep_alive_) {
     no_more_requests_ = true;

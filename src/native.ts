@@ -35,7 +35,11 @@ export interface NativeHandlers {
   onRequest(conn: number, head: string, body: Buffer | null, bodyFd: number, bodyLength: number): void;
   /** The connection's write queue fell below its low-water mark after write() returned false, or a sendFile finished. */
   onDrain(conn: number): void;
-  /** The connection closed while its request was in flight (client went away, timeout). */
+  /**
+   * The connection closed while its request was in flight (client went away, timeout,
+   * non-graceful close). A client that half-closes (sends FIN) counts as gone. Not called
+   * for abort() from JS.
+   */
   onAbort(conn: number): void;
 }
 
@@ -72,6 +76,7 @@ export interface NativeBinding {
    * graceful: closes idle connections now, lets in-flight requests finish (their responses
    * carry Connection: close), and calls done once no connection is left.
    * Not graceful: closes every connection now (in-flight requests get onAbort), then done.
+   * A second call does not call its done; a non-graceful second call closes what is left.
    */
   close(server: number, graceful: boolean, done: () => void): void;
   stats(server: number): NativeStats;
@@ -89,11 +94,16 @@ export interface NativeBinding {
           contentLength: number, flags: number): number;
   /** Starts a streamed response: the head is queued, and goes out with the first write/end. contentLength -1: chunked on HTTP/1.1, close-delimited on HTTP/1.0. */
   writeHead(conn: number, head: string, contentLength: number, flags: number): number;
-  /** Queues a chunk (a Buffer is written from its own memory). false: wait for onDrain before writing more. */
+  /** Queues a chunk (a Buffer is written from its own memory). false: wait for onDrain before writing more (also false when the connection is gone). */
   write(conn: number, chunk: Buffer | string): boolean;
   /** Ends a streamed response (with an optional last chunk). Returns a RESULT_* code. */
   end(conn: number, chunk: Buffer | string | null): number;
-  /** Sends length bytes of the open file fd from offset after what is queued (sendfile where possible); onDrain when done. The caller keeps fd. */
+  /**
+   * Sends length bytes of the open file fd from offset after what is queued (sendfile where
+   * possible); onDrain when done (never from inside this call). The caller keeps fd open
+   * until then. Needs writeHead first (else RESULT_GONE). A file shorter than length closes
+   * the connection.
+   */
   sendFile(conn: number, fd: number, offset: number, length: number): number;
   /** Closes the connection now (a response whose headers went out can no longer be completed). */
   abort(conn: number): void;
