@@ -231,6 +231,10 @@ export class Exchange implements HeadTarget {
         return this.fail(e);
       }
       if (this.finished) return;
+      if (r === null || typeof r !== 'object') {
+        this.iterDone = true;
+        return this.fail(new TypeError('the body iterator returned a non-object result from next()'));
+      }
       if (r.done) {
         this.iterDone = true;
         return this.complete(batch);
@@ -300,8 +304,13 @@ export class Exchange implements HeadTarget {
 
   private resume(): void {
     if (this.finished) return;
-    if (this.async) this.pullAsync();
-    else this.pumpSync();
+    try {
+      if (this.async) this.pullAsync();
+      else this.pumpSync();
+    } catch (e) {
+      // Called from onDrain or a timer: nothing above this may see an application error.
+      this.fail(e);
+    }
   }
 
   /** The body ended: send what is left and end the response. */

@@ -127,6 +127,7 @@ describe('application errors become 500 (or a closed connection) and the server 
     ['a chunk that is a number', (e, sr) => { sr('200 OK', []); return [42] as unknown as Body; }],
     ['a generator that throws before its first chunk', (e, sr) => { sr('200 OK', []); return (function* () { throw new Error('gen'); })(); }],
     ['an async generator that throws before its first chunk', (e, sr) => { sr('200 OK', []); return (async function* () { throw new Error('agen'); })(); }],
+    ['an iterator whose next() returns undefined', (e, sr) => { sr('200 OK', []); return { [Symbol.iterator]: () => ({ next: () => undefined }) } as unknown as Body; }],
     ['a hop-by-hop header', (e, sr) => { sr('200 OK', [['Connection', 'close']]); return ['x']; }],
     ['a status that is not latin-1', (e, sr) => { sr('200 \u263a', []); return ['x']; }],
     ['a header value with CR LF', (e, sr) => { sr('200 OK', [['X', 'a\r\nSet-Cookie: evil=1']]); return ['x']; }],
@@ -151,6 +152,28 @@ describe('application errors become 500 (or a closed connection) and the server 
     expect(ex.closed).toBe(true);
     expect(ex.responses.length).toBe(0); // chunked response never completed
     expect(ts.errors()).toContain('mid-body');
+    const ok = await rawRequest(ts.port, get('/ok'));
+    expect(ok.responses[0].body.toString()).toBe('fine');
+  });
+});
+
+describe('errors while resuming after backpressure', () => {
+  it('a body that fails after the server waited for the client to drain closes that connection only', async () => {
+    ts = await startServer((env, sr) => {
+      sr('200 OK', []);
+      if (env.PATH_INFO === '/ok') return ['fine'];
+      let n = 0;
+      return { [Symbol.iterator]: () => ({ next: () => (++n <= 200 ? { done: false, value: Buffer.alloc(65536, 1) } : undefined) }) } as unknown as Body;
+    });
+    const net = await import('node:net');
+    const sock = net.connect(ts.port, '127.0.0.1');
+    sock.pause();
+    sock.write(get('/bad'));
+    await sleep(300);
+    const closed = new Promise((r) => sock.on('close', r));
+    sock.resume();
+    await closed;
+    expect(ts.errors()).toContain('non-object result');
     const ok = await rawRequest(ts.port, get('/ok'));
     expect(ok.responses[0].body.toString()).toBe('fine');
   });
