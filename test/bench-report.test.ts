@@ -2,12 +2,16 @@
 // scenario; the table and Markdown carry the figures and ratios.
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const { summarize, generatorCeilings } = require('../bench/stats.js');
 const svg = require('../bench/report/svg.js');
 const table = require('../bench/report/table.js');
 const markdown = require('../bench/report/markdown.js');
+const { updateMarkedSection } = require('../bench/run.js');
 
 /**
  * A strict XML well-formedness check (elements, attributes, entities, comments, one
@@ -162,5 +166,27 @@ describe('table and Markdown', () => {
     expect(md).toMatch(/express: failed validation — json: status 500, expected 200/);
     const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Scenario') && !l.startsWith('| ---'));
     expect(rows).toHaveLength(12);
+  });
+});
+
+describe('docs update', () => {
+  it('replaces only the marked section, and leaves files without markers alone', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-docs-'));
+    try {
+      const file = path.join(dir, 'README.md');
+      fs.writeFileSync(file, '# Title\n\n<!-- bench:start -->\nold table\n<!-- bench:end -->\n\nAfter.\n');
+      expect(updateMarkedSection(file, sampleDoc(), 'bench/results/latest.svg')).toBe(true);
+      const text = fs.readFileSync(file, 'utf8');
+      expect(text).not.toContain('old table');
+      expect(text.startsWith('# Title\n\n<!-- bench:start -->\n- Machine: Test CPU')).toBe(true);
+      expect(text).toContain('![tsgi benchmark chart](bench/results/latest.svg)');
+      expect(text.endsWith('<!-- bench:end -->\n\nAfter.\n')).toBe(true);
+      const plain = path.join(dir, 'plain.md');
+      fs.writeFileSync(plain, 'no markers\n');
+      expect(updateMarkedSection(plain, sampleDoc(), 'x.svg')).toBe(false);
+      expect(fs.readFileSync(plain, 'utf8')).toBe('no markers\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -29,7 +29,8 @@ function parseOutput(stdout) {
   } catch {
     throw new Error(`autocannon printed no result: ${stdout.trim().slice(-300)}`);
   }
-  return { ...r, rps: r.seconds > 0 ? r.requests / r.seconds : 0 };
+  const none = !r.requests;
+  return { ...r, p50Ms: none ? null : r.p50Ms, p99Ms: none ? null : r.p99Ms, rps: r.seconds > 0 ? r.requests / r.seconds : 0 };
 }
 
 async function run({ url, scenario, duration, connections, cpus, timeoutS = 10 }) {

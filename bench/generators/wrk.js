@@ -61,8 +61,8 @@ function parseOutput(stdout) {
     requests: r.requests,
     seconds,
     rps: seconds > 0 ? r.requests / seconds : 0,
-    p50Ms: r.p50_us / 1000,
-    p99Ms: r.p99_us / 1000,
+    p50Ms: r.requests ? r.p50_us / 1000 : null, // no responses: no latency to speak of
+    p99Ms: r.requests ? r.p99_us / 1000 : null,
     errors: r.connect + r.read + r.write + r.timeout,
     non2xx: r.status,
   };

@@ -27,6 +27,7 @@ function unit(scenario) {
 /** Problems worth a reader's attention, short. */
 function notes(row) {
   const n = [];
+  if (row.metric === 'rps' && row.value === 0) n.push('no responses completed');
   if (row.generatorBound) n.push('generator-bound');
   if (row.errors) n.push(`${row.errors} errors`);
   if (row.non2xx) n.push(`${row.non2xx} non-2xx`);
