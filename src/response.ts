@@ -280,6 +280,15 @@ export class Exchange implements HeadTarget {
   }
 
   private onNext(r: IteratorResult<unknown>): void {
+    // A throw here would become an unhandled rejection: report it as the application's.
+    try {
+      this.takeNext(r);
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private takeNext(r: IteratorResult<unknown>): void {
     if (this.finished) return;
     if (r === null || typeof r !== 'object') return this.onAsyncError(new TypeError('the async iterator returned a non-object result'));
     if (r.done) {
