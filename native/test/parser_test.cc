@@ -299,6 +299,10 @@ std::vector<Valid> valid_cases() {
     head += std::string(fill, 'v') + "\r\n\r\n";
     v.push_back(Valid("head exactly at max_header_bytes", head)
                     .h("Host", "a").h("X", std::string(fill, 'v')).lim(100, 100, 100));
+    // Bytes after a head that fits do not count toward the limit.
+    v.push_back(Valid("head at max_header_bytes followed by a pipelined request", head)
+                    .h("Host", "a").h("X", std::string(fill, 'v')).lim(100, 100, 100)
+                    .after("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
   }
   {
     std::string head = "GET / HTTP/1.1\r\nHost: a\r\n";
