@@ -134,11 +134,11 @@ export function get(target: { port?: number; socketPath?: string }, pathName = '
 /** A keep-alive client over raw sockets: sends GETs one at a time per connection, and reconnects when the server closes. */
 export interface LoadResult { ok: number; failed: number; retried: number; pids: Map<string, number>; errors: string[] }
 
-export async function load(port: number, opts: { requests: number; connections: number; path?: string; deadlineMs: number; onProgress?: (done: number) => void }): Promise<LoadResult> {
+export async function load(port: number, opts: { requests: number; connections: number; path?: string; deadlineMs: number; onProgress?: (done: number) => void; close?: boolean }): Promise<LoadResult> {
   const result: LoadResult = { ok: 0, failed: 0, retried: 0, pids: new Map(), errors: [] };
   const deadline = Date.now() + opts.deadlineMs;
   let issued = 0;
-  const reqText = `GET ${opts.path ?? '/'} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+  const reqText = `GET ${opts.path ?? '/'} HTTP/1.1\r\nHost: 127.0.0.1\r\n${opts.close ? 'Connection: close\r\n' : ''}\r\n`;
   const worker = async () => {
     let sock: net.Socket | undefined;
     let buf = '';

@@ -237,6 +237,7 @@ export class Arbiter {
       this.settings = v;
       this.generation++;
       for (const w of this.workers.values()) if (w.state !== 'stopping' && !w.retiring) w.retiring = reason;
+      this.reloadInProgress = true;
       this.log.info('reloading', { reason, generation: this.generation, workers: this.numWorkers });
       this.manageWorkers();
     } finally {
@@ -323,7 +324,13 @@ export class Arbiter {
     for (const [id, list] of bySlot) {
       if (id > this.numWorkers) for (const w of list) this.stopWorker(w, 'fewer workers');
     }
+    if (this.reloadInProgress && ![...this.workers.values()].some((w) => w.state !== 'stopping' && (w.retiring || w.state === 'booting'))) {
+      this.reloadInProgress = false;
+      this.log.info('reload complete', { generation: this.generation, workers: this.numWorkers });
+    }
   }
+
+  private reloadInProgress = false;
 
   private spawn(id: number) {
     const s = this.settings;
