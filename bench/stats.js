@@ -18,8 +18,7 @@ function metricOf(scenario) {
  * Per-round ratios of `server` to `baseline` in `scenario`: value(server) / value(baseline)
  * for every round in which both were measured.
  */
-function roundRatios(measurements, scenario, server, baseline) {
-  const { key } = metricOf(scenario);
+function roundRatios(measurements, scenario, server, baseline, key = metricOf(scenario).key) {
   if (server === baseline) {
     return measurements.filter((m) => m.scenario === scenario && m.server === server && typeof m[key] === 'number').map(() => 1);
   }
@@ -52,9 +51,15 @@ function summarize(measurements, { baselines = ['node', 'uws'], generatorCores =
     const { scenario, server } = ms[0];
     const { key, higherIsBetter } = metricOf(scenario);
     const ratios = {};
+    const latencyRatios = {};
+    const medianRatio = (b, k) => {
+      const r = roundRatios(measurements, scenario, server, b, k);
+      return r.length ? median(r) : null;
+    };
     for (const b of baselines) {
-      const r = roundRatios(measurements, scenario, server, b);
-      ratios[b] = r.length ? median(r) : null;
+      ratios[b] = medianRatio(b, key);
+      // Latency ratios (below 1: lower latency), also taken within rounds; JSON only.
+      if (key === 'rps') latencyRatios[b] = { p50: medianRatio(b, 'p50Ms'), p99: medianRatio(b, 'p99Ms') };
     }
     const generatorCpu = median(ms.map((m) => m.generatorCpu));
     rows.push({
@@ -73,6 +78,7 @@ function summarize(measurements, { baselines = ['node', 'uws'], generatorCores =
       serverCpu: median(ms.map((m) => m.serverCpu)),
       generatorBound: generatorCpu != null && generatorCpu >= 90 * generatorCores,
       ratios,
+      ...(key === 'rps' ? { latencyRatios } : {}),
       ...(key === 'bytesPerConnection'
         ? { connections: Math.min(...ms.map((m) => m.connections)), wanted: Math.max(...ms.map((m) => m.wanted)) }
         : {}),

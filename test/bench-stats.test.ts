@@ -43,6 +43,8 @@ describe('ratios within rounds', () => {
     expect(tsgi.ratios.uws).toBeNull(); // no uWS measured
     expect(tsgi.rounds).toBe(3);
     expect(rows.find((r: { server: string }) => r.server === 'node').ratios.node).toBe(1);
+    // p50 is rps / 1000 in these fixtures, so its per-round ratio is the rps ratio too.
+    expect(tsgi.latencyRatios.node.p50).toBe(2);
     // Ratio of medians differs when rounds disagree: 200 / 100 = 2 vs per-round 2, 2, 2.1.
     const skew = [m(1, 'a', 300), m(1, 'node', 100), m(2, 'a', 100), m(2, 'node', 200), m(3, 'a', 100), m(3, 'node', 90)];
     const a = summarize(skew).find((r: { server: string }) => r.server === 'a');
