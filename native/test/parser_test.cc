@@ -25,7 +25,6 @@ using tsgi_test::show;
 namespace {
 
 GuardedBuffer g_buf(1 << 20);
-HeaderField g_fields[2048];
 
 const char* status_name(ParseStatus s) {
   switch (s) {
@@ -41,12 +40,14 @@ struct Result {
   RequestHead head;
   size_t consumed;
   const char* data;
+  std::vector<HeaderField> fields;  // exactly `capacity` long: ASan catches a write past it
 };
 
 Result parse(const std::string& input, const ParseLimits& limits, size_t capacity) {
   Result r{};
   r.data = g_buf.place(input);
-  r.head.headers = g_fields;
+  r.fields.resize(capacity);
+  r.head.headers = r.fields.data();
   r.head.header_capacity = capacity;
   r.consumed = 12345;  // must be overwritten
   r.status = tsgi::parse_request_head(r.data, input.size(), limits, &r.head, &r.consumed);
