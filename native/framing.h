@@ -33,6 +33,7 @@ class ByteBuffer {
   }
   void commit(size_t n) { size_ += n; }
   void append(const void* p, size_t n) {
+    if (n == 0) return;
     std::memcpy(reserve(n), p, n);
     size_ += n;
   }
