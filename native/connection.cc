@@ -310,7 +310,7 @@ void Connection::build_record(const RequestHead& h) {
   const char* tp = h.target.data;
   size_t tl = h.target.len;
   size_t ps = 0;
-  if (tl >= 3 && tp[0] != '/') {
+  if (tp && tl >= 3 && tp[0] != '/') {
     const char* sep = static_cast<const char*>(memmem(tp, tl, "://", 3));
     if (sep) {
       ps = static_cast<size_t>(sep - tp) + 3;
