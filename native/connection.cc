@@ -1078,7 +1078,11 @@ void Connection::begin_graceful_close() {
   if (in_flight_ || phase_ == Phase::Body || (phase_ == Phase::Head && bytes_seen_)) {
     return;  // the response to this request will carry Connection: close
   }
-  if (phase_ == Phase::Linger || close_after_flush_) return;  // already on its way out
+  if (phase_ == Phase::Linger || close_after_flush_) {
+    // On its way out: once its response is out, stop waiting for the client's FIN.
+    if (shutdown_started_) close_now();
+    return;
+  }
   if (piece_head_ < pieces_.size() || write_req_) {
     no_more_requests_ = true;
     close_after_flush_ = true;
