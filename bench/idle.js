@@ -65,10 +65,9 @@ async function warm(host, port, payload, connections = 16, rounds = 4) {
  * { connections, closedEarly, failed, rssBeforeBytes, rssAfterBytes, bytesPerConnection, seconds }.
  * Bounded by `timeLimitMs`: whatever is open by then is measured.
  */
-async function measureIdle(server, { count, batch = 200, timeLimitMs = 60000, settleMs = 500, onProgress } = {}) {
+async function measureIdle(server, { count, batch = 256, timeLimitMs = 60000, settleMs = 300, onProgress } = {}) {
   const { pid, host, port } = server;
   const payload = formatRequest({ method: 'GET', path: '/hello' }, `${host}:${port}`);
-  const started = Date.now();
   const sockets = new Set();
   let closedEarly = 0;
   let failed = 0;
@@ -76,29 +75,43 @@ async function measureIdle(server, { count, batch = 200, timeLimitMs = 60000, se
   await warm(host, port, payload);
   await sleep(settleMs);
   const rssBeforeBytes = treeRssBytes(pid);
+  const t0 = Date.now();
   try {
-    for (let opened = 0; opened < count && Date.now() - started < timeLimitMs; ) {
-      const n = Math.min(batch, count - opened);
-      const results = await Promise.allSettled(
-        Array.from({ length: n }, () => openOne(host, port, payload, Math.max(1000, timeLimitMs - (Date.now() - started)))),
-      );
-      for (const r of results) {
-        if (r.status === 'fulfilled') {
-          const s = r.value;
-          sockets.add(s);
-          s.on('close', () => {
-            if (sockets.delete(s)) closedEarly++;
-          });
-          s.on('error', () => {});
-        } else {
-          failed++;
-          firstError = firstError || r.reason.message;
+    // A sliding window of `batch` connections in flight: the open phase is as short as
+    // the server allows, because servers close idle connections after a keep-alive
+    // timeout (node:http: 5 s) and the measurement must come before that.
+    let started = 0;
+    let finished = 0;
+    await new Promise((resolve) => {
+      const next = () => {
+        const stop = Date.now() - t0 >= timeLimitMs || failed > count / 10; // refused: stop early, report it
+        if (finished === started && (started >= count || stop)) return resolve();
+        while (!stop && started < count && started - finished < batch) {
+          started++;
+          openOne(host, port, payload, Math.max(1000, timeLimitMs - (Date.now() - t0))).then(
+            (s) => {
+              sockets.add(s);
+              s.on('close', () => {
+                if (sockets.delete(s)) closedEarly++;
+              });
+              s.on('error', () => {});
+              done();
+            },
+            (e) => {
+              failed++;
+              firstError = firstError || e.message;
+              done();
+            },
+          );
         }
-      }
-      opened += n;
-      if (onProgress) onProgress(sockets.size, count);
-      if (failed > count / 10) break; // the server refuses: stop early, report it
-    }
+      };
+      const done = () => {
+        finished++;
+        if (onProgress && finished % 250 === 0) onProgress(sockets.size, count);
+        next();
+      };
+      next();
+    });
     await sleep(settleMs);
     const rssAfterBytes = treeRssBytes(pid);
     const connections = sockets.size;
@@ -111,7 +124,7 @@ async function measureIdle(server, { count, batch = 200, timeLimitMs = 60000, se
       rssBeforeBytes,
       rssAfterBytes,
       bytesPerConnection: connections > 0 ? (rssAfterBytes - rssBeforeBytes) / connections : null,
-      seconds: (Date.now() - started) / 1000,
+      seconds: (Date.now() - t0) / 1000,
     };
   } finally {
     const all = [...sockets];
