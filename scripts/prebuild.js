@@ -1,10 +1,13 @@
 #!/usr/bin/env node
-// Builds prebuilds/<platform>-<arch>/tsgi.napi.node with prebuildify (Node-API, stripped),
-// so an installed package needs no compiler. Run by `npm pack` / `npm publish` (prepack).
+// Builds prebuilds/<platform>-<arch>/tsgi.node with prebuildify (Node-API, stripped), so an
+// installed package needs no compiler. Run by `npm pack` / `npm publish` (prepack).
 // The node headers come from the running node's own include/node: nothing is downloaded.
+// The build runs in a scratch copy of the native sources, so the checkout's build/ (which
+// running tests may be loading) is never touched.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
@@ -25,24 +28,24 @@ try {
 }
 const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
 
-execFileSync(process.execPath, [prebuildify, '--napi', '--strip'], {
-  cwd: root,
-  // build output to stderr: `npm pack --json` keeps stdout for its JSON
-  stdio: ['ignore', process.stderr, 'inherit'],
-  env: {
-    ...process.env,
-    // node-gyp reads its options from npm_config_*: the local headers, two jobs at most.
-    npm_config_nodedir: nodeDir(),
-    npm_config_jobs: '2',
-    PREBUILD_NODE_GYP: nodeGyp,
-  },
-});
-
-// prebuildify moves the build out of build/Release: put a copy back so the source
-// checkout keeps loading its own build.
-const platformDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-const built = fs.readdirSync(platformDir).find((f) => f.endsWith('.node'));
-const release = path.join(root, 'build', 'Release');
-if (built && fs.existsSync(release) && !fs.existsSync(path.join(release, 'tsgi.node'))) {
-  fs.copyFileSync(path.join(platformDir, built), path.join(release, 'tsgi.node'));
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-prebuild-'));
+try {
+  fs.cpSync(path.join(root, 'native'), path.join(scratch, 'native'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'binding.gyp'), path.join(scratch, 'binding.gyp'));
+  fs.copyFileSync(path.join(root, 'package.json'), path.join(scratch, 'package.json'));
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
+  execFileSync(process.execPath, [prebuildify, '--napi', '--strip', '--out', root], {
+    cwd: scratch,
+    // build output to stderr: `npm pack --json` keeps stdout for its JSON
+    stdio: ['ignore', process.stderr, 'inherit'],
+    env: {
+      ...process.env,
+      // node-gyp reads its options from npm_config_*: the local headers, two jobs at most.
+      npm_config_nodedir: nodeDir(),
+      npm_config_jobs: '2',
+      PREBUILD_NODE_GYP: nodeGyp,
+    },
+  });
+} finally {
+  fs.rmSync(scratch, { recursive: true, force: true });
 }
