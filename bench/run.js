@@ -51,7 +51,7 @@ async function runBench(o, ui, argv = []) {
   const genCpus = pinning.pinned ? pinning.generator : null;
   const genThreads = generator.name === 'wrk' ? Math.max(1, Math.min(o.connections, (genCpus || system.allowedCpus()).length)) : 1;
   const notes = [];
-  if (o.rounds < 3) notes.push(`${o.rounds} round(s): fewer than 3, so medians are not robust against noise`);
+  if (o.rounds < 3) notes.push(`${o.rounds} round${o.rounds === 1 ? '' : 's'}: fewer than 3, so medians are not robust against noise`);
   if (o.workers > 1 && serverCpus && o.workers > serverCpus.length) {
     notes.push(`--workers ${o.workers} on ${serverCpus.length} server CPU(s): the workers share CPUs, so expect no multi-core gain`);
   }

@@ -54,7 +54,7 @@ function render(doc) {
     '<style>.h1{font-size:18px;font-weight:600;fill:#222}.h2{font-size:15px;font-weight:600;fill:#222}.sub{font-size:12px;fill:#666}.label{font-size:13px;fill:#333}.value{font-size:12px;fill:#333}</style>',
     `<rect x="0" y="0" width="${WIDTH}" height="${height}" fill="#ffffff"/>`,
     `<text x="16" y="28" class="h1">${xml(title)}</text>`,
-    `<text x="16" y="48" class="sub">${xml(`${doc.options.connections} connections, ${doc.options.duration} s × ${doc.options.rounds} rounds, medians; ${doc.pinning.pinned ? doc.pinning.why : 'not pinned'}`)}</text>`,
+    `<text x="16" y="48" class="sub">${xml(`${doc.options.connections} connections, ${doc.options.duration} s × ${doc.options.rounds} round${doc.options.rounds === 1 ? '' : 's'}, medians; ${doc.pinning.pinned ? doc.pinning.why : 'not pinned'}`)}</text>`,
     ...parts,
     `<text x="16" y="${height - 10}" class="sub">${xml(doc.finishedAt || '')}</text>`,
     '</svg>',
