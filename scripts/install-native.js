@@ -39,17 +39,22 @@ function nodeGyp() {
   return null;
 }
 
+/** A prebuild for this platform (prebuildify layout) that loads in this node. */
 function prebuildLoads() {
-  if (!fs.existsSync(path.join(root, 'prebuilds'))) return false;
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let files;
   try {
-    const load = require('node-gyp-build');
-    const file = load.resolve(root);
-    if (!file.includes(`${path.sep}prebuilds${path.sep}`)) return false;
-    require(file);
-    return true;
+    files = fs.readdirSync(dir).filter((f) => f.endsWith('.node'));
   } catch {
     return false;
   }
+  for (const f of files) {
+    try {
+      require(path.join(dir, f));
+      return true;
+    } catch {}
+  }
+  return false;
 }
 
 function build() {
