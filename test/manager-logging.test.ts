@@ -83,4 +83,16 @@ describe('access log files', () => {
     expect(errorLines.join('\n')).toMatch(/level=info msg="log files reopened" pid=\d+ role=master/);
     expect(fs.readFileSync(errors + '.1', 'utf8')).toMatch(/msg="server ready"/);
   });
+
+  it('application tracebacks (wsgi.errors) go to the error log file', async () => {
+    const errors = path.join(dir, 'tracebacks.log');
+    const t = tsgi(['pid.js', '--bind', '127.0.0.1:0', '--error-log', errors]);
+    const deadline = Date.now() + 20_000;
+    while (!/msg="server ready"/.test(fs.existsSync(errors) ? fs.readFileSync(errors, 'utf8') : '') && Date.now() < deadline) await sleep(50);
+    const port = Number(/role=master address=127\.0\.0\.1:(\d+)/.exec(fs.readFileSync(errors, 'utf8'))![1]);
+    expect((await get({ port }, '/error')).status).toBe(500);
+    await sleep(200);
+    expect(fs.readFileSync(errors, 'utf8')).toContain('the application failed on purpose');
+    expect(t.err()).not.toContain('the application failed on purpose');
+  });
 });

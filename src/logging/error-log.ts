@@ -15,6 +15,11 @@ export class ErrorLog {
     this.logger = new Logger({ level: level as LogLevel, format, stream, fields: { pid: process.pid, ...fields } });
   }
 
+  /** Raw text to the same file (wsgi.errors: tracebacks as the application writes them). */
+  write(chunk: string | Uint8Array) {
+    this.file.writeNow(typeof chunk === 'string' ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8'));
+  }
+
   debug(m: string, f?: LogFields) { this.logger.debug(m, f); }
   info(m: string, f?: LogFields) { this.logger.info(m, f); }
   warning(m: string, f?: LogFields) { this.logger.warning(m, f); }

@@ -52,6 +52,8 @@ export class AppWorker {
       multithread: Number(s.threads) > 1,
       hooks: this.hooks(),
       logger: this.log.logger,
+      // wsgi.errors goes to the error log, wherever --error-log points.
+      errors: this.log,
     });
     this.server = createServer(app as App, options);
     await this.server.listen();

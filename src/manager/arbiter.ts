@@ -435,7 +435,7 @@ export class Arbiter {
       // A crash. A worker that served a while is replaced at once; one that keeps dying young waits longer each time.
       if (w.readyAt && now - w.readyAt > 1000) slot.failures = 0;
       else slot.failures++;
-      slot.nextSpawnAt = now + (slot.failures ? backoff(slot.failures) : 0);
+      slot.nextSpawnAt = now + backoff(slot.failures);
       this.log.error('worker died', { worker: w.id, worker_pid: w.pid, how, reason: w.killed, respawn_in_ms: slot.nextSpawnAt - now });
     }
     this.resolveStatsWaiters(w);
@@ -524,6 +524,7 @@ export class Arbiter {
   }
 }
 
+/** Delay before restarting a worker after `failures` failures in a row: the first is replaced at once, then 100 ms, 200 ms, … up to 10 s. */
 function backoff(failures: number): number {
-  return Math.min(100 * 2 ** (failures - 1), 10_000);
+  return failures <= 1 ? 0 : Math.min(100 * 2 ** (failures - 2), 10_000);
 }
