@@ -139,6 +139,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Respond(const Napi::CallbackInfo& info) {
+  if (!info[1].IsString()) return throw_error(info.Env(), "tsgi: respond() head must be a string", "ERR_INVALID_ARG_TYPE");
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
@@ -148,6 +149,7 @@ Napi::Value Respond(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value WriteHead(const Napi::CallbackInfo& info) {
+  if (!info[1].IsString()) return throw_error(info.Env(), "tsgi: writeHead() head must be a string", "ERR_INVALID_ARG_TYPE");
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
