@@ -18,6 +18,11 @@ describe('pipelining', () => {
     expect(ex.dataEvents).toBe(1);
     expect(srv.requests.length).toBe(16);
     expect(new Set(srv.requests.map((r) => r.conn)).size).toBe(1);
+    const st = b.stats(srv.id);
+    expect(st.requests).toBe(16);
+    expect(st.bytesReceived).toBe(reqs.length);
+    expect(st.bytesSent).toBe(ex.data.length);
+    expect(st.listeners).toBe(1);
   });
 
   it('keeps order when responses are asynchronous', async () => {
