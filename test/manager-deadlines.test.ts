@@ -33,6 +33,17 @@ describe('deadlines', () => {
     expect(r.body.split(' ')[0]).not.toBe(String(first));
   });
 
+  it('--timeout in threads mode: one blocked thread gets its worker process replaced', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--threads', '2', '--timeout', '1s']);
+    const [first] = t.workerPids();
+    const blocked = get({ port }, '/block').catch((e: Error) => e);
+    const m = await t.waitFor(new RegExp(`msg="WORKER TIMEOUT.*worker_pid=${first} blocked_ms=(\\d+)`), 10_000);
+    expect(Number(m[1])).toBeGreaterThan(1000);
+    expect(await blocked).toBeInstanceOf(Error);
+    await t.waitFor(/msg="worker ready"[\s\S]*msg="worker ready"/, 10_000);
+    expect((await get({ port })).body.split(' ')[0]).not.toBe(String(first));
+  });
+
   it('--harakiri: a request running longer is ended, its worker replaced, and the log names both', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--harakiri', '1s']);
     const [first] = t.workerPids();

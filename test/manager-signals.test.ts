@@ -32,6 +32,11 @@ describe('signals', () => {
     expect(result.errors.slice(0, 5)).toEqual([]);
     expect(result.failed).toBe(0);
     expect(result.ok).toBe(30_000);
+    // Retried: requests sent on an idle keep-alive connection just as the old worker closed
+    // it (no byte of a response came back), which HTTP clients resend. At most one per
+    // connection per old worker.
+    console.log(`HUP under load: ${result.ok} ok, ${result.failed} failed, ${result.retried} resent after an idle keep-alive close`);
+    expect(result.retried).toBeLessThanOrEqual(4 * 2);
     const servedBy = new Set([...result.pids.keys()].map((k) => k.split(' ')[0]));
     const after = [...servedBy].filter((p) => !before.has(p));
     expect(after.length, `pids that served: ${[...servedBy].join(', ')}`).toBeGreaterThanOrEqual(1);
