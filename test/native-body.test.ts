@@ -40,6 +40,13 @@ describe('request bodies', () => {
     expect(srv.requests.every((r) => (r.flags & 4) !== 0)).toBe(true);
   });
 
+  it('handles a whole chunked request delivered one byte at a time', async () => {
+    srv = await startServer({}, echoBody);
+    const req = 'POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n';
+    const ex = await exchange(srv.port, req.split(''), { gapMs: 1, until: (t) => t.includes('5:abcde'), timeoutMs: 5000 });
+    expect(parseResponses(ex.text)[0].body).toBe('5:abcde');
+  });
+
   it('spools a body larger than bodyMemoryBytes to an unlinked file and hands over the fd', async () => {
     srv = await startServer({ bodyMemoryBytes: 1000 }, echoBody);
     const payload = Buffer.alloc(300_000, 'abcdefghij').toString('latin1');

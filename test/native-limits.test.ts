@@ -32,7 +32,7 @@ describe('limits and refusals', () => {
   it('501 for an unknown transfer coding', async () => {
     expect(await refused('POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: frobnicate, chunked\r\n\r\n')).toBe(501);
   });
-  it('505 for HTTP/2.0 and HTTP/3.1 request lines', async () => {
+  it('505 for an HTTP/2.0 request line', async () => {
     expect(await refused('GET / HTTP/2.0\r\nHost: t\r\n\r\n')).toBe(505);
   });
   it('417 for an Expect other than 100-continue', async () => {
