@@ -82,6 +82,20 @@ describe('signals', () => {
     await expect(get({ port })).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('TERM with --graceful-timeout: a request that outlives it is cut off, and the master still exits', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--graceful-timeout', '500ms']);
+    const slow = get({ port }, '/slow?ms=5000').catch((e: Error) => e);
+    await sleep(300);
+    const at = Date.now();
+    process.kill(t.pid, 'SIGTERM');
+    const { code } = await t.exited;
+    expect(Date.now() - at).toBeLessThan(2500);
+    expect(Date.now() - at).toBeGreaterThanOrEqual(450);
+    expect(code).toBe(0);
+    expect(await slow).toBeInstanceOf(Error);
+    expect(t.err()).toMatch(/msg="(worker did not stop within the graceful timeout; killing it|worker died)"/);
+  });
+
   it('INT stops at once, dropping requests in flight', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0']);
     const slow = get({ port }, '/slow?ms=5000').catch((e: Error) => e);
