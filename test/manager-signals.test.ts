@@ -82,6 +82,16 @@ describe('signals', () => {
     await expect(get({ port })).rejects.toThrow(/ECONNREFUSED/);
   });
 
+  it('TERM in threads mode: requests in flight on every thread complete', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--threads', '2']);
+    const inFlight = Array.from({ length: 6 }, () => get({ port }, '/slow?ms=1200'));
+    await sleep(400);
+    process.kill(t.pid, 'SIGTERM');
+    const replies = await Promise.all(inFlight);
+    for (const r of replies) expect(r.status).toBe(200);
+    expect((await t.exited).code).toBe(0);
+  });
+
   it('TERM with --graceful-timeout: a request that outlives it is cut off, and the master still exits', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--graceful-timeout', '500ms']);
     const slow = get({ port }, '/slow?ms=5000').catch((e: Error) => e);
