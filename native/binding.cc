@@ -198,6 +198,7 @@ void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  sendfile_disabled();  // TSGI_NO_SENDFILE is read when the addon loads
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   LoopData* ld = new LoopData(env, loop);

@@ -2,6 +2,7 @@
 #include "connection.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <sys/sendfile.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@ constexpr size_t kCopyBelow = 16 * 1024;      // smaller Buffers are copied into
 constexpr size_t kMaxBuffered = 256 * 1024;   // stop reading above this while a request is in flight
 constexpr uint64_t kLingerMs = 2000;          // after a closing response: wait this long for the client's FIN
 constexpr size_t kMaxIov = 64;
+constexpr size_t kFileBlock = 64 * 1024;      // pread path of sendFile: bytes read at a time
 
 inline int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -31,6 +33,14 @@ inline int hex_value(char c) {
 }
 
 }  // namespace
+
+bool sendfile_disabled() {
+  static const bool disabled = [] {
+    const char* v = std::getenv("TSGI_NO_SENDFILE");
+    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
+  }();
+  return disabled;
+}
 
 Connection::Connection() { req_rec_.resize(kRecordHeaders + 3 * 32); }
 
@@ -45,6 +55,8 @@ void Connection::reset() {
   phase_ = Phase::Head;
   bytes_seen_ = reading_ = closing_ = aborted_by_js_ = in_flight_ = in_dispatch_ = corked_ = false;
   no_more_requests_ = close_after_flush_ = shutdown_started_ = need_drain_ = file_waiting_ = false;
+  peer_eof_ = resp_short_ = false;
+  file_buf_off_ = 0;
   served_ = 0;
   refused = false;
   inbuf_.clear();
@@ -121,7 +133,7 @@ void Connection::refuse() {
 // ---- reading --------------------------------------------------------------------------
 
 void Connection::start_reading() {
-  if (reading_ || closing_) return;
+  if (reading_ || closing_ || peer_eof_) return;
   if (uv_read_start(&h_.stream, on_alloc, on_read) == 0) reading_ = true;
 }
 
@@ -149,8 +161,8 @@ void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
   if (buf->base == c->ld->recv_buf) c->ld->recv_buf_busy = false;
   if (nread == 0) return;
   if (nread < 0) {
-    // EOF or error: the client is gone (a half-closed client is treated as gone).
-    c->close_now();
+    if (nread == UV_EOF) c->on_peer_eof();
+    else c->close_now();  // a reset or a read error: the client is gone
     return;
   }
   c->server->stats.bytes_received += static_cast<uint64_t>(nread);
@@ -187,8 +199,8 @@ void Connection::handle_input(const char* data, size_t len) {
 }
 
 void Connection::resume() {
-  if (closing_ || in_flight_ || no_more_requests_) return;
-  if (!inbuf_.empty()) {
+  if (closing_ || in_flight_) return;
+  if (!no_more_requests_ && !inbuf_.empty()) {
     corked_ = true;
     size_t used = process(inbuf_.data(), inbuf_.size());
     corked_ = false;
@@ -196,7 +208,56 @@ void Connection::resume() {
     else inbuf_.consume_front(used);
     flush();
   }
-  if (!closing_ && !no_more_requests_ && (!in_flight_ || inbuf_.size() <= kMaxBuffered)) start_reading();
+  if (closing_) return;
+  if (peer_eof_) {
+    if (!in_flight_) input_ended();
+    return;
+  }
+  if (!no_more_requests_ && (!in_flight_ || inbuf_.size() <= kMaxBuffered)) start_reading();
+}
+
+// The client sent FIN (shutdown(SHUT_WR), an HTTP/1.0-style client, `nc -N`): it sends
+// nothing more but may still read. As node:http and nginx do, every complete request it
+// sent is answered, in order, and then the connection closes: the request in flight
+// finishes (no onAbort), requests already buffered are dispatched after it, the last
+// response says Connection: close when it is known to be the last. A client that closed
+// its socket completely looks the same on the wire until a write to it fails (EPIPE,
+// ECONNRESET): that closes the connection and reports onAbort for a request in flight,
+// as any disconnect does. A half-closed client that stops reading is dropped by the
+// write timeout.
+void Connection::on_peer_eof() {
+  if (closing_) return;
+  peer_eof_ = true;
+  stop_reading();  // libuv stopped at EOF already; keep reading_ in step
+  if (shutdown_started_) {
+    close_now();  // lingering after our last response: this FIN is what it waited for
+    return;
+  }
+  if (in_flight_) return;  // finish_response() resumes, and resume() ends the input
+  resume();
+}
+
+// FIN seen and no request in flight: every complete request was answered. What is left
+// in the buffer cannot become a request any more.
+// - Nothing, or part of a head: there is no request to answer (RFC 9112 §9.6, §8: an
+//   incomplete message is not processed); the connection closes without a response.
+// - A complete head with part of its body (Content-Length not reached, or no last
+//   chunk): RFC 9112 §6.3 and §8 make the message incomplete, to be closed, and allow an
+//   error response first. The head named a request the client is presumably waiting
+//   for, so it gets 400 (as a body timeout gets 408) and then the connection closes;
+//   the application never sees the request.
+void Connection::input_ended() {
+  if (closing_ || in_flight_ || close_after_flush_) return;
+  if (!no_more_requests_ && phase_ == Phase::Body) {
+    fail(400);
+    return;
+  }
+  inbuf_.clear();
+  no_more_requests_ = true;
+  close_after_flush_ = true;
+  phase_ = Phase::Flush;
+  phase_since_ = uv_now(ld->loop);
+  flush();  // closes once the queued responses are out (at once when nothing is queued)
 }
 
 // The parse loop: head → body → dispatch, as long as JS answers synchronously.
@@ -515,8 +576,9 @@ int Connection::start_response(napi_value head, int64_t content_length, int32_t 
   int status = status_code_of(stage_.data() + start + 9, stage_.size() - start - 9);
   resp_no_body_ = req_head_method_ || status_forbids_body(status);
   uint32_t max_ka = server->limits.max_keep_alive_requests;
+  // After the client's FIN with nothing more buffered, this response is the last one.
   bool keep = req_keep_alive_ && !(flags & kRespClose) && !server->closing && !no_more_requests_ &&
-              (max_ka == 0 || served_ + 1 < max_ka);
+              (max_ka == 0 || served_ + 1 < max_ka) && !(peer_eof_ && inbuf_.empty());
   HeadFraming f;
   if (!(flags & kRespHasDate)) {
     f.date_line = ld->date.line();
@@ -612,7 +674,7 @@ int Connection::write(napi_value chunk) {
   if (closing_ || !in_flight_ || !resp_started_) return -1;
   const char* bytes;
   int64_t len = chunk_length(chunk, &bytes);
-  if (!resp_no_body_ && len > 0) {
+  if (!resp_no_body_ && !resp_short_ && len > 0) {
     int64_t take = len;
     if (resp_remaining_ >= 0) {
       if (take > resp_remaining_) take = resp_remaining_;
@@ -639,6 +701,13 @@ int Connection::end(napi_value chunk) {
   int result = kResultOk;
   napi_valuetype type;
   napi_typeof(ld->env, chunk, &type);
+  if (resp_short_) {
+    // A sendFile of this response ended early: the response cannot be completed and
+    // nothing more of it is sent; the connection closes.
+    resp_keep_alive_ = false;
+    finish_response();
+    return kResultShort;
+  }
   if (type == napi_string || type == napi_object) {
     const char* bytes;
     int64_t len = chunk_length(chunk, &bytes);
@@ -670,7 +739,7 @@ int Connection::end(napi_value chunk) {
 int Connection::send_file(int fd, int64_t offset, int64_t length) {
   if (closing_ || !in_flight_ || !resp_started_) return kResultGone;
   int result = kResultOk;
-  int64_t take = resp_no_body_ ? 0 : length;
+  int64_t take = resp_no_body_ || resp_short_ ? 0 : length;
   if (resp_remaining_ >= 0 && take > resp_remaining_) {
     take = resp_remaining_;
     result = kResultTruncated;
@@ -684,6 +753,9 @@ int Connection::send_file(int fd, int64_t offset, int64_t length) {
     pc.len = static_cast<size_t>(take);
     pc.fd = fd;
     pc.file_off = offset;
+    pc.seq = served_;
+    pc.no_sendfile = sendfile_disabled();
+    pc.buffered = 0;
     note_queue_growth();
     pieces_.push_back(pc);
     queued_ += pc.len;
@@ -705,6 +777,7 @@ void Connection::abort() {
 void Connection::finish_response() {
   in_flight_ = false;
   resp_started_ = false;
+  resp_short_ = false;
   need_drain_ = false;  // an onDrain now would be taken for the next request's
   served_++;
   if (!resp_keep_alive_) {
@@ -718,7 +791,7 @@ void Connection::finish_response() {
   if (in_dispatch_ || corked_) return;  // the parse loop goes on and flushes
   flush();
   if (closing_ || no_more_requests_) return;
-  if (!inbuf_.empty()) ld->defer(DeferredKind::Resume, id);
+  if (!inbuf_.empty() || peer_eof_) ld->defer(DeferredKind::Resume, id);
   else start_reading();
 }
 
@@ -899,15 +972,54 @@ void Connection::on_write(uv_write_t* req, int status) {
   if (!c->closing_) c->check_drain();
 }
 
-// sendfile(2) from the file at the queue's head; false while waiting for writability.
+// Sends the file at the queue's head: sendfile(2), or pread() into file_buf_ and writes
+// when sendfile cannot be used for it (EINVAL, ENOSYS, EOPNOTSUPP: a file system or fd
+// kind without support) or TSGI_NO_SENDFILE is set. Either way the socket's own buffer
+// is the backpressure: a full socket waits for writability, so at most one block is held
+// in memory. False while waiting for writability (or when the connection closed).
 bool Connection::send_file_piece() {
-  Piece& p = pieces_[piece_head_];
   uv_os_fd_t sock;
   if (uv_fileno(&h_.handle, &sock) != 0) {
     close_now();
     return false;
   }
-  while (p.len > 0) {
+  for (;;) {
+    Piece& p = pieces_[piece_head_];
+    if (p.buffered > 0) {  // pread path: a block read and not yet fully written
+      uv_buf_t b = uv_buf_init(file_buf_.data() + file_buf_off_, static_cast<unsigned>(p.buffered));
+      int r = uv_try_write(&h_.stream, &b, 1);
+      if (r == UV_EAGAIN || r == UV_ENOSYS) return wait_writable(sock);
+      if (r < 0) {
+        close_now();
+        return false;
+      }
+      file_buf_off_ += static_cast<size_t>(r);
+      p.buffered -= static_cast<size_t>(r);
+      queued_ -= static_cast<size_t>(r);
+      server->stats.bytes_sent += static_cast<uint64_t>(r);
+      if (r > 0) last_write_progress_ = uv_now(ld->loop);
+      continue;
+    }
+    if (p.len == 0) break;
+    if (p.no_sendfile) {
+      size_t want = p.len < kFileBlock ? p.len : kFileBlock;
+      char* dst = file_buf_.reserve(kFileBlock);  // size stays 0: only the capacity is used
+      ssize_t n = pread(p.fd, dst, want, static_cast<off_t>(p.file_off));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        close_now();  // the file cannot be read: the response cannot be completed
+        return false;
+      }
+      if (n == 0) {
+        file_ended_early();
+        return !closing_;
+      }
+      p.file_off += n;
+      p.len -= static_cast<size_t>(n);
+      p.buffered = static_cast<size_t>(n);
+      file_buf_off_ = 0;
+      continue;
+    }
     off_t off = static_cast<off_t>(p.file_off);
     size_t want = p.len < (1u << 30) ? p.len : (1u << 30);
     ssize_t n = sendfile(sock, p.fd, &off, want);
@@ -919,33 +1031,17 @@ bool Connection::send_file_piece() {
       last_write_progress_ = uv_now(ld->loop);
       continue;
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      if (!poll_) {
-        int dupfd = dup(sock);
-        if (dupfd < 0) {
-          close_now();
-          return false;
-        }
-        poll_ = new uv_poll_t;
-        if (uv_poll_init(ld->loop, poll_, dupfd) != 0) {
-          ::close(dupfd);
-          delete poll_;
-          poll_ = nullptr;
-          close_now();
-          return false;
-        }
-        poll_fd_ = dupfd;
-        poll_->data = this;
-        open_handles_++;
-        ld->handle_opened();
-      }
-      uv_poll_start(poll_, UV_WRITABLE, on_writable);
-      file_waiting_ = true;
-      return false;
+    if (n == 0) {
+      file_ended_early();
+      return !closing_;
     }
-    // The file ended early or cannot be sent: the response cannot be completed.
-    close_now();
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return wait_writable(sock);
+    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
+      p.no_sendfile = true;  // not for this file: read and write it instead
+      continue;
+    }
+    close_now();  // the socket failed (EPIPE, ECONNRESET…) or the file cannot be read
     return false;
   }
   piece_head_++;
@@ -953,6 +1049,60 @@ bool Connection::send_file_piece() {
   if (ld->js_depth > 0 || in_dispatch_) ld->defer(DeferredKind::Drain, id);
   else emit_drain();
   return !closing_;
+}
+
+// The socket is full: flush() again once it is writable. Always false.
+bool Connection::wait_writable(uv_os_fd_t sock) {
+  if (!poll_) {
+    int dupfd = dup(sock);
+    if (dupfd < 0) {
+      close_now();
+      return false;
+    }
+    poll_ = new uv_poll_t;
+    if (uv_poll_init(ld->loop, poll_, dupfd) != 0) {
+      ::close(dupfd);
+      delete poll_;
+      poll_ = nullptr;
+      close_now();
+      return false;
+    }
+    poll_fd_ = dupfd;
+    poll_->data = this;
+    open_handles_++;
+    ld->handle_opened();
+  }
+  uv_poll_start(poll_, UV_WRITABLE, on_writable);
+  file_waiting_ = true;
+  return false;
+}
+
+// The file at the queue's head ended before the length given to sendFile (it is
+// shorter than it was said to be, or was truncated meanwhile). The response cannot be
+// completed: nothing queued after the file is sent (its framing would be wrong) and the
+// connection closes, never waits for bytes that will not come. When the file belongs to
+// the response in flight, this is reported as for a body shorter than its
+// Content-Length: onDrain still comes (the sendFile is over), end() returns
+// RESULT_SHORT and the connection closes after it. Otherwise (the response already
+// ended) the connection closes now; a later request in flight gets onAbort.
+void Connection::file_ended_early() {
+  bool current = in_flight_ && resp_started_ && pieces_[piece_head_].seq == served_;
+  for (size_t i = piece_head_; i < pieces_.size(); i++)
+    if (pieces_[i].kind == Piece::External && pieces_[i].ref) napi_delete_reference(ld->env, pieces_[i].ref);
+  pieces_.clear();
+  piece_head_ = 0;
+  stage_.clear();
+  stage_synced_ = 0;
+  queued_ = 0;  // a File piece is only sent with no write in progress: nothing else is queued
+  no_more_requests_ = true;
+  inbuf_.clear();
+  if (!current) {
+    close_now();
+    return;
+  }
+  resp_short_ = true;
+  if (ld->js_depth > 0 || in_dispatch_) ld->defer(DeferredKind::Drain, id);
+  else emit_drain();
 }
 
 void Connection::on_writable(uv_poll_t* p, int status, int) {
@@ -994,6 +1144,12 @@ void Connection::emit_drain() {
 
 void Connection::begin_shutdown() {
   if (shutdown_started_ || closing_) return;
+  if (peer_eof_) {
+    // The client's FIN was read, so nothing unread is left to make close() send a reset:
+    // closing sends our FIN after the queued bytes, and there is nothing to linger for.
+    close_now();
+    return;
+  }
   shutdown_started_ = true;
   phase_ = Phase::Linger;
   phase_since_ = uv_now(ld->loop);
@@ -1062,6 +1218,7 @@ void Connection::release_pieces() {
   stage_.shrink_if_over(64 * 1024);
   inbuf_.clear();
   inbuf_.shrink_if_over(64 * 1024);
+  file_buf_.shrink_if_over(0);
   body_mem_.clear();
   body_mem_.shrink_if_over(64 * 1024);
   if (spool_fd_ >= 0) {
@@ -1129,6 +1286,7 @@ void Connection::tick(uint64_t now) {
       if (age >= kLingerMs) close_now();
       break;
     case Phase::Request:
+    case Phase::Flush:  // bounded by the write timeout above
       break;
   }
 }

@@ -19,8 +19,15 @@ enum class Phase : uint8_t {
   Body,     // reading a request body
   Request,  // the request is with JS
   Idle,     // keep-alive: waiting for the next request
+  Flush,    // the client half-closed and everything it asked for is answered: writing
+            // what is queued, then closing (bounded by the write timeout only)
   Linger,   // response sent, write side shut down: waiting for the client to close
 };
+
+// TSGI_NO_SENDFILE=1 in the environment when the addon loads: a diagnostic switch that
+// sends files with pread() and ordinary writes instead of sendfile(2), the path taken
+// anyway when sendfile is not supported for a file. Read once, on first use.
+bool sendfile_disabled();
 
 class Connection {
  public:
@@ -64,8 +71,11 @@ class Connection {
     size_t len;       // bytes left
     const char* ptr;  // External: the bytes
     napi_ref ref;     // External: keeps the Buffer alive
-    int fd;           // File
+    int fd;           // File: the file, and where its next unread byte is
     int64_t file_off;
+    uint32_t seq;     // File: served_ when queued (which response it belongs to)
+    bool no_sendfile; // File: pread() into file_buf_ and write, instead of sendfile(2)
+    size_t buffered;  // File, pread path: bytes at file_buf_ + file_buf_off_ read but not yet written
   };
   struct WriteReq {
     uv_write_t req;
@@ -88,6 +98,8 @@ class Connection {
   void start_reading();
   void stop_reading();
   void handle_input(const char* data, size_t len);
+  void on_peer_eof();
+  void input_ended();
   size_t process(const char* data, size_t len);
   bool begin_request(const char* data, size_t pos, size_t len);
   void build_record(const RequestHead& h);
@@ -114,6 +126,8 @@ class Connection {
   void consume_written(size_t n);
   void start_async_write();
   bool send_file_piece();
+  bool wait_writable(uv_os_fd_t sock);
+  void file_ended_early();
   void queue_emptied();
   void check_drain();
   void release_pieces();
@@ -153,6 +167,7 @@ class Connection {
   bool shutdown_started_ = false;
   bool need_drain_ = false;
   bool file_waiting_ = false;
+  bool peer_eof_ = false;     // the client sent FIN: nothing more will be read
   uint32_t served_ = 0;
 
   ByteBuffer inbuf_;  // bytes received but not yet consumed (partial head, pipelined)
@@ -176,6 +191,7 @@ class Connection {
   bool resp_no_body_ = false;
   bool resp_keep_alive_ = true;
   int64_t resp_remaining_ = -1;  // declared Content-Length left to send, -1 none
+  bool resp_short_ = false;      // a sendFile of this response hit the file's end early
 
   // output queue: pieces_[piece_head_..] in order; Stage pieces point into stage_
   ByteBuffer stage_;
@@ -185,6 +201,8 @@ class Connection {
   uint64_t queued_ = 0;
   WriteReq* write_req_ = nullptr;
   WriteReq* spare_req_ = nullptr;
+  ByteBuffer file_buf_;     // pread path of a File piece: one block (size 0, capacity used)
+  size_t file_buf_off_ = 0;
 };
 
 }  // namespace tsgi

@@ -36,9 +36,14 @@ export interface NativeHandlers {
   /** The connection's write queue fell below its low-water mark after write() returned false, or a sendFile finished. */
   onDrain(conn: number): void;
   /**
-   * The connection closed while its request was in flight (client went away, timeout,
-   * non-graceful close). A client that half-closes (sends FIN) counts as gone. Not called
-   * for abort() from JS.
+   * The connection closed while its request was in flight (client went away: a reset, or
+   * a write to it failed; timeout; non-graceful close). Not called for abort() from JS.
+   * Not called for a half-close: a client that sends FIN after its requests still gets
+   * every complete request answered, in order (the request in flight finishes, buffered
+   * pipelined ones follow), and the connection closes after the last response. A FIN
+   * from a client that closed its socket completely is only told apart when a write to
+   * it fails; that gives onAbort if its request is still in flight. At EOF an incomplete
+   * head is dropped without a response; a complete head whose body is incomplete gets 400.
    */
   onAbort(conn: number): void;
 }
@@ -101,8 +106,12 @@ export interface NativeBinding {
   /**
    * Sends length bytes of the open file fd from offset after what is queued (sendfile where
    * possible); onDrain when done (never from inside this call). The caller keeps fd open
-   * until then. Needs writeHead first (else RESULT_GONE). A file shorter than length closes
-   * the connection.
+   * until then. Needs writeHead first (else RESULT_GONE). Where sendfile(2) does not
+   * support the file (EINVAL, ENOSYS, EOPNOTSUPP) it is read with pread() and written
+   * block by block, with the same backpressure; TSGI_NO_SENDFILE=1 in the environment when
+   * the addon loads forces that path (a diagnostic switch). A file shorter than length
+   * (EOF first): the response cannot be completed; nothing more of it is sent, onDrain
+   * still comes, end() then returns RESULT_SHORT and the connection is closed.
    */
   sendFile(conn: number, fd: number, offset: number, length: number): number;
   /** Closes the connection now (a response whose headers went out can no longer be completed). */

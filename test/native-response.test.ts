@@ -247,7 +247,9 @@ describe('streamed responses', () => {
     }
   });
 
-  it('reports onAbort when the client disconnects mid-response', async () => {
+  // A reset (RST), not a FIN: a FIN alone is a half-close, after which the response is
+  // still sent (test/native-half-close.test.ts).
+  it('reports onAbort when the client resets the connection mid-response', async () => {
     let conn = 0;
     srv = await startServer({}, (req) => {
       conn = req.conn;
@@ -257,19 +259,19 @@ describe('streamed responses', () => {
     const sock = net.connect(srv.port, '127.0.0.1');
     sock.write(GET('/'));
     await new Promise((r) => sock.once('data', r));
-    sock.destroy();
+    sock.resetAndDestroy();
     await waitFor(() => srv!.aborts.length === 1, 2000, 'onAbort');
     expect(srv.aborts).toEqual([conn]);
     expect(b.write(conn, 'more')).toBe(false);
     expect(b.end(conn, null)).toBe(RESULT_GONE);
   });
 
-  it('reports onAbort when the client disconnects before any response', async () => {
+  it('reports onAbort when the client resets the connection before any response', async () => {
     srv = await startServer({}, () => { /* never answers */ });
     const sock = net.connect(srv.port, '127.0.0.1');
     sock.write(GET('/'));
     await waitFor(() => srv!.requests.length === 1, 2000, 'request');
-    sock.destroy();
+    sock.resetAndDestroy();
     await waitFor(() => srv!.aborts.length === 1, 2000, 'onAbort');
   });
 });
