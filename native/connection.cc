@@ -233,8 +233,19 @@ void Connection::on_peer_eof() {
     close_now();  // lingering after our last response: this FIN is what it waited for
     return;
   }
-  if (in_flight_) return;  // finish_response() resumes, and resume() ends the input
-  resume();
+  if (!in_flight_) resume();  // else finish_response() resumes, and resume() ends the input
+  if (!closing_) watch_for_reset();
+}
+
+// A half-closed connection is no longer read, so a reset from the client would only be
+// seen by a failing write. After the client's FIN nothing more can arrive, so the poll
+// watches for out-of-band data only: epoll reports an error or hang-up regardless, and
+// on_poll closes the connection then (onAbort for a request in flight).
+void Connection::watch_for_reset() {
+  if (closing_ || file_waiting_) return;  // on_poll re-arms the watch after writability
+  uv_os_fd_t sock;
+  if (uv_fileno(&h_.handle, &sock) != 0 || !ensure_poll(sock)) return;
+  uv_poll_start(poll_, UV_PRIORITIZED, on_poll);
 }
 
 // FIN seen and no request in flight: every complete request was answered. What is left
@@ -1051,28 +1062,34 @@ bool Connection::send_file_piece() {
   return !closing_;
 }
 
+// The poll handle on a dup of the socket (libuv watches the socket itself for the
+// stream); false when it could not be made (the connection is closed then).
+bool Connection::ensure_poll(uv_os_fd_t sock) {
+  if (poll_) return true;
+  int dupfd = dup(sock);
+  if (dupfd < 0) {
+    close_now();
+    return false;
+  }
+  poll_ = new uv_poll_t;
+  if (uv_poll_init(ld->loop, poll_, dupfd) != 0) {
+    ::close(dupfd);
+    delete poll_;
+    poll_ = nullptr;
+    close_now();
+    return false;
+  }
+  poll_fd_ = dupfd;
+  poll_->data = this;
+  open_handles_++;
+  ld->handle_opened();
+  return true;
+}
+
 // The socket is full: flush() again once it is writable. Always false.
 bool Connection::wait_writable(uv_os_fd_t sock) {
-  if (!poll_) {
-    int dupfd = dup(sock);
-    if (dupfd < 0) {
-      close_now();
-      return false;
-    }
-    poll_ = new uv_poll_t;
-    if (uv_poll_init(ld->loop, poll_, dupfd) != 0) {
-      ::close(dupfd);
-      delete poll_;
-      poll_ = nullptr;
-      close_now();
-      return false;
-    }
-    poll_fd_ = dupfd;
-    poll_->data = this;
-    open_handles_++;
-    ld->handle_opened();
-  }
-  uv_poll_start(poll_, UV_WRITABLE, on_writable);
+  if (!ensure_poll(sock)) return false;
+  uv_poll_start(poll_, UV_WRITABLE, on_poll);
   file_waiting_ = true;
   return false;
 }
@@ -1105,15 +1122,23 @@ void Connection::file_ended_early() {
   else emit_drain();
 }
 
-void Connection::on_writable(uv_poll_t* p, int status, int) {
+void Connection::on_poll(uv_poll_t* p, int status, int events) {
   Connection* c = static_cast<Connection*>(p->data);
-  uv_poll_stop(p);
-  c->file_waiting_ = false;
+  if (c->closing_) return;
   if (status < 0) {
     c->close_now();
     return;
   }
-  c->flush();
+  if (c->file_waiting_) {
+    if (!(events & UV_WRITABLE)) return;
+    c->file_waiting_ = false;
+    uv_poll_stop(p);
+    c->flush();
+    if (!c->closing_ && c->peer_eof_ && !c->file_waiting_) c->watch_for_reset();
+    return;
+  }
+  // Watching a half-closed connection (watch_for_reset): an error or hang-up.
+  c->close_now();
 }
 
 void Connection::queue_emptied() {

@@ -92,7 +92,7 @@ class Connection {
   static void on_shutdown(uv_shutdown_t* req, int status);
   static void on_close(uv_handle_t* h);
   static void on_poll_close(uv_handle_t* h);
-  static void on_writable(uv_poll_t* p, int status, int events);
+  static void on_poll(uv_poll_t* p, int status, int events);
 
   void reset();
   void start_reading();
@@ -126,7 +126,9 @@ class Connection {
   void consume_written(size_t n);
   void start_async_write();
   bool send_file_piece();
+  bool ensure_poll(uv_os_fd_t sock);
   bool wait_writable(uv_os_fd_t sock);
+  void watch_for_reset();
   void file_ended_early();
   void queue_emptied();
   void check_drain();
@@ -142,7 +144,7 @@ class Connection {
   bool is_pipe_ = false;
   int open_handles_ = 0;
   uv_shutdown_t shutdown_req_;
-  uv_poll_t* poll_ = nullptr;
+  uv_poll_t* poll_ = nullptr;  // on a dup of the socket: writability for files, resets after FIN
   int poll_fd_ = -1;
 
   int listener_index_ = 0;

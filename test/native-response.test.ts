@@ -1,6 +1,7 @@
 // Response framing: Content-Length computed or declared (never more sent, less closes),
 // chunked streaming on HTTP/1.1, close-delimited on HTTP/1.0, no body for HEAD/204/304,
 // keep-alive rules, backpressure and onDrain, sendFile, aborts.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -273,5 +274,161 @@ describe('streamed responses', () => {
     await waitFor(() => srv!.requests.length === 1, 2000, 'request');
     sock.resetAndDestroy();
     await waitFor(() => srv!.aborts.length === 1, 2000, 'onAbort');
+  });
+});
+
+// sendFile in a child process, so TSGI_NO_SENDFILE (read when the addon loads) can be set:
+// the same requests through sendfile(2) and through the pread() fallback.
+const SENDFILE_CHILD = String.raw`
+const fs = require('node:fs');
+const path = require('node:path');
+const root = process.env.TSGI_TEST_ROOT;
+const b = process.env.TSGI_NATIVE_ADDON ? require(path.resolve(process.env.TSGI_NATIVE_ADDON))
+  : require(path.join(root, 'node_modules', 'node-gyp-build'))(root);
+const fd = fs.openSync(process.env.TSGI_TEST_FILE, 'r');
+const size = fs.fstatSync(fd).size;
+const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const limits = { maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1 << 20,
+  bodyMemoryBytes: 1 << 20, spoolDir: '/tmp', headerTimeoutMs: 5000, bodyTimeoutMs: 5000,
+  keepAliveTimeoutMs: 5000, writeTimeoutMs: 5000, maxConnections: 100, maxKeepAliveRequests: 0 };
+const pending = new Map();
+const id = b.createServer(limits, {
+  onRequest(conn, head) {
+    const uri = head.slice(b.record[1], b.record[2]);
+    // /range: [100, size - 1000) with Content-Length; /chunked: the same range chunked;
+    // /short: 5000 bytes declared and asked for from size - 1000 (the file has 1000 left).
+    const [off, len, declared] = uri === '/short' ? [size - 1000, 5000, 5000]
+      : [100, size - 1100, uri === '/chunked' ? -1 : size - 1100];
+    b.writeHead(conn, declared >= 0 ? '200 OK\r\nContent-Length: ' + declared + '\r\n' : '200 OK\r\n', declared, 0);
+    out({ uri, sendFile: b.sendFile(conn, fd, off, len) });
+    pending.set(conn, uri);
+  },
+  onDrain(conn) {
+    const uri = pending.get(conn);
+    if (uri === undefined) return;
+    pending.delete(conn);
+    out({ uri, end: b.end(conn, null) });
+  },
+  onAbort(conn) { out({ abort: conn }); },
+});
+out({ port: b.listenTcp(id, '127.0.0.1', 0, 128).port });
+process.stdin.on('end', () => b.close(id, false, () => process.exit(0)));
+process.stdin.resume();
+`;
+
+interface SendFileChild {
+  port: number;
+  events: Array<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+async function startSendFileChild(file: string, noSendfile: boolean, wrap: string[] = []): Promise<SendFileChild> {
+  const env = { ...process.env, TSGI_TEST_ROOT: path.join(__dirname, '..'), TSGI_TEST_FILE: file, TSGI_NO_SENDFILE: noSendfile ? '1' : '0' };
+  const argv = [...wrap, process.execPath, '-e', SENDFILE_CHILD];
+  const child = spawn(argv[0], argv.slice(1), { env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const events: Array<Record<string, unknown>> = [];
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) { events.push(JSON.parse(buf.slice(0, nl))); buf = buf.slice(nl + 1); }
+  });
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const stop = async () => {
+    child.stdin.end();
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(t);
+  };
+  try {
+    await waitFor(() => events.length > 0, 10000, 'the child server');
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return { port: events.shift()!.port as number, events, stop };
+}
+
+/** One request on a new connection; the client stops reading for a while first (the server hits a full socket). */
+function fetchPaused(port: number, raw: string, pauseMs = 50): Promise<{ data: Buffer; closed: boolean }> {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1');
+    const parts: Buffer[] = [];
+    let closed = false;
+    const timer = setTimeout(() => sock.destroy(), 8000);
+    sock.on('data', (d) => parts.push(d));
+    sock.on('end', () => { closed = true; });
+    sock.on('error', () => {});
+    sock.on('close', () => { clearTimeout(timer); resolve({ data: Buffer.concat(parts), closed }); });
+    sock.write(raw);
+    sock.pause();
+    setTimeout(() => sock.resume(), pauseMs);
+  });
+}
+
+describe('sendFile: sendfile(2) and the pread() fallback (TSGI_NO_SENDFILE=1)', () => {
+  const file = path.join(os.tmpdir(), `tsgi-sendfile-modes-${process.pid}.bin`);
+  const content = Buffer.alloc(2 * 1024 * 1024 + 333);
+  for (let i = 0; i < content.length; i++) content[i] = (i * 13 + (i >> 11)) & 0xff;
+
+  for (const mode of ['sendfile', 'pread'] as const) {
+    it(`${mode}: serves the range (Content-Length and chunked); a file shorter than the length closes the connection`, async () => {
+      fs.writeFileSync(file, content);
+      const child = await startSendFileChild(file, mode === 'pread');
+      try {
+        const want = content.subarray(100, content.length - 1000);
+        for (const uri of ['/range', '/chunked']) {
+          const { data, closed } = await fetchPaused(child.port, GET(uri, 'Connection: close\r\n'));
+          const rs = parseResponses(data.toString('latin1'));
+          expect(rs.length).toBe(1);
+          expect(rs[0].chunked).toBe(uri === '/chunked');
+          expect(Buffer.from(rs[0].body, 'latin1').equals(want)).toBe(true);
+          expect(closed).toBe(true);
+        }
+        // Short: the head and the 1000 bytes the file has, then the connection closes
+        // (the pipelined request behind it is not answered); end() says RESULT_SHORT.
+        const { data, closed } = await fetchPaused(child.port, GET('/short') + GET('/range'));
+        expect(closed).toBe(true);
+        const text = data.toString('latin1');
+        const headEnd = text.indexOf('\r\n\r\n') + 4;
+        expect(text.slice(0, headEnd)).toContain('Content-Length: 5000\r\n');
+        expect(data.subarray(headEnd).equals(content.subarray(content.length - 1000))).toBe(true);
+        await waitFor(() => child.events.some((e) => e.uri === '/short' && 'end' in e), 3000, 'end() of /short');
+        expect(child.events.filter((e) => 'end' in e)).toEqual([
+          { uri: '/range', end: RESULT_OK }, { uri: '/chunked', end: RESULT_OK }, { uri: '/short', end: RESULT_SHORT },
+        ]);
+        expect(child.events.filter((e) => 'sendFile' in e).every((e) => e.sendFile === RESULT_OK)).toBe(true);
+        expect(child.events.filter((e) => 'abort' in e)).toEqual([]);
+      } finally {
+        await child.stop();
+        fs.rmSync(file, { force: true });
+      }
+    });
+  }
+
+  const straceWorks = spawnSync('strace', ['-o', '/dev/null', 'true']).status === 0;
+  it.skipIf(!straceWorks)('TSGI_NO_SENDFILE=1 really avoids sendfile(2) (strace)', async () => {
+    fs.writeFileSync(file, content);
+    const calls: Record<string, string> = {};
+    try {
+      for (const mode of ['sendfile', 'pread'] as const) {
+        const log = path.join(os.tmpdir(), `tsgi-strace-${process.pid}-${mode}.txt`);
+        const child = await startSendFileChild(file, mode === 'pread', ['strace', '-f', '-e', 'trace=sendfile,sendfile64,pread64', '-o', log]);
+        try {
+          const { data } = await fetchPaused(child.port, GET('/range', 'Connection: close\r\n'), 0);
+          expect(data.length).toBeGreaterThan(content.length - 1100);
+        } finally {
+          await child.stop();
+        }
+        calls[mode] = fs.readFileSync(log, 'latin1');
+        fs.rmSync(log, { force: true });
+      }
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+    expect(calls.sendfile).toMatch(/sendfile(64)?\(/);
+    expect(calls.pread).not.toMatch(/sendfile(64)?\(/);
+    // the range is 31 full 64 KiB blocks and a partial one, each read with pread
+    expect(calls.pread.match(/^\d+ +pread64\(.*, 65536, \d+\) = 65536$/gm)!.length).toBeGreaterThanOrEqual(31);
   });
 });
