@@ -1281,8 +1281,8 @@ void Connection::tick(uint64_t now) {
     last_write_queue_size_ = h_.stream.write_queue_size;
     last_write_progress_ = now;
   }
-  if ((piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_) &&
-      now - last_write_progress_ >= l.write_timeout_ms) {
+  bool output_pending = piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_;
+  if (output_pending && now - last_write_progress_ >= l.write_timeout_ms) {
     close_now();  // the client stopped reading
     return;
   }
@@ -1305,7 +1305,10 @@ void Connection::tick(uint64_t now) {
       }
       break;
     case Phase::Idle:
-      if (age >= l.keep_alive_timeout_ms) close_now();
+      // Idle means nothing to do either way: while the last response is still being
+      // written the write timeout is the bound, and the keep-alive clock starts after.
+      if (output_pending) phase_since_ = now;
+      else if (age >= l.keep_alive_timeout_ms) close_now();
       break;
     case Phase::Linger:
       if (age >= kLingerMs) close_now();

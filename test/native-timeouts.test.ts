@@ -37,6 +37,27 @@ describe('timeouts', () => {
     expect(elapsed).toBeLessThan(2000);
   });
 
+  it('the keep-alive clock does not cut a response still being written to a slow reader', async () => {
+    const body = Buffer.alloc(16 * 1024 * 1024, 'k');
+    srv = await startServer({ keepAliveTimeoutMs: 200, writeTimeoutMs: 5000 }, (req) => {
+      b.respond(req.conn, '200 OK\r\n', body, -1, 0);
+    });
+    const sock = net.connect(srv.port, '127.0.0.1');
+    let got = 0;
+    let closed = false;
+    sock.on('data', (d) => { got += d.length; });
+    sock.on('close', () => { closed = true; });
+    sock.write(GET('/'));
+    sock.pause();
+    await new Promise((r) => setTimeout(r, 800));  // several keep-alive timeouts, well within the write timeout
+    sock.resume();
+    await waitFor(() => got > body.length || closed, 5000, 'the whole response or a close');
+    expect(got).toBeGreaterThan(body.length);
+    // once it is out, the connection is idle and the keep-alive timeout closes it
+    await waitFor(() => closed, 2000, 'the keep-alive close');
+    sock.destroy();
+  });
+
   it('a new request resets the keep-alive clock', async () => {
     srv = await startServer({ keepAliveTimeoutMs: 250 });
     const ex = await exchange(srv.port, [GET('/1'), GET('/2'), GET('/3')], { gapMs: 150, until: (t) => t.includes('GET /3') });
