@@ -996,19 +996,21 @@ bool Connection::send_file_piece() {
   }
   for (;;) {
     Piece& p = pieces_[piece_head_];
-    if (p.buffered > 0) {  // pread path: a block read and not yet fully written
-      uv_buf_t b = uv_buf_init(file_buf_.data() + file_buf_off_, static_cast<unsigned>(p.buffered));
-      int r = uv_try_write(&h_.stream, &b, 1);
-      if (r == UV_EAGAIN || r == UV_ENOSYS) return wait_writable(sock);
-      if (r < 0) {
-        close_now();
+    if (p.buffered > 0) {
+      // pread path: a block read and not yet fully written. Like sendfile, straight to
+      // the socket: a File piece is only sent when no libuv write is in progress.
+      ssize_t r = ::write(sock, file_buf_.data() + file_buf_off_, p.buffered);
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_writable(sock);
+      if (r <= 0) {
+        close_now();  // the socket failed (EPIPE, ECONNRESET…)
         return false;
       }
       file_buf_off_ += static_cast<size_t>(r);
       p.buffered -= static_cast<size_t>(r);
       queued_ -= static_cast<size_t>(r);
       server->stats.bytes_sent += static_cast<uint64_t>(r);
-      if (r > 0) last_write_progress_ = uv_now(ld->loop);
+      last_write_progress_ = uv_now(ld->loop);
       continue;
     }
     if (p.len == 0) break;
