@@ -1,7 +1,8 @@
 // One client connection: reading and parsing requests straight from the loop's receive
 // buffer, collecting bodies (memory or spool file), dispatching to JS one request at a
 // time, framing responses into an output queue that is written with as few syscalls as
-// possible (corked per read), sendfile, keep-alive, timeouts and closing.
+// possible (corked per read), sendfile (or pread where sendfile cannot be used),
+// keep-alive, half-closed clients (answered, then closed), timeouts and closing.
 #pragma once
 
 #include <vector>
