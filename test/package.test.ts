@@ -62,5 +62,42 @@ describe('npm package', () => {
     expect(result.status).toBe(200);
     expect(result.body).toBe('hello /from-the-package');
     expect(result.loaded).toContain(`${path.sep}prebuilds${path.sep}${platform}${path.sep}`);
+
+    // The same package from ESM: named imports resolve to the same implementation.
+    fs.writeFileSync(path.join(app, 'run.mjs'), `
+      import { serve, Request } from 'tsgi';
+      import tsgi from 'tsgi';
+      const app = (environ, startResponse) => {
+        startResponse('200 OK', [['Content-Type', 'text/plain']]);
+        return ['esm ' + new Request(environ).path];
+      };
+      const server = await serve(app, { host: '127.0.0.1', port: 0 });
+      const res = await fetch('http://127.0.0.1:' + server.address().port + '/x');
+      const body = await res.text();
+      await server.close();
+      console.log(JSON.stringify({ status: res.status, body, same: tsgi.serve === serve }));
+      process.exit(0);
+    `);
+    const esm = JSON.parse(execFileSync(process.execPath, ['run.mjs'], { cwd: app, encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!);
+    expect(esm).toEqual({ status: 200, body: 'esm /x', same: true });
+
+    // The types resolve for both module kinds under node16 resolution ("exports" conditions).
+    const typed = `
+      const app: App = (environ: Environ, startResponse: StartResponse) => {
+        const method: string = environ.REQUEST_METHOD;
+        startResponse('200 OK', [['Content-Type', 'text/plain']]);
+        return [method];
+      };
+      export const start = () => serve(app, { port: 0 });
+    `;
+    fs.writeFileSync(path.join(app, 'typed.mts'), `import { serve, type App, type Environ, type StartResponse } from 'tsgi';\n${typed}`);
+    fs.writeFileSync(path.join(app, 'typed.cts'), `import { serve, type App, type Environ, type StartResponse } from 'tsgi';\n${typed}`);
+    fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true,
+        typeRoots: [path.join(root, 'node_modules', '@types')], types: ['node'] },
+      files: ['typed.mts', 'typed.cts'],
+    }));
+    const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
+    execFileSync(process.execPath, [tsc, '-p', path.join(app, 'tsconfig.json')], { cwd: app, encoding: 'utf8', timeout: 120_000 });
   }, 300_000);
 });
