@@ -13,6 +13,8 @@
 //   - any other malformed framing: 400.
 #include "parser.h"
 
+#include "http_chars.h"
+
 namespace tsgi {
 namespace {
 
@@ -43,31 +45,8 @@ enum State : uint8_t {
 
 constexpr size_t kMaxSizeDigits = 16;  // 16 hex digits fill 64 bits
 
-inline bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
-
-inline int hex_value(unsigned char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  const unsigned char l = c | 0x20;
-  if (l >= 'a' && l <= 'f') return l - 'a' + 10;
-  return -1;
-}
-
-inline bool is_tchar(unsigned char c) {
-  if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-// HTAB, SP, VCHAR, obs-text: field-value bytes (trailer values).
-inline bool is_value_byte(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); }
-
 // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
-inline bool is_qdtext(unsigned char c) { return is_value_byte(c) && c != '"' && c != '\\'; }
+inline bool is_qdtext(unsigned char c) { return is_field_value_byte(c) && c != '"' && c != '\\'; }
 
 }  // namespace
 
@@ -147,7 +126,7 @@ ChunkStatus ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed,
         else if (!is_ows(c)) return fail(i, 400, "malformed chunk extension");
         break;
       case kExtNameStart:
-        if (is_tchar(c)) state_ = kExtName;
+        if (is_tchar_byte(c)) state_ = kExtName;
         else if (!is_ows(c)) return fail(i, 400, "malformed chunk extension");
         break;
       case kExtName:
@@ -155,7 +134,7 @@ ChunkStatus ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed,
         else if (c == ';') state_ = kExtNameStart;
         else if (c == '=') state_ = kExtValueStart;
         else if (is_ows(c)) state_ = kExtAfterName;
-        else if (!is_tchar(c)) return fail(i, 400, "malformed chunk extension");
+        else if (!is_tchar_byte(c)) return fail(i, 400, "malformed chunk extension");
         break;
       case kExtAfterName:
         if (c == ';') state_ = kExtNameStart;
@@ -164,14 +143,14 @@ ChunkStatus ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed,
         break;
       case kExtValueStart:
         if (c == '"') state_ = kExtQuoted;
-        else if (is_tchar(c)) state_ = kExtValueToken;
+        else if (is_tchar_byte(c)) state_ = kExtValueToken;
         else if (!is_ows(c)) return fail(i, 400, "malformed chunk extension");
         break;
       case kExtValueToken:
         if (c == '\r') state_ = kSizeLf;
         else if (c == ';') state_ = kExtNameStart;
         else if (is_ows(c)) state_ = kExtSemiBws;
-        else if (!is_tchar(c)) return fail(i, 400, "malformed chunk extension");
+        else if (!is_tchar_byte(c)) return fail(i, 400, "malformed chunk extension");
         break;
       case kExtQuoted:
         if (c == '"') state_ = kExtAfterQuoted;
@@ -179,7 +158,7 @@ ChunkStatus ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed,
         else if (!is_qdtext(c)) return fail(i, 400, "malformed chunk extension");
         break;
       case kExtQuotedEscape:
-        if (!is_value_byte(c)) return fail(i, 400, "malformed chunk extension");
+        if (!is_field_value_byte(c)) return fail(i, 400, "malformed chunk extension");
         state_ = kExtQuoted;
         break;
       case kExtAfterQuoted:
@@ -206,17 +185,17 @@ ChunkStatus ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed,
 
       case kTrailerLineStart:
         if (c == '\r') state_ = kEndLf;
-        else if (is_tchar(c)) state_ = kTrailerName;
+        else if (is_tchar_byte(c)) state_ = kTrailerName;
         else if (is_ows(c)) return fail(i, 400, "obs-fold in trailer section");
         else return fail(i, 400, "invalid trailer field");
         break;
       case kTrailerName:
         if (c == ':') state_ = kTrailerValue;
-        else if (!is_tchar(c)) return fail(i, 400, "invalid trailer field name");
+        else if (!is_tchar_byte(c)) return fail(i, 400, "invalid trailer field name");
         break;
       case kTrailerValue:
         if (c == '\r') state_ = kTrailerLf;
-        else if (!is_value_byte(c)) return fail(i, 400, "invalid character in trailer field");
+        else if (!is_field_value_byte(c)) return fail(i, 400, "invalid character in trailer field");
         break;
       case kTrailerLf:
         if (c != '\n') return fail(i, 400, "bare CR in trailer section");

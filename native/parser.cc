@@ -13,6 +13,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "http_chars.h"
 #include "known_headers.h"
 
 namespace tsgi {
@@ -31,19 +32,6 @@ enum : uint8_t {
 struct CharTable {
   uint8_t bits[256];
 };
-
-constexpr bool is_tchar_byte(unsigned c) {
-  if (c >= '0' && c <= '9') return true;
-  if (c >= 'a' && c <= 'z') return true;
-  if (c >= 'A' && c <= 'Z') return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
-}
 
 constexpr CharTable make_char_table() {
   CharTable t{};
@@ -73,7 +61,6 @@ constexpr CharTable make_char_table() {
 constexpr CharTable kChars = make_char_table();
 
 inline bool has(char c, uint8_t cls) { return (kChars.bits[static_cast<unsigned char>(c)] & cls) != 0; }
-inline bool is_ows(char c) { return c == ' ' || c == '\t'; }
 inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 // ---- word-at-a-time scanning --------------------------------------------------------
