@@ -107,13 +107,14 @@ Napi::Value ListenFd(const Napi::CallbackInfo& info) {
   if (!s) return info.Env().Undefined();
   ListenAddress a;
   ListenError err;
-  Listener* l = listen_fd(s, info[1].As<Napi::Number>().Int32Value(), &a, &err);
+  int backlog = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 511;
+  Listener* l = listen_fd(s, info[1].As<Napi::Number>().Int32Value(), backlog, &a, &err);
   return listen_result(info.Env(), l, a, err);
 }
 
 Napi::Value StopListening(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
-  if (s) s->stop_listening();
+  if (s) s->stop_listening(true);
   return info.Env().Undefined();
 }
 

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -73,7 +74,9 @@ void Connection::reset() {
 
 // ---- accepting ------------------------------------------------------------------------
 
-bool Connection::accept_from(Listener* l) {
+// Initializes the handle for a connection of l and registers it with the server; false
+// when that failed (the object is released).
+bool Connection::init_handle(Listener* l) {
   reset();
   server = l->server;
   listener_index_ = l->index;
@@ -88,10 +91,36 @@ bool Connection::accept_from(Listener* l) {
   open_handles_ = 1;
   ld->handle_opened();
   server->connection_opened(this);
+  return true;
+}
+
+bool Connection::accept_from(Listener* l) {
+  if (!init_handle(l)) return false;
   if (uv_accept(&l->h.stream, &h_.stream) != 0) {
     close_now();
     return false;
   }
+  accepted();
+  return true;
+}
+
+bool Connection::accept_fd(Listener* l, int sock) {
+  if (!init_handle(l)) {
+    ::close(sock);
+    return false;
+  }
+  int r = is_pipe_ ? uv_pipe_open(&h_.pipe, sock) : uv_tcp_open(&h_.tcp, sock);
+  if (r != 0) {
+    ::close(sock);
+    close_now();
+    return false;
+  }
+  accepted();
+  return true;
+}
+
+// The socket is open: the peer's address, the clocks, and reading.
+void Connection::accepted() {
   remote_addr_len_ = 0;
   remote_port_ = 0;
   if (!is_pipe_) {
@@ -117,7 +146,6 @@ bool Connection::accept_from(Listener* l) {
   phase_since_ = uv_now(ld->loop);
   last_write_progress_ = phase_since_;
   start_reading();
-  return true;
 }
 
 void Connection::refuse() {
@@ -1257,9 +1285,29 @@ void Connection::release_pieces() {
   ld->release_connection(this);
 }
 
+// Graceful close (reload, recycling): no request the client has started to send, or
+// may be sending right now on a connection it has just opened, is dropped.
+// - A request in flight, a body or a partial head being read: the request completes and
+//   its response carries Connection: close (the server is closing: build_record and
+//   start_response say so).
+// - Accepted, first request not arrived yet (Head with no byte seen): the client opened
+//   this connection to send a request, which may already be on its way. Closing now would
+//   reset it and fail that request. The connection stays open; its first request is
+//   answered with Connection: close, and a client that sends nothing is closed by the
+//   header timeout (counted from the accept), as always.
+// - Requests received and buffered behind the one just answered (pipelined): answered
+//   likewise (resume() is on its way); the last one carries Connection: close.
+// - Idle keep-alive with nothing received: closed now, unless bytes are already waiting
+//   in the socket's receive queue (arrived, not read yet by the loop): that is a request,
+//   and it is answered as above. A request still on the wire races with our FIN and
+//   gets a reset; HTTP lets clients retry a request on a reused connection that closed
+//   before any response (RFC 9112 §9.3.1), and they do. A timed grace period for idle
+//   connections was considered and not taken: a request can race with the close at any
+//   moment, so a grace of G ms does not make the race less likely, it only moves it G ms
+//   later and delays every reload by G ms.
 void Connection::begin_graceful_close() {
   if (closing_) return;
-  if (in_flight_ || phase_ == Phase::Body || (phase_ == Phase::Head && bytes_seen_)) {
+  if (in_flight_ || phase_ == Phase::Body || phase_ == Phase::Head) {
     return;  // the response to this request will carry Connection: close
   }
   if (phase_ == Phase::Linger || close_after_flush_) {
@@ -1267,12 +1315,24 @@ void Connection::begin_graceful_close() {
     if (shutdown_started_) close_now();
     return;
   }
+  // Idle (keep-alive) from here.
+  if (!no_more_requests_ && !peer_eof_ && (!inbuf_.empty() || input_pending())) {
+    return;  // requests received: answered, the last with Connection: close
+  }
   if (piece_head_ < pieces_.size() || write_req_) {
     no_more_requests_ = true;
     close_after_flush_ = true;
     return;
   }
   close_now();
+}
+
+// Bytes waiting in the socket's receive queue, not read yet.
+bool Connection::input_pending() {
+  uv_os_fd_t sock;
+  int n = 0;
+  if (uv_fileno(&h_.handle, &sock) != 0 || ioctl(sock, FIONREAD, &n) != 0) return false;
+  return n > 0;
 }
 
 void Connection::tick(uint64_t now) {

@@ -37,6 +37,9 @@ class Connection {
 
   // Accepts the pending connection of l; false when that failed (the object is released).
   bool accept_from(Listener* l);
+  // Takes sock, a connection accepted from l's socket outside libuv (Listener draining
+  // its queue); false when that failed (sock is closed, the object released).
+  bool accept_fd(Listener* l, int sock);
   // Sends the canned 503 and closes: the server has too many connections.
   void refuse();
 
@@ -96,6 +99,9 @@ class Connection {
   static void on_poll(uv_poll_t* p, int status, int events);
 
   void reset();
+  bool init_handle(Listener* l);
+  void accepted();
+  bool input_pending();
   void start_reading();
   void stop_reading();
   void handle_input(const char* data, size_t len);

@@ -19,17 +19,55 @@ Listener::Listener(Server* s, bool pipe) : server(s), is_pipe(pipe) {}
 void Listener::on_connection(uv_stream_t* st, int status) {
   Listener* l = static_cast<Listener*>(st->data);
   if (status < 0 || l->closing) return;
-  Server* s = l->server;
-  Connection* c = s->ld->new_connection();
+  Connection* c = l->server->ld->new_connection();
   if (!c->accept_from(l)) return;
+  l->admit(c);
+}
+
+void Listener::admit(Connection* c) {
+  Server* s = server;
   if (s->active_connections > s->limits.max_connections) {
     s->active_connections--;
     c->refuse();
   }
 }
 
-void Listener::close() {
+bool Listener::socket_outlives_handle() const {
+  if (origin_fd < 0) return false;
+  struct stat st;
+  return fstat(origin_fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == origin_dev &&
+         st.st_ino == origin_ino;
+}
+
+// Connections the kernel completed but nobody accepted yet are reset when the last
+// descriptor of a listening socket closes: their clients would send a request into a
+// reset. When this handle is the socket's last descriptor in this process (listen_tcp,
+// listen_unix, or listen_fd whose caller closed its own), they are accepted here and
+// served like any other connection (under a graceful close: their first request is
+// answered with Connection: close). A socket that outlives the handle (listen_fd with the
+// caller's descriptor still open: the pre-fork master and the other workers share it)
+// keeps its queue, and the other acceptors take those connections; closing this dup
+// changes nothing for them. Connections that complete between this loop and close() are
+// the only ones still reset (as by any server that stops listening).
+void Listener::accept_queued() {
+  if (socket_outlives_handle()) return;
+  uv_os_fd_t fd;
+  if (uv_fileno(&h.handle, &fd) != 0) return;
+  // Bounded: the queue holds at most the backlog, but clients keep connecting meanwhile.
+  for (int n = 0; n < 65536; n++) {
+    int sock = accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (sock < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN: the queue is empty; anything else: nothing more to take
+    }
+    Connection* c = server->ld->new_connection();
+    if (c->accept_fd(this, sock)) admit(c);
+  }
+}
+
+void Listener::close(bool queued) {
   if (closing) return;
+  if (queued) accept_queued();
   closing = true;
   uv_close(&h.handle, on_close);
 }
@@ -177,11 +215,12 @@ Listener* listen_unix(Server* s, const std::string& path, int backlog, int mode,
   return l;
 }
 
-Listener* listen_fd(Server* s, int fd, ListenAddress* out, ListenError* err) {
+Listener* listen_fd(Server* s, int fd, int backlog, ListenAddress* out, ListenError* err) {
   std::string where = "fd " + std::to_string(fd);
   int domain = 0;
   socklen_t dlen = sizeof domain;
-  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) != 0) {
+  struct stat st;
+  if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) != 0 || fstat(fd, &st) != 0) {
     set_error(err, -errno, "listen", where);
     return nullptr;
   }
@@ -203,7 +242,10 @@ Listener* listen_fd(Server* s, int fd, ListenAddress* out, ListenError* err) {
     l->close();
     return nullptr;
   }
-  l = start(s, l, 511, err, where);
+  l->origin_fd = fd;
+  l->origin_dev = st.st_dev;
+  l->origin_ino = st.st_ino;
+  l = start(s, l, backlog, err, where);
   if (!l) return nullptr;
   if (pipe) {
     char name[512];

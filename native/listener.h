@@ -3,12 +3,14 @@
 #pragma once
 
 #include <string>
+#include <sys/types.h>
 
 #include "loop_data.h"
 
 namespace tsgi {
 
 class Server;
+class Connection;
 
 struct ListenAddress {
   std::string address;
@@ -24,7 +26,10 @@ struct ListenError {
 class Listener {
  public:
   Listener(Server* server, bool is_pipe);
-  void close();
+  // Closes the listening handle. accept_queued: first accept every connection already
+  // waiting in the kernel's accept queue (see accept_queued()), so that closing the
+  // socket does not reset them.
+  void close(bool accept_queued = false);
 
   Server* server;
   int index = 0;       // REC_LISTENER
@@ -32,6 +37,12 @@ class Listener {
   bool is_pipe;
   bool closing = false;
   std::string unlink_path;  // the socket file this listener created
+  // listen_fd: the caller's descriptor and the socket's identity. While that descriptor
+  // still names the same socket, closing this listener's dup leaves the socket listening
+  // (and its queue to whoever else accepts on it).
+  int origin_fd = -1;
+  dev_t origin_dev = 0;
+  ino_t origin_ino = 0;
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
@@ -41,6 +52,14 @@ class Listener {
 
   static void on_connection(uv_stream_t* s, int status);
   static void on_close(uv_handle_t* h);
+
+ private:
+  // Hands an accepted connection to the server (503 above max_connections).
+  void admit(Connection* c);
+  // True when the socket stays open after this handle closes (listen_fd, the caller's
+  // descriptor still open): its queued connections are not lost, so they are left to it.
+  bool socket_outlives_handle() const;
+  void accept_queued();
 };
 
 // Each returns the listener (already listening) or null with *err set.
@@ -48,6 +67,9 @@ Listener* listen_tcp(Server* s, const std::string& host, int port, int backlog, 
                      ListenError* err);
 Listener* listen_unix(Server* s, const std::string& path, int backlog, int mode, ListenAddress* out,
                       ListenError* err);
-Listener* listen_fd(Server* s, int fd, ListenAddress* out, ListenError* err);
+// fd: a socket bound (listening or not) by someone else; it is dup()ed and listen() is
+// called on the dup with backlog (on Linux that also resizes an already listening
+// socket's queue, for everyone sharing it).
+Listener* listen_fd(Server* s, int fd, int backlog, ListenAddress* out, ListenError* err);
 
 }  // namespace tsgi

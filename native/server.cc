@@ -65,10 +65,10 @@ void Server::add_listener(Listener* l) {
   listeners.push_back(l);
 }
 
-void Server::stop_listening() {
+void Server::stop_listening(bool accept_queued) {
   std::vector<Listener*> ls;
   ls.swap(listeners);
-  for (Listener* l : ls) l->close();
+  for (Listener* l : ls) l->close(accept_queued);
 }
 
 void Server::listener_closed(Listener* l) {
@@ -108,7 +108,9 @@ void Server::close(bool grace, napi_value done) {
   closing = true;
   graceful = grace;
   if (done) done_ = make_ref(ld->env, done);
-  stop_listening();
+  // Graceful: connections waiting in the accept queue are accepted and get their first
+  // request answered, like those accepted a moment ago (begin_graceful_close below).
+  stop_listening(grace);
   // Closing may unlink the node from the list inside close callbacks only (later), so
   // walking it here is safe.
   for (Connection* c = conn_head; c; c = c->next) {
@@ -153,7 +155,7 @@ void Server::finish_close() {
 void Server::teardown() {
   closing = true;
   done_pending_ = false;
-  stop_listening();
+  stop_listening(false);
   for (Connection* c = conn_head; c; c = c->next) c->close_now();
   close_tick_timer();
 }

@@ -37,7 +37,9 @@ class Server {
 
   void listener_opened();
   void add_listener(Listener* l);
-  void stop_listening();
+  // Closes every listener. accept_queued: connections already waiting in a listener's
+  // kernel queue are accepted first rather than reset (Listener::close).
+  void stop_listening(bool accept_queued);
   // graceful: see NativeBinding.close in src/native.ts.
   void close(bool graceful, napi_value done);
 

@@ -73,13 +73,28 @@ export interface NativeBinding {
   listenTcp(server: number, host: string, port: number, backlog: number): NativeAddress;
   /** mode: file mode for the socket file, or -1 to leave it. An existing stale socket file is an error (EADDRINUSE). */
   listenUnix(server: number, socketPath: string, backlog: number, mode: number): NativeAddress;
-  /** An already-listening socket (TCP or Unix) inherited by this process; it is dup()ed, the caller keeps fd. */
-  listenFd(server: number, fd: number): NativeAddress;
-  /** Stops accepting on every listener of the server (the sockets are closed). */
+  /**
+   * A bound socket (TCP or Unix) inherited by this process, listening already or not (the
+   * pre-fork master binds without listening); it is dup()ed, the caller keeps fd.
+   * listen(2) is called on it with backlog (511 when absent); on an already listening
+   * socket that resizes its accept queue, for every process sharing the socket.
+   */
+  listenFd(server: number, fd: number, backlog: number): NativeAddress;
+  /**
+   * Stops accepting on every listener of the server (the sockets are closed). Connections
+   * already waiting in a listener's accept queue are accepted first (closing the socket
+   * would reset them), except on an fd listener whose caller still holds fd: that socket
+   * stays open and its queue is left to the others accepting on it.
+   */
   stopListening(server: number): void;
   /**
-   * graceful: closes idle connections now, lets in-flight requests finish (their responses
-   * carry Connection: close), and calls done once no connection is left.
+   * graceful: stops listening (as stopListening), lets in-flight requests finish (their
+   * responses carry Connection: close), and calls done once no connection is left. No
+   * request the client has begun to send is dropped: a connection with part of a request
+   * received, or accepted and still waiting for its first request, stays open until that
+   * request is answered (with Connection: close), bounded by the header timeout (a client
+   * that sends nothing is closed then). Idle keep-alive connections that served a request
+   * close now, unless request bytes already wait in their socket (then those are answered).
    * Not graceful: closes every connection now (in-flight requests get onAbort), then done.
    * A second call does not call its done; a non-graceful second call closes what is left.
    */

@@ -216,7 +216,7 @@ function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, 
     switch (b.kind) {
       case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog);
       case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode);
-      case 'fd': return nb.listenFd(id, b.fd);
+      case 'fd': return nb.listenFd(id, b.fd, opts.backlog);
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
