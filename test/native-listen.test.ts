@@ -56,7 +56,7 @@ describe('listening', () => {
     await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
     const fd = (holder as unknown as { _handle: { fd: number } })._handle.fd;
     const port = (holder.address() as net.AddressInfo).port;
-    srv = await startServer({}, undefined, (id) => b.listenFd(id, fd));
+    srv = await startServer({}, undefined, (id) => b.listenFd(id, fd, 128));
     expect(srv.address).toEqual({ address: '127.0.0.1', family: 'IPv4', port });
     holder.close();  // our dup keeps listening
     const ex = await exchange(port, GET('/fd'), { until: (t) => t.includes('GET /fd') });
@@ -79,13 +79,20 @@ describe('listening', () => {
 });
 
 describe('closing', () => {
-  it('graceful: idle connections close now, the in-flight request finishes with Connection: close, then done', async () => {
+  it('graceful: idle keep-alive connections close now, the in-flight request finishes with Connection: close, then done', async () => {
     let pending = 0;
-    srv = await startServer({}, (req) => { pending = req.conn; });
+    srv = await startServer({}, (req) => {
+      if (req.uri === '/slow') pending = req.conn;
+      else b.respond(req.conn, '200 OK\r\n', 'quick', -1, 0);
+    });
     const idle = net.connect(srv.port, '127.0.0.1');
     let idleClosed = false;
+    let idleText = '';
+    idle.on('data', (d) => { idleText += d.toString('latin1'); });
     idle.on('close', () => { idleClosed = true; });
     idle.on('error', () => {});
+    idle.write(GET('/quick'));
+    await waitFor(() => idleText.includes('quick'), 2000, 'first response on the keep-alive connection');
     const busy = net.connect(srv.port, '127.0.0.1');
     let text = '';
     let busyClosed = false;

@@ -1,0 +1,269 @@
+// Graceful close (reload, recycling) loses no request a client has begun to send:
+// connections accepted a moment ago, partial heads, bytes already in the socket, and
+// connections still in the kernel's accept queue are answered (Connection: close);
+// idle keep-alive connections close at once; done comes when nothing is left. Also the
+// backlog given to listenFd.
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { b, GET, parseResponses, sleep, startServer, waitFor, type TestServer } from './native-harness';
+
+// node's internal helper that binds a socket without listening (as src/manager/sockets.ts does).
+const createServerHandle = (net as unknown as {
+  _createServerHandle(address: string, port: number, addressType: number): { fd: number; getsockname(o: Record<string, unknown>): number; close(): void } | number;
+})._createServerHandle;
+
+let servers: TestServer[] = [];
+const clients: net.Socket[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.destroy();
+  await Promise.all(servers.map((s) => s.close(false)));
+  servers = [];
+});
+
+async function server(...args: Parameters<typeof startServer>): Promise<TestServer> {
+  const s = await startServer(...args);
+  servers.push(s);
+  return s;
+}
+
+interface Client {
+  sock: net.Socket;
+  text: () => string;
+  closed: () => boolean;
+  error: () => string | undefined;
+}
+
+function client(port: number): Client {
+  const sock = net.connect(port, '127.0.0.1');
+  sock.setNoDelay(true);
+  clients.push(sock);
+  let text = '';
+  let closed = false;
+  let error: string | undefined;
+  sock.on('data', (d) => { text += d.toString('latin1'); });
+  sock.on('close', () => { closed = true; });
+  sock.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? String(e); });
+  return { sock, text: () => text, closed: () => closed, error: () => error };
+}
+
+/** Resolves once connected, or once the connection failed (then c.error() says how). */
+function connected(c: Client): Promise<void> {
+  return new Promise<void>((r) => {
+    if (c.sock.readyState === 'open' || c.closed()) return r();
+    c.sock.once('connect', () => r());
+    c.sock.once('close', () => r());
+  });
+}
+
+/** Calls close(graceful) and reports when done fired. */
+function gracefulClose(s: TestServer): { done: () => boolean; at: () => number } {
+  let doneAt = 0;
+  b.close(s.id, true, () => { doneAt = Date.now(); });
+  servers = servers.filter((x) => x !== s);
+  return { done: () => doneAt !== 0, at: () => doneAt };
+}
+
+/** Blocks the thread (not the kernel): connections complete their handshake meanwhile, nobody accepts them. */
+function blockLoop(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+describe('graceful close', () => {
+  it('a connection accepted before close that has sent nothing yet gets its request answered with Connection: close; done after', async () => {
+    const s = await server();
+    const c = client(s.port);
+    await connected(c);
+    await waitFor(() => b.stats(s.id).connections === 1, 2000, 'accepted');
+    const closing = gracefulClose(s);
+    await sleep(150);
+    expect(c.closed()).toBe(false);
+    expect(closing.done()).toBe(false);
+    c.sock.write(GET('/late'));
+    await waitFor(() => parseResponses(c.text()).length === 1 && parseResponses(c.text())[0].body === 'GET /late', 2000, 'response');
+    const r = parseResponses(c.text())[0];
+    expect(r.status).toBe(200);
+    expect(r.headers.connection).toBe('close');
+    const answeredAt = Date.now();
+    await waitFor(() => c.closed(), 3000, 'server closes after the response');
+    c.sock.destroy();
+    await waitFor(closing.done, 3000, 'done');
+    expect(closing.at()).toBeGreaterThanOrEqual(answeredAt);
+    expect(c.error()).toBeUndefined();
+    expect(s.aborts).toEqual([]);
+  });
+
+  it('a partial head received before close is completed after it and answered', async () => {
+    const s = await server();
+    const c = client(s.port);
+    await connected(c);
+    c.sock.write('GET /split HTTP/1.1\r\nHo');
+    await waitFor(() => b.stats(s.id).bytesReceived > 0, 2000, 'partial head read');
+    const closing = gracefulClose(s);
+    await sleep(100);
+    expect(c.closed()).toBe(false);
+    c.sock.write('st: t\r\n\r\n');
+    await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'response');
+    const r = parseResponses(c.text())[0];
+    expect(r.body).toBe('GET /split');
+    expect(r.headers.connection).toBe('close');
+    c.sock.destroy();
+    await waitFor(closing.done, 3000, 'done');
+  });
+
+  it('a connection that never sends anything is closed by the header timeout, then done', async () => {
+    const s = await server({ headerTimeoutMs: 400 });
+    const c = client(s.port);
+    await connected(c);
+    await waitFor(() => b.stats(s.id).connections === 1, 2000, 'accepted');
+    const t0 = Date.now();
+    const closing = gracefulClose(s);
+    await sleep(150);
+    expect(c.closed()).toBe(false);
+    await waitFor(closing.done, 3000, 'done');
+    expect(c.text()).toBe('');  // closed without a response: there was no request
+    await waitFor(() => c.closed(), 1000, 'client sees the close');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(s.requests).toEqual([]);
+  });
+
+  it('an idle keep-alive connection that already served a request closes promptly, and done fires', async () => {
+    const s = await server({ keepAliveTimeoutMs: 30000 });
+    const c = client(s.port);
+    c.sock.write(GET('/one'));
+    await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
+    expect(parseResponses(c.text())[0].headers.connection).toBeUndefined();
+    await sleep(20);
+    const t0 = Date.now();
+    const closing = gracefulClose(s);
+    await waitFor(() => c.closed() && closing.done(), 1000, 'closed and done');
+    expect(Date.now() - t0).toBeLessThan(500);
+  });
+
+  it('an idle keep-alive connection whose next request is already in its socket gets it answered', async () => {
+    const s = await server({ keepAliveTimeoutMs: 30000 });
+    const c = client(s.port);
+    c.sock.write(GET('/one'));
+    await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
+    await sleep(20);
+    // Written straight to the socket (loopback: in the server's receive queue at once),
+    // and the close comes before the server's loop reads it.
+    c.sock.write(GET('/two'));
+    blockLoop(20);
+    const closing = gracefulClose(s);
+    await waitFor(() => parseResponses(c.text()).length === 2 || c.closed(), 2000, 'second response or close');
+    const rs = parseResponses(c.text());
+    expect(rs.map((r) => r.body)).toEqual(['GET /one', 'GET /two']);
+    expect(rs[1].headers.connection).toBe('close');
+    c.sock.destroy();
+    await waitFor(closing.done, 3000, 'done');
+  });
+
+  it('connections still in the accept queue are accepted and answered, not reset', async () => {
+    const s = await server();
+    const cs = [client(s.port), client(s.port), client(s.port)];
+    // net.connect() connects on the next tick; the handshakes complete in the kernel
+    // while the loop is blocked, so the connections wait in the queue, unaccepted.
+    await new Promise<void>((r) => process.nextTick(r));
+    blockLoop(50);
+    expect(b.stats(s.id).connections).toBe(0);
+    const closing = gracefulClose(s);
+    const acceptedAtClose = b.stats(s.id).connections;
+    for (const c of cs) {
+      await connected(c);
+      if (!c.closed()) c.sock.write(GET('/queued'));
+    }
+    await waitFor(() => cs.every((c) => parseResponses(c.text()).length === 1 || c.closed()), 3000, 'responses');
+    for (const c of cs) {
+      expect(c.error()).toBeUndefined();
+      const r = parseResponses(c.text())[0];
+      expect(r?.body).toBe('GET /queued');
+      expect(r.headers.connection).toBe('close');
+      c.sock.destroy();
+    }
+    expect(acceptedAtClose).toBe(3);
+    await waitFor(closing.done, 3000, 'done');
+  });
+
+  it('an fd listener whose socket others share leaves its queue to them: closing it changes nothing for the others', async () => {
+    // The master: binds, never accepts, keeps its descriptor.
+    const holder = createServerHandle('127.0.0.1', 0, 4);
+    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
+    const addr: Record<string, unknown> = {};
+    holder.getsockname(addr);
+    const port = Number(addr.port);
+    const fd = holder.fd;
+    try {
+      // Two workers accept on the same socket.
+      const a = await server({}, undefined, (id) => b.listenFd(id, fd, 64));
+      const other = await server({}, undefined, (id) => b.listenFd(id, fd, 64));
+      const cs = [client(port), client(port), client(port)];
+      await new Promise<void>((r) => process.nextTick(r));
+      blockLoop(50);
+      const closing = gracefulClose(a);
+      expect(b.stats(a.id).connections).toBe(0);  // not taken by the closing worker
+      await waitFor(closing.done, 2000, 'done of the closed worker');
+      for (const c of cs) {
+        await connected(c);
+        if (!c.closed()) c.sock.write(GET('/shared'));
+      }
+      await waitFor(() => cs.every((c) => parseResponses(c.text()).length === 1 || c.closed()), 3000, 'responses');
+      for (const c of cs) expect(parseResponses(c.text())[0]?.body).toBe('GET /shared');
+      expect(a.requests).toEqual([]);
+      expect(other.requests.length).toBe(3);
+      // New connections keep coming to the other worker.
+      const late = client(port);
+      late.sock.write(GET('/after'));
+      await waitFor(() => parseResponses(late.text()).length === 1, 2000, 'response after the close');
+      expect(other.requests.length).toBe(4);
+    } finally {
+      holder.close();
+    }
+  });
+});
+
+function ssListenQueueMax(port: number): number | undefined {
+  const out = execFileSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  const line = out.split('\n').find((l) => l.trim().startsWith('LISTEN'));
+  return line ? Number(line.trim().split(/\s+/)[2]) : undefined;  // State Recv-Q Send-Q …
+}
+
+let hasSs = false;
+try { execFileSync('ss', ['-V'], { stdio: 'ignore' }); hasSs = true; } catch { /* not installed */ }
+
+describe('listenFd backlog', () => {
+  it('listens on a bound, not listening socket with the given backlog', async () => {
+    const h = createServerHandle('127.0.0.1', 0, 4);
+    if (typeof h === 'number') throw new Error(`bind failed: ${h}`);
+    try {
+      const addr: Record<string, unknown> = {};
+      h.getsockname(addr);
+      const port = Number(addr.port);
+      const s = await server({}, undefined, (id) => b.listenFd(id, h.fd, 37));
+      expect(s.port).toBe(port);
+      const c = client(port);
+      c.sock.write(GET('/backlog'));
+      await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'response');
+      expect(parseResponses(c.text())[0].body).toBe('GET /backlog');
+    } finally {
+      h.close();
+    }
+  });
+
+  it.skipIf(!hasSs)('the kernel queue takes the backlog, and a second listenFd on the listening socket resizes it', async () => {
+    const h = createServerHandle('127.0.0.1', 0, 4);
+    if (typeof h === 'number') throw new Error(`bind failed: ${h}`);
+    try {
+      const addr: Record<string, unknown> = {};
+      h.getsockname(addr);
+      const port = Number(addr.port);
+      await server({}, undefined, (id) => b.listenFd(id, h.fd, 37));
+      expect(ssListenQueueMax(port)).toBe(37);
+      await server({}, undefined, (id) => b.listenFd(id, h.fd, 53));
+      expect(ssListenQueueMax(port)).toBe(53);
+    } finally {
+      h.close();
+    }
+  });
+  if (!hasSs) it.skip('ss(8) is not installed: the kernel backlog is not checked', () => {});
+});
