@@ -1,6 +1,7 @@
 // One client connection; see connection.h.
 #include "connection.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +24,7 @@ constexpr uint64_t kLowWater = 32 * 1024;     // onDrain below this
 constexpr size_t kCopyBelow = 16 * 1024;      // smaller Buffers are copied into the stage
 constexpr size_t kMaxBuffered = 256 * 1024;   // stop reading above this while a request is in flight
 constexpr uint64_t kLingerMs = 2000;          // after a closing response: wait this long for the client's FIN
+constexpr uint64_t kClosingFirstByteMs = 2000; // graceful close: how long a connection that sent nothing may still send its first request
 constexpr size_t kMaxIov = 64;
 constexpr size_t kFileBlock = 64 * 1024;      // pread path of sendFile: bytes read at a time
 
@@ -1351,7 +1353,13 @@ void Connection::tick(uint64_t now) {
   uint64_t age = now - phase_since_;
   switch (phase_) {
     case Phase::Head:
-      if (age >= l.header_timeout_ms) {
+      // While the server closes gracefully, a connection that has sent nothing yet gets a
+      // short grace for its first bytes rather than the whole header timeout: a request
+      // racing the close is answered, a pre-opened idle connection does not hold a
+      // reloading worker until its graceful timeout.
+      if (!bytes_seen_ && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kClosingFirstByteMs)) {
+        close_now();
+      } else if (age >= l.header_timeout_ms) {
         if (bytes_seen_) {
           fail(408);
           flush();

@@ -130,6 +130,21 @@ describe('graceful close', () => {
     expect(s.requests).toEqual([]);
   });
 
+  it('while closing, a connection that sent nothing gets a short grace (2 s), not the whole header timeout', async () => {
+    const s = await server({ headerTimeoutMs: 60_000 });
+    const c = client(s.port);
+    await connected(c);
+    await waitFor(() => b.stats(s.id).connections === 1, 2000, 'accepted');
+    const t0 = Date.now();
+    const closing = gracefulClose(s);
+    await sleep(1000);
+    expect(c.closed()).toBe(false);  // still inside the grace: a late request would be answered
+    await waitFor(closing.done, 5000, 'done');
+    expect(Date.now() - t0).toBeLessThan(4500);
+    expect(c.text()).toBe('');
+    expect(s.requests).toEqual([]);
+  });
+
   it('an idle keep-alive connection that already served a request closes promptly, and done fires', async () => {
     const s = await server({ keepAliveTimeoutMs: 30000 });
     const c = client(s.port);
