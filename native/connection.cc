@@ -1136,12 +1136,7 @@ bool Connection::wait_writable(uv_os_fd_t sock) {
 // ended) the connection closes now; a later request in flight gets onAbort.
 void Connection::file_ended_early() {
   bool current = in_flight_ && resp_started_ && pieces_[piece_head_].seq == served_;
-  for (size_t i = piece_head_; i < pieces_.size(); i++)
-    if (pieces_[i].kind == Piece::External && pieces_[i].ref) napi_delete_reference(ld->env, pieces_[i].ref);
-  pieces_.clear();
-  piece_head_ = 0;
-  stage_.clear();
-  stage_synced_ = 0;
+  drop_output();
   queued_ = 0;  // a File piece is only sent with no write in progress: nothing else is queued
   no_more_requests_ = true;
   inbuf_.clear();
@@ -1264,14 +1259,20 @@ void Connection::on_close(uv_handle_t* h) {
   if (--c->open_handles_ == 0) c->release_pieces();
 }
 
-// The last handle closed: free what the connection holds and return it to the pool.
-void Connection::release_pieces() {
+// Forgets every queued output piece and the staged bytes, releasing the Buffers held for
+// them.
+void Connection::drop_output() {
   for (size_t i = piece_head_; i < pieces_.size(); i++)
     if (pieces_[i].kind == Piece::External && pieces_[i].ref) napi_delete_reference(ld->env, pieces_[i].ref);
   pieces_.clear();
   piece_head_ = 0;
   stage_.clear();
   stage_synced_ = 0;
+}
+
+// The last handle closed: free what the connection holds and return it to the pool.
+void Connection::release_pieces() {
+  drop_output();
   stage_.shrink_if_over(64 * 1024);
   inbuf_.clear();
   inbuf_.shrink_if_over(64 * 1024);

@@ -140,6 +140,7 @@ class Connection {
   void queue_emptied();
   void check_drain();
   void release_pieces();
+  void drop_output();
   void begin_shutdown();
 
   union {

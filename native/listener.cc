@@ -140,6 +140,15 @@ Listener* init_handle(Server* s, bool pipe, unsigned int family, ListenError* er
 
 }  // namespace
 
+// The address a TCP listener is bound to (the port the kernel picked for port 0).
+static void read_tcp_address(Listener* l, ListenAddress* out) {
+  sockaddr_storage bound;
+  int len = sizeof bound;
+  uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<sockaddr*>(&bound), &len);
+  fill_address(bound, out);
+  l->port = out->port;
+}
+
 Listener* listen_tcp(Server* s, const std::string& host_in, int port, int backlog, ListenAddress* out,
                      ListenError* err) {
   std::string host = host_in.empty() ? "::" : host_in;
@@ -178,11 +187,7 @@ Listener* listen_tcp(Server* s, const std::string& host_in, int port, int backlo
   }
   l = start(s, l, backlog, err, where);
   if (!l) return nullptr;
-  sockaddr_storage bound;
-  int len = sizeof bound;
-  uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<sockaddr*>(&bound), &len);
-  fill_address(bound, out);
-  l->port = out->port;
+  read_tcp_address(l, out);
   return l;
 }
 
@@ -254,11 +259,7 @@ Listener* listen_fd(Server* s, int fd, int backlog, ListenAddress* out, ListenEr
     out->family = "unix";
     out->port = 0;
   } else {
-    sockaddr_storage bound;
-    int len = sizeof bound;
-    uv_tcp_getsockname(&l->h.tcp, reinterpret_cast<sockaddr*>(&bound), &len);
-    fill_address(bound, out);
-    l->port = out->port;
+    read_tcp_address(l, out);
   }
   return l;
 }
