@@ -66,6 +66,10 @@ for (let i = 0; i < ECHO_BODY.length; i++) ECHO_BODY[i] = 0x41 + (i % 26) + (i %
 const STREAM_CHUNK_SIZE = 64 * 1024;
 const STREAM_CHUNKS = Array.from({ length: 16 }, (_, i) => Buffer.alloc(STREAM_CHUNK_SIZE, 0x41 + i));
 const STREAM_BYTES = Buffer.concat(STREAM_CHUNKS);
+// The stream scenario's body as every server produces it: a generator, one chunk at a time.
+function* streamChunks() {
+  for (const c of STREAM_CHUNKS) yield c;
+}
 
 // The 1 MB static file; created on first use, deterministic content.
 const FILE_SIZE = 1024 * 1024;
@@ -103,6 +107,7 @@ module.exports = {
   HEADERS_TEXT,
   ECHO_BODY,
   STREAM_CHUNKS,
+  streamChunks,
   STREAM_BYTES,
   FILE_PATH,
   FILE_SIZE,

@@ -5,10 +5,6 @@ const { parseArgs, ready, onShutdown, fail, payloads: p } = require('./common');
 
 const FILE = p.ensureFile();
 
-function* streamChunks() {
-  for (const c of p.STREAM_CHUNKS) yield c;
-}
-
 function build() {
   const express = require('express');
   const app = express();
@@ -26,7 +22,7 @@ function build() {
   });
   app.get('/stream', (req, res) => {
     res.type('application/octet-stream');
-    Readable.from(streamChunks()).pipe(res);
+    Readable.from(p.streamChunks()).pipe(res);
   });
   app.get('/file', (req, res) => {
     res.sendFile(FILE);

@@ -7,10 +7,6 @@ const { parseArgs, ready, onShutdown, fail, payloads: p } = require('./common');
 const FILE = p.ensureFile();
 const FILE_SIZE = fs.statSync(FILE).size;
 
-function* streamChunks() {
-  for (const c of p.STREAM_CHUNKS) yield c;
-}
-
 function build() {
   const fastify = require('fastify')({ logger: false });
   // fastify parses only JSON and text bodies out of the box; a raw body needs a parser.
@@ -31,7 +27,7 @@ function build() {
     reply.type(p.CONTENT_TYPES.binary).send(req.body);
   });
   fastify.get('/stream', (req, reply) => {
-    reply.type(p.CONTENT_TYPES.binary).send(Readable.from(streamChunks()));
+    reply.type(p.CONTENT_TYPES.binary).send(Readable.from(p.streamChunks()));
   });
   fastify.get('/file', (req, reply) => {
     reply.type(p.CONTENT_TYPES.binary).header('Content-Length', FILE_SIZE).send(fs.createReadStream(FILE));

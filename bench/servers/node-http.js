@@ -8,10 +8,6 @@ const { parseArgs, ready, onShutdown, fail, payloads: p } = require('./common');
 const FILE = p.ensureFile();
 const FILE_SIZE = fs.statSync(FILE).size;
 
-function* streamChunks() {
-  for (const c of p.STREAM_CHUNKS) yield c;
-}
-
 // setHeader + end(body) lets node:http compute Content-Length (writeHead first would
 // fix the head before the body is known and fall back to chunked framing).
 function send(res, type, body) {
@@ -42,7 +38,7 @@ function handler(req, res) {
     }
     case '/stream':
       res.writeHead(200, { 'Content-Type': p.CONTENT_TYPES.binary });
-      pipeline(Readable.from(streamChunks()), res, () => {});
+      pipeline(Readable.from(p.streamChunks()), res, () => {});
       return;
     case '/file':
       res.writeHead(200, { 'Content-Type': p.CONTENT_TYPES.binary, 'Content-Length': FILE_SIZE });

@@ -9,10 +9,6 @@ const FILE = p.ensureFile();
 const FILE_SIZE = String(fs.statSync(FILE).size);
 const HELLO_LENGTH = String(p.HELLO_BYTES.length);
 
-function* streamChunks() {
-  for (const c of p.STREAM_CHUNKS) yield c;
-}
-
 function app(environ, startResponse) {
   switch (environ.PATH_INFO) {
     case '/hello':
@@ -36,7 +32,7 @@ function app(environ, startResponse) {
     }
     case '/stream':
       startResponse('200 OK', [['Content-Type', p.CONTENT_TYPES.binary]]);
-      return streamChunks();
+      return p.streamChunks();
     case '/file':
       startResponse('200 OK', [['Content-Type', p.CONTENT_TYPES.binary], ['Content-Length', FILE_SIZE]]);
       return environ['wsgi.file_wrapper'](FILE);
