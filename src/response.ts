@@ -200,8 +200,11 @@ export class Exchange implements HeadTarget {
     } else {
       this.headersSent = true;
       const payload = out.length === 0 ? null : out.length === 1 ? (out[0] as Buffer | string) : (out as Array<Buffer | string>);
-      if (this.ctx.hooks !== undefined || this.contentLength >= 0) for (const c of out) this.bytesSent += chunkBytes(c as Buffer | string);
+      // Sizes are counted only when someone reads them: the hooks, or the short-body log line.
+      const counted = this.ctx.hooks !== undefined;
+      if (counted) for (const c of out) this.bytesSent += chunkBytes(c as Buffer | string);
       result = nb.respond(this.conn, this.head, payload, this.contentLength, this.respFlags);
+      if (!counted && result === RESULT_SHORT) for (const c of out) this.bytesSent += chunkBytes(c as Buffer | string);
     }
     this.ended(result);
   }
