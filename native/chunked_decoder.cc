@@ -10,8 +10,15 @@
 //   - chunk extensions over max_extension_bytes in total per message: 413 — the client sent
 //     more than the server accepts to carry along with the content, as node:http answers;
 //   - a trailer section over max_trailer_bytes: 431, as for a header section too large;
+//   - a trailer field that RFC 9110 §6.5.1 keeps out of trailers (trailer_field_allowed):
+//     400, decided at its colon;
 //   - any other malformed framing: 400.
+//
+// Accepted trailer fields go to the TrailerSink, byte by byte (a trailer section is small
+// and rare; the sink decides where the bytes live).
 #include "parser.h"
+
+#include <cstring>
 
 #include "http_chars.h"
 
@@ -36,6 +43,7 @@ enum State : uint8_t {
   kDataLf,          // the LF after chunk data
   kTrailerLineStart,// a trailer field line, or the CR of the final empty line
   kTrailerName,     // inside a trailer field name
+  kTrailerValueOws, // whitespace after the colon, before the value
   kTrailerValue,    // inside a trailer field value
   kTrailerLf,       // the LF ending a trailer field line
   kEndLf,           // the LF of the final empty line
@@ -48,7 +56,50 @@ constexpr size_t kMaxSizeDigits = 16;  // 16 hex digits fill 64 bits
 // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
 inline bool is_qdtext(unsigned char c) { return is_field_value_byte(c) && c != '"' && c != '\\'; }
 
+// name (lower case, exactly n bytes) equals the literal.
+template <size_t N>
+inline bool is(const char* name, size_t n, const char (&lit)[N]) {
+  return n == N - 1 && std::memcmp(name, lit, n) == 0;
+}
+
+// The refused names, matched on the lower-cased name; `kept` bytes of it are at hand
+// (all of it when len <= kept).
+bool allowed_lower(const char* lower, size_t len, size_t kept) {
+  if (len >= 3 && std::memcmp(lower, "if-", 3) == 0) return false;
+  if (len >= 6 && std::memcmp(lower, "proxy-", 6) == 0) return false;
+  if (len > kept) return true;  // longer than every name below
+  switch (lower[0]) {
+    case 'a': return !is(lower, len, "authorization");
+    case 'c':
+      return !(is(lower, len, "cache-control") || is(lower, len, "connection") ||
+               is(lower, len, "content-encoding") || is(lower, len, "content-length") ||
+               is(lower, len, "content-range") || is(lower, len, "content-type") ||
+               is(lower, len, "cookie"));
+    case 'e': return !is(lower, len, "expect");
+    case 'h': return !is(lower, len, "host");
+    case 'k': return !is(lower, len, "keep-alive");
+    case 'm': return !is(lower, len, "max-forwards");
+    case 'p': return !is(lower, len, "pragma");
+    case 'r': return !is(lower, len, "range");
+    case 's': return !is(lower, len, "set-cookie");
+    case 't': return !(is(lower, len, "te") || is(lower, len, "trailer") || is(lower, len, "transfer-encoding"));
+    case 'u': return !is(lower, len, "upgrade");
+    default: return true;
+  }
+}
+
+inline char ascii_lower(unsigned char c) {
+  return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+
 }  // namespace
+
+bool trailer_field_allowed(const char* name, size_t len) {
+  char lower[24];
+  const size_t kept = len < sizeof lower ? len : sizeof lower;
+  for (size_t i = 0; i < kept; ++i) lower[i] = ascii_lower(static_cast<unsigned char>(name[i]));
+  return len != 0 && allowed_lower(lower, len, kept);
+}
 
 ChunkStatus ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed, Span* out) {
   *out = Span{};
@@ -184,18 +235,48 @@ ChunkStatus ChunkedDecoder::feed(const char* data, size_t len, size_t* consumed,
         break;
 
       case kTrailerLineStart:
-        if (c == '\r') state_ = kEndLf;
-        else if (is_tchar_byte(c)) state_ = kTrailerName;
-        else if (is_ows(c)) return fail(i, 400, "obs-fold in trailer section");
-        else return fail(i, 400, "invalid trailer field");
+        if (c == '\r') {
+          state_ = kEndLf;
+        } else if (is_tchar_byte(c)) {
+          name_[0] = ascii_lower(c);
+          name_len_ = 1;
+          if (trailers_) trailers_->field_bytes(data + i, 1);
+          state_ = kTrailerName;
+        } else if (is_ows(c)) {
+          return fail(i, 400, "obs-fold in trailer section");
+        } else {
+          return fail(i, 400, "invalid trailer field");
+        }
         break;
       case kTrailerName:
-        if (c == ':') state_ = kTrailerValue;
-        else if (!is_tchar_byte(c)) return fail(i, 400, "invalid trailer field name");
+        if (c == ':') {
+          const size_t kept = name_len_ < kNameKept ? name_len_ : kNameKept;
+          if (!allowed_lower(name_, name_len_, kept)) return fail(i, 400, "field not allowed in a trailer");
+          if (trailers_) trailers_->field_bytes(data + i, 1);
+          value_ows_ = 0;
+          state_ = kTrailerValueOws;
+        } else if (is_tchar_byte(c)) {
+          if (name_len_ < kNameKept) name_[name_len_] = ascii_lower(c);
+          ++name_len_;
+          if (trailers_) trailers_->field_bytes(data + i, 1);
+        } else {
+          return fail(i, 400, "invalid trailer field name");
+        }
         break;
+      case kTrailerValueOws:
       case kTrailerValue:
-        if (c == '\r') state_ = kTrailerLf;
-        else if (!is_field_value_byte(c)) return fail(i, 400, "invalid character in trailer field");
+        if (c == '\r') {
+          if (trailers_) trailers_->field_end(value_ows_);
+          state_ = kTrailerLf;
+        } else if (!is_field_value_byte(c)) {
+          return fail(i, 400, "invalid character in trailer field");
+        } else if (state_ == kTrailerValueOws && is_ows(c)) {
+          // leading whitespace is not part of the value
+        } else {
+          value_ows_ = is_ows(c) ? value_ows_ + 1 : 0;
+          if (trailers_) trailers_->field_bytes(data + i, 1);
+          state_ = kTrailerValue;
+        }
         break;
       case kTrailerLf:
         if (c != '\n') return fail(i, 400, "bare CR in trailer section");

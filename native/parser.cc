@@ -321,10 +321,72 @@ inline bool version_byte_ok(size_t i, char c) {
   return is_digit(c);  // 5 and 7
 }
 
-ParseStatus semantics(RequestHead* head) {
+// ---- request-target forms (RFC 9112 §3.2) ---------------------------------------------------
+
+// The Host field an absolute-form target adds on an HTTP/1.0 request that sent none: its
+// name points at this static spelling rather than into the input.
+constexpr char kHostName[] = "Host";
+
+// Checks a target that does not start with '/' (origin-form is decided by its first
+// byte). Accepted: `*` with OPTIONS, and an http or https absolute-form URI, whose
+// authority then replaces the Host field value (RFC 9112 §3.2.2). Everything else is
+// 400: relative references (`foo/bar`), authority-form (only CONNECT uses it, and CONNECT
+// is refused before this), other schemes, an empty host, userinfo (RFC 9110 §4.2.4).
+// max_fields bounds the header count, the added Host field included.
+ParseStatus other_target_form(RequestHead* head, HeaderField* host_field, size_t max_fields) {
+  const Span t = head->target;
+  if (t.len == 1 && t.data[0] == '*') {
+    if (head->method.len == 7 && std::memcmp(head->method.data, "OPTIONS", 7) == 0) {
+      return ParseStatus::Complete;
+    }
+    return fail(head, 400, "asterisk-form target on a method other than OPTIONS");
+  }
+  size_t scheme = 0;  // length of "http" or "https"
+  if (t.len >= 7 && ieq(t.data, 4, "http")) {
+    scheme = 4;
+    if ((t.data[4] | 0x20) == 's') scheme = 5;
+  }
+  if (scheme == 0 || t.len < scheme + 3 || std::memcmp(t.data + scheme, "://", 3) != 0) {
+    return fail(head, 400, "request target is not origin-form or an http(s) absolute-form");
+  }
+  const char* a = t.data + scheme + 3;
+  const char* end = t.data + t.len;
+  const char* a_end = a;
+  while (a_end < end && *a_end != '/' && *a_end != '?') ++a_end;
+  const Span authority{a, static_cast<size_t>(a_end - a)};
+  if (authority.len == 0 || *a == ':' || !valid_host(authority)) {
+    return fail(head, 400, "invalid authority in an absolute-form target");
+  }
+  if (host_field == nullptr) {  // HTTP/1.0 without Host: the target names the host
+    if (head->header_count >= max_fields) return fail(head, 431, "too many header fields");
+    host_field = &head->headers[head->header_count++];
+    host_field->name = Span{kHostName, sizeof kHostName - 1};
+    host_field->known = kHeaderHost;
+  }
+  host_field->value = authority;
+  return ParseStatus::Complete;
+}
+
+// The canonical decimal of a validated Content-Length value: its first element without
+// leading zeros ("005, 5" → "5", "000" → "0"), a span inside the value.
+Span canonical_content_length(Span v) {
+  const char* p = v.data;
+  const char* e = p;
+  const char* end = p + v.len;
+  while (e < end && is_digit(*e)) ++e;
+  while (e - p > 1 && *p == '0') ++p;
+  return Span{p, static_cast<size_t>(e - p)};
+}
+
+bool is_connect(Span method) { return method.len == 7 && std::memcmp(method.data, "CONNECT", 7) == 0; }
+
+ParseStatus semantics(RequestHead* head, size_t max_fields) {
   const bool http11 = head->version_minor == 1;
   unsigned hosts = 0;
-  Span host;
+  HeaderField* host_field = nullptr;
+  unsigned content_types = 0;
+  unsigned cl_fields = 0;
+  HeaderField* first_cl = nullptr;
   bool cl_seen = false;
   uint64_t cl = 0;
   bool te_seen = false;
@@ -335,16 +397,20 @@ ParseStatus semantics(RequestHead* head) {
   bool expect_other = false;
 
   for (size_t i = 0; i < head->header_count; ++i) {
-    const HeaderField& f = head->headers[i];
+    HeaderField& f = head->headers[i];
     switch (f.known) {
       case kHeaderHost:
         ++hosts;
-        host = f.value;
+        host_field = &f;
+        break;
+      case kHeaderContentType:
+        ++content_types;
         break;
       case kHeaderContentLength:
         if (!fold_content_length(f.value, &cl_seen, &cl)) {
           return fail(head, 400, "invalid or conflicting Content-Length");
         }
+        if (cl_fields++ == 0) first_cl = &f;
         break;
       case kHeaderTransferEncoding:
         te_seen = true;
@@ -372,7 +438,16 @@ ParseStatus semantics(RequestHead* head) {
 
   if (hosts > 1) return fail(head, 400, "more than one Host");
   if (hosts == 0 && http11) return fail(head, 400, "missing Host");
-  if (hosts == 1 && !valid_host(host)) return fail(head, 400, "invalid Host");
+  if (hosts == 1 && !valid_host(host_field->value)) return fail(head, 400, "invalid Host");
+  if (content_types > 1) return fail(head, 400, "more than one Content-Type");
+
+  // Origin-form is the common case and costs one byte compare; CONNECT is refused below
+  // whatever its target, so its authority-form is never checked here.
+  const bool connect = is_connect(head->method);
+  if (head->target.data[0] != '/' && !connect) {
+    const ParseStatus st = other_target_form(head, hosts == 1 ? host_field : nullptr, max_fields);
+    if (st != ParseStatus::Complete) return st;
+  }
 
   if (te_seen) {
     if (cl_seen) return fail(head, 400, "both Transfer-Encoding and Content-Length");
@@ -382,11 +457,22 @@ ParseStatus semantics(RequestHead* head) {
     if (codings.chunked > 1) return fail(head, 400, "chunked applied more than once");
     if (codings.other) return fail(head, 501, "unsupported transfer coding");
     head->body_kind = BodyKind::Chunked;
-  } else if (cl_seen && cl > 0) {
-    head->body_kind = BodyKind::Length;
-    head->content_length = cl;
+  } else if (cl_seen) {
+    // Every Content-Length field reads as the body size in plain decimal.
+    const Span canonical = canonical_content_length(first_cl->value);
+    first_cl->value = canonical;
+    if (cl_fields > 1) {
+      for (size_t i = 0; i < head->header_count; ++i) {
+        if (head->headers[i].known == kHeaderContentLength) head->headers[i].value = canonical;
+      }
+    }
+    if (cl > 0) {
+      head->body_kind = BodyKind::Length;
+      head->content_length = cl;
+    }
   }
 
+  if (connect) return fail(head, 501, "CONNECT is not supported");
   if (expect_other) return fail(head, 417, "unsupported expectation");
   head->expect_continue = expect_continue && http11;
   head->keep_alive = http11 ? !conn_close : (conn_keep_alive && !conn_close);
@@ -511,7 +597,7 @@ ParseStatus parse_head(const char* data, size_t len, const ParseLimits& limits,
   }
 
   *consumed = static_cast<size_t>(p - data);
-  return semantics(head);
+  return semantics(head, max_fields);
 }
 
 }  // namespace

@@ -85,8 +85,9 @@ enum class ChunkStatus : uint8_t {
   Data,      // *out is a run of body bytes inside the input; *consumed covers it
   NeedMore,  // all input consumed (*consumed == len), no data to hand out: wait for more
   Done,      // the last chunk and the trailer section ended; *consumed ends after them
-  Error,     // malformed or over a limit: error_status() says which (400; 413 for chunk
-             // extensions over max_extension_bytes; 431 for trailers over max_trailer_bytes)
+  Error,     // malformed or over a limit: error_status() says which (400, also for a trailer
+             // field that is not allowed there; 413 for chunk extensions over
+             // max_extension_bytes; 431 for trailers over max_trailer_bytes)
 };
 
 struct ChunkedLimits {
@@ -94,22 +95,54 @@ struct ChunkedLimits {
   size_t max_trailer_bytes = 8192;    // trailer section, in total (its final CRLF included)
 };
 
+// Receives the trailer fields a ChunkedDecoder accepts (RFC 9112 §7.1.2), as they are
+// decoded: for each field, field_bytes() runs that together are "name:value" (the name as
+// received, the value without its leading whitespace), then field_end(n), where the last
+// n bytes given are whitespace that ends the value and is not part of it. A refused
+// trailer section may leave a partial field behind; the request is refused then.
+class TrailerSink {
+ public:
+  virtual void field_bytes(const char* p, size_t n) = 0;
+  virtual void field_end(size_t trailing_ows) = 0;
+
+ protected:
+  ~TrailerSink() = default;
+};
+
+// True when a field of this name may be sent in a trailer section and handed to the
+// application: RFC 9110 §6.5.1 leaves out the fields needed before the content can be
+// processed. Refused (the decoder answers 400): framing (Content-Length,
+// Transfer-Encoding, Trailer, TE, Connection, Keep-Alive, Upgrade), routing (Host),
+// request modifiers (Expect, Max-Forwards, Range, Cache-Control, Pragma, If-*),
+// authentication (Authorization, Cookie, Set-Cookie, Proxy-*) and the content's format
+// (Content-Type, Content-Encoding, Content-Range). ASCII case-insensitive.
+bool trailer_field_allowed(const char* name, size_t len);
+
 // Incremental decoder of a chunked request body. Stateful across calls; zero-copy:
-// data runs are spans into the caller's input. Trailers are validated and dropped.
+// data runs are spans into the caller's input. Trailer fields are validated, those not
+// allowed in a trailer refused (400), and the others handed to the TrailerSink when one
+// is given (dropped otherwise). No allocation.
 class ChunkedDecoder {
  public:
-  explicit ChunkedDecoder(ChunkedLimits limits = {}) : limits_(limits) {}
+  explicit ChunkedDecoder(ChunkedLimits limits = {}, TrailerSink* trailers = nullptr)
+      : limits_(limits), trailers_(trailers) {}
   ChunkStatus feed(const char* data, size_t len, size_t* consumed, Span* out);
   uint16_t error_status() const { return error_status_; }
   const char* error_reason() const { return error_reason_; }
 
  private:
+  static constexpr size_t kNameKept = 24;  // longer than every refused trailer name
+
   ChunkedLimits limits_;
+  TrailerSink* trailers_;
   uint8_t state_ = 0;
   uint64_t remaining_ = 0;      // bytes left in the current chunk
   size_t size_digits_ = 0;
   size_t extension_bytes_ = 0;
   size_t trailer_bytes_ = 0;
+  size_t name_len_ = 0;         // bytes of the current trailer field name
+  size_t value_ows_ = 0;        // whitespace bytes at the current end of a trailer value
+  char name_[kNameKept] = {};   // the first kNameKept bytes of that name
   uint16_t error_status_ = 0;
   const char* error_reason_ = "";
 };

@@ -3,7 +3,8 @@
 // Every case is fed whole, in every 2-way split, and byte by byte; each piece is placed
 // right before a PROT_NONE page, so an over-read faults. The decoded body, the bytes
 // consumed and the final status must be the same for every way of feeding. Data results
-// must be spans inside the piece just fed (zero-copy). Prints "N passed, N failed".
+// must be spans inside the piece just fed (zero-copy). The trailer fields handed to the
+// TrailerSink must be the same too. Prints "N passed, N failed".
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ using tsgi::ChunkedDecoder;
 using tsgi::ChunkedLimits;
 using tsgi::ChunkStatus;
 using tsgi::Span;
+using tsgi::TrailerSink;
 using tsgi_test::Case;
 using tsgi_test::GuardedBuffer;
 using tsgi_test::show;
@@ -39,12 +41,14 @@ struct ChunkCase {
   ChunkStatus end = ChunkStatus::Done;
   uint16_t status = 0;         // for Error
   std::string rest;            // bytes after the body: never consumed
+  std::string trailers;        // for Done: the accepted trailer fields, "name:value\n" each
   ChunkedLimits limits;
 
   ChunkCase(std::string n, std::string in, std::string b) : name(std::move(n)), input(std::move(in)), body(std::move(b)) {}
   ChunkCase& error(uint16_t s) { end = ChunkStatus::Error; status = s; return *this; }
   ChunkCase& incomplete() { end = ChunkStatus::NeedMore; return *this; }
   ChunkCase& after(std::string r) { rest = std::move(r); input += rest; return *this; }
+  ChunkCase& tr(std::string t) { trailers = std::move(t); return *this; }
   ChunkCase& lim(size_t ext, size_t trailer) {
     limits.max_extension_bytes = ext;
     limits.max_trailer_bytes = trailer;
@@ -57,12 +61,29 @@ struct Outcome {
   uint16_t status = 0;
   std::string body;
   size_t consumed = 0;
+  std::string trailers;
+};
+
+// Collects trailer fields as "name:value\n".
+class StringSink final : public TrailerSink {
+ public:
+  explicit StringSink(std::string* out) : out_(out) {}
+  void field_bytes(const char* p, size_t n) override { out_->append(p, n); }
+  void field_end(size_t trailing_ows) override {
+    if (trailing_ows > out_->size()) trailing_ows = out_->size();
+    out_->resize(out_->size() - trailing_ows);
+    out_->push_back('\n');
+  }
+
+ private:
+  std::string* out_;
 };
 
 // Feeds input cut at the given positions (ascending, inside (0, size)).
 Outcome feed(const ChunkCase& cc, const std::vector<size_t>& cuts, Case* c, const char* mode) {
   Outcome o;
-  ChunkedDecoder d(cc.limits);
+  StringSink sink(&o.trailers);
+  ChunkedDecoder d(cc.limits, &sink);
   size_t start = 0;
   for (size_t piece = 0; piece <= cuts.size(); ++piece) {
     const size_t stop = piece < cuts.size() ? cuts[piece] : cc.input.size();
@@ -124,6 +145,9 @@ void check(const ChunkCase& cc, const Outcome& o, Case* c, const std::string& mo
     return;
   }
   if (o.body != cc.body) c->fail("%s: body [%s], expected [%s]", mode.c_str(), show(o.body).c_str(), show(cc.body).c_str());
+  if (cc.end == ChunkStatus::Done && o.trailers != cc.trailers) {
+    c->fail("%s: trailers [%s], expected [%s]", mode.c_str(), show(o.trailers).c_str(), show(cc.trailers).c_str());
+  }
   const size_t expected_consumed = cc.end == ChunkStatus::Done ? cc.input.size() - cc.rest.size() : cc.input.size();
   if (o.consumed != expected_consumed) {
     c->fail("%s: consumed %zu, expected %zu", mode.c_str(), o.consumed, expected_consumed);
@@ -167,12 +191,22 @@ std::vector<ChunkCase> cases() {
   v.push_back(ChunkCase("extension with a quoted value", "5;a=\"x y;\\\"z\\\\\"\r\nhello\r\n0\r\n\r\n", "hello"));
   v.push_back(ChunkCase("extension with obs-text in quotes", "5;a=\"\xe9\"\r\nhello\r\n0\r\n\r\n", "hello"));
   v.push_back(ChunkCase("BWS around extension parts", "5 ; a = 1 ;b\t=\t\"q\" ; c\r\nhello\r\n0\r\n\r\n", "hello"));
-  v.push_back(ChunkCase("trailer fields are dropped", "5\r\nhello\r\n0\r\nX-Sum: abc\r\nOther:  x y \r\nEmpty:\r\n\r\n", "hello"));
-  v.push_back(ChunkCase("trailer with obs-text", "0\r\nX: \xe9t\xe9\r\n\r\n", ""));
+  v.push_back(ChunkCase("trailer fields go to the sink, OWS trimmed",
+                        "5\r\nhello\r\n0\r\nX-Sum: abc\r\nOther: \t x \t y \t\r\nEmpty:\r\nBlank:  \t \r\n\r\n", "hello")
+                  .tr("X-Sum:abc\nOther:x \t y\nEmpty:\nBlank:\n"));
+  v.push_back(ChunkCase("trailer with obs-text", "0\r\nX: \xe9t\xe9\r\n\r\n", "").tr("X:\xe9t\xe9\n"));
+  v.push_back(ChunkCase("repeated trailer fields keep their order", "0\r\nA: 1\r\nb: 2\r\nA: 3\r\n\r\n", "")
+                  .tr("A:1\nb:2\nA:3\n"));
+  v.push_back(ChunkCase("allowed names that look like refused ones",
+                        "0\r\nHosts: 1\r\nContent-MD5: 2\r\nIf: 3\r\nProxy: 4\r\nTEE: 5\r\nX-Content-Length: 6\r\n"
+                        "Content-Lengthy: 7\r\nServer-Timing: 8\r\nDigest: 9\r\n\r\n", "")
+                  .tr("Hosts:1\nContent-MD5:2\nIf:3\nProxy:4\nTEE:5\nX-Content-Length:6\nContent-Lengthy:7\nServer-Timing:8\nDigest:9\n"));
+  v.push_back(ChunkCase("a long trailer name", "0\r\n" + std::string(40, 'n') + ": v\r\n\r\n", "")
+                  .tr(std::string(40, 'n') + ":v\n"));
   v.push_back(ChunkCase("the next request is not consumed", "5\r\nhello\r\n0\r\n\r\n", "hello")
                   .after("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
   v.push_back(ChunkCase("extensions exactly at the limit", "5;abcd\r\nhello\r\n3;ef\r\nxyz\r\n0;g\r\n\r\n", "helloxyz").lim(10, 8192));
-  v.push_back(ChunkCase("trailer section exactly at the limit", "0\r\nX: 1\r\n\r\n", "").lim(4096, 8));
+  v.push_back(ChunkCase("trailer section exactly at the limit", "0\r\nX: 1\r\n\r\n", "").lim(4096, 8).tr("X:1\n"));
   // Incomplete input: everything fed, more needed.
   v.push_back(ChunkCase("incomplete: inside data", "5\r\nhel", "hel").incomplete());
   v.push_back(ChunkCase("incomplete: before the last chunk", "5\r\nhello\r\n", "hello").incomplete());
@@ -225,6 +259,16 @@ std::vector<ChunkCase> cases() {
   v.push_back(ChunkCase("bare LF ends the trailer section", "0\r\n\n", "").error(400));
   v.push_back(ChunkCase("bare CR ends the trailer section", "0\r\n\rX", "").error(400));
   v.push_back(ChunkCase("trailer section one byte over the limit", "0\r\nX: 12\r\n\r\n", "").lim(4096, 8).error(431));
+  // Fields RFC 9110 §6.5.1 keeps out of a trailer section: refused at their colon.
+  for (const char* name : {"Content-Length", "transfer-encoding", "HOST", "Trailer", "TE", "Connection", "Keep-Alive",
+                           "Upgrade", "Content-Encoding", "Content-Range", "Content-Type", "Expect", "Cache-Control",
+                           "Pragma", "Authorization", "Cookie", "Set-Cookie", "Max-Forwards", "Range", "If-Match",
+                           "if-none-match", "If-Modified-Since", "If-X-Anything-Longer-Than-The-Kept-Name-Bytes",
+                           "Proxy-Authorization", "proxy-connection"}) {
+    const std::string n(name);
+    v.push_back(ChunkCase("refused trailer field " + n, "3\r\nabc\r\n0\r\nX-Ok: 1\r\n" + n + ": v\r\n\r\n", "abc")
+                    .error(400));
+  }
   v.push_back(ChunkCase("endless trailers", "0\r\n" + repeat("X-Trailer: some value\r\n", 500), "").error(431));
   return v;
 }

@@ -1,7 +1,8 @@
 // libFuzzer target for the chunked decoder. The first input byte picks the limits and
 // how the rest is cut into pieces; the rest is the body. Whole, cut and byte-by-byte
-// feeding must agree on the status, the decoded bytes and the bytes consumed, and every
-// Data span must lie inside the piece just fed.
+// feeding must agree on the status, the decoded bytes, the trailer fields and the bytes
+// consumed, and every Data span must lie inside the piece just fed. Accepted trailer
+// fields are never ones trailer_field_allowed() refuses.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -26,12 +27,29 @@ struct Outcome {
   uint16_t status = 0;
   size_t consumed = 0;
   std::string body;
+  std::string trailers;  // "name:value\n" per accepted trailer field
+};
+
+class StringSink final : public tsgi::TrailerSink {
+ public:
+  explicit StringSink(std::string* out) : out_(out) {}
+  void field_bytes(const char* p, size_t n) override { out_->append(p, n); }
+  void field_end(size_t trailing_ows) override {
+    CHECK(trailing_ows <= out_->size());
+    for (size_t i = out_->size() - trailing_ows; i < out_->size(); ++i) CHECK((*out_)[i] == ' ' || (*out_)[i] == '\t');
+    out_->resize(out_->size() - trailing_ows);
+    out_->push_back('\n');
+  }
+
+ private:
+  std::string* out_;
 };
 
 // piece == 0: the whole input at once; otherwise pieces of `piece` bytes.
 Outcome feed(const uint8_t* data, size_t size, const ChunkedLimits& limits, size_t piece) {
   Outcome o;
-  ChunkedDecoder d(limits);
+  StringSink sink(&o.trailers);
+  ChunkedDecoder d(limits, &sink);
   size_t start = 0;
   do {
     const size_t n = piece == 0 ? size - start : (size - start < piece ? size - start : piece);
@@ -134,8 +152,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const Outcome* o : {&bytes, &cut}) {
     CHECK(o->last == whole.last && o->status == whole.status);
     CHECK(o->body == whole.body && o->consumed == whole.consumed);
+    if (whole.last == ChunkStatus::Done) CHECK(o->trailers == whole.trailers);
   }
   if (whole.last != ChunkStatus::Error) CHECK(whole.body.size() < size || size == 0);
-  if (whole.last == ChunkStatus::Done) check_naive(data, size, whole);
+  if (whole.last == ChunkStatus::Done) {
+    check_naive(data, size, whole);
+    // Every accepted field is allowed in a trailer.
+    size_t at = 0;
+    while (at < whole.trailers.size()) {
+      const size_t colon = whole.trailers.find(':', at);
+      const size_t nl = whole.trailers.find('\n', at);
+      CHECK(colon != std::string::npos && nl != std::string::npos && colon < nl);
+      CHECK(tsgi::trailer_field_allowed(whole.trailers.data() + at, colon - at));
+      at = nl + 1;
+    }
+  }
   return 0;
 }

@@ -49,16 +49,39 @@ void check_reconstruction(const char* data, size_t consumed, const RequestHead& 
   p += line.size();
   for (size_t i = 0; i < h.header_count; ++i) {
     const HeaderField& f = h.headers[i];
+    if (f.name.data < data || f.name.data >= data + consumed) {
+      // The Host field an absolute-form target adds on HTTP/1.0: last, named "Host".
+      CHECK(i + 1 == h.header_count && f.known == tsgi::kHeaderHost && h.version_minor == 0);
+      CHECK(f.name.len == 4 && std::memcmp(f.name.data, "Host", 4) == 0);
+      continue;
+    }
     CHECK(f.name.data == data + p);
     p += f.name.len;
     CHECK(p < consumed && data[p] == ':');
     ++p;
     while (p < consumed && (data[p] == ' ' || data[p] == '\t')) ++p;
-    if (f.value.len > 0) {
-      CHECK(f.value.data == data + p);
-      p += f.value.len;
+    const char* raw = data + p;
+    while (p < consumed && data[p] != '\r') ++p;
+    size_t raw_len = static_cast<size_t>(data + p - raw);
+    while (raw_len > 0 && (raw[raw_len - 1] == ' ' || raw[raw_len - 1] == '\t')) --raw_len;
+    if (f.known == tsgi::kHeaderContentLength) {
+      // The canonical decimal of the body size (a part of the first Content-Length value).
+      CHECK(f.value.data >= data && f.value.data + f.value.len <= data + consumed);
+      CHECK(f.value.len > 0 && (f.value.len == 1 || f.value.data[0] != '0'));
+      uint64_t v = 0;
+      for (size_t j = 0; j < f.value.len; ++j) {
+        CHECK(f.value.data[j] >= '0' && f.value.data[j] <= '9');
+        v = v * 10 + static_cast<uint64_t>(f.value.data[j] - '0');
+      }
+      CHECK(v == h.content_length);
+    } else if (f.known == tsgi::kHeaderHost && !(f.value.data == raw && f.value.len == raw_len)) {
+      // An absolute-form target's authority.
+      CHECK(f.value.data > h.target.data && f.value.data + f.value.len <= h.target.data + h.target.len);
+    } else if (raw_len > 0) {
+      CHECK(f.value.data == raw && f.value.len == raw_len);
+    } else {
+      CHECK(f.value.len == 0);
     }
-    while (p < consumed && (data[p] == ' ' || data[p] == '\t')) ++p;
     CHECK(p + 1 < consumed && data[p] == '\r' && data[p + 1] == '\n');
     p += 2;
   }
@@ -78,11 +101,12 @@ bool ieq(const tsgi::Span& s, const char* lower) {
 
 // The framing facts of an accepted head, recomputed naively from its fields.
 void check_semantics(const RequestHead& h) {
-  size_t hosts = 0, te = 0, cl = 0;
+  size_t hosts = 0, te = 0, cl = 0, content_types = 0;
   for (size_t i = 0; i < h.header_count; ++i) {
     const HeaderField& f = h.headers[i];
     if (ieq(f.name, "host")) ++hosts;
     if (ieq(f.name, "transfer-encoding")) ++te;
+    if (ieq(f.name, "content-type")) ++content_types;
     if (ieq(f.name, "content-length")) {
       ++cl;
       // every element is the same number as content_length
@@ -103,7 +127,30 @@ void check_semantics(const RequestHead& h) {
       }
     }
   }
-  CHECK(hosts <= 1);
+  CHECK(hosts <= 1 && content_types <= 1);
+  // Request-target forms: origin-form, `*` with OPTIONS, or http(s) absolute-form whose
+  // authority is the Host value; never CONNECT.
+  CHECK(!(h.method.len == 7 && std::memcmp(h.method.data, "CONNECT", 7) == 0));
+  const tsgi::Span t = h.target;
+  if (t.data[0] != '/') {
+    if (t.len == 1 && t.data[0] == '*') {
+      CHECK(h.method.len == 7 && std::memcmp(h.method.data, "OPTIONS", 7) == 0);
+    } else {
+      size_t s = 0;
+      if (t.len >= 7 && ieq(tsgi::Span{t.data, 7}, "http://")) s = 7;
+      else if (t.len >= 8 && ieq(tsgi::Span{t.data, 8}, "https://")) s = 8;
+      CHECK(s != 0);
+      size_t e = s;
+      while (e < t.len && t.data[e] != '/' && t.data[e] != '?') ++e;
+      CHECK(e > s);
+      bool host_is_authority = false;
+      for (size_t i = 0; i < h.header_count; ++i) {
+        const HeaderField& f = h.headers[i];
+        if (ieq(f.name, "host")) host_is_authority = f.value.data == t.data + s && f.value.len == e - s;
+      }
+      CHECK(host_is_authority);
+    }
+  }
   if (h.version_minor == 1) CHECK(hosts == 1);
   if (te > 0) CHECK(cl == 0 && h.version_minor == 1 && h.body_kind == BodyKind::Chunked);
   if (te == 0) CHECK(h.body_kind != BodyKind::Chunked);
@@ -137,7 +184,8 @@ void parse(const uint8_t* data, size_t len, const ParseLimits& limits, size_t ca
     CHECK(h.header_count <= capacity && h.header_count <= limits.max_headers);
     for (size_t i = 0; i < h.header_count; ++i) {
       const HeaderField& f = h.headers[i];
-      CHECK(f.name.len > 0 && f.name.data > h.target.data);
+      const bool added_host = f.name.data < copy || f.name.data >= copy + r->consumed;  // see check_reconstruction
+      CHECK(f.name.len > 0 && (added_host || f.name.data > h.target.data));
       CHECK(f.value.data >= copy && f.value.data + f.value.len <= copy + r->consumed);
       for (size_t j = 0; j < f.name.len; ++j) CHECK(is_tchar(static_cast<unsigned char>(f.name.data[j])));
       for (size_t j = 0; j < f.value.len; ++j) {
