@@ -339,7 +339,10 @@ size_t Connection::process(const char* data, size_t len) {
         dispatch();
         continue;
       }
-      if (body_kind_ == BodyKind::Chunked) decoder_ = ChunkedDecoder();
+      if (body_kind_ == BodyKind::Chunked) {
+        trailer_text_.text.clear();
+        decoder_ = ChunkedDecoder(ChunkedLimits{}, &trailer_text_);
+      }
       if (body_kind_ == BodyKind::Length && body_remaining_ > server->limits.body_memory_bytes) {
         int fd = spool_open(server->limits.spool_dir);
         if (fd < 0) {
@@ -379,6 +382,9 @@ size_t Connection::process(const char* data, size_t len) {
           }
           if (!store_body(out.data, out.len)) return pos;
         } else if (st == ChunkStatus::Done) {
+          // The trailer fields end the head string, from rec[kRecTrailersStart].
+          req_text_.append(trailer_text_.text.data(), trailer_text_.text.size());
+          trailer_text_.text.clear();
           done = true;
           break;
         } else if (st == ChunkStatus::Error) {
@@ -396,7 +402,8 @@ size_t Connection::process(const char* data, size_t len) {
 }
 
 // The head string and record for the request: method, target, decoded path, remote
-// address, then per header the environ key (unknown names only) and the value.
+// address, then per header the environ key (unknown names only) and the value; the
+// trailer fields of a chunked body are appended at its end once they arrived.
 void Connection::build_record(const RequestHead& h) {
   size_t need = kRecordHeaders + 3 * h.header_count;
   if (req_rec_.size() < need) req_rec_.resize(need);
@@ -408,7 +415,8 @@ void Connection::build_record(const RequestHead& h) {
   t.append(h.target.data, h.target.len);
   int32_t target_start = rec[kRecMethodEnd];
   rec[kRecTargetEnd] = static_cast<int32_t>(t.size());
-  // The path part: origin-form starts at '/', absolute-form drops scheme and authority.
+  // The path part: origin-form starts at '/', absolute-form drops scheme and authority
+  // (the parser accepts only those, `*` with OPTIONS, and http(s)://authority targets).
   const char* tp = h.target.data;
   size_t tl = h.target.len;
   size_t ps = 0;
@@ -422,7 +430,7 @@ void Connection::build_record(const RequestHead& h) {
   const char* q = static_cast<const char*>(std::memchr(tp + ps, '?', tl - ps));
   size_t pe = q ? static_cast<size_t>(q - tp) : tl;
   rec[kRecQueryStart] = q ? target_start + static_cast<int32_t>(pe + 1) : -1;
-  char* out = t.reserve(pe - ps);
+  char* out = t.reserve(pe - ps + 1);  // + 1: the "/" of an absolute-form target with an empty path
   size_t n = 0;
   for (size_t i = ps; i < pe; i++) {
     char c = tp[i];
@@ -437,6 +445,7 @@ void Connection::build_record(const RequestHead& h) {
     }
     out[n++] = c;
   }
+  if (n == 0 && ps != 0) out[n++] = '/';  // http://host or http://host?q: the path is "/"
   t.commit(n);
   rec[kRecPathEnd] = static_cast<int32_t>(t.size());
   t.append(remote_addr_, remote_addr_len_);
@@ -471,6 +480,7 @@ void Connection::build_record(const RequestHead& h) {
     count++;
   }
   rec[kRecHeaderCount] = count;
+  rec[kRecTrailersStart] = static_cast<int32_t>(t.size());
 }
 
 bool Connection::store_body(const char* p, size_t n) {

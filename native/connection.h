@@ -5,6 +5,7 @@
 // keep-alive, half-closed clients (answered, then closed), timeouts and closing.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "framing.h"
@@ -14,6 +15,18 @@ namespace tsgi {
 
 class Server;
 class Listener;
+
+// The accepted trailer fields of a chunked request body, "name:value\n" each: the
+// decoder's TrailerSink. Appended to the head string once the body ends.
+class TrailerText final : public TrailerSink {
+ public:
+  void field_bytes(const char* p, size_t n) override { text.append(p, n); }
+  void field_end(size_t trailing_ows) override {
+    text.resize(text.size() - (trailing_ows < text.size() ? trailing_ows : text.size()));
+    text.push_back('\n');
+  }
+  std::string text;
+};
 
 enum class Phase : uint8_t {
   Head,     // reading a request head (possibly nothing yet)
@@ -192,6 +205,7 @@ class Connection {
   uint64_t body_remaining_ = 0;
   uint64_t body_received_ = 0;
   ChunkedDecoder decoder_;
+  TrailerText trailer_text_;  // the accepted trailer fields of a chunked body
   ByteBuffer body_mem_;
   int spool_fd_ = -1;
 

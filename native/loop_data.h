@@ -39,6 +39,7 @@ enum RecordIndex : int {
   kRecListener = 8,
   kRecFlags = 9,
   kRecHeaderCount = 10,
+  kRecTrailersStart = 11,
 };
 enum RequestFlag : int32_t { kFlagKeepAlive = 1, kFlagHead = 2, kFlagChunkedBody = 4 };
 enum ResponseFlag : int32_t { kRespHasDate = 1, kRespClose = 2 };

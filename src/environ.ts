@@ -4,7 +4,7 @@
 import {
   REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END,
   REC_ADDR_END, REC_REMOTE_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
-  FLAG_CHUNKED_BODY,
+  REC_TRAILERS_START, FLAG_CHUNKED_BODY,
 } from './native';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from './types';
 
@@ -29,6 +29,24 @@ const HTTP_1_1 = 'HTTP/1.1';
 const CONTENT_LENGTH = 'CONTENT_LENGTH';
 const CONTENT_TYPE = 'CONTENT_TYPE';
 const HTTP_COOKIE = 'HTTP_COOKIE';
+const NO_TRAILERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+
+/**
+ * The trailer fields of a chunked body from the head string's tail ('name:value\n' each,
+ * as the native core wrote them): [lower-cased name, value] pairs in arrival order.
+ */
+function trailers(text: string): ReadonlyArray<readonly [string, string]> {
+  if (text === '') return NO_TRAILERS;
+  const out: Array<readonly [string, string]> = [];
+  let at = 0;
+  while (at < text.length) {
+    const nl = text.indexOf('\n', at);
+    const colon = text.indexOf(':', at);
+    out.push([text.slice(at, colon).toLowerCase(), text.slice(colon + 1, nl)]);
+    at = nl + 1;
+  }
+  return out;
+}
 
 /**
  * The environ of the request described by `rec` (the native record) over `head`.
@@ -75,6 +93,7 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     'wsgi.input_terminated': true,
     'tsgi.connection': conn,
     'tsgi.listener': listener,
+    'tsgi.trailers': NO_TRAILERS,
   };
 
   const count = rec[REC_HEADER_COUNT];
@@ -90,10 +109,14 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     prevEnd = valueEnd;
     const prev = env[key];
     if (prev === undefined) env[key] = value;
-    else if (key === CONTENT_LENGTH) { if (prev === '') env[key] = value; } // the parser refuses differing repeats
-    else if (key === CONTENT_TYPE) env[key] = prev === '' ? value : prev + ',' + value;
+    // Repeated Content-Length fields all read as the same decimal (the parser refuses
+    // differing ones) and a second Content-Type is refused: the first is the value.
+    else if (key === CONTENT_LENGTH || key === CONTENT_TYPE) { if (prev === '') env[key] = value; }
     else env[key] = prev + (key === HTTP_COOKIE ? '; ' : ',') + value;
   }
-  if ((rec[REC_FLAGS] & FLAG_CHUNKED_BODY) !== 0) environ.CONTENT_LENGTH = '' + bodyLength;
+  if ((rec[REC_FLAGS] & FLAG_CHUNKED_BODY) !== 0) {
+    environ.CONTENT_LENGTH = '' + bodyLength;
+    environ['tsgi.trailers'] = trailers(head.slice(rec[REC_TRAILERS_START]));
+  }
   return environ;
 }

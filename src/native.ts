@@ -145,6 +145,7 @@ export const REC_LOCAL_PORT = 7;     // port of the listener that accepted (0 on
 export const REC_LISTENER = 8;       // index of that listener, in listen order
 export const REC_FLAGS = 9;          // FLAG_* bits
 export const REC_HEADER_COUNT = 10;
+export const REC_TRAILERS_START = 11; // chunked bodies: head.slice(trailersStart) is the accepted trailer fields, 'name:value\n' each
 export const REC_HEADERS = 16;       // then 3 ints per header, in arrival order:
 //   id       known-header id (knownHeaders()[id] is the environ key) or 0
 //   keyEnd   id 0: the environ key ('HTTP_' + name upper-cased, '-' as '_') = head.slice(prevEnd, keyEnd);

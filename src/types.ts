@@ -90,6 +90,13 @@ export interface Environ {
   'tsgi.connection': number;
   /** Index of the listener that accepted the connection, in listen order. */
   'tsgi.listener': number;
+  /**
+   * The trailer fields of a chunked request body, as [lower-cased name, value] pairs in
+   * arrival order (repeats kept); empty for any other body. Complete when the
+   * application is called (the body is received whole first). Never merged into the
+   * HTTP_* keys.
+   */
+  'tsgi.trailers': ReadonlyArray<readonly [string, string]>;
   /** HTTP_* request headers (repeated headers joined with ',', Cookie with '; ') and any middleware keys. */
   [key: string]: unknown;
 }

@@ -83,6 +83,16 @@ describe('environ (PEP 3333 "environ Variables")', () => {
     expect(e.CONTENT_LENGTH).toBe('1234');
   });
 
+  it('tsgi.trailers: the trailer fields of a chunked body as [lower-cased name, value] pairs, kept out of HTTP_*', () => {
+    const e = env({ method: 'POST', target: '/', flags: FLAG_KEEP_ALIVE | FLAG_CHUNKED_BODY, headers: [['HTTP_X_A', 'head']],
+      trailers: 'X-A:1\nServer-Timing:db;dur=53\nEmpty:\nx-a:\xe9\n' }, {}, 3);
+    expect(e['tsgi.trailers']).toEqual([['x-a', '1'], ['server-timing', 'db;dur=53'], ['empty', ''], ['x-a', '\xe9']]);
+    expect(e.HTTP_X_A).toBe('head');
+    expect('HTTP_SERVER_TIMING' in e).toBe(false);
+    expect(env({ method: 'POST', target: '/', flags: FLAG_CHUNKED_BODY })['tsgi.trailers']).toEqual([]);
+    expect(env({ target: '/' })['tsgi.trailers']).toEqual([]);
+  });
+
   it('SCRIPT_NAME is the mount prefix and PATH_INFO what follows it', () => {
     expect(env({ target: '/app/x/y' }, { scriptName: '/app' })).toMatchObject({ SCRIPT_NAME: '/app', PATH_INFO: '/x/y' });
     expect(env({ target: '/app' }, { scriptName: '/app' })).toMatchObject({ SCRIPT_NAME: '/app', PATH_INFO: '' });

@@ -1,7 +1,10 @@
 // Request bodies: Content-Length and chunked (split at every byte), memory and spool file,
-// the body limit (413) and 100-continue (RFC 9110 §10.1.1).
+// the body limit (413), 100-continue (RFC 9110 §10.1.1) and chunked trailer fields.
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Environ } from '../src/index';
+import { rawRequest } from './helpers/http';
+import { startServer as startGateway, type TestServer as GatewayServer } from './helpers/server';
 import { b, exchange, parseResponses, sleep, startServer, type Req, type TestServer } from './native-harness';
 
 let srv: TestServer | undefined;
@@ -121,5 +124,61 @@ describe('request bodies', () => {
     const ex = await exchange(srv.port, ['POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\n', 'a', 'b', 'c', 'd'], { gapMs: 100, until: (t) => t.includes('4:abcd') });
     expect(parseResponses(ex.text)[0].body).toBe('4:abcd');
     await sleep(1);
+  });
+});
+
+// Chunked trailer fields (RFC 9112 §7.1.2, RFC 9110 §6.5): those RFC 9110 §6.5.1 keeps out
+// of a trailer section are refused with 400; the others reach the application under
+// environ['tsgi.trailers'], never merged into the HTTP_* keys.
+describe('chunked trailer fields', () => {
+  let ts: GatewayServer;
+  let seen: Environ[] = [];
+  beforeAll(async () => {
+    ts = await startGateway((env, sr) => {
+      const body = env['wsgi.input'].read().toString('latin1');
+      seen.push({ ...env });
+      sr('200 OK', [['Content-Type', 'text/plain']]);
+      return [body];
+    });
+  });
+  afterAll(() => ts.close());
+
+  const chunked = (trailers: string) =>
+    'POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n' + trailers + '\r\n';
+
+  it('hands allowed trailer fields to the application as [lower-cased name, value] pairs', async () => {
+    seen = [];
+    const ex = await rawRequest(ts.port, chunked('X-Checksum: abc \r\nServer-Timing:db;dur=53\r\nx-checksum: def\r\n'));
+    expect(ex.responses.map((r) => r.status)).toEqual([200]);
+    expect(ex.responses[0].body.toString()).toBe('hello');
+    expect(seen[0]['tsgi.trailers']).toEqual([['x-checksum', 'abc'], ['server-timing', 'db;dur=53'], ['x-checksum', 'def']]);
+    expect(seen[0]).not.toHaveProperty('HTTP_X_CHECKSUM');
+    expect(seen[0]).not.toHaveProperty('HTTP_SERVER_TIMING');
+    expect(seen[0].CONTENT_LENGTH).toBe('5');
+  });
+
+  it('gives an empty tsgi.trailers for a chunked body without trailers and for other bodies', async () => {
+    seen = [];
+    await rawRequest(ts.port, chunked(''));
+    await rawRequest(ts.port, 'POST /t HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nhi');
+    expect(seen.map((e) => e['tsgi.trailers'])).toEqual([[], []]);
+  });
+
+  it('keeps the trailers of pipelined chunked requests apart', async () => {
+    seen = [];
+    const ex = await rawRequest(ts.port, chunked('A: 1\r\n') + chunked('') + chunked('B: 2\r\n'), { count: 3 });
+    expect(ex.responses.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(seen.map((e) => e['tsgi.trailers'])).toEqual([[['a', '1']], [], [['b', '2']]]);
+  });
+
+  const refused = ['Content-Length', 'transfer-encoding', 'Host', 'Trailer', 'TE', 'Connection', 'Keep-Alive', 'Upgrade',
+    'Content-Encoding', 'Content-Range', 'Content-Type', 'Expect', 'Cache-Control', 'Pragma', 'Authorization', 'Cookie',
+    'Set-Cookie', 'Max-Forwards', 'Range', 'If-Match', 'If-None-Match', 'If-Modified-Since', 'Proxy-Authorization'];
+  it.each(refused)('refuses a %s trailer field with 400, without calling the application', async (name) => {
+    seen = [];
+    const ex = await rawRequest(ts.port, chunked(`X-Ok: 1\r\n${name}: 7\r\n`));
+    expect(ex.responses.map((r) => r.status)).toEqual([400]);
+    expect(ex.closed).toBe(true);
+    expect(seen.length).toBe(0);
   });
 });

@@ -1,12 +1,16 @@
 // The C++ request parser, chunked decoder and known-header table (RFC 9112 §2-§7), tested
 // as plain C++ without Node: the table tests built with -fsanitize=address,undefined and
 // run (every case whole, at every prefix, in every split), then each libFuzzer target
-// built with clang and run for a bounded time. Sources: native/test/.
+// built with clang and run for a bounded time. Sources: native/test/. Then the target,
+// Content-Length and singleton-field rules again over a real socket.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Environ } from '../src/index';
+import { rawRequest } from './helpers/http';
+import { startServer, type TestServer } from './helpers/server';
 
 const ROOT = path.join(__dirname, '..');
 const NATIVE = path.join(ROOT, 'native');
@@ -106,4 +110,80 @@ describe.skipIf(!hasClang)(`native parser fuzzers (libFuzzer, ${FUZZ_SECONDS} s 
       expect(r.stderr).toMatch(/Done \d+ runs/);
     }, 600_000);
   }
+});
+
+// The same rules seen from a client: raw requests on a loopback socket, through the addon
+// and the gateway, so the status and the environ the application gets are both checked.
+interface WireCase {
+  name: string;
+  raw: string;
+  status: number;
+  /** Environ values the application must see (only for status 200). */
+  environ?: Record<string, unknown>;
+}
+
+const wireCases: WireCase[] = [
+  // Request-target forms (RFC 9112 §3.2).
+  { name: 'a relative reference target is 400 (no PATH_INFO without its leading slash)', raw: 'GET foo/bar HTTP/1.1\r\nHost: h\r\n\r\n', status: 400 },
+  { name: 'authority-form on GET is 400', raw: 'GET example.com:443 HTTP/1.1\r\nHost: h\r\n\r\n', status: 400 },
+  { name: 'asterisk-form on GET is 400', raw: 'GET * HTTP/1.1\r\nHost: h\r\n\r\n', status: 400 },
+  { name: 'OPTIONS * is accepted', raw: 'OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n', status: 200, environ: { REQUEST_METHOD: 'OPTIONS', PATH_INFO: '*', REQUEST_URI: '*' } },
+  { name: 'CONNECT is 501 Not Implemented', raw: 'CONNECT evil:443 HTTP/1.1\r\nHost: evil:443\r\n\r\n', status: 501 },
+  { name: 'CONNECT with an origin-form target is 501 too', raw: 'CONNECT /x HTTP/1.1\r\nHost: h\r\n\r\n', status: 501 },
+  {
+    name: 'absolute-form: the authority replaces Host (RFC 9112 §3.2.2)',
+    raw: 'GET http://evil.example/adm HTTP/1.1\r\nHost: x\r\n\r\n',
+    status: 200,
+    environ: { HTTP_HOST: 'evil.example', PATH_INFO: '/adm', QUERY_STRING: '', REQUEST_URI: 'http://evil.example/adm', SERVER_NAME: '127.0.0.1' },
+  },
+  {
+    name: 'absolute-form: scheme case-insensitive, https, empty path reads as /',
+    raw: 'GET HTTPS://H.example:8443?q=1 HTTP/1.1\r\nHost: x\r\n\r\n',
+    status: 200,
+    environ: { HTTP_HOST: 'H.example:8443', PATH_INFO: '/', QUERY_STRING: 'q=1', REQUEST_URI: 'HTTPS://H.example:8443?q=1' },
+  },
+  {
+    name: 'absolute-form on HTTP/1.0 without Host gives HTTP_HOST',
+    raw: 'GET http://h.example HTTP/1.0\r\n\r\n',
+    status: 200,
+    environ: { HTTP_HOST: 'h.example', PATH_INFO: '/', REQUEST_URI: 'http://h.example' },
+  },
+  { name: 'absolute-form with the ftp scheme is 400', raw: 'GET ftp://x/y HTTP/1.1\r\nHost: h\r\n\r\n', status: 400 },
+  { name: 'absolute-form with userinfo is 400', raw: 'GET http://u@evil/x HTTP/1.1\r\nHost: h\r\n\r\n', status: 400 },
+  { name: 'absolute-form with an empty host is 400', raw: 'GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n', status: 400 },
+  // Content-Length reads as the body size in decimal.
+  { name: 'Content-Length: 5,5 reads 5', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5,5\r\n\r\nhello', status: 200, environ: { CONTENT_LENGTH: '5' } },
+  { name: 'Content-Length: 005 reads 5', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 005\r\n\r\nhello', status: 200, environ: { CONTENT_LENGTH: '5' } },
+  { name: 'Content-Length fields 05 and 5 read 5', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 05\r\ncontent-length: 5\r\n\r\nhello', status: 200, environ: { CONTENT_LENGTH: '5' } },
+  { name: 'differing Content-Length values stay 400', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 6\r\n\r\nhello', status: 400 },
+  // Singleton fields.
+  { name: 'two Content-Type fields are 400', raw: 'POST / HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain\r\nContent-Type: text/html\r\nContent-Length: 1\r\n\r\nx', status: 400 },
+  { name: 'two Host fields stay 400', raw: 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n', status: 400 },
+];
+
+describe('request-target forms and singleton fields over a socket', () => {
+  let ts: TestServer;
+  let seen: Environ[] = [];
+  beforeAll(async () => {
+    ts = await startServer((env, sr) => {
+      seen.push({ ...env });
+      env['wsgi.input'].read();
+      sr('200 OK', [['Content-Type', 'text/plain']]);
+      return ['ok'];
+    });
+  });
+  afterAll(() => ts.close());
+
+  it.each(wireCases)('$name', async (c) => {
+    seen = [];
+    const ex = await rawRequest(ts.port, c.raw);
+    expect(ex.responses.map((r) => r.status)).toEqual([c.status]);
+    if (c.status === 200) {
+      expect(seen.length).toBe(1);
+      expect(seen[0]).toMatchObject(c.environ ?? {});
+    } else {
+      expect(seen.length, 'the application is not called').toBe(0);
+      expect(ex.closed).toBe(true);
+    }
+  });
 });

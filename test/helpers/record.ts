@@ -3,6 +3,7 @@
 import {
   REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END, REC_ADDR_END,
   REC_REMOTE_PORT, REC_LOCAL_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
+  REC_TRAILERS_START,
 } from '../../src/native';
 
 /** A stand-in for binding.knownHeaders(): id → environ key. */
@@ -21,6 +22,8 @@ export interface SyntheticRequest {
   flags?: number;
   /** [environ key, value]; a key in KNOWN is sent by id. */
   headers?: Array<[string, string]>;
+  /** The trailer text of a chunked body, as the native core appends it ('name:value\n' each). */
+  trailers?: string;
 }
 
 export function synthesize(req: SyntheticRequest): { rec: Int32Array; head: string } {
@@ -51,6 +54,8 @@ export function synthesize(req: SyntheticRequest): { rec: Int32Array; head: stri
     head += value;
     rec[at + 2] = head.length;
   });
+  rec[REC_TRAILERS_START] = head.length;
+  head += req.trailers ?? '';
   return { rec, head };
 }
 
