@@ -62,7 +62,8 @@ describe('pipelining', () => {
     expect(r.localPort).toBe(srv.port);
     expect(r.listener).toBe(0);
     expect(r.minor).toBe(1);
-    expect(r.headers).toEqual([['HTTP_HOST', 'example.com'], ['HTTP_X_CUSTOM_THING', 'v 1'], ['CONTENT_TYPE', 'text/x']]);
+    // The absolute-form target's authority replaces the Host value (RFC 9112 §3.2.2).
+    expect(r.headers).toEqual([['HTTP_HOST', 'example.com:8080'], ['HTTP_X_CUSTOM_THING', 'v 1'], ['CONTENT_TYPE', 'text/x']]);
     expect(r.body).toBeNull();
     expect(r.bodyFd).toBe(-1);
   });
