@@ -19,6 +19,11 @@ enum class ParseStatus : uint8_t {
   Error,     // the request is refused: head->error_status says how (400, 414, 417, 431, 501, 505)
 };
 
+// Values are spans of the received bytes, with two rewrites (still spans into the input):
+// every Content-Length value is the canonical decimal of the body size ("005, 5" → "5"),
+// and with an absolute-form target the Host value is the target's authority (RFC 9112
+// §3.2.2). An HTTP/1.0 absolute-form request without Host gets a Host field added last,
+// whose name points at a static "Host" instead of into the input.
 struct HeaderField {
   Span name;       // as received (case kept)
   Span value;      // leading and trailing SP/HTAB trimmed
@@ -44,7 +49,8 @@ struct RequestHead {
 
   // out
   Span method;
-  Span target;  // the raw request-target, as received
+  Span target;  // the raw request-target, as received (origin-form, http(s) absolute-form, or
+                // "*" with OPTIONS: nothing else is Complete)
   uint8_t version_major = 1;
   uint8_t version_minor = 1;
   size_t header_count = 0;
@@ -69,15 +75,24 @@ struct RequestHead {
 //     HTTP/1.2 and any other spelling 400;
 //   - Host: more than one, or an invalid one, is 400 on any version; missing is 400 on
 //     HTTP/1.1; an empty value is accepted (a target without authority);
+//   - request-target (RFC 9112 §3.2): origin-form; absolute-form only with the http or
+//     https scheme (any case), a non-empty host and no userinfo; "*" only with OPTIONS
+//     (case-sensitive method); anything else 400. Origin-form is told by its first byte,
+//     so the common request pays nothing more;
+//   - CONNECT: 501 whatever its target (tsgi does not tunnel; 405 would need Allow);
 //   - Content-Length: 1*DIGIT up to 2^63-1; a list or repeated fields fold only when every
-//     element is identical; empty elements are 400;
+//     element is identical; empty elements are 400; the values read as the canonical
+//     decimal afterwards (see HeaderField);
+//   - Content-Type: more than one field is 400 (the media type would be ambiguous);
 //   - Transfer-Encoding: 400 for framing faults (with Content-Length, on HTTP/1.0, final
 //     coding not chunked, chunked twice or with parameters, empty elements), then 501 for
 //     any coding other than chunked;
 //   - Expect: 100-continue (any case, repeated) or empty is accepted; anything else is 417,
 //     on HTTP/1.0 too;
 //   - status precedence when several apply: syntax and limits in byte order, then 400s
-//     of the semantics, then 501, then 417.
+//     of the semantics (Host, Content-Type, the target form, Content-Length and
+//     Transfer-Encoding), then 501 (transfer coding, CONNECT), then 417. The Host field
+//     an HTTP/1.0 absolute-form request gets counts toward max_headers (431 past it).
 ParseStatus parse_request_head(const char* data, size_t len, const ParseLimits& limits,
                                RequestHead* head, size_t* consumed);
 
