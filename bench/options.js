@@ -20,8 +20,8 @@ Measures tsgi against its peers on this machine, side by side in one run.
   --workers N           worker processes for tsgi workers and the node:http cluster (default 1)
   --pin auto|none       pin servers and generator to separate CPUs with taskset (default auto)
   --out DIR             where results go (default bench/results)
-  --update-docs         rewrite the results section of docs/benchmarks.md (and README.md
-                        when it has the <!-- bench:start --> / <!-- bench:end --> markers)
+  --update-docs         rewrite what is between the <!-- bench:start --> and
+                        <!-- bench:end --> lines of docs/benchmarks.md and README.md
   -h, --help            this text
 `;
 

@@ -225,22 +225,45 @@ function writeResults(doc, outDir) {
 const START = '<!-- bench:start -->';
 const END = '<!-- bench:end -->';
 
-/** Replaces the marked section of `file` with the latest results; false if no markers. */
+/**
+ * Finds the marked section of `text`: a line that is exactly START and a later line that is
+ * exactly END (markers quoted inside a sentence or code are text, not markers). Returns
+ * the offsets just after the START line and at the start of the END line; null without
+ * markers; throws when the markers are not one START line followed by one END line.
+ */
+function markedSection(text, file = 'the document') {
+  const starts = [];
+  const ends = [];
+  let at = 0;
+  for (const line of text.split('\n')) {
+    const bare = line.replace(/\r$/, '');
+    if (bare === START) starts.push({ at, next: at + line.length + 1 });
+    if (bare === END) ends.push({ at, next: at + line.length + 1 });
+    at += line.length + 1;
+  }
+  if (starts.length === 0 && ends.length === 0) return null;
+  if (starts.length !== 1 || ends.length !== 1 || ends[0].at < starts[0].next) {
+    throw new Error(`${file}: expected one line "${START}" followed by one line "${END}", found ${starts.length} and ${ends.length}; fix the markers by hand`);
+  }
+  return { from: starts[0].next, to: ends[0].at };
+}
+
+/** Replaces what is between the marker lines of `file` with the latest results; false if no markers. */
 function updateMarkedSection(file, doc, chartPath) {
   if (!fs.existsSync(file)) return false;
   const text = fs.readFileSync(file, 'utf8');
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  if (a < 0 || b < a) return false;
+  const section = markedSection(text, file);
+  if (!section) return false;
   const body = markdown.render(doc, { chart: chartPath });
-  fs.writeFileSync(file, `${text.slice(0, a + START.length)}\n${body}\n${text.slice(b)}`);
+  fs.writeFileSync(file, `${text.slice(0, section.from)}${body}\n${text.slice(section.to)}`);
   return true;
 }
 
-function updateDocs(doc, outDir) {
+/** Rewrites the marked sections of docs/benchmarks.md and README.md under `root`; returns the files changed. */
+function updateDocs(doc, outDir, root = ROOT) {
   const updated = [];
-  const docs = path.join(ROOT, 'docs', 'benchmarks.md');
-  const readme = path.join(ROOT, 'README.md');
+  const docs = path.join(root, 'docs', 'benchmarks.md');
+  const readme = path.join(root, 'README.md');
   const chart = (from) => path.relative(path.dirname(from), path.join(outDir, 'latest.svg')).split(path.sep).join('/');
   if (updateMarkedSection(docs, doc, chart(docs))) updated.push(docs);
   if (updateMarkedSection(readme, doc, chart(readme))) updated.push(readme);
@@ -285,12 +308,17 @@ async function main(argv) {
   const files = writeResults(doc, o.out);
   process.stdout.write(`Results: ${path.relative(process.cwd(), files.json)}, ${path.relative(process.cwd(), files.md)}, ${path.relative(process.cwd(), files.svg)} (and latest.*)\n`);
   if (o.updateDocs) {
-    for (const f of updateDocs(doc, o.out)) process.stdout.write(`Updated ${path.relative(process.cwd(), f)}\n`);
+    try {
+      for (const f of updateDocs(doc, o.out)) process.stdout.write(`Updated ${path.relative(process.cwd(), f)}\n`);
+    } catch (e) {
+      process.stderr.write(`bench: --update-docs: ${e.message}\n`);
+      return 1;
+    }
   }
   return doc.measurements.length ? 0 : 1;
 }
 
-module.exports = { runBench, writeResults, updateDocs, updateMarkedSection, printReport, main };
+module.exports = { runBench, writeResults, updateDocs, updateMarkedSection, markedSection, printReport, main };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

@@ -11,7 +11,7 @@ import { settingsReference } from './settings/reference';
 import { loadApp } from './app-loader';
 import { Arbiter } from './manager/arbiter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './manager/exit-codes';
-import { runTop } from './stats/top';
+import { topMain } from './stats/top-command';
 
 export function version(): string {
   try {
@@ -29,20 +29,7 @@ function printConfig(values: Record<string, unknown>, sources: Record<string, st
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const out = (text: string) => process.stdout.write(text);
   const err = (text: string) => process.stderr.write(text);
-  if (argv[0] === 'top') {
-    if (!argv[1] || argv[1].startsWith('-')) {
-      err('usage: tsgi top ADDR   (the address given to --stats; http://HOST:PORT with --stats-http)\n');
-      return EXIT_USAGE;
-    }
-    const rounds = argv.includes('--once') ? 1 : undefined;
-    try {
-      await runTop(argv[1], { rounds });
-      return EXIT_OK;
-    } catch (e) {
-      err(`tsgi top: ${(e as Error).message}\n`);
-      return EXIT_FAILURE;
-    }
-  }
+  if (argv[0] === 'top') return topMain(argv.slice(1), { out, err });
   try {
     const args = parseArgs(argv);
     if (args.actions.has('help')) {

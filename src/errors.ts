@@ -23,15 +23,21 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** The base of every tsgi error: `code` is stable, `message` says what to do. */
+/**
+ * The base of every tsgi error: `code` is stable, `message` says what to do. `name` is the
+ * class (`OptionError`, `ListenError`, `ConfigError`, …); the first line of the stack names
+ * the code too, as Node's own errors do: `OptionError [TSGI_ERR_INVALID_OPTION]: …`.
+ */
 export class TsgiError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
-  }
-  override get name(): string {
-    return `TsgiError [${this.code}]`;
+    const name = new.target.name;
+    // V8 formats the stack when it is first read: read it while `name` carries the code.
+    Object.defineProperty(this, 'name', { value: `${name} [${code}]`, configurable: true, writable: true, enumerable: false });
+    void this.stack;
+    Object.defineProperty(this, 'name', { value: name, configurable: true, writable: true, enumerable: false });
   }
 }
 

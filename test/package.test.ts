@@ -1,5 +1,7 @@
 // The packed tarball installs offline without running any script (so without a compiler)
-// and serves: the prebuild for this platform is inside it and is what loads.
+// and serves: the prebuild for this platform is inside it and is what loads. It carries
+// what builds the addon and nothing of the native tests (fuzzers, their corpus, unit
+// tests): the addon builds from the installed sources alone and serves too.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -31,6 +33,8 @@ describe('npm package', () => {
     expect(files).toContain('dist/index.js');
     expect(files).toContain('binding.gyp');
     expect(files.some((f) => f.startsWith('build/'))).toBe(false);
+    expect(files.filter((f) => f.startsWith('native/test/') || f.startsWith('native/unit/') || f.startsWith('test/'))).toEqual([]);
+    for (const source of JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8')).targets[0].sources) expect(files).toContain(source);
     const tarball = path.join(tmp, packed[0].filename);
 
     const app = path.join(tmp, 'app');
@@ -39,6 +43,8 @@ describe('npm package', () => {
     npm(['install', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], app);
     const installed = path.join(app, 'node_modules', 'tsgi');
     expect(fs.existsSync(path.join(installed, 'build'))).toBe(false);
+    expect(fs.existsSync(path.join(installed, 'native', 'test'))).toBe(false);
+    expect(fs.existsSync(path.join(installed, 'native', 'unit'))).toBe(false);
 
     fs.writeFileSync(path.join(app, 'run.js'), `
       const { serve } = require('tsgi');
@@ -99,5 +105,17 @@ describe('npm package', () => {
     }));
     const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
     execFileSync(process.execPath, [tsc, '-p', path.join(app, 'tsconfig.json')], { cwd: app, encoding: 'utf8', timeout: 120_000 });
-  }, 300_000);
+
+    // The addon builds from the installed package's own files (what `npm install` does where
+    // no prebuild loads), with node-gyp as npm provides it, and that build is what serves.
+    const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [root] });
+    execFileSync(process.execPath, [path.join(installed, 'scripts', 'install-native.js'), '--force'], {
+      cwd: installed, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000,
+      env: { ...process.env, npm_config_node_gyp: nodeGyp },
+    });
+    const built = JSON.parse(execFileSync(process.execPath, ['run.js'], { cwd: app, encoding: 'utf8', timeout: 30_000 }).trim().split('\n').pop()!);
+    expect(built.status).toBe(200);
+    expect(built.body).toBe('hello /from-the-package');
+    expect(built.loaded).toContain(`${path.sep}build${path.sep}Release${path.sep}`);
+  }, 600_000);
 });

@@ -7,7 +7,7 @@ import { ConfigError } from '../settings/config-error';
 export const ACTIONS = ['help', 'version', 'check', 'print-config', 'settings-reference'] as const;
 export type Action = (typeof ACTIONS)[number];
 
-const SHORT: Record<string, string> = { '-b': '--bind', '-w': '--workers', '-c': '--config', '-t': '--timeout' };
+const SHORT: Record<string, string> = Object.fromEntries(SETTINGS.filter((s) => s.short).map((s) => [s.short, s.cli]));
 const SHORT_ACTIONS: Record<string, Action> = { '-h': 'help', '-v': 'version' };
 
 export interface ParsedArgs {

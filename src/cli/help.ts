@@ -41,7 +41,8 @@ export function helpText(version: string): string {
     '',
     'Usage:',
     '  tsgi MODULE[:EXPORT] [options]   serve the application (EXPORT defaults to app)',
-    '  tsgi top ADDR                    live view of the workers of a server started with --stats ADDR',
+    '  tsgi top [--once] ADDR           live view of the workers of a server started with --stats ADDR',
+    '                                   (tsgi top --help for its options)',
     '',
     'MODULE is a .js, .mjs, .cjs or .ts file. EXPORT may name a factory to call: app.js:createApp()',
     '',
@@ -60,7 +61,7 @@ export function helpText(version: string): string {
     if (group.length === 0) continue;
     out.push('', `${section[0].toUpperCase()}${section.slice(1)}:`);
     for (const s of group) {
-      const short = Object.entries({ '--bind': '-b', '--workers': '-w', '--config': '-c', '--timeout': '-t' }).find(([long]) => long === s.cli)?.[1];
+      const short = s.short;
       let left = `  ${short ? short + ', ' : ''}${s.cli}${placeholder(s)}`;
       if (s.type === 'boolean') left += `, --no-${s.cli.slice(2)}`;
       const doc = wrap(`${s.doc}${defaultText(s)} (${s.env})`, 100 - col, col);

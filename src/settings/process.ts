@@ -27,6 +27,7 @@ export const group = defineSetting<string>({
 
 export const config = defineSetting<string>({
   name: 'config',
+  short: '-c',
   section: 'process',
   type: 'string',
   default: '',

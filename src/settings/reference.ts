@@ -44,7 +44,7 @@ export function settingsReference(settings: readonly Setting[] = SETTINGS): stri
     out.push('| Setting | Flag | Environment | Type | Default | Description |', '|---|---|---|---|---|---|');
     for (const s of group) {
       const extra = bounds(s);
-      out.push(`| \`${s.name}\` | \`${s.cli}\` | \`${s.env}\` | ${s.type} | ${escape(shown(s))} | ${escape(s.doc)}${extra ? ` (${extra})` : ''} |`);
+      out.push(`| \`${s.name}\` | ${s.short ? `\`${s.short}\`, ` : ''}\`${s.cli}\` | \`${s.env}\` | ${s.type} | ${escape(shown(s))} | ${escape(s.doc)}${extra ? ` (${extra})` : ''} |`);
     }
     out.push('');
   }

@@ -28,7 +28,7 @@ function collect(modules: object[]): readonly Setting[] {
   for (const mod of modules) {
     for (const v of Object.values(mod)) {
       if (!isSetting(v) || EMBEDDING_ONLY.has(v.name)) continue;
-      for (const key of [v.name, v.cli, v.env]) {
+      for (const key of [v.name, v.cli, v.env, ...(v.short ? [v.short] : [])]) {
         const other = seen.get(key);
         if (other && other !== v) throw new Error(`settings ${other.name} and ${v.name} both claim ${key}`);
         seen.set(key, v);

@@ -23,6 +23,8 @@ export interface Setting<T extends SettingValue = SettingValue> {
   readonly cli: string;
   /** The environment variable, e.g. 'TSGI_MAX_BODY_SIZE'; derived from name when omitted. */
   readonly env: string;
+  /** A one-letter command-line flag, e.g. '-w' for --workers; most settings have none. */
+  readonly short?: string;
   /** One line for --help and the reference page. */
   readonly doc: string;
   readonly min?: number;

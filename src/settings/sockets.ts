@@ -5,6 +5,7 @@ import { parseBind } from '../bind';
 
 export const bind = defineSetting<string[]>({
   name: 'bind',
+  short: '-b',
   section: 'sockets',
   type: 'list',
   default: ['127.0.0.1:8000'],

@@ -3,6 +3,7 @@ import { defineSetting } from './setting';
 
 export const workers = defineSetting<number>({
   name: 'workers',
+  short: '-w',
   section: 'workers',
   type: 'int',
   default: 1,
@@ -23,6 +24,7 @@ export const threads = defineSetting<number>({
 
 export const timeout = defineSetting<number>({
   name: 'timeout',
+  short: '-t',
   section: 'workers',
   type: 'duration',
   default: 30_000,
