@@ -989,6 +989,7 @@ void Connection::flush() {
     stage_synced_ = 0;
     stage_.shrink_if_over(1 << 20);
     queue_emptied();
+    check_output_resume();  // written at once: no on_write to resume from
   }
 }
 
