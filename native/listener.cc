@@ -86,6 +86,11 @@ void Listener::on_retry(uv_timer_t* t) {
 
 void Listener::accept_pending() {
   for (int n = 0; n < kAcceptPerWakeup && !closing; n++) {
+    uint64_t wait = server->admission_wait(uv_now(server->ld->loop));
+    if (wait > 0) {
+      pause_accepting_for(wait);
+      return;
+    }
     int sock = accept4(watch_->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (sock < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -103,13 +108,18 @@ void Listener::accept_pending() {
 void Listener::pause_accepting() {
   retry_ms_ = retry_ms_ == 0 ? kFirstRetryMs : std::min(retry_ms_ * 2, kLastRetryMs);
   server->stats.accept_pauses++;
+  pause_accepting_for(retry_ms_);
+}
+
+void Listener::pause_accepting_for(uint64_t ms) {
   uv_poll_stop(&watch_->poll);
-  uv_timer_start(&watch_->timer, on_retry, retry_ms_, 0);
+  uv_timer_start(&watch_->timer, on_retry, ms, 0);
 }
 
 void Listener::admit(Connection* c) {
   Server* s = server;
   if (s->active_connections <= s->limits.max_connections) return;
+  s->admitted_at_limit++;
   Connection* victim = s->eviction_victim(c, uv_now(s->ld->loop));
   if (victim) {
     victim->evict();

@@ -63,9 +63,13 @@ class Listener {
   // memory, accepting pauses: the watch stops and a timer retries later, backing off, so
   // the loop neither spins nor drops the connections waiting in the kernel's queue.
   void accept_pending();
-  void pause_accepting();
+  void pause_accepting();        // out of descriptors: backing off
+  void pause_accepting_for(uint64_t ms);
   // Hands an accepted connection to the server: above max_connections, a connection
   // with no request yet makes room (Server::eviction_victim), else the new one gets 503.
+  // Both cost a close, and a client that reconnects at once would keep the server busy
+  // doing only that: at the limit, admissions are rationed (Server::admission_wait) and
+  // the rest wait in the kernel's queue.
   void admit(Connection* c);
   // True when the socket stays open after this handle closes (listen_fd, the caller's
   // descriptor still open): its queued connections are not lost, so they are left to it.

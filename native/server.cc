@@ -19,6 +19,8 @@ napi_value named(napi_env env, napi_value obj, const char* name) {
 }
 // Oldest entries of an eviction list looked at for a victim (bounded: accepting stays O(1)).
 constexpr int kEvictionScan = 64;
+// At max_connections, admissions (each evicting or refusing someone) are counted per period.
+constexpr uint64_t kAdmissionPeriodMs = 100;
 napi_value deref(napi_env env, napi_ref r) {
   napi_value v = nullptr;
   napi_get_reference_value(env, r, &v);
@@ -99,6 +101,18 @@ Connection* Server::eviction_victim(Connection* incoming, uint64_t now) {
   for (Connection* c = in_body.head; c && budget > 0; c = c->wait_next, budget--)
     if (c != incoming && c->body_below_rate(now)) return c;
   return nullptr;
+}
+
+uint64_t Server::admission_wait(uint64_t now) {
+  if (active_connections < limits.max_connections) return 0;
+  if (now - admission_period_start_ >= kAdmissionPeriodMs) {
+    admission_period_start_ = now;
+    admitted_at_limit = 0;
+  }
+  uint32_t budget = limits.max_connections / 100;
+  if (budget < 16) budget = 16;
+  if (admitted_at_limit < budget) return 0;
+  return admission_period_start_ + kAdmissionPeriodMs - now;
 }
 
 void Server::connection_closed(Connection* c) {

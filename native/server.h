@@ -60,6 +60,11 @@ class Server {
   // the oldest reading a body below the minimum data rate; null when every other
   // connection holds a real request (the newcomer is refused with 503).
   Connection* eviction_victim(Connection* incoming, uint64_t now);
+  // 0 when the next connection may be accepted now; else how many ms to wait. Below
+  // max_connections always 0; at the limit, where every new connection costs a close
+  // (an eviction or a 503), at most max(16, max_connections / 100) per 100 ms.
+  uint64_t admission_wait(uint64_t now);
+  uint32_t admitted_at_limit = 0;  // in the current period
   void connection_closed(Connection* c);
   void listener_closed(Listener* l);
   // Calls `done` once nothing is left open (from the loop, never from inside JS).
@@ -101,6 +106,7 @@ class Server {
   uv_timer_t* tick_timer_ = nullptr;
   uint64_t tick_period_ = 1000;
   uint64_t last_tick_ = 0;
+  uint64_t admission_period_start_ = 0;
   bool done_pending_ = false;
 };
 

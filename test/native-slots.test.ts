@@ -151,3 +151,23 @@ describe('slow and silent clients', () => {
     for (const r of held) b.respond(r.conn, '200 OK\r\n', 'done', -1, 0);
   });
 });
+
+describe('admissions at the connection limit', () => {
+  it('are rationed per 100 ms (max(16, maxConnections / 100)); the rest wait in the kernel queue and are not dropped', async () => {
+    srv = await startServer({ maxConnections: 20, firstByteTimeoutMs: 60_000 });
+    for (let i = 0; i < 20; i++) await client(srv.port);
+    await waitFor(() => b.stats(srv!.id).connections === 20, 3000, 'twenty connections');
+    const late: Client[] = await Promise.all(Array.from({ length: 48 }, () => client(srv!.port)));
+    let first = 0;
+    const t0 = Date.now();
+    await waitFor(() => {
+      if (!first && b.stats(srv!.id).evicted > 0) first = Date.now();
+      return b.stats(srv!.id).evicted >= 48;
+    }, 5000, '48 evictions');
+    // 48 admissions at 16 per period take at least two more periods after the first
+    expect(Date.now() - (first || t0)).toBeGreaterThanOrEqual(150);
+    // the newest 20 hold the slots: the first 20 and the oldest 28 late ones were evicted
+    await waitFor(() => late.slice(28).every((c) => !c.closed()) && late.slice(0, 28).every((c) => c.closed()), 3000, 'the newest twenty open');
+    expect(b.stats(srv.id).connections).toBe(20);
+  });
+});
