@@ -118,7 +118,7 @@ function cpuMs(pid) {
 
 /** Runs fn and reports the CPU share each process took meanwhile. */
 async function withCpu(procs, fn) {
-  procs = [['client', { pid: process.pid }], ...procs];
+  if (!WRK) procs = [['client', { pid: process.pid }], ...procs];
   const before = procs.map(([, p]) => cpuMs(p.pid));
   const t0 = Date.now();
   const result = await fn();
@@ -130,7 +130,17 @@ async function withCpu(procs, fn) {
   return { result, cpu: shares.join(', ') };
 }
 
+/** wrk on PATH (less CPU per request than autocannon), else null. */
+const WRK = (() => {
+  try {
+    return require('node:child_process').execFileSync('which', ['wrk'], { encoding: 'utf8' }).trim() || null;
+  } catch {
+    return null;
+  }
+})();
+
 function measure(port, seconds, connections) {
+  if (WRK) return measureWrk(port, seconds, connections);
   const autocannon = require('autocannon');
   return new Promise((resolve, reject) => {
     autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: seconds, timeout: 5 }, (err, r) => {
@@ -140,7 +150,26 @@ function measure(port, seconds, connections) {
   });
 }
 
+function measureWrk(port, seconds, connections) {
+  return new Promise((resolve, reject) => {
+    const p = spawn(WRK, ['-t', '1', '-c', String(connections), '-d', `${seconds}s`, '--timeout', '5s', `http://127.0.0.1:${port}/`]);
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.on('error', reject);
+    p.on('exit', () => {
+      const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+      if (Number.isNaN(rps)) return reject(new Error(`wrk printed no result:\n${out}`));
+      const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+      const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+      const e = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+      resolve({ rps, total, non2xx, errors: e ? Number(e[1]) + Number(e[2]) + Number(e[3]) : 0, timeouts: e ? Number(e[4]) : 0, pid: p.pid });
+    });
+    measureWrk.last = p;
+  });
+}
+
 async function main(o) {
+  console.log(`load: ${WRK ? 'wrk' : 'autocannon'}, ${o.connections} keep-alive connections, ${o.duration} s per run; attack: ${o.silent} silent + ${o.slow} slow-POST connections${o.reconnect ? ', reconnecting' : ''}`);
   const srv = child('server', '');
   const port = await new Promise((resolve, reject) => {
     lines(srv, (l) => { if (l.startsWith('port ')) resolve(Number(l.slice(5))); });
