@@ -172,16 +172,17 @@ void Listener::close(bool queued) {
     auto closed = [](uv_handle_t* hd) {
       Watch* w = static_cast<Watch*>(hd->data);
       LoopData* ld = w->ld;
-      if (--w->open == 0) {
-        ::close(w->fd);
-        delete w;
-      }
+      if (--w->open == 0) delete w;
       ld->handle_closed();
     };
     uv_poll_stop(&w->poll);
     uv_timer_stop(&w->timer);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&w->timer), closed);
+    // The poll no longer watches the dup (uv_close stopped it): close it now, with the
+    // handle's own descriptor below, so that the socket stops listening at once.
+    ::close(w->fd);
+    w->fd = -1;
   }
   uv_close(&h.handle, on_close);
 }
