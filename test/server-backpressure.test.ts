@@ -52,7 +52,7 @@ describe('pipelined output is bounded', () => {
         await sleep(100);
         peak = Math.max(peak, rss(child.pid!));
       }
-      expect(peak - baseline).toBeLessThan(64 * 1024 * 1024);
+      expect(peak - baseline, `RSS grew ${((peak - baseline) / 1048576).toFixed(1)} MB`).toBeLessThan(64 * 1024 * 1024);
 
       // now read everything: every response, in order
       const paths: string[] = [];
