@@ -272,15 +272,19 @@ void Connection::handle_input(const char* data, size_t len) {
 
 void Connection::resume() {
   if (closing_ || in_flight_) return;
+  bool paused = false;
   if (!no_more_requests_ && !inbuf_.empty()) {
     corked_ = true;
     size_t used = process(inbuf_.data(), inbuf_.size());
     corked_ = false;
+    paused = output_paused_;
     if (closing_ || no_more_requests_) inbuf_.clear();
     else inbuf_.consume_front(used);
     flush();
   }
-  if (closing_ || output_paused_) return;  // check_output_resume() comes back here
+  // Paused for output: requests are still buffered, and check_output_resume() comes back
+  // here once the queue drained (already on its way when flush() just wrote it all).
+  if (closing_ || paused || output_paused_) return;
   if (peer_eof_) {
     if (!in_flight_) input_ended();
     return;
