@@ -9,7 +9,7 @@
 // stand-in for attackers on other machines: on a shared box their own CPU use would
 // otherwise be charged to the server. CPU shares of each process are printed.
 //
-//   node bench/attack.js [--duration 5] [--silent 10000] [--slow 10000] [--connections 10] [--reconnect 1]
+//   node bench/attack.js [--duration 5] [--silent 10000] [--slow 10000] [--connections 10] [--reconnect 1] [--nice 1]
 //
 // Each process raises its own open-files limit (bash `ulimit -n`, up to the hard limit);
 // the attackers spread over 127.0.0.2–127.0.0.254 so that ephemeral ports do not run out.
@@ -21,10 +21,10 @@ const ROOT = path.join(__dirname, '..');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function args(argv) {
-  const o = { duration: 5, silent: 10000, slow: 10000, connections: 10, reconnect: 1, role: 'main', port: 0 };
+  const o = { duration: 5, silent: 10000, slow: 10000, connections: 10, reconnect: 1, nice: 1, role: 'main', port: 0 };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i].replace(/^--/, '');
-    if (!(k in o)) throw new Error(`unknown option --${k}; options: --duration, --silent, --slow, --connections`);
+    if (!(k in o)) throw new Error(`unknown option --${k}; options: --duration, --silent, --slow, --connections, --reconnect, --nice`);
     o[k] = k === 'role' ? argv[++i] : Number(argv[++i]);
   }
   return o;
@@ -188,7 +188,7 @@ async function main(o) {
     const attackers = [];
     for (const [kind, count] of [['silent', o.silent], ['slow', o.slow]]) {
       if (count <= 0) continue;
-      const a = child('attacker', `--silent ${kind === 'silent' ? count : 0} --slow ${kind === 'slow' ? count : 0} --port ${port} --reconnect ${o.reconnect}`, true);
+      const a = child('attacker', `--silent ${kind === 'silent' ? count : 0} --slow ${kind === 'slow' ? count : 0} --port ${port} --reconnect ${o.reconnect}`, o.nice > 0);
       lines(a, (l) => { status[kind] = l; });
       kids.push(a);
       attackers.push([kind, a]);
