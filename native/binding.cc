@@ -72,6 +72,9 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   Napi::Value dir = o.Get("spoolDir");
   l.spool_dir = dir.IsString() ? dir.As<Napi::String>().Utf8Value() : std::string("/tmp");
   l.header_timeout_ms = static_cast<uint64_t>(num(o, "headerTimeoutMs", 60000));
+  l.first_byte_timeout_ms = static_cast<uint64_t>(num(o, "firstByteTimeoutMs", 5000));
+  l.min_body_rate = static_cast<uint64_t>(num(o, "minBodyRate", 240));
+  l.min_body_rate_grace_ms = static_cast<uint64_t>(num(o, "minBodyRateGraceMs", 5000));
   l.body_timeout_ms = static_cast<uint64_t>(num(o, "bodyTimeoutMs", 60000));
   l.keep_alive_timeout_ms = static_cast<uint64_t>(num(o, "keepAliveTimeoutMs", 5000));
   l.write_timeout_ms = static_cast<uint64_t>(num(o, "writeTimeoutMs", 60000));
@@ -136,6 +139,8 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   o.Set("bytesSent", static_cast<double>(s->stats.bytes_sent));
   o.Set("bytesReceived", static_cast<double>(s->stats.bytes_received));
   o.Set("listeners", static_cast<double>(s->listeners.size()));
+  o.Set("evicted", static_cast<double>(s->stats.evicted));
+  o.Set("acceptPauses", static_cast<double>(s->stats.accept_pauses));
   return o;
 }
 

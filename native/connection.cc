@@ -23,6 +23,10 @@ constexpr uint64_t kHighWater = 128 * 1024;   // write() returns false above thi
 constexpr uint64_t kLowWater = 32 * 1024;     // onDrain below this
 constexpr size_t kCopyBelow = 16 * 1024;      // smaller Buffers are copied into the stage
 constexpr size_t kMaxBuffered = 256 * 1024;   // stop reading above this while a request is in flight
+// Queued output above which a connection is neither read nor dispatched (a client that
+// pipelines requests and does not read the responses), and below which that resumes.
+constexpr uint64_t kOutputPauseAbove = 256 * 1024;
+constexpr uint64_t kOutputResumeBelow = 64 * 1024;
 constexpr uint64_t kLingerMs = 2000;          // after a closing response: wait this long for the client's FIN
 constexpr uint64_t kClosingFirstByteMs = 2000; // graceful close: how long a connection that sent nothing may still send its first request
 constexpr size_t kMaxIov = 64;
@@ -58,7 +62,9 @@ void Connection::reset() {
   phase_ = Phase::Head;
   bytes_seen_ = reading_ = closing_ = aborted_by_js_ = in_flight_ = in_dispatch_ = corked_ = false;
   no_more_requests_ = close_after_flush_ = shutdown_started_ = need_drain_ = file_waiting_ = false;
-  peer_eof_ = resp_short_ = false;
+  peer_eof_ = resp_short_ = output_paused_ = false;
+  wait_list = nullptr;
+  wait_next = wait_prev = nullptr;
   file_buf_off_ = 0;
   served_ = 0;
   refused = false;
@@ -147,10 +153,12 @@ void Connection::accepted() {
   }
   phase_since_ = uv_now(ld->loop);
   last_write_progress_ = phase_since_;
+  wait_in(&server->pre_head);
   start_reading();
 }
 
 void Connection::refuse() {
+  wait_in(nullptr);
   refused = true;
   no_more_requests_ = true;
   phase_ = Phase::Linger;
@@ -158,6 +166,40 @@ void Connection::refuse() {
   stage_.append(r.bytes, r.len);
   close_after_flush_ = true;
   flush();
+}
+
+void Connection::evict() {
+  if (closing_) return;
+  refused = true;
+  server->active_connections--;
+  server->stats.evicted++;
+  close_now();
+}
+
+bool Connection::evictable() const {
+  return !closing_ && !in_flight_ && !write_req_ && !file_waiting_ && pending_output() == 0;
+}
+
+bool Connection::body_below_rate(uint64_t now) const {
+  uint64_t rate = server->limits.min_body_rate;
+  return rate > 0 && phase_ == Phase::Body && body_wire_ * 1000 < rate * (now - body_since_);
+}
+
+void Connection::wait_in(ConnList* list) {
+  if (wait_list == list) return;
+  if (wait_list) {
+    if (wait_prev) wait_prev->wait_next = wait_next;
+    else wait_list->head = wait_next;
+    if (wait_next) wait_next->wait_prev = wait_prev;
+    else wait_list->tail = wait_prev;
+    wait_next = wait_prev = nullptr;
+  }
+  wait_list = list;
+  if (!list) return;
+  wait_prev = list->tail;
+  if (list->tail) list->tail->wait_next = this;
+  else list->head = this;
+  list->tail = this;
 }
 
 // ---- reading --------------------------------------------------------------------------
@@ -208,8 +250,8 @@ void Connection::handle_input(const char* data, size_t len) {
     len = inbuf_.size();
     from_inbuf = true;
   }
-  if (in_flight_) {
-    if (inbuf_.size() > kMaxBuffered) stop_reading();
+  if (in_flight_ || output_paused_) {
+    if (inbuf_.size() > kMaxBuffered || output_paused_) stop_reading();
     return;
   }
   corked_ = true;
@@ -221,7 +263,7 @@ void Connection::handle_input(const char* data, size_t len) {
     } else if (used < len) {
       inbuf_.append(data + used, len - used);
     }
-    if (in_flight_ && inbuf_.size() > kMaxBuffered) stop_reading();
+    if ((in_flight_ && inbuf_.size() > kMaxBuffered) || output_paused_) stop_reading();
   } else {
     inbuf_.clear();
   }
@@ -230,20 +272,32 @@ void Connection::handle_input(const char* data, size_t len) {
 
 void Connection::resume() {
   if (closing_ || in_flight_) return;
+  bool paused = false;
   if (!no_more_requests_ && !inbuf_.empty()) {
     corked_ = true;
     size_t used = process(inbuf_.data(), inbuf_.size());
     corked_ = false;
+    paused = output_paused_;
     if (closing_ || no_more_requests_) inbuf_.clear();
     else inbuf_.consume_front(used);
     flush();
   }
-  if (closing_) return;
+  // Paused for output: requests are still buffered, and check_output_resume() comes back
+  // here once the queue drained (already on its way when flush() just wrote it all).
+  if (closing_ || paused || output_paused_) return;
   if (peer_eof_) {
     if (!in_flight_) input_ended();
     return;
   }
   if (!no_more_requests_ && (!in_flight_ || inbuf_.size() <= kMaxBuffered)) start_reading();
+}
+
+// The output queue drained below the resume mark: requests buffered meanwhile are
+// dispatched (in order) and reading starts again, on the next loop turn.
+void Connection::check_output_resume() {
+  if (!output_paused_ || closing_ || pending_output() > kOutputResumeBelow) return;
+  output_paused_ = false;
+  ld->defer(DeferredKind::Resume, id);
 }
 
 // The client sent FIN (shutdown(SHUT_WR), an HTTP/1.0-style client, `nc -N`): it sends
@@ -294,6 +348,7 @@ void Connection::input_ended() {
     return;
   }
   inbuf_.clear();
+  wait_in(nullptr);
   no_more_requests_ = true;
   close_after_flush_ = true;
   phase_ = Phase::Flush;
@@ -307,8 +362,15 @@ size_t Connection::process(const char* data, size_t len) {
   while (!closing_ && !no_more_requests_ && !in_flight_) {
     if (phase_ == Phase::Idle || phase_ == Phase::Head) {
       if (pos == len) break;
+      // A client that sends requests without reading the responses: nothing more is
+      // dispatched, nor read, until the queued output drains (check_output_resume).
+      if (pending_output() > kOutputPauseAbove) {
+        output_paused_ = true;
+        break;
+      }
       if (phase_ == Phase::Idle || !bytes_seen_) {
-        if (phase_ == Phase::Idle) phase_since_ = uv_now(ld->loop);
+        // The head deadline counts from the first byte, and does not restart after it.
+        phase_since_ = uv_now(ld->loop);
         phase_ = Phase::Head;
         bytes_seen_ = true;
       }
@@ -339,6 +401,7 @@ size_t Connection::process(const char* data, size_t len) {
         dispatch();
         continue;
       }
+      wait_in(&server->in_body);
       if (body_kind_ == BodyKind::Chunked) {
         trailer_text_.text.clear();
         decoder_ = ChunkedDecoder(ChunkedLimits{}, &trailer_text_);
@@ -355,6 +418,8 @@ size_t Connection::process(const char* data, size_t len) {
       if (head.expect_continue && pos == len) stage_.append(kContinueResponse, sizeof kContinueResponse - 1);
       phase_ = Phase::Body;
       phase_since_ = uv_now(ld->loop);
+      body_since_ = phase_since_;
+      body_wire_ = 0;
     }
     if (phase_ == Phase::Body) {
       if (pos == len) break;
@@ -364,6 +429,7 @@ size_t Connection::process(const char* data, size_t len) {
         if (take > body_remaining_) take = static_cast<size_t>(body_remaining_);
         if (!store_body(data + pos, take)) break;
         pos += take;
+        body_wire_ += take;
         body_remaining_ -= take;
         if (body_remaining_ > 0) break;
         dispatch();
@@ -375,6 +441,7 @@ size_t Connection::process(const char* data, size_t len) {
         Span out;
         ChunkStatus st = decoder_.feed(data + pos, len - pos, &used, &out);
         pos += used;
+        body_wire_ += used;
         if (st == ChunkStatus::Data) {
           if (body_received_ + out.len > server->limits.max_body_bytes) {
             fail(413);
@@ -508,6 +575,7 @@ bool Connection::store_body(const char* p, size_t n) {
 }
 
 void Connection::dispatch() {
+  wait_in(nullptr);
   phase_ = Phase::Request;
   in_flight_ = true;
   resp_started_ = false;
@@ -548,6 +616,7 @@ void Connection::fail(uint16_t status) {
     spool_fd_ = -1;
   }
   body_mem_.clear();
+  wait_in(nullptr);
   no_more_requests_ = true;
   phase_ = Phase::Linger;
   phase_since_ = uv_now(ld->loop);
@@ -838,6 +907,7 @@ void Connection::finish_response() {
     phase_ = Phase::Idle;
     phase_since_ = uv_now(ld->loop);
     bytes_seen_ = false;
+    wait_in(&server->pre_head);
   }
   if (in_dispatch_ || corked_) return;  // the parse loop goes on and flushes
   flush();
@@ -933,6 +1003,7 @@ void Connection::flush() {
     stage_synced_ = 0;
     stage_.shrink_if_over(1 << 20);
     queue_emptied();
+    check_output_resume();  // written at once: no on_write to resume from
   }
 }
 
@@ -1021,6 +1092,7 @@ void Connection::on_write(uv_write_t* req, int status) {
   if (c->closing_) return;
   c->flush();
   if (!c->closing_) c->check_drain();
+  if (!c->closing_) c->check_output_resume();
 }
 
 // Sends the file at the queue's head: sendfile(2), or pread() into file_buf_ and writes
@@ -1171,6 +1243,7 @@ void Connection::on_poll(uv_poll_t* p, int status, int events) {
     c->file_waiting_ = false;
     uv_poll_stop(p);
     c->flush();
+    if (!c->closing_) c->check_output_resume();
     if (!c->closing_ && c->peer_eof_ && !c->file_waiting_) c->watch_for_reset();
     return;
   }
@@ -1233,6 +1306,7 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
 void Connection::close_now() {
   if (closing_) return;
   closing_ = true;
+  wait_in(nullptr);
   stop_reading();
   if (poll_) {
     uv_poll_stop(poll_);
@@ -1370,17 +1444,18 @@ void Connection::tick(uint64_t now) {
       // reloading worker until its graceful timeout.
       if (!bytes_seen_ && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kClosingFirstByteMs)) {
         close_now();
+      } else if (!bytes_seen_) {
+        if (age >= l.first_byte_timeout_ms) close_now();  // sent nothing at all
       } else if (age >= l.header_timeout_ms) {
-        if (bytes_seen_) {
-          fail(408);
-          flush();
-        } else {
-          close_now();  // sent nothing at all
-        }
+        fail(408);  // the head's deadline, counted from its first byte
+        flush();
       }
       break;
     case Phase::Body:
-      if (age >= l.body_timeout_ms) {
+      // Bytes every few seconds reset the pause clock but not the average: after the
+      // grace, a body arriving slower than the minimum data rate gets 408 as well.
+      if (age >= l.body_timeout_ms ||
+          (now - body_since_ >= l.min_body_rate_grace_ms && body_below_rate(now))) {
         fail(408);
         flush();
       }

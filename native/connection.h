@@ -15,6 +15,7 @@ namespace tsgi {
 
 class Server;
 class Listener;
+struct ConnList;
 
 // The accepted trailer fields of a chunked request body, "name:value\n" each: the
 // decoder's TrailerSink. Appended to the head string once the body ends.
@@ -55,6 +56,13 @@ class Connection {
   bool accept_fd(Listener* l, int sock);
   // Sends the canned 503 and closes: the server has too many connections.
   void refuse();
+  // Closes a connection to make room for a new one (see Server::eviction_victim); it no
+  // longer counts against max_connections from now on.
+  void evict();
+  // May be evicted to make room: it holds no request and no response being written.
+  bool evictable() const;
+  // Reading a body slower than the minimum data rate so far (grace not counted).
+  bool body_below_rate(uint64_t now) const;
 
   // ---- called from JS (binding.cc); each returns a RESULT_* code unless noted ----
   int respond(napi_value head, napi_value body, int64_t content_length, int32_t flags);
@@ -79,7 +87,11 @@ class Connection {
   Server* server = nullptr;
   Connection* next = nullptr;
   Connection* prev = nullptr;
-  bool refused = false;
+  // Membership of one of the server's eviction lists (ConnList in server.h), oldest first.
+  ConnList* wait_list = nullptr;
+  Connection* wait_next = nullptr;
+  Connection* wait_prev = nullptr;
+  bool refused = false;  // not counted in active_connections: refused with 503, or evicted
 
  private:
   struct Piece {
@@ -126,6 +138,8 @@ class Connection {
   bool store_body(const char* p, size_t n);
   void dispatch();
   void fail(uint16_t status);
+  // Moves the connection to list (or out of every list: nullptr), at its tail.
+  void wait_in(ConnList* list);
 
   // response
   int start_response(napi_value head, int64_t content_length, int32_t flags, bool streamed,
@@ -152,6 +166,10 @@ class Connection {
   void file_ended_early();
   void queue_emptied();
   void check_drain();
+  // Output not yet written: queued pieces and staged bytes not yet made one.
+  uint64_t pending_output() const { return queued_ + (stage_.size() - stage_synced_); }
+  // Reading and dispatching were paused for a full output queue: resume once it drained.
+  void check_output_resume();
   void release_pieces();
   void drop_output();
   void begin_shutdown();
@@ -191,6 +209,7 @@ class Connection {
   bool need_drain_ = false;
   bool file_waiting_ = false;
   bool peer_eof_ = false;     // the client sent FIN: nothing more will be read
+  bool output_paused_ = false; // queued output over the high-water mark: not read, not dispatched
   uint32_t served_ = 0;
 
   ByteBuffer inbuf_;  // bytes received but not yet consumed (partial head, pipelined)
@@ -204,6 +223,8 @@ class Connection {
   BodyKind body_kind_ = BodyKind::None;
   uint64_t body_remaining_ = 0;
   uint64_t body_received_ = 0;
+  uint64_t body_since_ = 0;   // when the body phase began (minimum data rate)
+  uint64_t body_wire_ = 0;    // bytes of the body read so far, framing included
   ChunkedDecoder decoder_;
   TrailerText trailer_text_;  // the accepted trailer fields of a chunked body
   ByteBuffer body_mem_;

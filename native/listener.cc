@@ -1,6 +1,7 @@
 // Listening sockets; see listener.h.
 #include "listener.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -14,19 +15,115 @@
 
 namespace tsgi {
 
+namespace {
+constexpr int kAcceptPerWakeup = 256;      // then other work runs; the watch fires again
+constexpr uint64_t kFirstRetryMs = 50;     // first pause after running out of descriptors
+constexpr uint64_t kLastRetryMs = 1000;    // pauses double up to this
+}  // namespace
+
+// Watching the listening socket through a dup of it, rather than with uv_listen, lets
+// accepting pause (libuv's own accept loop has no pause: out of descriptors it accepts and
+// closes every queued connection, and without its reserved descriptor it spins).
+struct Listener::Watch {
+  uv_poll_t poll;
+  uv_timer_t timer;
+  int fd = -1;
+  int open = 0;  // handles not closed yet
+  LoopData* ld = nullptr;
+  Listener* owner = nullptr;
+};
+
 Listener::Listener(Server* s, bool pipe) : server(s), is_pipe(pipe) {}
 
-void Listener::on_connection(uv_stream_t* st, int status) {
-  Listener* l = static_cast<Listener*>(st->data);
-  if (status < 0 || l->closing) return;
-  Connection* c = l->server->ld->new_connection();
-  if (!c->accept_from(l)) return;
-  l->admit(c);
+int Listener::start_accepting(int backlog) {
+  uv_os_fd_t fd;
+  int r = uv_fileno(&h.handle, &fd);
+  if (r != 0) return r;
+  // uv_tcp_bind defers some bind errors (EADDRINUSE) to listen time; uv_listen would
+  // report them from here.
+  if (!is_pipe && h.stream.delayed_error) return h.stream.delayed_error;
+  if (::listen(fd, backlog) != 0) return -errno;
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) return -errno;
+  LoopData* ld = server->ld;
+  Watch* w = new Watch;
+  r = uv_poll_init(ld->loop, &w->poll, copy);
+  if (r != 0) {
+    ::close(copy);
+    delete w;
+    return r;
+  }
+  w->fd = copy;
+  w->ld = ld;
+  w->owner = this;
+  w->poll.data = w;
+  uv_timer_init(ld->loop, &w->timer);
+  w->timer.data = w;
+  w->open = 2;
+  ld->handle_opened();
+  ld->handle_opened();
+  watch_ = w;
+  uv_poll_start(&w->poll, UV_READABLE, on_acceptable);
+  return 0;
+}
+
+void Listener::on_acceptable(uv_poll_t* p, int status, int) {
+  Watch* w = static_cast<Watch*>(p->data);
+  Listener* l = w->owner;
+  if (!l || l->closing) return;
+  if (status < 0) {
+    l->pause_accepting();
+    return;
+  }
+  l->accept_pending();
+}
+
+void Listener::on_retry(uv_timer_t* t) {
+  Watch* w = static_cast<Watch*>(t->data);
+  if (!w->owner || w->owner->closing) return;
+  uv_poll_start(&w->poll, UV_READABLE, on_acceptable);
+}
+
+void Listener::accept_pending() {
+  for (int n = 0; n < kAcceptPerWakeup && !closing; n++) {
+    uint64_t wait = server->admission_wait(uv_now(server->ld->loop));
+    if (wait > 0) {
+      pause_accepting_for(wait);
+      return;
+    }
+    int sock = accept4(watch_->fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (sock < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      // EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything unexpected: retry later.
+      pause_accepting();
+      return;
+    }
+    retry_ms_ = 0;
+    Connection* c = server->ld->new_connection();
+    if (c->accept_fd(this, sock)) admit(c);
+  }
+}
+
+void Listener::pause_accepting() {
+  retry_ms_ = retry_ms_ == 0 ? kFirstRetryMs : std::min(retry_ms_ * 2, kLastRetryMs);
+  server->stats.accept_pauses++;
+  pause_accepting_for(retry_ms_);
+}
+
+void Listener::pause_accepting_for(uint64_t ms) {
+  uv_poll_stop(&watch_->poll);
+  uv_timer_start(&watch_->timer, on_retry, ms, 0);
 }
 
 void Listener::admit(Connection* c) {
   Server* s = server;
-  if (s->active_connections > s->limits.max_connections) {
+  if (s->active_connections <= s->limits.max_connections) return;
+  s->admitted_at_limit++;
+  Connection* victim = s->eviction_victim(c, uv_now(s->ld->loop));
+  if (victim) {
+    victim->evict();
+  } else {
     s->active_connections--;
     c->refuse();
   }
@@ -69,6 +166,24 @@ void Listener::close(bool queued) {
   if (closing) return;
   if (queued) accept_queued();
   closing = true;
+  if (Watch* w = watch_) {
+    watch_ = nullptr;
+    w->owner = nullptr;
+    auto closed = [](uv_handle_t* hd) {
+      Watch* w = static_cast<Watch*>(hd->data);
+      LoopData* ld = w->ld;
+      if (--w->open == 0) delete w;
+      ld->handle_closed();
+    };
+    uv_poll_stop(&w->poll);
+    uv_timer_stop(&w->timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->poll), closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&w->timer), closed);
+    // The poll no longer watches the dup (uv_close stopped it): close it now, with the
+    // handle's own descriptor below, so that the socket stops listening at once.
+    ::close(w->fd);
+    w->fd = -1;
+  }
   uv_close(&h.handle, on_close);
 }
 
@@ -112,7 +227,7 @@ void fill_address(const sockaddr_storage& ss, ListenAddress* out) {
 
 // Starts listening on an initialized, bound handle; on failure closes it.
 Listener* start(Server* s, Listener* l, int backlog, ListenError* err, const std::string& where) {
-  int r = uv_listen(&l->h.stream, backlog > 0 ? backlog : 511, Listener::on_connection);
+  int r = l->start_accepting(backlog > 0 ? backlog : 511);
   if (r != 0) {
     set_error(err, r, "listen", where);
     l->unlink_path.clear();

@@ -50,16 +50,34 @@ class Listener {
     uv_handle_t handle;
   } h;
 
-  static void on_connection(uv_stream_t* s, int status);
+  // Starts accepting: listen(2) on the socket, and a watch for pending connections.
+  // Returns 0 or a libuv error.
+  int start_accepting(int backlog);
   static void on_close(uv_handle_t* h);
 
  private:
-  // Hands an accepted connection to the server (503 above max_connections).
+  struct Watch;  // a poll handle on a dup of the socket, and the retry timer
+  static void on_acceptable(uv_poll_t* p, int status, int events);
+  static void on_retry(uv_timer_t* t);
+  // Accepts what is pending (bounded per wakeup). Out of descriptors (EMFILE, ENFILE) or
+  // memory, accepting pauses: the watch stops and a timer retries later, backing off, so
+  // the loop neither spins nor drops the connections waiting in the kernel's queue.
+  void accept_pending();
+  void pause_accepting();        // out of descriptors: backing off
+  void pause_accepting_for(uint64_t ms);
+  // Hands an accepted connection to the server: above max_connections, a connection
+  // with no request yet makes room (Server::eviction_victim), else the new one gets 503.
+  // Both cost a close, and a client that reconnects at once would keep the server busy
+  // doing only that: at the limit, admissions are rationed (Server::admission_wait) and
+  // the rest wait in the kernel's queue.
   void admit(Connection* c);
   // True when the socket stays open after this handle closes (listen_fd, the caller's
   // descriptor still open): its queued connections are not lost, so they are left to it.
   bool socket_outlives_handle() const;
   void accept_queued();
+
+  Watch* watch_ = nullptr;
+  uint64_t retry_ms_ = 0;  // the next pause's length; 0 after an accept succeeded
 };
 
 // Each returns the listener (already listening) or null with *err set.

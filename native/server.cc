@@ -17,6 +17,10 @@ napi_value named(napi_env env, napi_value obj, const char* name) {
   napi_get_named_property(env, obj, name, &v);
   return v;
 }
+// Oldest entries of an eviction list looked at for a victim (bounded: accepting stays O(1)).
+constexpr int kEvictionScan = 64;
+// At max_connections, admissions (each evicting or refusing someone) are counted per period.
+constexpr uint64_t kAdmissionPeriodMs = 100;
 napi_value deref(napi_env env, napi_ref r) {
   napi_value v = nullptr;
   napi_get_reference_value(env, r, &v);
@@ -32,8 +36,10 @@ Server::Server(LoopData* l, int idx, const ServerLimits& lim, napi_value h) : ld
   on_abort_ = make_ref(env, named(env, h, "onAbort"));
   // The tick's period follows the shortest timeout, at most a second.
   uint64_t shortest = limits.header_timeout_ms;
-  for (uint64_t t : {limits.body_timeout_ms, limits.keep_alive_timeout_ms, limits.write_timeout_ms})
+  for (uint64_t t : {limits.body_timeout_ms, limits.keep_alive_timeout_ms, limits.write_timeout_ms,
+                     limits.first_byte_timeout_ms})
     if (t < shortest) shortest = t;
+  if (limits.min_body_rate > 0 && limits.min_body_rate_grace_ms < shortest) shortest = limits.min_body_rate_grace_ms;
   uint64_t period = shortest / 4;
   if (period > 1000) period = 1000;
   if (period < 10) period = 10;
@@ -85,6 +91,28 @@ void Server::connection_opened(Connection* c) {
   c->next = conn_head;
   if (conn_head) conn_head->prev = c;
   conn_head = c;
+}
+
+Connection* Server::eviction_victim(Connection* incoming, uint64_t now) {
+  int budget = kEvictionScan;
+  for (Connection* c = pre_head.head; c && budget > 0; c = c->wait_next, budget--)
+    if (c != incoming && c->evictable()) return c;
+  budget = kEvictionScan;
+  for (Connection* c = in_body.head; c && budget > 0; c = c->wait_next, budget--)
+    if (c != incoming && c->body_below_rate(now)) return c;
+  return nullptr;
+}
+
+uint64_t Server::admission_wait(uint64_t now) {
+  if (active_connections < limits.max_connections) return 0;
+  if (now - admission_period_start_ >= kAdmissionPeriodMs) {
+    admission_period_start_ = now;
+    admitted_at_limit = 0;
+  }
+  uint32_t budget = limits.max_connections / 100;
+  if (budget < 16) budget = 16;
+  if (admitted_at_limit < budget) return 0;
+  return admission_period_start_ + kAdmissionPeriodMs - now;
 }
 
 void Server::connection_closed(Connection* c) {

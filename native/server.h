@@ -16,7 +16,10 @@ struct ServerLimits {
   uint64_t max_body_bytes = 1 << 20;
   uint64_t body_memory_bytes = 1 << 20;
   std::string spool_dir;
-  uint64_t header_timeout_ms = 60000;
+  uint64_t header_timeout_ms = 60000;     // from the head's first byte
+  uint64_t first_byte_timeout_ms = 5000;  // a new connection's wait for its first byte
+  uint64_t min_body_rate = 240;           // bytes/s averaged over the body, 0: none
+  uint64_t min_body_rate_grace_ms = 5000; // the rate is checked after this much of the body
   uint64_t body_timeout_ms = 60000;
   uint64_t keep_alive_timeout_ms = 5000;
   uint64_t write_timeout_ms = 60000;
@@ -28,6 +31,14 @@ struct ServerStats {
   uint64_t requests = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  uint64_t evicted = 0;        // connections closed to make room for new ones
+  uint64_t accept_pauses = 0;  // accepting paused for lack of descriptors (EMFILE, ENFILE…)
+};
+
+// An intrusive list of connections in the order they joined it (Connection::wait_in).
+struct ConnList {
+  Connection* head = nullptr;
+  Connection* tail = nullptr;
 };
 
 class Server {
@@ -44,6 +55,16 @@ class Server {
   void close(bool graceful, napi_value done);
 
   void connection_opened(Connection* c);
+  // Near the connection limit, the connection to close so that `incoming` can be served:
+  // the oldest that has not sent a complete request head (new or idle keep-alive), else
+  // the oldest reading a body below the minimum data rate; null when every other
+  // connection holds a real request (the newcomer is refused with 503).
+  Connection* eviction_victim(Connection* incoming, uint64_t now);
+  // 0 when the next connection may be accepted now; else how many ms to wait. Below
+  // max_connections always 0; at the limit, where every new connection costs a close
+  // (an eviction or a 503), at most max(16, max_connections / 100) per 100 ms.
+  uint64_t admission_wait(uint64_t now);
+  uint32_t admitted_at_limit = 0;  // in the current period
   void connection_closed(Connection* c);
   void listener_closed(Listener* l);
   // Calls `done` once nothing is left open (from the loop, never from inside JS).
@@ -67,6 +88,8 @@ class Server {
   int listen_count = 0;             // listeners ever added: the next one's REC_LISTENER
   std::vector<Listener*> listeners;
   Connection* conn_head = nullptr;  // intrusive list of open connections
+  ConnList pre_head;                // waiting for a request head: new, or idle keep-alive
+  ConnList in_body;                 // reading a request body
   bool closing = false;
   bool graceful = false;
 
@@ -83,6 +106,7 @@ class Server {
   uv_timer_t* tick_timer_ = nullptr;
   uint64_t tick_period_ = 1000;
   uint64_t last_tick_ = 0;
+  uint64_t admission_period_start_ = 0;
   bool done_pending_ = false;
 };
 

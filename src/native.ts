@@ -13,11 +13,14 @@ export interface NativeLimits {
   maxBodyBytes: number;        // request body; larger: 413 (Content-Length checked before reading)
   bodyMemoryBytes: number;     // bodies larger than this are spooled to an unlinked temp file
   spoolDir: string;            // where spooled bodies go
-  headerTimeoutMs: number;     // head not complete in time: 408 and close
+  headerTimeoutMs: number;     // head not complete this long after its first byte: 408 and close
+  firstByteTimeoutMs: number;  // a new connection that sends nothing for this long: closed
   bodyTimeoutMs: number;       // no body bytes for this long: 408 and close
+  minBodyRate: number;         // bytes/s a body must average once the grace is over, else 408 (0: none)
+  minBodyRateGraceMs: number;  // how long a body may take before minBodyRate is checked
   keepAliveTimeoutMs: number;  // idle keep-alive connection: closed
   writeTimeoutMs: number;      // a client that reads nothing of a pending response for this long: closed
-  maxConnections: number;      // more open connections: the new one gets 503 and is closed
+  maxConnections: number;      // more open connections: the oldest without a request head is closed, else the new one gets 503
   maxKeepAliveRequests: number; // requests per connection before it is closed (0: no limit)
 }
 
@@ -60,6 +63,8 @@ export interface NativeStats {
   bytesSent: number;
   bytesReceived: number;
   listeners: number;
+  evicted: number;         // connections closed to make room at maxConnections
+  acceptPauses: number;    // times accepting paused for lack of descriptors
 }
 
 export interface NativeBinding {

@@ -46,7 +46,10 @@ export interface ServerOptions {
   bodyMemorySize?: number;
   spoolDir?: string;
   headerTimeout?: number;
+  firstByteTimeout?: number;
   bodyTimeout?: number;
+  minBodyRate?: number;
+  minBodyRateGrace?: number;
   keepAliveTimeout?: number;
   writeTimeout?: number;
   maxConnections?: number;
@@ -165,7 +168,10 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
     bodyMemoryBytes: value<number>(BY_NAME.get('bodyMemorySize')!),
     spoolDir: spool === '' ? os.tmpdir() : spool,
     headerTimeoutMs: value<number>(BY_NAME.get('headerTimeout')!),
+    firstByteTimeoutMs: value<number>(BY_NAME.get('firstByteTimeout')!),
     bodyTimeoutMs: value<number>(BY_NAME.get('bodyTimeout')!),
+    minBodyRate: value<number>(BY_NAME.get('minBodyRate')!),
+    minBodyRateGraceMs: value<number>(BY_NAME.get('minBodyRateGrace')!),
     keepAliveTimeoutMs: value<number>(BY_NAME.get('keepAliveTimeout')!),
     writeTimeoutMs: value<number>(BY_NAME.get('writeTimeout')!),
     maxConnections: value<number>(BY_NAME.get('maxConnections')!),

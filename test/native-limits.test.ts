@@ -2,7 +2,7 @@
 // Connection: close, and the connection is closed after it.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { b, exchange, GET, parseResponses, sleep, startServer, waitFor, type TestServer } from './native-harness';
+import { b, echo, exchange, GET, parseResponses, sleep, startServer, waitFor, type Req, type TestServer } from './native-harness';
 
 let srv: TestServer | undefined;
 afterEach(async () => { await srv?.close(); srv = undefined; });
@@ -61,18 +61,25 @@ describe('limits and refusals', () => {
     expect(ex.closed).toBe(true);
   });
 
-  it('503 once maxConnections are open, and serves again when one closes', async () => {
-    srv = await startServer({ maxConnections: 2 });
+  it('503 once maxConnections hold requests in flight, and serves again when one ends', async () => {
+    const held: Req[] = [];
+    srv = await startServer({ maxConnections: 2 }, (req) => {
+      if (req.uri === '/hold') held.push(req);
+      else echo(req);
+    });
     const hold: net.Socket[] = [];
     for (let i = 0; i < 2; i++) {
       const s = net.connect(srv.port, '127.0.0.1');
+      s.on('error', () => {});
       await new Promise((r) => s.on('connect', r));
+      s.write(GET('/hold'));
       hold.push(s);
     }
-    await waitFor(() => b.stats(srv!.id).connections === 2, 2000, 'two connections');
+    await waitFor(() => held.length === 2, 2000, 'two requests in flight');
     const ex = await exchange(srv.port, GET('/'));
     expect(parseResponses(ex.text).map((r) => r.status)).toEqual([503]);
     expect(ex.closed).toBe(true);
+    b.respond(held[0].conn, '200 OK\r\n', 'done', -1, 0);
     hold[0].destroy();
     await waitFor(() => b.stats(srv!.id).connections === 1, 2000, 'one connection');
     const ex2 = await exchange(srv.port, GET('/'), { until: (t) => t.includes('GET /') });

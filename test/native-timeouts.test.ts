@@ -19,8 +19,8 @@ describe('timeouts', () => {
     expect(elapsed).toBeLessThan(1500);
   });
 
-  it('closes a connection that sent nothing, without a response', async () => {
-    srv = await startServer({ headerTimeoutMs: 150 });
+  it('closes a connection that sent nothing, without a response, after firstByteTimeoutMs', async () => {
+    srv = await startServer({ firstByteTimeoutMs: 150 });
     const ex = await exchange(srv.port, []);
     expect(ex.text).toBe('');
     expect(ex.closed).toBe(true);

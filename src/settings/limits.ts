@@ -70,7 +70,17 @@ export const headerTimeout = defineSetting<number>({
   default: 60_000,
   min: 1,
   max: 3_600_000,
-  doc: 'Time a client has to send a complete request head; then 408 and close.',
+  doc: 'Time a client has to send a complete request head, counted from its first byte (more bytes do not extend it); then 408 and close.',
+});
+
+export const firstByteTimeout = defineSetting<number>({
+  name: 'firstByteTimeout',
+  section: 'limits',
+  type: 'duration',
+  default: 5_000,
+  min: 1,
+  max: 3_600_000,
+  doc: 'Time a new connection has to send the first byte of its first request; then it is closed without a response.',
 });
 
 export const bodyTimeout = defineSetting<number>({
@@ -81,6 +91,26 @@ export const bodyTimeout = defineSetting<number>({
   min: 1,
   max: 3_600_000,
   doc: 'Longest pause between request body bytes; then 408 and close.',
+});
+
+export const minBodyRate = defineSetting<number>({
+  name: 'minBodyRate',
+  section: 'limits',
+  type: 'int',
+  default: 240,
+  min: 0,
+  max: 1_000_000_000,
+  doc: 'Bytes per second a request body must average (counted from its start) once minBodyRateGrace is over; slower gets 408 and close. 0 turns it off.',
+});
+
+export const minBodyRateGrace = defineSetting<number>({
+  name: 'minBodyRateGrace',
+  section: 'limits',
+  type: 'duration',
+  default: 5_000,
+  min: 0,
+  max: 3_600_000,
+  doc: 'How long a request body may take before minBodyRate is enforced.',
 });
 
 export const keepAliveTimeout = defineSetting<number>({
@@ -110,7 +140,7 @@ export const maxConnections = defineSetting<number>({
   default: 10_000,
   min: 1,
   max: 10_000_000,
-  doc: 'Most open connections per server (per worker); a connection over the limit gets 503 and is closed.',
+  doc: 'Most open connections per server (per worker). At the limit a new connection closes the oldest one that has not sent a complete request head (new or idle keep-alive), else one reading a body below minBodyRate; only when every connection holds a request does the new one get 503.',
 });
 
 export const maxKeepAliveRequests = defineSetting<number>({
@@ -126,5 +156,5 @@ export const maxKeepAliveRequests = defineSetting<number>({
 /** Every limit, in the order of the reference page. */
 export const limitSettings = [
   maxRequestLine, maxHeaderSize, maxHeaders, maxBodySize, bodyMemorySize, spoolDir,
-  headerTimeout, bodyTimeout, keepAliveTimeout, writeTimeout, maxConnections, maxKeepAliveRequests,
+  headerTimeout, firstByteTimeout, bodyTimeout, minBodyRate, minBodyRateGrace, keepAliveTimeout, writeTimeout, maxConnections, maxKeepAliveRequests,
 ] as const;
