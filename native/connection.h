@@ -142,6 +142,7 @@ class Connection {
   void release_pieces();
   void drop_output();
   void begin_shutdown();
+  void end_idle();
 
   union {
     uv_tcp_t tcp;
