@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -94,9 +95,9 @@ void Listener::refuse_new() {
 bool Listener::listening() const {
   uv_os_fd_t fd;
   if (uv_fileno(&h.handle, &fd) != 0) return false;
-  int on = 0;
-  socklen_t len = sizeof on;
-  return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) != 0 || on != 0;
+  // A TCP socket that stopped listening polls as hung up; a shut down Unix one as RDHUP.
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  return !(::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)));
 }
 
 void Listener::close(bool queued, bool refuse) {

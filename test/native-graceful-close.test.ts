@@ -7,7 +7,10 @@
 // listener asked to refuse stops its shared socket; done comes when nothing is left.
 // Also the backlog given to listenFd.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { b, GET, parseResponses, sleep, startServer, waitFor, type TestServer } from './native-harness';
 
@@ -401,6 +404,29 @@ describe('refusing new connections on a shared socket', () => {
       expect(other.requests).toEqual([]);
     } finally {
       holder.close();
+    }
+  });
+
+  it('refuseFds on a shared Unix socket: new clients are refused, and the other holder closes its listener', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-refuse-'));
+    const file = path.join(dir, 's.sock');
+    const holder = createServerHandle(file, -1, -1);
+    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
+    try {
+      const a = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
+      const other = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
+      b.stopListening(a.id, [holder.fd]);
+      const late = net.connect(file);
+      const result = await new Promise<string>((resolve) => {
+        late.once('connect', () => resolve('connected'));
+        late.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
+      });
+      late.destroy();
+      expect(result).toBe('ECONNREFUSED');
+      await waitFor(() => b.stats(other.id).listeners === 0, 2500, 'the other listener closed');
+    } finally {
+      holder.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
