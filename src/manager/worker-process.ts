@@ -1,10 +1,10 @@
 // Entry of a worker process, started by the master with the listening sockets as
 // extra descriptors and the WorkerConfig as argv[2]. Signals from the master:
 //   TERM   graceful stop: stop accepting, finish requests in flight, exit
-// and messages: 'stop' is TERM for a server that stops for good (the listening sockets
-// the master bound stop listening, so new clients are refused).
 //   INT, QUIT   stop now
 //   USR1   reopen log files
+// The 'stop' message is TERM for a server that stops for good: the listening sockets the
+// master bound stop listening as well, so new clients are refused.
 import { WORKER_KINDS, kindFor, type WorkerKind } from './worker-kinds';
 import type { MasterMessage, WorkerConfig, WorkerMessage } from './protocol';
 import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './exit-codes';
