@@ -68,8 +68,11 @@ describe.skipIf(!hasWrk)('draining under load (wrk)', () => {
   it('three HUPs during 15 s of wrk -c20 against 2 workers: zero socket errors, zero non-2xx', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--workers', '2']);
     const run = wrk(port, 15);
+    // A HUP every 4 s or so, each once the previous reload is complete.
     for (let i = 0; i < 3; i++) {
-      await sleep(i === 0 ? 3000 : 4000);
+      await sleep(i === 0 ? 3000 : 3500);
+      const deadline = Date.now() + 5000;
+      while (t.count(/msg="reload complete"/) < i && Date.now() < deadline) await sleep(50);
       process.kill(t.pid, 'SIGHUP');
     }
     const r = await run;
