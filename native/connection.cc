@@ -1321,7 +1321,7 @@ void Connection::begin_graceful_close() {
   if (closing_) return;
   if (in_flight_ || phase_ == Phase::Body || phase_ == Phase::Head) return;
   if (phase_ != Phase::Idle || close_after_flush_ || no_more_requests_) return;  // on its way out
-  if (!peer_eof_ && (!inbuf_.empty() || input_pending())) return;  // a request: answered
+  if (!inbuf_.empty()) return;  // a request: answered
   bool output_pending = piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_;
   if (output_pending) return;  // the grace counts once the last response is out (tick)
   uint64_t grace = std::min<uint64_t>(server->limits.keep_alive_timeout_ms, kDrainGraceMs);
@@ -1334,6 +1334,9 @@ void Connection::begin_graceful_close() {
 // our FIN meets a clean close the client can retry on, never a reset.
 void Connection::end_idle() {
   if (closing_ || close_after_flush_) return;
+  // Bytes that arrived since the loop last read (timers run before reading): a request,
+  // read and answered next.
+  if (!peer_eof_ && input_pending()) return;
   no_more_requests_ = true;
   close_after_flush_ = true;
   inbuf_.clear();
