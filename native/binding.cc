@@ -117,7 +117,16 @@ Napi::Value ListenFd(const Napi::CallbackInfo& info) {
 
 Napi::Value StopListening(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
-  if (s) s->stop_listening(true);
+  if (!s) return info.Env().Undefined();
+  std::vector<int> refuse;
+  if (info.Length() > 1 && info[1].IsArray()) {
+    Napi::Array a = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value v = a.Get(i);
+      if (v.IsNumber()) refuse.push_back(v.As<Napi::Number>().Int32Value());
+    }
+  }
+  s->stop_listening(true, refuse);
   return info.Env().Undefined();
 }
 

@@ -28,7 +28,11 @@ constexpr size_t kMaxBuffered = 256 * 1024;   // stop reading above this while a
 constexpr uint64_t kOutputPauseAbove = 256 * 1024;
 constexpr uint64_t kOutputResumeBelow = 64 * 1024;
 constexpr uint64_t kLingerMs = 2000;          // after a closing response: wait this long for the client's FIN
-constexpr uint64_t kClosingFirstByteMs = 2000; // graceful close: how long a connection that sent nothing may still send its first request
+// Graceful close (draining): how long a connection with no request to answer stays open
+// for one that may be on its way: a connection accepted that has sent nothing yet (from
+// the accept), or an idle keep-alive connection (from the end of its last response).
+// Capped by the header and keep-alive timeouts.
+constexpr uint64_t kDrainGraceMs = 2000;
 constexpr size_t kMaxIov = 64;
 constexpr size_t kFileBlock = 64 * 1024;      // pread path of sendFile: bytes read at a time
 
@@ -99,16 +103,6 @@ bool Connection::init_handle(Listener* l) {
   open_handles_ = 1;
   ld->handle_opened();
   server->connection_opened(this);
-  return true;
-}
-
-bool Connection::accept_from(Listener* l) {
-  if (!init_handle(l)) return false;
-  if (uv_accept(&l->h.stream, &h_.stream) != 0) {
-    close_now();
-    return false;
-  }
-  accepted();
   return true;
 }
 
@@ -1372,46 +1366,57 @@ void Connection::release_pieces() {
   ld->release_connection(this);
 }
 
-// Graceful close (reload, recycling): no request the client has started to send, or
-// may be sending right now on a connection it has just opened, is dropped.
+// Graceful close (reload, recycling, stop): no request the client has started to send,
+// or may be sending right now, is dropped, and no connection is reset.
 // - A request in flight, a body or a partial head being read: the request completes and
 //   its response carries Connection: close (the server is closing: build_record and
-//   start_response say so).
+//   start_response say so). A streamed response whose head went out before the close
+//   began could not say so: after it the connection is idle, as below.
 // - Accepted, first request not arrived yet (Head with no byte seen): the client opened
-//   this connection to send a request, which may already be on its way. Closing now would
-//   reset it and fail that request. The connection stays open; its first request is
-//   answered with Connection: close, and a client that sends nothing is closed by the
-//   header timeout (counted from the accept), as always.
-// - Requests received and buffered behind the one just answered (pipelined): answered
-//   likewise (resume() is on its way); the last one carries Connection: close.
-// - Idle keep-alive with nothing received: closed now, unless bytes are already waiting
-//   in the socket's receive queue (arrived, not read yet by the loop): that is a request,
-//   and it is answered as above. A request still on the wire races with our FIN and
-//   gets a reset; HTTP lets clients retry a request on a reused connection that closed
-//   before any response (RFC 9112 §9.3.1), and they do. A timed grace period for idle
-//   connections was considered and not taken: a request can race with the close at any
-//   moment, so a grace of G ms does not make the race less likely, it only moves it G ms
-//   later and delays every reload by G ms.
+//   this connection to send a request, which may already be on its way. Its first request
+//   is answered with Connection: close; a client that sends nothing for the drain grace
+//   (from the accept) gets end_idle() (tick).
+// - Requests received and buffered behind the one in flight (pipelined): the response in
+//   flight says Connection: close; the client sees a clean close after it and resends the
+//   others (RFC 9112 §9.3.1).
+// - Idle keep-alive: a client in the middle of a series of requests sends its next one
+//   right after the last response, and it may be on the wire now. Closing at once would
+//   race it: the request would meet a reset and fail. So the connection stays open for the
+//   drain grace, counted from the end of its last response: its next request is answered
+//   with Connection: close, and a connection still idle then gets end_idle(). A connection
+//   already idle that long when the close begins gets end_idle() now, unless request bytes
+//   already wait in its socket (that is a request, answered as above). What remains is a
+//   client that sends a request exactly as a long-idle connection closes: the race every
+//   HTTP server has with its keep-alive timeout, and end_idle() makes it a clean close.
+// - Answered and lingering (write side shut down, waiting for the client's FIN): the
+//   linger runs its course (kLingerMs), so bytes the client still sends are read, not
+//   left to make close() send a reset.
 void Connection::begin_graceful_close() {
   if (closing_) return;
-  if (in_flight_ || phase_ == Phase::Body || phase_ == Phase::Head) {
-    return;  // the response to this request will carry Connection: close
-  }
-  if (phase_ == Phase::Linger || close_after_flush_) {
-    // On its way out: once its response is out, stop waiting for the client's FIN.
-    if (shutdown_started_) close_now();
-    return;
-  }
-  // Idle (keep-alive) from here.
-  if (!no_more_requests_ && !peer_eof_ && (!inbuf_.empty() || input_pending())) {
-    return;  // requests received: answered, the last with Connection: close
-  }
-  if (piece_head_ < pieces_.size() || write_req_) {
-    no_more_requests_ = true;
-    close_after_flush_ = true;
-    return;
-  }
-  close_now();
+  if (in_flight_ || phase_ == Phase::Body || phase_ == Phase::Head) return;
+  if (phase_ != Phase::Idle || close_after_flush_ || no_more_requests_) return;  // on its way out
+  if (!inbuf_.empty()) return;  // a request: answered
+  bool output_pending = piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_;
+  if (output_pending) return;  // the grace counts once the last response is out (tick)
+  uint64_t grace = std::min<uint64_t>(server->limits.keep_alive_timeout_ms, kDrainGraceMs);
+  if (uv_now(ld->loop) - phase_since_ >= grace) end_idle();
+}
+
+// A connection with no request to answer, while the server drains: nothing more is read
+// as a request; our FIN goes out after anything queued, then the connection lingers for
+// the client's FIN (kLingerMs at most), reading and discarding. A request that crossed
+// our FIN meets a clean close the client can retry on, never a reset.
+void Connection::end_idle() {
+  if (closing_ || close_after_flush_) return;
+  // Bytes that arrived since the loop last read (timers run before reading): a request,
+  // read and answered next.
+  if (!peer_eof_ && input_pending()) return;
+  no_more_requests_ = true;
+  close_after_flush_ = true;
+  inbuf_.clear();
+  phase_ = Phase::Flush;
+  phase_since_ = uv_now(ld->loop);
+  flush();  // queue empty: begin_shutdown() at once
 }
 
 // Bytes waiting in the socket's receive queue, not read yet.
@@ -1438,12 +1443,12 @@ void Connection::tick(uint64_t now) {
   uint64_t age = now - phase_since_;
   switch (phase_) {
     case Phase::Head:
-      // While the server closes gracefully, a connection that has sent nothing yet gets a
-      // short grace for its first bytes rather than the whole header timeout: a request
+      // While the server closes gracefully, a connection that has sent nothing yet gets the
+      // drain grace for its first bytes rather than the whole header timeout: a request
       // racing the close is answered, a pre-opened idle connection does not hold a
       // reloading worker until its graceful timeout.
-      if (!bytes_seen_ && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kClosingFirstByteMs)) {
-        close_now();
+      if (!bytes_seen_ && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kDrainGraceMs)) {
+        end_idle();
       } else if (!bytes_seen_) {
         if (age >= l.first_byte_timeout_ms) close_now();  // sent nothing at all
       } else if (age >= l.header_timeout_ms) {
@@ -1464,6 +1469,7 @@ void Connection::tick(uint64_t now) {
       // Idle means nothing to do either way: while the last response is still being
       // written the write timeout is the bound, and the keep-alive clock starts after.
       if (output_pending) phase_since_ = now;
+      else if (server->closing && age >= std::min<uint64_t>(l.keep_alive_timeout_ms, kDrainGraceMs)) end_idle();
       else if (age >= l.keep_alive_timeout_ms) close_now();
       break;
     case Phase::Linger:

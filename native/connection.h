@@ -49,10 +49,8 @@ class Connection {
   Connection();
   ~Connection();
 
-  // Accepts the pending connection of l; false when that failed (the object is released).
-  bool accept_from(Listener* l);
-  // Takes sock, a connection accepted from l's socket outside libuv (Listener draining
-  // its queue); false when that failed (sock is closed, the object released).
+  // Takes sock, a connection accepted from l's socket (accept4 on the listener's watch, or
+  // its queue drained at close); false when that failed (sock is closed, the object released).
   bool accept_fd(Listener* l, int sock);
   // Sends the canned 503 and closes: the server has too many connections.
   void refuse();
@@ -173,6 +171,7 @@ class Connection {
   void release_pieces();
   void drop_output();
   void begin_shutdown();
+  void end_idle();
 
   union {
     uv_tcp_t tcp;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -95,6 +96,11 @@ void Listener::accept_pending() {
     if (sock < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      if (errno == EINVAL) {
+        // The socket no longer listens: another process sharing it stopped it (refuse_new).
+        close();
+        return;
+      }
       // EMFILE, ENFILE, ENOBUFS, ENOMEM, or anything unexpected: retry later.
       pause_accepting();
       return;
@@ -146,8 +152,11 @@ bool Listener::socket_outlives_handle() const {
 // keeps its queue, and the other acceptors take those connections; closing this dup
 // changes nothing for them. Connections that complete between this loop and close() are
 // the only ones still reset (as by any server that stops listening).
-void Listener::accept_queued() {
-  if (socket_outlives_handle()) return;
+//
+// even_if_shared: the queue is taken even though the socket outlives the handle, because
+// the socket is about to stop listening for everyone (refuse_new).
+void Listener::accept_queued(bool even_if_shared) {
+  if (!even_if_shared && socket_outlives_handle()) return;
   uv_os_fd_t fd;
   if (uv_fileno(&h.handle, &fd) != 0) return;
   // Bounded: the queue holds at most the backlog, but clients keep connecting meanwhile.
@@ -162,9 +171,35 @@ void Listener::accept_queued() {
   }
 }
 
-void Listener::close(bool queued) {
+// A server that stops for good (not one worker of several being replaced) refuses new
+// clients at once, rather than leaving them in the queue of a socket that others still
+// hold open (the pre-fork master, the other workers) but nobody will accept on again: they
+// would wait and then be reset when the last descriptor closes. shutdown(2) on a
+// listening TCP socket returns it to the closed state for every descriptor of it, so the
+// kernel answers new connections with a reset (ECONNREFUSED); a Unix socket refuses new
+// connections likewise. The queue was accepted just before (accept_queued), so only a
+// connection completing in between is lost, as when any server stops listening. Other
+// servers accepting on the socket close their listener when they notice (their tick, or
+// accept() failing with EINVAL in accept_pending); a pre-fork server's workers all stop
+// together anyway.
+void Listener::refuse_new() {
+  uv_os_fd_t fd;
+  if (uv_fileno(&h.handle, &fd) == 0) shutdown(fd, SHUT_RD);
+}
+
+bool Listener::listening() const {
+  uv_os_fd_t fd;
+  if (uv_fileno(&h.handle, &fd) != 0) return false;
+  // A TCP socket that stopped listening polls as hung up; a shut down Unix one as RDHUP.
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  return !(::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)));
+}
+
+void Listener::close(bool queued, bool refuse) {
   if (closing) return;
-  if (queued) accept_queued();
+  refuse = refuse && queued && origin_fd >= 0;
+  if (queued) accept_queued(refuse);
+  if (refuse) refuse_new();
   closing = true;
   if (Watch* w = watch_) {
     watch_ = nullptr;

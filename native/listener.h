@@ -28,8 +28,13 @@ class Listener {
   Listener(Server* server, bool is_pipe);
   // Closes the listening handle. accept_queued: first accept every connection already
   // waiting in the kernel's accept queue (see accept_queued()), so that closing the
-  // socket does not reset them.
-  void close(bool accept_queued = false);
+  // socket does not reset them. refuse (listen_fd only, with accept_queued): the shared
+  // socket itself stops listening, for every process holding it (see refuse_new()).
+  void close(bool accept_queued = false, bool refuse = false);
+  // False once the socket no longer listens (another process sharing it stopped it with
+  // refuse): libuv then reports the listener readable on every loop turn and ignores
+  // accept()'s EINVAL, so the server's tick closes such a listener.
+  bool listening() const;
 
   Server* server;
   int index = 0;       // REC_LISTENER
@@ -74,7 +79,8 @@ class Listener {
   // True when the socket stays open after this handle closes (listen_fd, the caller's
   // descriptor still open): its queued connections are not lost, so they are left to it.
   bool socket_outlives_handle() const;
-  void accept_queued();
+  void accept_queued(bool even_if_shared = false);
+  void refuse_new();
 
   Watch* watch_ = nullptr;
   uint64_t retry_ms_ = 0;  // the next pause's length; 0 after an accept succeeded

@@ -1,12 +1,16 @@
 // A server; see server.h.
 #include "server.h"
 
+#include <algorithm>
+
 #include "connection.h"
 #include "listener.h"
 
 namespace tsgi {
 
 namespace {
+constexpr uint64_t kDrainTickMs = 100;  // tick period while closing gracefully
+
 napi_ref make_ref(napi_env env, napi_value v) {
   napi_ref r = nullptr;
   napi_create_reference(env, v, 1, &r);
@@ -71,10 +75,14 @@ void Server::add_listener(Listener* l) {
   listeners.push_back(l);
 }
 
-void Server::stop_listening(bool accept_queued) {
+void Server::stop_listening(bool accept_queued, const std::vector<int>& refuse_fds) {
   std::vector<Listener*> ls;
   ls.swap(listeners);
-  for (Listener* l : ls) l->close(accept_queued);
+  for (Listener* l : ls) {
+    bool refuse = l->origin_fd >= 0 &&
+                  std::find(refuse_fds.begin(), refuse_fds.end(), l->origin_fd) != refuse_fds.end();
+    l->close(accept_queued, refuse);
+  }
 }
 
 void Server::listener_closed(Listener* l) {
@@ -138,7 +146,15 @@ void Server::close(bool grace, napi_value done) {
   if (done) done_ = make_ref(ld->env, done);
   // Graceful: connections waiting in the accept queue are accepted and get their first
   // request answered, like those accepted a moment ago (begin_graceful_close below).
+  // (Listeners the caller asked to refuse on were closed by stop_listening already.)
   stop_listening(grace);
+  // Draining: the grace and linger deadlines of the connections are short, so the tick
+  // runs often enough to keep them (and done) prompt.
+  if (grace && tick_timer_ && tick_period_ > kDrainTickMs) {
+    tick_period_ = kDrainTickMs;
+    last_tick_ = 0;
+    uv_timer_start(tick_timer_, on_tick, kDrainTickMs, kDrainTickMs);
+  }
   // Closing may unlink the node from the list inside close callbacks only (later), so
   // walking it here is safe.
   for (Connection* c = conn_head; c; c = c->next) {
@@ -210,6 +226,11 @@ void Server::tick() {
   bool stalled = last_tick_ != 0 && now - last_tick_ > 2 * tick_period_ + 250;
   last_tick_ = now;
   if (stalled) return;
+  if (!listeners.empty()) {
+    std::vector<Listener*> ls = listeners;  // closing one erases it, later (listener_closed)
+    for (Listener* l : ls)
+      if (!l->closing && l->origin_fd >= 0 && !l->listening()) l->close();
+  }
   Connection* c = conn_head;
   while (c) {
     Connection* next = c->next;  // tick may close c, but it stays listed until its close callback

@@ -49,8 +49,10 @@ class Server {
   void listener_opened();
   void add_listener(Listener* l);
   // Closes every listener. accept_queued: connections already waiting in a listener's
-  // kernel queue are accepted first rather than reset (Listener::close).
-  void stop_listening(bool accept_queued);
+  // kernel queue are accepted first rather than reset (Listener::close). refuse_fds: fd
+  // listeners (by the caller's descriptor) whose shared socket stops listening for every
+  // process, so that new clients are refused (Listener::close, refuse).
+  void stop_listening(bool accept_queued, const std::vector<int>& refuse_fds = {});
   // graceful: see NativeBinding.close in src/native.ts.
   void close(bool graceful, napi_value done);
 

@@ -89,17 +89,30 @@ export interface NativeBinding {
    * Stops accepting on every listener of the server (the sockets are closed). Connections
    * already waiting in a listener's accept queue are accepted first (closing the socket
    * would reset them), except on an fd listener whose caller still holds fd: that socket
-   * stays open and its queue is left to the others accepting on it.
+   * stays open and its queue is left to the others accepting on it. refuseFds: fd
+   * listeners (by the fd given to listenFd) that are not handed over to anyone: their
+   * queue is accepted here, then the shared socket stops listening for every process that
+   * holds it (shutdown(2)), so new clients are refused at once (ECONNREFUSED) instead of
+   * waiting in a queue nobody accepts any more.
    */
-  stopListening(server: number): void;
+  stopListening(server: number, refuseFds?: number[]): void;
   /**
    * graceful: stops listening (as stopListening), lets in-flight requests finish (their
    * responses carry Connection: close), and calls done once no connection is left. No
-   * request the client has begun to send is dropped: a connection with part of a request
-   * received, or accepted and still waiting for its first request, stays open until that
-   * request is answered (with Connection: close), bounded by the header timeout (a client
-   * that sends nothing is closed then). Idle keep-alive connections that served a request
-   * close now, unless request bytes already wait in their socket (then those are answered).
+   * request the client has begun to send, or may be sending, is dropped, and no
+   * connection is reset:
+   * - a connection with part of a request received, or accepted and still waiting for its
+   *   first request, stays open until that request is answered (with Connection: close);
+   *   one that sends nothing is ended after the drain grace (2 s, at most the header
+   *   timeout) from its accept;
+   * - an idle keep-alive connection (also one whose streamed response began before the
+   *   close and ends during it) stays open for the drain grace (2 s, at most the
+   *   keep-alive timeout) from the end of its last response: its next request is answered
+   *   with Connection: close, and it is ended if none comes. One idle that long already
+   *   is ended now, unless request bytes already wait in its socket (then those are
+   *   answered);
+   * - "ended" is a clean close: the write side is shut down and the connection lingers for
+   *   the client's FIN (2 s at most), reading and discarding.
    * Not graceful: closes every connection now (in-flight requests get onAbort), then done.
    * A second call does not call its done; a non-graceful second call closes what is left.
    */

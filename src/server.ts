@@ -13,7 +13,7 @@ import { EMPTY_INPUT, RequestInput } from './input';
 import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Exchange, type GatewayContext } from './response';
-import { kNativeId, kOptions, kRelease } from './symbols';
+import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
 import type { App, FileWrapperFactory, ServerAddress } from './types';
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
@@ -23,6 +23,12 @@ export interface CloseOptions {
   graceful?: boolean;
   /** Milliseconds to wait for in-flight requests before closing what is left. Default: wait. */
   timeout?: number;
+}
+
+/** close() options used inside tsgi: a pre-fork worker whose server stops for good. */
+export interface InternalCloseOptions extends CloseOptions {
+  /** fd:// listeners (by descriptor) whose shared socket stops listening for everyone, so new clients are refused. */
+  [kRefuseFds]?: readonly number[];
 }
 
 let knownKeys: string[] | undefined;
@@ -130,8 +136,11 @@ export class Server {
   }
 
   /**
-   * Stops accepting, lets in-flight requests finish (their responses carry Connection:
-   * close), closes idle connections, and resolves once no connection is left. Idempotent.
+   * Stops accepting (the listeners close at once: new clients are refused), lets in-flight
+   * requests finish (their responses carry Connection: close), answers the next request
+   * of an idle keep-alive connection that sends one within the drain grace (with
+   * Connection: close), ends the other idle connections cleanly, and resolves once no
+   * connection is left. Idempotent.
    */
   close(options: CloseOptions = {}): Promise<void> {
     if (this.closing) return this.closing;
@@ -146,8 +155,9 @@ export class Server {
     const id = this[kNativeId];
     if (this.onSignal) this[kOptions].signal?.removeEventListener('abort', this.onSignal);
     this[kOptions].logger.info('closing', { graceful });
+    const refuse = (options as InternalCloseOptions)[kRefuseFds];
     this.closing = new Promise<void>((resolve) => {
-      nb.stopListening(id);
+      nb.stopListening(id, refuse ? [...refuse] : undefined);
       let timer: NodeJS.Timeout | undefined;
       let done = false;
       // Keeps the event loop alive until the native core reports the close, so a process

@@ -11,3 +11,5 @@ export const kBlockSize = Symbol('tsgi.blockSize');
 export const kNativeId = Symbol('tsgi.nativeId');
 /** Server: the frozen, validated options. */
 export const kOptions = Symbol('tsgi.options');
+/** Server close() option: fd listeners (by inherited descriptor) whose shared socket stops listening for every process holding it, so new clients are refused (a pre-fork server stopping for good). */
+export const kRefuseFds = Symbol('tsgi.refuseFds');

@@ -28,11 +28,18 @@ export interface Tsgi {
 
 const started = new Set<Tsgi>();
 
-export function tsgi(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Tsgi {
+export interface TsgiOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Descriptors of this process passed on as the child's 3, 4, … (for --bind fd://3). */
+  fds?: number[];
+}
+
+export function tsgi(args: string[], options: TsgiOptions = {}): Tsgi {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd ?? APPS,
     env: { ...cleanEnv(), ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', ...(options.fds ?? [])],
   });
   let stdout = '';
   let stderr = '';
@@ -72,7 +79,7 @@ export function tsgi(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: s
 }
 
 /** Starts a server and waits until all its workers accept; returns it with its first TCP port. */
-export async function startServer(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+export async function startServer(args: string[], options: TsgiOptions = {}) {
   const t = tsgi(args, options);
   await t.waitFor(/msg="server ready"/, 30_000);
   const m = t.err().match(/msg=listening pid=\d+ role=master address=(\S+)/);

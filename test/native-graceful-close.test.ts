@@ -1,10 +1,16 @@
-// Graceful close (reload, recycling) loses no request a client has begun to send:
-// connections accepted a moment ago, partial heads, bytes already in the socket, and
-// connections still in the kernel's accept queue are answered (Connection: close);
-// idle keep-alive connections close at once; done comes when nothing is left. Also the
-// backlog given to listenFd.
+// Graceful close (reload, recycling, stop) loses no request a client has begun to send
+// or may be sending, and resets no connection: connections accepted a moment ago,
+// partial heads, bytes already in the socket, and connections still in the kernel's
+// accept queue are answered (Connection: close); an idle keep-alive connection (also one
+// whose streamed response began before the close) has its next request answered with
+// Connection: close within the drain grace, and is ended cleanly (FIN) after it; a
+// listener asked to refuse stops its shared socket; done comes when nothing is left.
+// Also the backlog given to listenFd.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { b, GET, parseResponses, sleep, startServer, waitFor, type TestServer } from './native-harness';
 
@@ -31,6 +37,9 @@ interface Client {
   sock: net.Socket;
   text: () => string;
   closed: () => boolean;
+  /** The server's FIN arrived (a clean close; a reset shows as error() instead). */
+  ended: () => boolean;
+  closedAt: () => number;
   error: () => string | undefined;
 }
 
@@ -39,12 +48,14 @@ function client(port: number): Client {
   sock.setNoDelay(true);
   clients.push(sock);
   let text = '';
-  let closed = false;
+  let closedAt = 0;
+  let ended = false;
   let error: string | undefined;
   sock.on('data', (d) => { text += d.toString('latin1'); });
-  sock.on('close', () => { closed = true; });
+  sock.on('end', () => { ended = true; });
+  sock.on('close', () => { closedAt = Date.now(); });
   sock.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? String(e); });
-  return { sock, text: () => text, closed: () => closed, error: () => error };
+  return { sock, text: () => text, closed: () => closedAt !== 0, ended: () => ended, closedAt: () => closedAt, error: () => error };
 }
 
 /** Resolves once connected, or once the connection failed (then c.error() says how). */
@@ -145,17 +156,132 @@ describe('graceful close', () => {
     expect(s.requests).toEqual([]);
   });
 
-  it('an idle keep-alive connection that already served a request closes promptly, and done fires', async () => {
+  it('an idle keep-alive connection stays open for the drain grace: its next request is answered with Connection: close, then it closes cleanly', async () => {
     const s = await server({ keepAliveTimeoutMs: 30000 });
     const c = client(s.port);
     c.sock.write(GET('/one'));
     await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
     expect(parseResponses(c.text())[0].headers.connection).toBeUndefined();
-    await sleep(20);
+    const closing = gracefulClose(s);
+    // A client in the middle of a series of requests: its next one comes a moment later.
+    await sleep(300);
+    expect(c.closed()).toBe(false);
+    c.sock.write(GET('/two'));
+    await waitFor(() => parseResponses(c.text()).length === 2, 2000, 'second response');
+    const r = parseResponses(c.text())[1];
+    expect(r.body).toBe('GET /two');
+    expect(r.headers.connection).toBe('close');
+    await waitFor(() => c.closed() && closing.done(), 4000, 'closed and done');
+    expect(c.ended()).toBe(true);
+    expect(c.error()).toBeUndefined();
+  });
+
+  it('an idle keep-alive connection that sends nothing is ended after the grace (2 s) with a FIN, not a reset, and done fires', async () => {
+    const s = await server({ keepAliveTimeoutMs: 30000 });
+    const c = client(s.port);
+    c.sock.write(GET('/one'));
+    await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
     const t0 = Date.now();
     const closing = gracefulClose(s);
-    await waitFor(() => c.closed() && closing.done(), 1000, 'closed and done');
-    expect(Date.now() - t0).toBeLessThan(500);
+    await sleep(1000);
+    expect(c.closed()).toBe(false);  // still inside the grace
+    expect(closing.done()).toBe(false);
+    await waitFor(() => c.closed() && closing.done(), 6000, 'closed and done');
+    expect(c.closedAt() - t0).toBeGreaterThanOrEqual(1500);
+    expect(c.closedAt() - t0).toBeLessThan(5000);  // the grace, not the 30 s keep-alive timeout
+    expect(c.ended()).toBe(true);
+    expect(c.error()).toBeUndefined();
+    expect(s.requests.length).toBe(1);
+  });
+
+  it('a connection idle longer than the grace when the close begins is ended at once', async () => {
+    const s = await server({ keepAliveTimeoutMs: 30000 });
+    const c = client(s.port);
+    c.sock.write(GET('/one'));
+    await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
+    await sleep(2300);
+    const t0 = Date.now();
+    const closing = gracefulClose(s);
+    await waitFor(() => c.closed() && closing.done(), 2000, 'closed and done');
+    expect(c.closedAt() - t0).toBeLessThan(1000);
+    expect(c.ended()).toBe(true);
+    expect(c.error()).toBeUndefined();
+  });
+
+  it('the grace is capped by the keep-alive timeout', async () => {
+    const s = await server({ keepAliveTimeoutMs: 300 });
+    const c = client(s.port);
+    c.sock.write(GET('/one'));
+    await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
+    const t0 = Date.now();
+    const closing = gracefulClose(s);
+    await waitFor(() => c.closed() && closing.done(), 2000, 'closed and done');
+    expect(c.closedAt() - t0).toBeLessThan(1000);
+  });
+
+  it('a streamed response whose head went out before the close: after it ends, the next request gets Connection: close', async () => {
+    const s = await server({ keepAliveTimeoutMs: 15000 }, (req) => {
+      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.write(req.conn, 'first ');
+      if (req.uri === '/stream') setTimeout(() => b.end(req.conn, 'last'), 400);
+      else b.end(req.conn, 'again');
+    });
+    const c = client(s.port);
+    c.sock.write(GET('/stream'));
+    await waitFor(() => c.text().includes('first'), 2000, 'first chunk');
+    const closing = gracefulClose(s);
+    await waitFor(() => parseResponses(c.text()).length === 1 && c.text().endsWith('0\r\n\r\n'), 2000, 'streamed response');
+    const first = parseResponses(c.text())[0];
+    expect(first.body).toBe('first last');
+    expect(first.headers.connection).toBeUndefined();  // decided before the close began
+    await sleep(100);
+    c.sock.write(GET('/next'));
+    await waitFor(() => parseResponses(c.text()).length === 2, 2000, 'second response');
+    expect(parseResponses(c.text())[1].headers.connection).toBe('close');
+    await waitFor(() => c.closed() && closing.done(), 4000, 'closed and done');
+    expect(c.ended()).toBe(true);
+    expect(c.error()).toBeUndefined();
+  });
+
+  it('a streamed response whose head went out before the close: a client that then sends nothing does not hold the close for the keep-alive timeout', async () => {
+    const s = await server({ keepAliveTimeoutMs: 15000 }, (req) => {
+      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.write(req.conn, 'first ');
+      setTimeout(() => b.end(req.conn, 'last'), 400);
+    });
+    const c = client(s.port);
+    c.sock.write(GET('/stream'));
+    await waitFor(() => c.text().includes('first'), 2000, 'first chunk');
+    const t0 = Date.now();
+    const closing = gracefulClose(s);
+    await waitFor(() => c.text().endsWith('0\r\n\r\n'), 2000, 'streamed response');
+    await waitFor(() => closing.done(), 8000, 'done');
+    expect(closing.at() - t0).toBeLessThan(5000);
+    expect(c.ended()).toBe(true);
+    expect(c.error()).toBeUndefined();
+  });
+
+  it('a connection lingering after its Connection: close response when the close begins keeps lingering: what the client still sends is read, no reset', async () => {
+    const s = await server();
+    const c = client(s.port);
+    c.sock.allowHalfOpen = true;  // this client keeps its side open after the server's FIN
+    c.sock.write(GET('/last', 'Connection: close\r\n'));
+    await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'response');
+    await waitFor(() => c.ended(), 2000, 'server FIN');
+    const closing = gracefulClose(s);
+    await sleep(200);
+    // Bytes the server must read, not leave unread for close() to answer with a reset. (A
+    // closed socket would answer the first write with a reset, and the second one would
+    // fail with EPIPE here.)
+    c.sock.write(GET('/ignored'));
+    await sleep(150);
+    c.sock.write(GET('/ignored-too'));
+    await sleep(150);
+    expect(c.error()).toBeUndefined();
+    c.sock.end();
+    await waitFor(() => c.closed() && closing.done(), 4000, 'closed and done');
+    expect(c.error()).toBeUndefined();
+    expect(s.requests.map((r) => r.uri)).toEqual(['/last']);
   });
 
   it('an idle keep-alive connection whose next request is already in its socket gets it answered', async () => {
@@ -234,6 +360,90 @@ describe('graceful close', () => {
       late.sock.write(GET('/after'));
       await waitFor(() => parseResponses(late.text()).length === 1, 2000, 'response after the close');
       expect(other.requests.length).toBe(4);
+    } finally {
+      holder.close();
+    }
+  });
+});
+
+describe('refusing new connections on a shared socket', () => {
+  it('refuseFds: the queue is accepted and answered, then the shared socket refuses new clients for every holder', async () => {
+    const holder = createServerHandle('127.0.0.1', 0, 4);
+    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
+    const addr: Record<string, unknown> = {};
+    holder.getsockname(addr);
+    const port = Number(addr.port);
+    const fd = holder.fd;
+    try {
+      const a = await server({}, undefined, (id) => b.listenFd(id, fd, 64));
+      const other = await server({}, undefined, (id) => b.listenFd(id, fd, 64));
+      const cs = [client(port), client(port), client(port)];
+      await new Promise<void>((r) => process.nextTick(r));
+      blockLoop(50);
+      // As a server stopping for good does: stop listening, refusing on the shared socket.
+      b.stopListening(a.id, [fd]);
+      const closing = gracefulClose(a);
+      expect(b.stats(a.id).connections).toBe(3);  // the queue was taken, not left to reset
+      for (const c of cs) {
+        await connected(c);
+        if (!c.closed()) c.sock.write(GET('/queued'));
+      }
+      await waitFor(() => cs.every((c) => parseResponses(c.text()).length === 1 || c.closed()), 3000, 'responses');
+      for (const c of cs) {
+        expect(c.error()).toBeUndefined();
+        expect(parseResponses(c.text())[0]?.body).toBe('GET /queued');
+      }
+      // New clients are refused at once, although the holder and the other server keep
+      // descriptors of the socket.
+      const late = client(port);
+      await connected(late);
+      expect(late.error()).toBe('ECONNREFUSED');
+      await waitFor(closing.done, 3000, 'done');
+      // The other server's listener saw its socket stop and closed it; it is not spinning.
+      await waitFor(() => b.stats(other.id).listeners === 0, 2000, 'the other listener closed');
+      expect(other.requests).toEqual([]);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('refuseFds on a shared Unix socket: new clients are refused, and the other holder closes its listener', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-refuse-'));
+    const file = path.join(dir, 's.sock');
+    const holder = createServerHandle(file, -1, -1);
+    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
+    try {
+      const a = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
+      const other = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
+      b.stopListening(a.id, [holder.fd]);
+      const late = net.connect(file);
+      const result = await new Promise<string>((resolve) => {
+        late.once('connect', () => resolve('connected'));
+        late.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
+      });
+      late.destroy();
+      expect(result).toBe('ECONNREFUSED');
+      await waitFor(() => b.stats(other.id).listeners === 0, 2500, 'the other listener closed');
+    } finally {
+      holder.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('without refuseFds the shared socket keeps listening for the others', async () => {
+    const holder = createServerHandle('127.0.0.1', 0, 4);
+    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
+    const addr: Record<string, unknown> = {};
+    holder.getsockname(addr);
+    const port = Number(addr.port);
+    try {
+      const a = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
+      const other = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
+      b.stopListening(a.id, []);
+      const late = client(port);
+      late.sock.write(GET('/after'));
+      await waitFor(() => parseResponses(late.text()).length === 1, 2000, 'response from the other server');
+      expect(other.requests.length).toBe(1);
     } finally {
       holder.close();
     }

@@ -79,7 +79,7 @@ describe('listening', () => {
 });
 
 describe('closing', () => {
-  it('graceful: idle keep-alive connections close now, the in-flight request finishes with Connection: close, then done', async () => {
+  it('graceful: new connections are refused, idle keep-alive connections close after the drain grace, the in-flight request finishes with Connection: close, then done', async () => {
     let pending = 0;
     srv = await startServer({}, (req) => {
       if (req.uri === '/slow') pending = req.conn;
@@ -102,12 +102,14 @@ describe('closing', () => {
     await waitFor(() => pending !== 0 && b.stats(srv!.id).connections === 2, 2000, 'request and idle connection');
     let done = false;
     b.close(srv.id, true, () => { done = true; });
-    await waitFor(() => idleClosed, 2000, 'idle connection closed');
+    // no new connections are accepted
+    await expect(exchange(srv.port, GET('/'), { timeoutMs: 500 })).rejects.toThrow();
+    // the idle connection gets the drain grace (2 s) for a next request, then closes
+    expect(idleClosed).toBe(false);
+    await waitFor(() => idleClosed, 5000, 'idle connection closed');
     expect(done).toBe(false);
     await sleep(50);
     expect(busyClosed).toBe(false);
-    // no new connections are accepted
-    await expect(exchange(srv.port, GET('/'), { timeoutMs: 500 })).rejects.toThrow();
     b.respond(pending, '200 OK\r\n', 'late', -1, 0);
     await waitFor(() => done, 3000, 'done');
     expect(parseResponses(text)[0].headers.connection).toBe('close');

@@ -3,7 +3,8 @@
 // harakiri, writes the access log, and reports to its parent with heartbeats. A
 // process worker runs one of these on its main thread; a thread worker runs one per
 // worker thread.
-import { createServer, type Server } from '../server';
+import { createServer, type InternalCloseOptions, type Server } from '../server';
+import { kRefuseFds } from '../symbols';
 import type { ServerHooks } from '../types';
 import type { App } from '../types';
 import { loadApp } from '../app-loader';
@@ -116,12 +117,18 @@ export class AppWorker {
     this.log.reopen();
   }
 
-  /** Graceful: stop accepting, let requests in flight finish. Resolves when the server is closed. */
-  stop(): Promise<void> {
+  /**
+   * Graceful: stop accepting, let requests in flight finish, end idle keep-alive
+   * connections after the drain grace. refuseFds: inherited listening sockets that stop
+   * listening for every process (the whole server stops; nobody takes over), so new
+   * clients are refused at once. Resolves when the server is closed.
+   */
+  stop(refuseFds: readonly number[] = []): Promise<void> {
     if (!this.stopping) {
       this.stopping = (async () => {
         try {
-          await this.server?.close();
+          const options: InternalCloseOptions = { [kRefuseFds]: refuseFds };
+          await this.server?.close(options);
         } finally {
           if (this.timer) clearInterval(this.timer);
           this.accessLog?.close();

@@ -268,11 +268,15 @@ export class Arbiter {
     this.stopDeadline = Date.now() + (how === 'graceful' ? this.settings.gracefulTimeout : 1000);
     this.log.info(how === 'graceful' ? 'stopping gracefully' : 'stopping', { workers: this.workers.size });
     // The sockets stay open until the workers are gone: closing them in the master does
-    // not stop workers from accepting, and a graceful worker stops accepting itself.
+    // not stop workers from accepting, and a graceful worker stops accepting itself. The
+    // workers make the sockets this master bound stop listening (after taking the
+    // connections already queued), so new clients are refused at once; an inherited
+    // fd:// socket is left listening, for whoever shares it (a new master taking over).
     this.stats?.close();
     this.watcher?.stop();
+    const refuseFds = this.sockets.flatMap((sock, i) => (sock.kind === 'fd' ? [] : [3 + i]));
     for (const w of this.workers.values()) {
-      if (how === 'graceful') this.stopWorker(w, 'server stopping');
+      if (how === 'graceful') this.stopWorker(w, 'server stopping', refuseFds);
       else this.kill(w, 'SIGQUIT', 'server stopping');
     }
   }
@@ -455,11 +459,20 @@ export class Arbiter {
     this.signal(w, sig);
   }
 
-  private stopWorker(w: WorkerRecord, reason: string) {
+  /** Graceful stop of one worker: TERM, or for the whole server the 'stop' message (refuseFds: see MasterMessage). */
+  private stopWorker(w: WorkerRecord, reason: string, refuseFds?: number[]) {
     if (w.state === 'stopping') return;
     w.state = 'stopping';
     w.stopDeadline = Date.now() + this.settings.gracefulTimeout;
     this.log.info('stopping worker', { worker: w.id, worker_pid: w.pid, reason });
+    if (refuseFds && w.child.connected) {
+      try {
+        w.child.send({ t: 'stop', refuseFds } satisfies MasterMessage);
+        return;
+      } catch {
+        // the channel just closed: the signal still works
+      }
+    }
     this.signal(w, 'SIGTERM');
   }
 

@@ -51,7 +51,13 @@ export type WorkerMessage =
 
 export type MasterMessage =
   | { t: 'stats' }
-  | { t: 'reopen' };
+  | { t: 'reopen' }
+  /**
+   * Graceful stop of the whole server (the master's TERM): as the TERM signal a replaced
+   * worker gets, and the listening sockets the master bound itself (these descriptors)
+   * stop listening, so new clients are refused rather than queued for nobody.
+   */
+  | { t: 'stop'; refuseFds: number[] };
 
 export const zeroCounters = (): WorkerCounters => ({
   requests: 0, exceptions: 0, tx: 0, runningTimeUs: 0, inFlight: 0, oldest: null, rss: 0, stalledMs: 0, maxThreadRequests: 0,

@@ -19,7 +19,8 @@ export interface WorkerKind {
   notify(): void;
   snapshot(): WorkerCounters;
   reopenLogs(): void;
-  stop(): Promise<void>;
+  /** Graceful; refuseFds: see AppWorker.stop. */
+  stop(refuseFds?: readonly number[]): Promise<void>;
   /** Stops at once, dropping requests in flight. */
   kill(): Promise<void>;
 }
@@ -36,7 +37,7 @@ class ProcessWorker implements WorkerKind {
   notify() { this.worker.notify(); }
   snapshot() { return this.worker.snapshot(); }
   reopenLogs() { this.worker.reopenLogs(); }
-  stop() { return this.worker.stop(); }
+  stop(refuseFds?: readonly number[]) { return this.worker.stop(refuseFds); }
   async kill() { this.worker.flushLogs(); }
 }
 
@@ -48,7 +49,7 @@ interface ThreadState {
 }
 
 export type ThreadMessage = WorkerMessage | { t: 'error'; message: string };
-export type ToThread = { t: 'stop' } | { t: 'reopen' } | { t: 'stats' };
+export type ToThread = { t: 'stop'; refuseFds?: number[] } | { t: 'reopen' } | { t: 'stats' };
 
 class ThreadWorker implements WorkerKind {
   private readonly threads: ThreadState[] = [];
@@ -133,9 +134,9 @@ class ThreadWorker implements WorkerKind {
 
   private stopping = false;
 
-  async stop() {
+  async stop(refuseFds?: readonly number[]) {
     this.stopping = true;
-    for (const t of this.threads) t.worker.postMessage({ t: 'stop' } satisfies ToThread);
+    for (const t of this.threads) t.worker.postMessage({ t: 'stop', refuseFds: refuseFds ? [...refuseFds] : undefined } satisfies ToThread);
     await Promise.all(this.threads.map((t) => t.exited));
     if (this.timer) clearInterval(this.timer);
   }

@@ -3,6 +3,8 @@
 //   TERM   graceful stop: stop accepting, finish requests in flight, exit
 //   INT, QUIT   stop now
 //   USR1   reopen log files
+// The 'stop' message is TERM for a server that stops for good: the listening sockets the
+// master bound stop listening as well, so new clients are refused.
 import { WORKER_KINDS, kindFor, type WorkerKind } from './worker-kinds';
 import type { MasterMessage, WorkerConfig, WorkerMessage } from './protocol';
 import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './exit-codes';
@@ -31,10 +33,10 @@ function retire(reason: string) {
 const worker: WorkerKind = new WORKER_KINDS[kindFor(cfg.settings)](cfg, send);
 let stopping = false;
 
-function gracefulStop() {
+function gracefulStop(refuseFds?: readonly number[]) {
   if (stopping) return;
   stopping = true;
-  worker.stop().then(() => process.exit(0), (err) => {
+  worker.stop(refuseFds).then(() => process.exit(0), (err) => {
     process.stderr.write(`worker ${cfg.id}: error while stopping: ${err?.stack ?? err}\n`);
     process.exit(1);
   });
@@ -45,19 +47,20 @@ function fastStop() {
   void worker.kill().finally(() => process.exit(0));
 }
 
-process.on('SIGTERM', gracefulStop);
+process.on('SIGTERM', () => gracefulStop());
 process.on('SIGINT', fastStop);
 process.on('SIGQUIT', fastStop);
 process.on('SIGUSR1', () => worker.reopenLogs());
 process.on('SIGHUP', () => { /* the master reloads; a worker ignores HUP */ });
 // Without the master, nothing would replace or stop this worker: finish and go.
-process.on('disconnect', gracefulStop);
+process.on('disconnect', () => gracefulStop());
 process.on('message', (m: MasterMessage) => {
   if (m.t === 'stats') {
     const w = worker as WorkerKind & { refresh?: () => void };
     if (w.refresh) w.refresh();
     else worker.notify();
   } else if (m.t === 'reopen') worker.reopenLogs();
+  else if (m.t === 'stop') gracefulStop(m.refuseFds);
 });
 
 if (process.env.TSGI_WORKER_CHDIR !== '0') process.chdir(cfg.cwd);

@@ -11,7 +11,7 @@ const send = (m: ThreadMessage) => port.postMessage(m);
 const worker = new AppWorker(cfg, send);
 
 port.on('message', (m: ToThread) => {
-  if (m.t === 'stop') void worker.stop().finally(() => process.exit(0));
+  if (m.t === 'stop') void worker.stop(m.refuseFds).finally(() => process.exit(0));
   else if (m.t === 'reopen') worker.reopenLogs();
   else if (m.t === 'stats') worker.notify();
 });
