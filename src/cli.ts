@@ -8,6 +8,7 @@ import { ConfigError } from './settings/config-error';
 import { resolveSettings } from './settings/sources';
 import { SETTINGS } from './settings/registry';
 import { settingsReference } from './settings/reference';
+import { formatDuration } from './settings/units';
 import { loadApp } from './app-loader';
 import { Arbiter } from './manager/arbiter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './manager/exit-codes';
@@ -23,7 +24,9 @@ export function version(): string {
 
 function printConfig(values: Record<string, unknown>, sources: Record<string, string>): string {
   const width = Math.max(...SETTINGS.map((s) => s.name.length));
-  return SETTINGS.map((s) => `${s.name.padEnd(width)} = ${JSON.stringify(values[s.name])}  (${sources[s.name]})`).join('\n') + '\n';
+  // Durations are shown with their unit ("30s"), as a bare number would read as seconds.
+  const shown = (name: string, type: string) => JSON.stringify(type === 'duration' ? formatDuration(values[name] as number) : values[name]);
+  return SETTINGS.map((s) => `${s.name.padEnd(width)} = ${shown(s.name, s.type)}  (${sources[s.name]})`).join('\n') + '\n';
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {

@@ -28,6 +28,7 @@ import type { StatsSnapshot } from '../stats/snapshot';
 import { buildSnapshot } from '../stats/snapshot';
 import { FileWatcher } from '../reload/watcher';
 import { parseAppSpec } from '../app-loader';
+import { HEARTBEAT_INTERVAL_MS } from '../settings/workers';
 
 const TICK_MS = 100;
 
@@ -336,7 +337,7 @@ export class Arbiter {
     const s = this.settings;
     const slot = this.slot(id);
     const jitter = s.maxRequestsJitter > 0 ? Math.floor(Math.random() * (s.maxRequestsJitter + 1)) : 0;
-    const heartbeatMs = Math.max(50, Math.min(1000, ...[s.timeout, s.harakiri].filter((t) => t > 0).map((t) => Math.floor(t / 4))));
+    const heartbeatMs = Math.max(50, Math.min(HEARTBEAT_INTERVAL_MS, ...[s.timeout, s.harakiri].filter((t) => t > 0).map((t) => Math.floor(t / 4))));
     const cfg: WorkerConfig = {
       app: this.opts.app,
       cwd: this.opts.cwd,
