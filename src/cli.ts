@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from './cli/args';
+import { appendedArgsStart } from './cli/script-args';
 import { helpText } from './cli/help';
 import { ConfigError } from './settings/config-error';
 import { resolveSettings } from './settings/sources';
@@ -47,7 +48,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
   }
   try {
-    const args = parseArgs(argv);
+    const args = parseArgs(argv, appendedArgsStart(argv, process.env));
     if (args.actions.has('help')) {
       out(helpText(version()));
       return EXIT_OK;

@@ -17,9 +17,16 @@ export interface ParsedArgs {
   settings: Map<string, string[]>;
 }
 
-export function parseArgs(argv: readonly string[]): ParsedArgs {
+/**
+ * `appendedFrom`: where arguments appended to an npm script start (see script-args.ts).
+ * A list setting (--bind) given there replaces the values the script itself gave; given
+ * several times there, all of them apply.
+ */
+export function parseArgs(argv: readonly string[], appendedFrom = 0): ParsedArgs {
   const out: ParsedArgs = { actions: new Set(), settings: new Map() };
+  const replaced = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
+    const at = i;
     let arg = argv[i];
     if (arg === '--') {
       if (argv[i + 1] !== undefined) setApp(out, argv[i + 1]);
@@ -65,7 +72,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       if (i + 1 >= argv.length) throw new ConfigError(`${arg} needs a value`);
       raw = argv[++i];
     }
-    const list = out.settings.get(setting.name) ?? [];
+    let list = out.settings.get(setting.name) ?? [];
+    if (appendedFrom > 0 && at >= appendedFrom && !replaced.has(setting.name)) {
+      replaced.add(setting.name);
+      list = [];
+    }
     list.push(raw);
     out.settings.set(setting.name, list);
   }

@@ -1,6 +1,8 @@
 // Decides every setting's value. Sources, highest first: the command line, TSGI_*
 // environment variables, the config file, the declared default. This is the only
-// place precedence is decided.
+// place precedence is decided. A setting given in a source replaces the value of every
+// lower source (a --bind on the command line replaces the config file's binds); PORT
+// from the environment stands for --bind 0.0.0.0:$PORT when no bind is given anywhere.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -119,6 +121,16 @@ export async function resolveSettings(inputs: SettingInputs): Promise<ResolvedSe
     if (!settingByName(name)) throw new ConfigError(`unknown setting ${name}`);
     values[name] = fromCli(name, raws);
     sources[name] = 'cli';
+  }
+  // PaaS convention (Heroku, Cloud Run, …; Gunicorn honours it too): with no bind given
+  // anywhere, PORT from the environment means every address on that port.
+  const port = inputs.env.PORT;
+  if (sources.bind === 'default' && port !== undefined && port.trim() !== '') {
+    if (!/^\s*\d{1,5}\s*$/.test(port) || Number(port) > 65535) {
+      throw new ConfigError(`environment PORT: expected a port number (0-65535), got ${JSON.stringify(port)}; unset it or give --bind`);
+    }
+    values.bind = [`0.0.0.0:${Number(port)}`];
+    sources.bind = 'env';
   }
   if (configFile) values.config = configFile;
   for (const v of Object.values(values)) if (Array.isArray(v)) Object.freeze(v);
