@@ -257,7 +257,7 @@ export class Arbiter {
     this.watcher = new FileWatcher([root, ...extra], (file) => {
       this.log.info('file changed, reloading workers', { file });
       void this.reload('file change');
-    });
+    }, 200, (msg, fields) => this.log.warning(msg, fields));
     this.watcher.start();
   }
 
@@ -397,6 +397,9 @@ export class Arbiter {
         break;
       case 'boot-error':
         this.bootError = m.message;
+        break;
+      case 'files':
+        this.watcher?.add(m.files);
         break;
       case 'retire':
         if (!w.retiring && w.state !== 'stopping') {
