@@ -10,7 +10,7 @@ import { resolveSettings } from './settings/sources';
 import { SETTINGS } from './settings/registry';
 import { settingsReference } from './settings/reference';
 import { formatDuration } from './settings/units';
-import { loadApp } from './app-loader';
+import { checkApp } from './cli/check';
 import { Arbiter } from './manager/arbiter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './manager/exit-codes';
 import { runTop } from './stats/top';
@@ -63,6 +63,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     const cwd = process.cwd();
     const resolved = await resolveSettings({ cli: args.settings, env: process.env, cwd });
+    for (const w of resolved.warnings ?? []) err(`tsgi: warning: ${w}\n`);
     if (args.actions.has('print-config')) {
       if (args.app) out(`app = ${JSON.stringify(args.app)}\n`);
       out(printConfig(resolved.values, resolved.sources));
@@ -70,13 +71,18 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     if (!args.app) throw new ConfigError('no application given: tsgi MODULE[:EXPORT] [options], e.g. tsgi app.js:app (see tsgi --help)');
     if (args.actions.has('check')) {
+      let result;
       try {
-        await loadApp(args.app, cwd);
+        result = await checkApp(args.app, cwd);
       } catch (e) {
         err(`tsgi: ${args.app}: ${(e as Error).message}\n`);
         return EXIT_FAILURE;
       }
-      out(`tsgi: ${args.app}: the application loads\n`);
+      if (!result.ok) {
+        err(`tsgi: ${args.app}: ${result.message}\n`);
+        return EXIT_FAILURE;
+      }
+      out(`tsgi: ${args.app}: ${result.message}\n`);
       return EXIT_OK;
     }
     const arbiter = new Arbiter({ app: args.app, cwd, inputs: { cli: args.settings, env: process.env, cwd }, resolved, version: version() });

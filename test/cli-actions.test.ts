@@ -79,7 +79,7 @@ describe('tsgi --check loads the application and exits', () => {
   it('an export that is not a function is refused', async () => {
     const r = await run(['esm.mjs:notAnApp', '--check']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/notAnApp is number, not an application function/);
+    expect(r.stderr).toMatch(/notAnApp is a number, not an application function/);
   });
 
   it('a missing module is named', async () => {

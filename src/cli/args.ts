@@ -3,6 +3,7 @@
 // settings resolver's job.
 import { SETTINGS, settingByFlag } from '../settings/registry';
 import { ConfigError } from '../settings/config-error';
+import { didYouMean } from '../settings/suggest';
 
 export const ACTIONS = ['help', 'version', 'check', 'print-config', 'settings-reference'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -89,6 +90,5 @@ function setApp(out: ParsedArgs, arg: string) {
 }
 
 function suggest(flag: string): string {
-  const near = SETTINGS.map((s) => s.cli).find((c) => c.startsWith(flag) || flag.startsWith(c));
-  return near ? ` (did you mean ${near}?)` : '';
+  return didYouMean(flag, [...SETTINGS.map((s) => s.cli), ...ACTIONS.map((a) => '--' + a)]);
 }

@@ -10,6 +10,7 @@ import type { SettingValue } from './setting';
 import { SETTINGS, settingByName, type SettingValues } from './registry';
 import { coerceConfigValue, parseSettingString, validated } from './parse';
 import { ConfigError } from './config-error';
+import { didYouMean } from './suggest';
 
 export type SettingSource = 'cli' | 'env' | 'config' | 'default';
 
@@ -25,7 +26,12 @@ export interface ResolvedSettings {
   sources: Readonly<Record<string, SettingSource>>;
   /** The config file that was read, if any. */
   configFile?: string;
+  /** What was ignored, for the user to see (e.g. an unknown TSGI_* variable). */
+  warnings?: readonly string[];
 }
+
+/** TSGI_* variables that are not settings: build and debugging switches read elsewhere. */
+const OTHER_ENV = new Set(['TSGI_WORKER_CHDIR', 'TSGI_NO_SENDFILE', 'TSGI_NATIVE_ADDON', 'TSGI_SANITIZE', 'TSGI_PARSER_NO_SIMD', 'TSGI_ADDON_SOURCES', 'TSGI_TEST_ROOT', 'TSGI_TEST_FILE']);
 
 const CONFIG_NAMES = ['tsgi.config.js', 'tsgi.config.mjs', 'tsgi.config.cjs', 'tsgi.config.json'];
 // CommonJS output would turn import() into require(); this keeps a real dynamic import.
@@ -104,11 +110,17 @@ export async function resolveSettings(inputs: SettingInputs): Promise<ResolvedSe
     const data = await readConfigFile(configFile);
     for (const [key, raw] of Object.entries(data)) {
       const s = settingByName(key);
-      if (!s) throw new ConfigError(`config file ${configFile}: unknown setting ${JSON.stringify(key)}`);
+      if (!s) throw new ConfigError(`config file ${configFile}: unknown setting ${JSON.stringify(key)}${didYouMean(key, SETTINGS.map((x) => x.name))}; see tsgi --help or docs/settings.md`);
       if (s.name === 'config') throw new ConfigError(`config file ${configFile}: 'config' can only be given on the command line or as ${s.env}`);
       values[key] = coerceConfigValue(s, raw, `config file ${configFile}`);
       sources[key] = 'config';
     }
+  }
+  const warnings: string[] = [];
+  const known = new Set(SETTINGS.map((s) => s.env));
+  for (const name of Object.keys(inputs.env)) {
+    if (!name.startsWith('TSGI_') || known.has(name) || OTHER_ENV.has(name) || name.startsWith('TSGI_ERR')) continue;
+    warnings.push(`environment ${name} is not a setting and is ignored${didYouMean(name, known)}`);
   }
   for (const s of SETTINGS) {
     const v = envValue(s.name);
@@ -134,5 +146,5 @@ export async function resolveSettings(inputs: SettingInputs): Promise<ResolvedSe
   }
   if (configFile) values.config = configFile;
   for (const v of Object.values(values)) if (Array.isArray(v)) Object.freeze(v);
-  return { values: Object.freeze(values) as SettingValues, sources: Object.freeze(sources), configFile };
+  return { values: Object.freeze(values) as SettingValues, sources: Object.freeze(sources), configFile, warnings };
 }
