@@ -59,8 +59,15 @@ const dynamicImport = new Function('specifier', 'return import(specifier)') as (
 
 let tsRegistered = false;
 
-async function importModule(file: string): Promise<Record<string, unknown>> {
+/**
+ * Loads a module the way the application is loaded: .ts/.mts/.cts through tsx, .mjs and
+ * ES modules by import(), the rest by require(). `fresh` loads it anew even if it was
+ * loaded before (a config file re-read on reload).
+ */
+export async function importModule(file: string, fresh = false): Promise<Record<string, unknown>> {
   const ext = path.extname(file);
+  const url = () => pathToFileURL(file).href + (fresh ? `?t=${Date.now()}` : '');
+  if (fresh) delete require.cache[file];
   if (['.ts', '.mts', '.cts', '.tsx'].includes(ext)) {
     if (!tsRegistered) {
       // tsx compiles TypeScript as it is required.
@@ -75,19 +82,36 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
       if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM' && (err as { code?: string }).code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
       // A module that must be an ES module (top-level await): import it through tsx's loader hooks.
       // eslint-disable-next-line @typescript-eslint/no-var-requires
-      (require('node:module') as { register(s: string, parent: string): void }).register('tsx/esm', pathToFileURL(__filename).href);
-      return dynamicImport(pathToFileURL(file).href);
+      await registerTsxEsm();
+      return dynamicImport(url());
     }
   }
-  if (ext === '.mjs') return dynamicImport(pathToFileURL(file).href);
+  if (ext === '.mjs') return dynamicImport(url());
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const exported = require(file);
     return { ...(typeof exported === 'object' && exported !== null ? exported : {}), default: exported };
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;
-    return dynamicImport(pathToFileURL(file).href);
+    return dynamicImport(url());
   }
+}
+
+let tsxEsmRegistered = false;
+
+/**
+ * Registers tsx's ES module hooks through its API, which passes the hooks the data they
+ * need (module.register('tsx/esm') alone makes them refuse: "tsx must be loaded with
+ * --import"). The API's ES module build is used: its CommonJS build registers the hooks
+ * by a path that does not exist.
+ */
+async function registerTsxEsm() {
+  if (tsxEsmRegistered) return;
+  const cjs = require.resolve('tsx/esm/api');
+  const mjs = cjs.replace(/\.cjs$/, '.mjs');
+  const api = (await dynamicImport(pathToFileURL(fs.existsSync(mjs) ? mjs : cjs).href)) as { register(): unknown };
+  api.register();
+  tsxEsmRegistered = true;
 }
 
 function dig(obj: unknown, keys: string[]): unknown {

@@ -5,11 +5,11 @@
 // from the environment stands for --bind 0.0.0.0:$PORT when no bind is given anywhere.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { SettingValue } from './setting';
 import { SETTINGS, settingByName, type SettingValues } from './registry';
 import { coerceConfigValue, parseSettingString, validated } from './parse';
 import { ConfigError } from './config-error';
+import { importModule } from '../app-loader';
 import { didYouMean } from './suggest';
 
 export type SettingSource = 'cli' | 'env' | 'config' | 'default';
@@ -33,24 +33,19 @@ export interface ResolvedSettings {
 /** TSGI_* variables that are not settings: build and debugging switches read elsewhere. */
 const OTHER_ENV = new Set(['TSGI_WORKER_CHDIR', 'TSGI_NO_SENDFILE', 'TSGI_NATIVE_ADDON', 'TSGI_SANITIZE', 'TSGI_PARSER_NO_SIMD', 'TSGI_ADDON_SOURCES', 'TSGI_TEST_ROOT', 'TSGI_TEST_FILE']);
 
-const CONFIG_NAMES = ['tsgi.config.js', 'tsgi.config.mjs', 'tsgi.config.cjs', 'tsgi.config.json'];
-// CommonJS output would turn import() into require(); this keeps a real dynamic import.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<Record<string, unknown>>;
+/** The config files looked for in the working directory, in this order; the first found is read. */
+export const CONFIG_NAMES = [
+  'tsgi.config.js', 'tsgi.config.mjs', 'tsgi.config.cjs',
+  'tsgi.config.ts', 'tsgi.config.mts', 'tsgi.config.cts',
+  'tsgi.config.json',
+];
 
-/** Loads a .js/.cjs/.mjs config file anew (a reload must see its changes). */
+/** Loads a JavaScript or TypeScript config file anew (a reload must see its changes), as the application is loaded. */
 async function importFresh(file: string): Promise<unknown> {
-  if (!file.endsWith('.mjs')) {
-    try {
-      delete require.cache[require.resolve(file)];
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const mod = require(file);
-      return mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;
-    }
-  }
-  const mod = await dynamicImport(pathToFileURL(file).href + `?t=${Date.now()}`);
-  return mod.default ?? mod;
+  const mod = await importModule(file, true);
+  // A CommonJS module.exports, an ES module's default export, or its named exports.
+  if ('default' in mod && mod.default !== undefined) return mod.default;
+  return mod;
 }
 
 async function readConfigFile(file: string): Promise<Record<string, unknown>> {
