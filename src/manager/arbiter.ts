@@ -435,7 +435,7 @@ export class Arbiter {
         slot.failures++;
         slot.nextSpawnAt = now + backoff(slot.failures);
         this.log.error('worker failed to boot; retrying', { worker: w.id, worker_pid: w.pid, error: errorSummary(message), retry_in_ms: slot.nextSpawnAt - now });
-        this.log.write(errorText(message));
+        if (this.log.logger.enabled('error')) this.log.write(errorText(message));
       }
     } else {
       // A crash. A worker that served a while is replaced at once; one that keeps dying young waits longer each time.

@@ -46,7 +46,7 @@ export function parseSettingString(setting: Setting, raw: string, origin: string
  */
 export function coerceConfigValue(setting: Setting, value: unknown, origin: string): SettingValue {
   let v = value;
-  if (setting.type === 'duration' && typeof v === 'number' && Number.isFinite(v) && v >= 0) v = Math.round(v * BARE_DURATION_UNIT_MS);
+  if (setting.type === 'duration' && typeof v === 'number' && Number.isFinite(v)) v = Math.round(v * BARE_DURATION_UNIT_MS);
   if (typeof v === 'string' && setting.type !== 'string' && setting.type !== 'list') v = parseSettingString(setting, v, origin);
   if (typeof v === 'string' && setting.type === 'list') v = [v];
   return validated(setting, v, origin);
