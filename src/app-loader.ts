@@ -67,7 +67,9 @@ let tsRegistered = false;
 export async function importModule(file: string, fresh = false): Promise<Record<string, unknown>> {
   const ext = path.extname(file);
   const url = () => pathToFileURL(file).href + (fresh ? `?t=${Date.now()}` : '');
-  if (fresh) delete require.cache[file];
+  if (fresh) {
+    try { delete require.cache[require.resolve(file)]; } catch { /* not loadable by require: imported below */ }
+  }
   if (['.ts', '.mts', '.cts', '.tsx'].includes(ext)) {
     if (!tsRegistered) {
       // tsx compiles TypeScript as it is required.
