@@ -50,6 +50,8 @@ describe('durations from text', () => {
   it('a limit out of range is reported with units', async () => {
     await expect(resolveSettings({ cli: new Map([['keepAliveTimeout', ['2h']]]), env: {}, cwd: '/' }))
       .rejects.toThrow(/keepAliveTimeout \(--keep-alive-timeout\) must be at most 1h, got 2h/);
+    await expect(resolveSettings({ cli: new Map([['keepAliveTimeout', ['5000']]]), env: {}, cwd: '/' }))
+      .rejects.toThrow(/must be at most 1h, got 5000s \(a bare number is seconds; for milliseconds write 5000ms\)/);
   });
 });
 

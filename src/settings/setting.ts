@@ -55,7 +55,11 @@ export function checkValue(setting: Setting, value: unknown): string | undefined
     case 'duration': {
       if (typeof value !== 'number' || !Number.isInteger(value)) return `${where} must be a duration such as '30s' or '500ms', got ${JSON.stringify(value)}`;
       if (setting.min !== undefined && value < setting.min) return `${where} must be at least ${formatDuration(setting.min)}, got ${formatDuration(value)}`;
-      if (setting.max !== undefined && value > setting.max) return `${where} must be at most ${formatDuration(setting.max)}, got ${formatDuration(value)}`;
+      if (setting.max !== undefined && value > setting.max) {
+        // Most likely milliseconds written as a bare number, which is seconds.
+        const ms = value % 1000 === 0 && value / 1000 <= setting.max ? ` (a bare number is seconds; for milliseconds write ${value / 1000}ms)` : '';
+        return `${where} must be at most ${formatDuration(setting.max)}, got ${formatDuration(value)}${ms}`;
+      }
       break;
     }
     case 'int':
