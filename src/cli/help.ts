@@ -49,7 +49,7 @@ export function helpText(version: string): string {
     'Actions:',
     '  -h, --help                       show this help',
     '  -v, --version                    show the version',
-    '  --check                          load the application, report, and exit (0 when it loads)',
+    '  --check                          load the application, serve it one GET /, report, and exit (0 when it answers)',
     '  --print-config                   show every setting after precedence, and where it came from',
     '',
     'Every option below can also be set with its TSGI_* environment variable or in tsgi.config.{js,mjs,cjs,ts,json};',

@@ -35,7 +35,7 @@ export const timeout = defineSetting<number>({
   type: 'duration',
   default: 30_000,
   min: 0,
-  doc: "A worker whose event loop is blocked this long (no heartbeat) is killed and replaced; seconds, or e.g. '90s', '2m'. 0 disables.",
+  doc: "A worker whose event loop is blocked this long (no heartbeat) is killed and replaced; seconds, or e.g. '90s', '2m'. 0 disables; otherwise at least 1s, the heartbeat interval.",
   validate: (v) => (v === 0 || v >= HEARTBEAT_INTERVAL_MS ? undefined
     : `timeout (--timeout) must be 0 (off) or at least ${formatDuration(HEARTBEAT_INTERVAL_MS)}, got ${formatDuration(v)}: `
       + `workers send a heartbeat as seldom as every ${formatDuration(HEARTBEAT_INTERVAL_MS)}, so a shorter timeout would kill workers that are not blocked `
