@@ -15,6 +15,8 @@ export class AppLoadError extends TsgiError {
 export interface AppSpec {
   /** Absolute path of the module file. */
   file: string;
+  /** MODULE as the user wrote it, for messages. */
+  module: string;
   /** Property path of the export, e.g. ['app'] or ['handlers', 'app']. */
   exportPath: string[];
   /** Whether the export is a factory to call. */
@@ -49,7 +51,7 @@ export function parseAppSpec(spec: string, cwd: string): AppSpec {
     file = index;
   }
   const m = EXPORT_RE.exec(exportPart || 'app')!;
-  return { file, exportPath: m[1].split('.'), call: m[2] !== undefined, implicit: exportPart === '' };
+  return { file, module: modulePart, exportPath: m[1].split('.'), call: m[2] !== undefined, implicit: exportPart === '' };
 }
 
 // CommonJS output would turn import() into require(); this keeps a real dynamic import.
@@ -57,8 +59,17 @@ const dynamicImport = new Function('specifier', 'return import(specifier)') as (
 
 let tsRegistered = false;
 
-async function importModule(file: string): Promise<Record<string, unknown>> {
+/**
+ * Loads a module the way the application is loaded: .ts/.mts/.cts through tsx, .mjs and
+ * ES modules by import(), the rest by require(). `fresh` loads it anew even if it was
+ * loaded before (a config file re-read on reload).
+ */
+export async function importModule(file: string, fresh = false): Promise<Record<string, unknown>> {
   const ext = path.extname(file);
+  const url = () => pathToFileURL(file).href + (fresh ? `?t=${Date.now()}` : '');
+  if (fresh) {
+    try { delete require.cache[require.resolve(file)]; } catch { /* not loadable by require: imported below */ }
+  }
   if (['.ts', '.mts', '.cts', '.tsx'].includes(ext)) {
     if (!tsRegistered) {
       // tsx compiles TypeScript as it is required.
@@ -73,19 +84,36 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
       if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM' && (err as { code?: string }).code !== 'ERR_REQUIRE_ASYNC_MODULE') throw err;
       // A module that must be an ES module (top-level await): import it through tsx's loader hooks.
       // eslint-disable-next-line @typescript-eslint/no-var-requires
-      (require('node:module') as { register(s: string, parent: string): void }).register('tsx/esm', pathToFileURL(__filename).href);
-      return dynamicImport(pathToFileURL(file).href);
+      await registerTsxEsm();
+      return dynamicImport(url());
     }
   }
-  if (ext === '.mjs') return dynamicImport(pathToFileURL(file).href);
+  if (ext === '.mjs') return dynamicImport(url());
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const exported = require(file);
     return { ...(typeof exported === 'object' && exported !== null ? exported : {}), default: exported };
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;
-    return dynamicImport(pathToFileURL(file).href);
+    return dynamicImport(url());
   }
+}
+
+let tsxEsmRegistered = false;
+
+/**
+ * Registers tsx's ES module hooks through its API, which passes the hooks the data they
+ * need (module.register('tsx/esm') alone makes them refuse: "tsx must be loaded with
+ * --import"). The API's ES module build is used: its CommonJS build registers the hooks
+ * by a path that does not exist.
+ */
+async function registerTsxEsm() {
+  if (tsxEsmRegistered) return;
+  const cjs = require.resolve('tsx/esm/api');
+  const mjs = cjs.replace(/\.cjs$/, '.mjs');
+  const api = (await dynamicImport(pathToFileURL(fs.existsSync(mjs) ? mjs : cjs).href)) as { register(): unknown };
+  api.register();
+  tsxEsmRegistered = true;
 }
 
 function dig(obj: unknown, keys: string[]): unknown {
@@ -109,15 +137,22 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<(...ar
   let found = dig(mod, parsed.exportPath);
   // CommonJS modules imported as ESM put module.exports under default.
   if (found === undefined) found = dig(mod.default, parsed.exportPath);
+  const named = found !== undefined;
   if (found === undefined && parsed.implicit) found = mod.default;
   const name = parsed.exportPath.join('.') + (parsed.call ? '()' : '');
+  const exportsList = () => {
+    const names = exportNames(mod);
+    return names.length ? `it exports: ${names.join(', ')}` : 'it exports nothing';
+  };
+  const factoryHint = () => {
+    const f = exportNames(mod).find((k) => typeof mod[k] === 'function' && FACTORY_NAME.test(k));
+    return f ? `; did you mean ${parsed.module}:${f}()?` : '';
+  };
   if (found === undefined) {
-    const names = Object.keys(mod).filter((k) => k !== '__esModule');
-    throw new AppLoadError(`${parsed.file} has no export ${JSON.stringify(parsed.exportPath.join('.'))}` +
-      (names.length ? `; it exports: ${names.join(', ')}` : '; it exports nothing'));
+    throw new AppLoadError(`${parsed.file} has no export ${JSON.stringify(parsed.exportPath.join('.'))}; ${exportsList()}${factoryHint()}`);
   }
   if (parsed.call) {
-    if (typeof found !== 'function') throw new AppLoadError(`${parsed.file}: ${name} is not a function to call`);
+    if (typeof found !== 'function') throw new AppLoadError(`${parsed.file}: ${name} is not a function to call (it is ${describe(found)})`);
     try {
       found = await (found as () => unknown)();
     } catch (err) {
@@ -125,7 +160,43 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<(...ar
     }
   }
   if (typeof found !== 'function') {
-    throw new AppLoadError(`${parsed.file}: ${name} is ${found === null ? 'null' : typeof found}, not an application function (environ, startResponse) => body`);
+    if (parsed.implicit && !named) {
+      throw new AppLoadError(`${parsed.file} has no export "app", and its default export is ${describe(found, false)}, not an application function `
+        + `(environ, startResponse) => body; ${exportsList()}. Name the application's export: ${parsed.module}:EXPORT${factoryHint()}`);
+    }
+    throw new AppLoadError(`${parsed.file}: ${name} is ${describe(found)}, not an application function (environ, startResponse) => body`
+      + (parsed.call ? ': the factory must return the application' : factoryHint()));
+  }
+  const fn = found as ((...args: unknown[]) => unknown) & Record<string, unknown>;
+  if (typeof fn.handle === 'function' && typeof fn.listen === 'function' && typeof fn.use === 'function') {
+    throw new AppLoadError(`${parsed.file}: ${name} is an Express/Connect application, a Node.js (req, res) handler; tsgi serves applications `
+      + 'called as app(environ, startResponse) that return the body (see docs/api.md)');
+  }
+  // A factory named without its parentheses: called per request, it would return the application instead of a body.
+  const fnName = parsed.implicit && !named ? fn.name : parsed.exportPath[parsed.exportPath.length - 1];
+  if (!parsed.call && fn.length === 0 && FACTORY_NAME.test(fnName)) {
+    const exportText = parsed.implicit && !named ? 'default' : parsed.exportPath.join('.');
+    throw new AppLoadError(`${parsed.file}: ${fnName} looks like a factory (it takes no arguments), not an application (environ, startResponse); `
+      + `did you mean ${parsed.module}:${exportText}()?`);
   }
   return found as (...args: unknown[]) => unknown;
+}
+
+/** Names such as createApp, makeApp, buildServer, appFactory. */
+const FACTORY_NAME = /^(create|make|build|new|get|init)[A-Z_$]|[a-z]Factory$|^factory$/;
+
+function exportNames(mod: Record<string, unknown>): string[] {
+  // A CommonJS module's default is module.exports itself, whose properties are listed already.
+  return Object.keys(mod).filter((k) => k !== '__esModule' && !(k === 'default' && typeof mod.default === 'object' && mod.default !== null));
+}
+
+function describe(v: unknown, keys = true): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object' && !keys) return 'an object';
+  if (typeof v === 'object') {
+    const keys = Object.keys(v as object);
+    return keys.length ? `an object with ${keys.slice(0, 8).join(', ')}${keys.length > 8 ? ', …' : ''}` : 'an empty object';
+  }
+  return typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`;
 }

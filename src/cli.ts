@@ -3,12 +3,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from './cli/args';
+import { appendedArgsStart } from './cli/script-args';
 import { helpText } from './cli/help';
 import { ConfigError } from './settings/config-error';
 import { resolveSettings } from './settings/sources';
 import { SETTINGS } from './settings/registry';
 import { settingsReference } from './settings/reference';
-import { loadApp } from './app-loader';
+import { formatDuration } from './settings/units';
+import { checkApp } from './cli/check';
 import { Arbiter } from './manager/arbiter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './manager/exit-codes';
 import { topMain } from './stats/top-command';
@@ -23,7 +25,9 @@ export function version(): string {
 
 function printConfig(values: Record<string, unknown>, sources: Record<string, string>): string {
   const width = Math.max(...SETTINGS.map((s) => s.name.length));
-  return SETTINGS.map((s) => `${s.name.padEnd(width)} = ${JSON.stringify(values[s.name])}  (${sources[s.name]})`).join('\n') + '\n';
+  // Durations are shown with their unit ("30s"), as a bare number would read as seconds.
+  const shown = (name: string, type: string) => JSON.stringify(type === 'duration' ? formatDuration(values[name] as number) : values[name]);
+  return SETTINGS.map((s) => `${s.name.padEnd(width)} = ${shown(s.name, s.type)}  (${sources[s.name]})`).join('\n') + '\n';
 }
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
@@ -31,7 +35,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const err = (text: string) => process.stderr.write(text);
   if (argv[0] === 'top') return topMain(argv.slice(1), { out, err });
   try {
-    const args = parseArgs(argv);
+    const args = parseArgs(argv, appendedArgsStart(argv, process.env));
     if (args.actions.has('help')) {
       out(helpText(version()));
       return EXIT_OK;
@@ -46,6 +50,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     const cwd = process.cwd();
     const resolved = await resolveSettings({ cli: args.settings, env: process.env, cwd });
+    for (const w of resolved.warnings ?? []) err(`tsgi: warning: ${w}\n`);
     if (args.actions.has('print-config')) {
       if (args.app) out(`app = ${JSON.stringify(args.app)}\n`);
       out(printConfig(resolved.values, resolved.sources));
@@ -53,13 +58,18 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     if (!args.app) throw new ConfigError('no application given: tsgi MODULE[:EXPORT] [options], e.g. tsgi app.js:app (see tsgi --help)');
     if (args.actions.has('check')) {
+      let result;
       try {
-        await loadApp(args.app, cwd);
+        result = await checkApp(args.app, cwd);
       } catch (e) {
         err(`tsgi: ${args.app}: ${(e as Error).message}\n`);
         return EXIT_FAILURE;
       }
-      out(`tsgi: ${args.app}: the application loads\n`);
+      if (!result.ok) {
+        err(`tsgi: ${args.app}: ${result.message}\n`);
+        return EXIT_FAILURE;
+      }
+      out(`tsgi: ${args.app}: ${result.message}\n`);
       return EXIT_OK;
     }
     const arbiter = new Arbiter({ app: args.app, cwd, inputs: { cli: args.settings, env: process.env, cwd }, resolved, version: version() });

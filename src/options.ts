@@ -6,6 +6,7 @@ import { limitSettings } from './settings/limits';
 import { serverSettings } from './settings/server';
 import { backlog as backlogSetting, unixSocketMode as unixSocketModeSetting } from './settings/sockets';
 import { parseBind, type BindAddress } from './bind';
+import { parseBytes, parseDuration } from './settings/units';
 import { OptionError } from './errors';
 import { Logger, type LogLevel } from './log';
 import type { NativeLimits } from './native';
@@ -39,19 +40,21 @@ export interface ServerOptions {
   logger?: Logger;
   logLevel?: LogLevel;
 
-  maxRequestLine?: number;
-  maxHeaderSize?: number;
+  // Sizes are bytes, or text with a unit ('64KB', '10MB'). Durations are MILLISECONDS, as in
+  // JavaScript APIs (setTimeout, node:http), or text with a unit ('5s', '500ms', '2m').
+  maxRequestLine?: number | string;
+  maxHeaderSize?: number | string;
   maxHeaders?: number;
-  maxBodySize?: number;
-  bodyMemorySize?: number;
+  maxBodySize?: number | string;
+  bodyMemorySize?: number | string;
   spoolDir?: string;
-  headerTimeout?: number;
-  firstByteTimeout?: number;
-  bodyTimeout?: number;
+  headerTimeout?: number | string;
+  firstByteTimeout?: number | string;
+  bodyTimeout?: number | string;
   minBodyRate?: number;
-  minBodyRateGrace?: number;
-  keepAliveTimeout?: number;
-  writeTimeout?: number;
+  minBodyRateGrace?: number | string;
+  keepAliveTimeout?: number | string;
+  writeTimeout?: number | string;
   maxConnections?: number;
   maxKeepAliveRequests?: number;
 }
@@ -117,8 +120,18 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
     throw invalid(`unknown option ${JSON.stringify(key)}${guess ? `; did you mean ${JSON.stringify(guess)}?` : `; known options: ${known.join(', ')}`}`);
   }
   const value = <T>(setting: Setting): T => {
-    const v = raw[setting.name];
+    let v = raw[setting.name];
     if (v === undefined) return setting.default as T;
+    if (typeof v === 'string' && (setting.type === 'duration' || setting.type === 'bytes')) {
+      // A string must carry its unit: a bare '5' could mean seconds (as on the command line) or milliseconds.
+      const parsed = setting.type === 'duration' ? parseDuration(v, null) : parseBytes(v);
+      if (parsed === undefined) {
+        throw invalid(setting.type === 'duration'
+          ? `option ${setting.name} must be a number of milliseconds (e.g. 5000) or text with a unit (e.g. '5s', '500ms'), got ${JSON.stringify(v)}`
+          : `option ${setting.name} must be a number of bytes or text with a unit (e.g. '64KB', '10MB'), got ${JSON.stringify(v)}`);
+      }
+      v = parsed;
+    }
     const problem = checkValue(setting, v);
     if (problem) throw invalid(`option ${problem}`);
     return v as T;

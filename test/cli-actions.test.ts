@@ -79,7 +79,7 @@ describe('tsgi --check loads the application and exits', () => {
   it('an export that is not a function is refused', async () => {
     const r = await run(['esm.mjs:notAnApp', '--check']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/notAnApp is number, not an application function/);
+    expect(r.stderr).toMatch(/notAnApp is a number, not an application function/);
   });
 
   it('a missing module is named', async () => {
@@ -103,7 +103,7 @@ describe('tsgi --print-config', () => {
     expect(line('workers')).toMatch(/= 7 +\(cli\)/);
     expect(line('threads')).toMatch(/= 4 +\(env\)/);
     expect(line('backlog')).toMatch(/= 100 +\(config\)/);
-    expect(line('timeout')).toMatch(/= 5000 +\(config\)/);
+    expect(line('timeout')).toMatch(/= "5s" +\(config\)/);
     expect(line('maxRequests')).toMatch(/= 0 +\(default\)/);
     expect(line('bind')).toMatch(/= \["127\.0\.0\.1:1","unix:\/tmp\/s\.sock"\] +\(cli\)/);
     expect(line('config')).toContain(path.join(dir, 'tsgi.config.mjs'));

@@ -73,3 +73,85 @@ exports.app = (environ, startResponse) => {
     expect((await get({ port })).status).toBe(200);
   });
 });
+
+describe('--reload sees every way an editor saves', () => {
+  /** Saves as vim, sed -i and most IDEs do: a new file written beside it, renamed over it. */
+  function renameSave(file: string, text: string) {
+    const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  }
+  const app = (word: string, dep = '') => `'use strict';
+${dep}
+exports.app = (environ, startResponse) => {
+  startResponse('200 OK', [['Content-Type', 'text/plain']]);
+  return [${word} + ' ' + process.pid];
+};
+`;
+  async function waitBody(port: number, prefix: string) {
+    const deadline = Date.now() + 15_000;
+    let body = '';
+    while (!(body = (await get({ port }).catch(() => ({ body: '' }))).body).startsWith(prefix) && Date.now() < deadline) await sleep(100);
+    return body;
+  }
+
+  it('three successive rename-saves of the application file each reload it', async () => {
+    const cwd = appDir();
+    fs.writeFileSync(path.join(cwd, 'app.js'), app("'v0'"));
+    const { t, port } = await startServer(['app.js', '--bind', '127.0.0.1:0', '--reload'], { cwd });
+    expect((await get({ port })).body).toMatch(/^v0 /);
+    for (const v of ['v1', 'v2', 'v3']) {
+      const reloads = t.count(/msg="reload complete"/);
+      renameSave(path.join(cwd, 'app.js'), app(`'${v}'`));
+      expect(await waitBody(port, v)).toMatch(new RegExp(`^${v} `));
+      await t.waitFor(new RegExp(`(msg="reload complete"[\\s\\S]*){${reloads + 1}}`), 15_000);
+    }
+    expect(t.count(/msg="file changed, reloading workers" .*app\.js/)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a required module in a subdirectory, saved by rename, twice; and a new file', async () => {
+    const cwd = appDir();
+    fs.mkdirSync(path.join(cwd, 'lib', 'deep'), { recursive: true });
+    fs.writeFileSync(path.join(cwd, 'lib', 'deep', 'word.js'), "module.exports = 'one';\n");
+    fs.writeFileSync(path.join(cwd, 'app.js'), app('word', "const word = require('./lib/deep/word');"));
+    const { t, port } = await startServer(['app.js', '--bind', '127.0.0.1:0', '--reload'], { cwd });
+    expect((await get({ port })).body).toMatch(/^one /);
+    renameSave(path.join(cwd, 'lib', 'deep', 'word.js'), "module.exports = 'two';\n");
+    expect(await waitBody(port, 'two')).toMatch(/^two /);
+    renameSave(path.join(cwd, 'lib', 'deep', 'word.js'), "module.exports = 'three';\n");
+    expect(await waitBody(port, 'three')).toMatch(/^three /);
+    // A new directory and file, then the application starts using it.
+    fs.mkdirSync(path.join(cwd, 'lib', 'fresh'));
+    fs.writeFileSync(path.join(cwd, 'lib', 'fresh', 'word.js'), "module.exports = 'four';\n");
+    await t.waitFor(/msg="file changed, reloading workers" .*fresh/, 15_000);
+    await t.waitFor(/(msg="reload complete"[\s\S]*){3}/, 15_000);
+    fs.writeFileSync(path.join(cwd, 'lib', 'fresh', 'word.js'), "module.exports = 'five';\n");
+    renameSave(path.join(cwd, 'app.js'), app('word', "const word = require('./lib/fresh/word');"));
+    expect(await waitBody(port, 'five')).toMatch(/^five /);
+  });
+
+  it('a module the application loaded from outside its directory is watched too', async () => {
+    const cwd = appDir();
+    fs.mkdirSync(path.join(cwd, 'service'));
+    fs.mkdirSync(path.join(cwd, 'shared'));
+    fs.writeFileSync(path.join(cwd, 'shared', 'word.js'), "module.exports = 'outside';\n");
+    fs.writeFileSync(path.join(cwd, 'service', 'app.js'), app('word', "const word = require('../shared/word');"));
+    const { t, port } = await startServer(['service/app.js', '--bind', '127.0.0.1:0', '--reload'], { cwd });
+    expect((await get({ port })).body).toMatch(/^outside /);
+    await sleep(500); // the worker's list of loaded files reaches the master just after it is ready
+    renameSave(path.join(cwd, 'shared', 'word.js'), "module.exports = 'seen';\n");
+    await t.waitFor(/msg="file changed, reloading workers" .*shared\/word\.js/, 15_000);
+    expect(await waitBody(port, 'seen')).toMatch(/^seen /);
+  });
+
+  it('a deleted module is seen (the application then fails to load, and the old workers keep serving)', async () => {
+    const cwd = appDir();
+    fs.writeFileSync(path.join(cwd, 'word.js'), "module.exports = 'kept';\n");
+    fs.writeFileSync(path.join(cwd, 'app.js'), app('word', "const word = require('./word');"));
+    const { t, port } = await startServer(['app.js', '--bind', '127.0.0.1:0', '--reload'], { cwd });
+    fs.unlinkSync(path.join(cwd, 'word.js'));
+    await t.waitFor(/msg="file changed, reloading workers" .*word\.js/, 15_000);
+    await t.waitFor(/msg="worker failed to boot; retrying" .*Cannot find module '\.\/word'/, 15_000);
+    expect((await get({ port })).body).toMatch(/^kept /);
+  });
+});

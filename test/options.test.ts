@@ -39,3 +39,18 @@ describe('options', () => {
     expect(resolveOptions({ logger: l }).logger).toBe(l);
   });
 });
+
+describe('durations and sizes in embedding options', () => {
+  it('a number is milliseconds (bytes for sizes); text may carry a unit', () => {
+    expect(resolveOptions({ keepAliveTimeout: 1500 }).limits.keepAliveTimeoutMs).toBe(1500);
+    expect(resolveOptions({ keepAliveTimeout: '5s' }).limits.keepAliveTimeoutMs).toBe(5000);
+    expect(resolveOptions({ headerTimeout: '250ms' }).limits.headerTimeoutMs).toBe(250);
+    expect(resolveOptions({ bodyTimeout: '2m' }).limits.bodyTimeoutMs).toBe(120_000);
+    expect(resolveOptions({ maxBodySize: '10MB' }).limits.maxBodyBytes).toBe(10 * 1024 * 1024);
+  });
+
+  it('text without a unit, or with an unknown one, is refused', () => {
+    expect(() => resolveOptions({ keepAliveTimeout: '5' })).toThrow(/keepAliveTimeout must be a number of milliseconds \(e\.g\. 5000\) or text with a unit \(e\.g\. '5s', '500ms'\), got "5"/);
+    expect(() => resolveOptions({ writeTimeout: '5 fortnights' })).toThrow(/writeTimeout must be a number of milliseconds/);
+  });
+});

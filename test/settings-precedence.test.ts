@@ -11,9 +11,17 @@ import { resolveSettings } from '../src/settings/sources';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-precedence-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Three distinct valid values for a setting, as text (for the CLI and env) and typed (for the config file). */
-function samples(s: Setting): Array<{ text: string; value: unknown }> {
+/**
+ * Three distinct valid values for a setting: as text (for the CLI and env), as the config
+ * file gives it (`config`, when not the same as the resolved value) and as resolved (`value`).
+ */
+function samples(s: Setting): Array<{ text: string; value: unknown; config?: unknown }> {
   switch (s.type) {
+    case 'duration': {
+      // A bare number is seconds on the command line, in the environment and in config files.
+      const base = Math.max(Math.ceil((s.min ?? 0) / 1000), 1);
+      return [base + 1, base + 2, base + 3].map((n) => ({ text: String(n), config: n, value: n * 1000 }));
+    }
     case 'boolean':
       return s.default ? [{ text: 'false', value: false }, { text: 'true', value: true }, { text: 'false', value: false }]
         : [{ text: 'true', value: true }, { text: 'false', value: false }, { text: 'true', value: true }];
@@ -49,17 +57,18 @@ async function resolveWith(s: Setting, layers: { config?: unknown; env?: string;
 
 describe.each(SETTINGS.filter((s) => s.name !== 'config').map((s) => [s.name, s] as const))('precedence of %s', (_name, s) => {
   const [c, e, l] = samples(s);
+  const inConfig = 'config' in c ? c.config : c.value;
   it('default, then config file, then environment, then command line', async () => {
     let r = await resolveWith(s, {});
     expect(r.values[s.name]).toEqual(s.default);
     expect(r.sources[s.name]).toBe('default');
-    r = await resolveWith(s, { config: c.value });
+    r = await resolveWith(s, { config: inConfig });
     expect([r.values[s.name], r.sources[s.name]]).toEqual([c.value, 'config']);
-    r = await resolveWith(s, { config: c.value, env: e.text });
+    r = await resolveWith(s, { config: inConfig, env: e.text });
     expect([r.values[s.name], r.sources[s.name]]).toEqual([e.value, 'env']);
-    r = await resolveWith(s, { config: c.value, env: e.text, cli: l.text });
+    r = await resolveWith(s, { config: inConfig, env: e.text, cli: l.text });
     expect([r.values[s.name], r.sources[s.name]]).toEqual([l.value, 'cli']);
-    r = await resolveWith(s, { config: c.value, cli: l.text });
+    r = await resolveWith(s, { config: inConfig, cli: l.text });
     expect([r.values[s.name], r.sources[s.name]]).toEqual([l.value, 'cli']);
   });
 });

@@ -58,7 +58,7 @@ describe('setting values from text', () => {
     expect(parseSettingString(by('timeout'), '30s', 't')).toBe(30_000);
     expect(parseSettingString(by('timeout'), '1500ms', 't')).toBe(1500);
     expect(parseSettingString(by('timeout'), '2m', 't')).toBe(120_000);
-    expect(parseSettingString(by('timeout'), '250', 't')).toBe(250);
+    expect(parseSettingString(by('timeout'), '1.5s', 't')).toBe(1500);
     expect(parseSettingString(by('maxBodySize'), '10MB', 't')).toBe(10 * 1024 * 1024);
     expect(parseSettingString(by('statsHttp'), 'yes', 't')).toBe(true);
     expect(parseSettingString(by('statsHttp'), '0', 't')).toBe(false);

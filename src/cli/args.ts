@@ -3,6 +3,7 @@
 // settings resolver's job.
 import { SETTINGS, settingByFlag } from '../settings/registry';
 import { ConfigError } from '../settings/config-error';
+import { didYouMean } from '../settings/suggest';
 
 export const ACTIONS = ['help', 'version', 'check', 'print-config', 'settings-reference'] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -17,9 +18,16 @@ export interface ParsedArgs {
   settings: Map<string, string[]>;
 }
 
-export function parseArgs(argv: readonly string[]): ParsedArgs {
+/**
+ * `appendedFrom`: where arguments appended to an npm script start (see script-args.ts).
+ * A list setting (--bind) given there replaces the values the script itself gave; given
+ * several times there, all of them apply.
+ */
+export function parseArgs(argv: readonly string[], appendedFrom = 0): ParsedArgs {
   const out: ParsedArgs = { actions: new Set(), settings: new Map() };
+  const replaced = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
+    const at = i;
     let arg = argv[i];
     if (arg === '--') {
       if (argv[i + 1] !== undefined) setApp(out, argv[i + 1]);
@@ -65,7 +73,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       if (i + 1 >= argv.length) throw new ConfigError(`${arg} needs a value`);
       raw = argv[++i];
     }
-    const list = out.settings.get(setting.name) ?? [];
+    let list = out.settings.get(setting.name) ?? [];
+    if (appendedFrom > 0 && at >= appendedFrom && !replaced.has(setting.name)) {
+      replaced.add(setting.name);
+      list = [];
+    }
     list.push(raw);
     out.settings.set(setting.name, list);
   }
@@ -78,6 +90,5 @@ function setApp(out: ParsedArgs, arg: string) {
 }
 
 function suggest(flag: string): string {
-  const near = SETTINGS.map((s) => s.cli).find((c) => c.startsWith(flag) || flag.startsWith(c));
-  return near ? ` (did you mean ${near}?)` : '';
+  return didYouMean(flag, [...SETTINGS.map((s) => s.cli), ...ACTIONS.map((a) => '--' + a)]);
 }

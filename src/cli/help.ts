@@ -1,6 +1,7 @@
 // The --help text, generated from the settings registry.
 import type { Setting } from '../settings/setting';
 import { SECTIONS, SETTINGS } from '../settings/registry';
+import { formatDuration } from '../settings/units';
 
 function placeholder(s: Setting): string {
   switch (s.type) {
@@ -16,7 +17,7 @@ function placeholder(s: Setting): string {
 function defaultText(s: Setting): string {
   const v = s.default;
   if (s.type === 'boolean' || v === '' || (Array.isArray(v) && v.length === 0)) return '';
-  if (s.type === 'duration') return ` [default: ${v}ms]`;
+  if (s.type === 'duration') return ` [default: ${formatDuration(v as number)}]`;
   return ` [default: ${Array.isArray(v) ? v.join(', ') : v}]`;
 }
 
@@ -49,11 +50,12 @@ export function helpText(version: string): string {
     'Actions:',
     '  -h, --help                       show this help',
     '  -v, --version                    show the version',
-    '  --check                          load the application, report, and exit (0 when it loads)',
+    '  --check                          load the application, serve it one GET /, report, and exit (0 when it answers)',
     '  --print-config                   show every setting after precedence, and where it came from',
     '',
-    'Every option below can also be set with its TSGI_* environment variable or in tsgi.config.{js,mjs,json};',
+    'Every option below can also be set with its TSGI_* environment variable or in tsgi.config.{js,mjs,cjs,ts,json};',
     'the command line wins over the environment, which wins over the config file.',
+    'TIME is seconds (--timeout 30), or has a unit: 500ms, 1.5s, 2m. SIZE is bytes, or 64KB, 10MB.',
   ];
   const sections = [...SECTIONS, ...SETTINGS.map((s) => s.section)].filter((s, i, all) => all.indexOf(s) === i);
   for (const section of sections) {

@@ -77,6 +77,22 @@ function atom(name: string, r: AccessRecord): string {
   return `%(${name})s`;
 }
 
+/** Every atom a format may use, besides {Header}i, {KEY}e and {Header}o. */
+export const ACCESS_ATOMS = ['h', 'l', 'u', 't', 'r', 'm', 'U', 'q', 'H', 's', 'B', 'b', 'f', 'a', 'T', 'M', 'D', 'L', 'p', 'w'] as const;
+const KNOWN_ATOMS = new Set<string>(ACCESS_ATOMS);
+
+/** What is wrong with an access log format (an unknown atom), or undefined. */
+export function accessFormatProblem(format: string): string | undefined {
+  if (format === 'json') return undefined;
+  const unknown: string[] = [];
+  for (const m of format.matchAll(/%\(([^)]+)\)s/g)) {
+    if (!KNOWN_ATOMS.has(m[1]) && !/^\{[^}]*\}[ieo]$/.test(m[1]) && !unknown.includes(m[0])) unknown.push(m[0]);
+  }
+  if (unknown.length === 0) return undefined;
+  return `accessLogFormat (--access-log-format) has unknown atom${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; `
+    + `the atoms are ${ACCESS_ATOMS.map((a) => `%(${a})s`).join(' ')}, %({Header}i)s, %({Header}o)s and %({KEY}e)s, or the format 'json'`;
+}
+
 export type AccessFormatter = (r: AccessRecord) => string;
 
 /** Compiles a format once; returns a function that renders one line (without newline). */

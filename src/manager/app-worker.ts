@@ -3,6 +3,7 @@
 // harakiri, writes the access log, and reports to its parent with heartbeats. A
 // process worker runs one of these on its main thread; a thread worker runs one per
 // worker thread.
+import path from 'node:path';
 import { createServer, type InternalCloseOptions, type Server } from '../server';
 import { kRefuseFds } from '../symbols';
 import type { ServerHooks } from '../types';
@@ -21,6 +22,12 @@ type Environ = Record<string, unknown>;
 // Sections whose settings are the embedding server's own options, passed through by name.
 const MANAGER_SECTIONS = new Set(['sockets', 'workers', 'process', 'logging', 'stats', 'development']);
 
+
+/** The application's own modules this process has loaded (--reload watches their directories). */
+function loadedFiles(): string[] {
+  const own = path.join(__dirname, '..') + path.sep; // tsgi's own files
+  return Object.keys(require.cache).filter((f) => !/[\\/]node_modules[\\/]/.test(f) && !f.startsWith(own));
+}
 
 export class AppWorker {
   private server: Server | undefined;
@@ -44,6 +51,7 @@ export class AppWorker {
     // Heartbeats start before the app loads, so a load that hangs is caught by --timeout.
     this.run();
     const app = await loadApp(this.cfg.app, this.cfg.cwd);
+    if (s.reload) this.send({ t: 'files', files: loadedFiles() });
     const options: Record<string, unknown> = {};
     for (const setting of SETTINGS) if (!MANAGER_SECTIONS.has(setting.section) && setting.name in s) options[setting.name] = s[setting.name];
     Object.assign(options, {

@@ -28,6 +28,7 @@ import type { StatsSnapshot } from '../stats/snapshot';
 import { buildSnapshot } from '../stats/snapshot';
 import { FileWatcher } from '../reload/watcher';
 import { parseAppSpec } from '../app-loader';
+import { HEARTBEAT_INTERVAL_MS } from '../settings/workers';
 
 const TICK_MS = 100;
 
@@ -256,7 +257,7 @@ export class Arbiter {
     this.watcher = new FileWatcher([root, ...extra], (file) => {
       this.log.info('file changed, reloading workers', { file });
       void this.reload('file change');
-    });
+    }, 200, (msg, fields) => this.log.warning(msg, fields));
     this.watcher.start();
   }
 
@@ -340,7 +341,7 @@ export class Arbiter {
     const s = this.settings;
     const slot = this.slot(id);
     const jitter = s.maxRequestsJitter > 0 ? Math.floor(Math.random() * (s.maxRequestsJitter + 1)) : 0;
-    const heartbeatMs = Math.max(50, Math.min(1000, ...[s.timeout, s.harakiri].filter((t) => t > 0).map((t) => Math.floor(t / 4))));
+    const heartbeatMs = Math.max(50, Math.min(HEARTBEAT_INTERVAL_MS, ...[s.timeout, s.harakiri].filter((t) => t > 0).map((t) => Math.floor(t / 4))));
     const cfg: WorkerConfig = {
       app: this.opts.app,
       cwd: this.opts.cwd,
@@ -401,6 +402,9 @@ export class Arbiter {
       case 'boot-error':
         this.bootError = m.message;
         break;
+      case 'files':
+        this.watcher?.add(m.files);
+        break;
       case 'retire':
         if (!w.retiring && w.state !== 'stopping') {
           w.retiring = m.reason;
@@ -428,12 +432,14 @@ export class Arbiter {
       const message = this.bootError ?? `worker exited with code ${code}`;
       this.bootError = undefined;
       if (!this.everReady) {
-        this.log.critical(code === APP_LOAD_ERROR ? 'the application cannot be loaded' : 'the worker cannot boot', { worker: w.id, error: message });
+        this.log.critical(code === APP_LOAD_ERROR ? 'the application cannot be loaded' : 'the worker cannot boot', { worker: w.id, error: errorSummary(message) });
+        this.log.write(errorText(message));
         this.halting = { code: code!, reason: 'the application cannot be loaded' };
       } else {
         slot.failures++;
         slot.nextSpawnAt = now + backoff(slot.failures);
-        this.log.error('worker failed to boot; retrying', { worker: w.id, worker_pid: w.pid, error: message, retry_in_ms: slot.nextSpawnAt - now });
+        this.log.error('worker failed to boot; retrying', { worker: w.id, worker_pid: w.pid, error: errorSummary(message), retry_in_ms: slot.nextSpawnAt - now });
+        if (this.log.logger.enabled('error')) this.log.write(errorText(message));
       }
     } else {
       // A crash. A worker that served a while is replaced at once; one that keeps dying young waits longer each time.
@@ -535,6 +541,21 @@ export class Arbiter {
     await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 250))]);
     return buildSnapshot(this);
   }
+}
+
+/**
+ * One line for the structured log: the error's first line, with the line naming the
+ * error when that comes later (a SyntaxError's text starts with the file, line and caret).
+ */
+function errorSummary(message: string): string {
+  const lines = message.split('\n');
+  const named = lines.slice(1).find((l) => /^[A-Z]\w*(Error|Exception)\b/.test(l));
+  return named ? `${lines[0]} ${named}` : lines[0];
+}
+
+/** The error's full text as it was written (its line breaks kept: a SyntaxError's caret), after the structured line. */
+function errorText(message: string): string {
+  return message.endsWith('\n') ? message : message + '\n';
 }
 
 /** Delay before restarting a worker after `failures` failures in a row: the first is replaced at once, then 100 ms, 200 ms, … up to 10 s. */

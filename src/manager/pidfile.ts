@@ -11,9 +11,20 @@ export class Pidfile {
       throw new Error(`pidfile ${this.file} names a running process (${existing}); is tsgi already running?`);
     }
     // Written to a temporary name and renamed, so a reader never sees a partial file.
-    const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${pid}.tmp`);
-    fs.writeFileSync(tmp, `${pid}\n`);
-    fs.renameSync(tmp, this.file);
+    const dir = path.dirname(this.file);
+    const tmp = path.join(dir, `.${path.basename(this.file)}.${pid}.tmp`);
+    try {
+      fs.writeFileSync(tmp, `${pid}\n`);
+      fs.renameSync(tmp, this.file);
+    } catch (err) {
+      try { fs.unlinkSync(tmp); } catch { /* not written */ }
+      const code = (err as { code?: string }).code;
+      const why = code === 'ENOENT' ? `the directory ${dir} does not exist; create it, or choose another --pidfile`
+        : code === 'EACCES' || code === 'EPERM' ? `permission denied in ${dir}; choose a directory this user may write to with --pidfile`
+          : code === 'ENOTDIR' ? `${dir} is not a directory; choose another --pidfile`
+            : `${code ?? (err as Error).message}`;
+      throw new Error(`cannot write the pidfile ${this.file}: ${why}`);
+    }
   }
 
   read(): number | undefined {

@@ -47,7 +47,9 @@ export type WorkerMessage =
   | { t: 'ready' }
   | { t: 'beat'; c: WorkerCounters }
   | { t: 'boot-error'; code: number; message: string }
-  | { t: 'retire'; reason: string };
+  | { t: 'retire'; reason: string }
+  /** With --reload: the files the application loaded (CommonJS modules outside node_modules), for the master to watch. */
+  | { t: 'files'; files: string[] };
 
 export type MasterMessage =
   | { t: 'stats' }

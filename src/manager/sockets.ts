@@ -31,9 +31,17 @@ const createServerHandle = (net as unknown as {
   _createServerHandle(address: string, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number;
 })._createServerHandle;
 
+/** What to do about the usual reasons a bind fails. */
+const BIND_HINTS: Record<string, string> = {
+  EADDRINUSE: 'another process is already listening on this address; stop it, or choose another address with --bind (e.g. --bind 127.0.0.1:8001)',
+  EACCES: 'permission denied: ports below 1024 need root (or CAP_NET_BIND_SERVICE), and a unix: socket needs a directory this user may write to; choose another address with --bind',
+  EADDRNOTAVAIL: 'no network interface of this machine has this address; use 127.0.0.1, 0.0.0.0 (every address) or one of its addresses',
+};
+
 function errnoError(code: number, what: string): Error {
   const name = (require('node:util') as typeof import('node:util')).getSystemErrorName(code);
-  const err = new Error(`cannot bind ${what}: ${name}`) as Error & { code: string };
+  const hint = BIND_HINTS[name];
+  const err = new Error(`cannot bind ${what}: ${name}${hint ? ': ' + hint : ''}`) as Error & { code: string };
   err.code = name;
   return err;
 }

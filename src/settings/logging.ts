@@ -1,5 +1,6 @@
 // The access log and the error log. Both are reopened on SIGUSR1.
 import { defineSetting } from './setting';
+import { accessFormatProblem } from '../logging/access-log';
 
 export const GUNICORN_ACCESS_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"';
 
@@ -17,6 +18,7 @@ export const accessLogFormat = defineSetting<string>({
   type: 'string',
   default: GUNICORN_ACCESS_FORMAT,
   doc: "Access log line: Gunicorn atoms such as %(h)s %(t)s \"%(r)s\" %(s)s %(b)s %(D)s, or 'json' for one JSON object a line.",
+  validate: accessFormatProblem,
 });
 
 export const errorLog = defineSetting<string>({

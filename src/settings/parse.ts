@@ -2,18 +2,7 @@
 // setting's typed value. Config files give typed values, but may use the same strings.
 import { checkValue, type Setting, type SettingValue } from './setting';
 import { ConfigError } from './config-error';
-
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, k: 1024, mb: 1024 ** 2, m: 1024 ** 2, gb: 1024 ** 3, g: 1024 ** 3 };
-const DURATION_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-function withUnit(raw: string, units: Record<string, number>): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
-  if (!m) return undefined;
-  const unit = units[m[2].toLowerCase()];
-  if (unit === undefined) return undefined;
-  const n = Number(m[1]) * unit;
-  return Number.isFinite(n) ? Math.round(n) : undefined;
-}
+import { BARE_DURATION_UNIT_MS, parseBytes, parseDuration } from './units';
 
 /** Parses `raw` for `setting`; `origin` names where the text came from, for the error. */
 export function parseSettingString(setting: Setting, raw: string, origin: string): SettingValue {
@@ -25,12 +14,13 @@ export function parseSettingString(setting: Setting, raw: string, origin: string
       value = Number(raw);
       break;
     case 'bytes':
-      value = withUnit(raw, BYTE_UNITS);
+      value = parseBytes(raw);
       if (value === undefined) throw bad("a size such as 65536, '64KB' or '10MB'");
       break;
     case 'duration':
-      value = withUnit(raw, DURATION_UNITS);
-      if (value === undefined) throw bad("a duration such as 500 (ms), '500ms', '30s' or '5m'");
+      // A bare number is seconds, as in Gunicorn and uWSGI: --timeout 30 is 30 seconds.
+      value = parseDuration(raw);
+      if (value === undefined) throw bad("a duration: seconds such as 30 or 1.5, or text such as '500ms', '30s' or '5m'");
       break;
     case 'boolean': {
       const t = raw.trim().toLowerCase();
@@ -49,9 +39,14 @@ export function parseSettingString(setting: Setting, raw: string, origin: string
   return value;
 }
 
-/** Accepts a value from a config file: typed values as they are, strings parsed like the command line. */
+/**
+ * Accepts a value from a config file: strings are parsed like the command line, and a
+ * number for a duration is seconds (as on the command line); other typed values are
+ * taken as they are.
+ */
 export function coerceConfigValue(setting: Setting, value: unknown, origin: string): SettingValue {
   let v = value;
+  if (setting.type === 'duration' && typeof v === 'number' && Number.isFinite(v)) v = Math.round(v * BARE_DURATION_UNIT_MS);
   if (typeof v === 'string' && setting.type !== 'string' && setting.type !== 'list') v = parseSettingString(setting, v, origin);
   if (typeof v === 'string' && setting.type === 'list') v = [v];
   return validated(setting, v, origin);

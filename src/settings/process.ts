@@ -31,5 +31,5 @@ export const config = defineSetting<string>({
   section: 'process',
   type: 'string',
   default: '',
-  doc: 'Config file to read (default: tsgi.config.js, .mjs or .json in the current directory, if present).',
+  doc: 'Config file to read (default: the first of tsgi.config.js, .mjs, .cjs, .ts, .mts, .cts, .json in the current directory).',
 });

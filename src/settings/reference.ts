@@ -1,19 +1,21 @@
 // Generates docs/settings.md, the reference page of every setting, from the registry.
 import type { Setting } from './setting';
 import { SECTIONS, SETTINGS } from './registry';
+import { formatDuration } from './units';
 
 function shown(s: Setting): string {
   const v = s.default;
   if (Array.isArray(v)) return v.length ? v.map((x) => '`' + x + '`').join(', ') : '(none)';
   if (v === '') return '(empty)';
-  if (s.type === 'duration' && typeof v === 'number') return `\`${v}\` ms`;
+  if (s.type === 'duration' && typeof v === 'number') return '`' + formatDuration(v) + '`';
   return '`' + String(v) + '`';
 }
 
 function bounds(s: Setting): string {
   const parts: string[] = [];
-  if (s.min !== undefined) parts.push(`at least ${s.min}`);
-  if (s.max !== undefined) parts.push(`at most ${s.max}`);
+  const n = (v: number) => (s.type === 'duration' ? formatDuration(v) : String(v));
+  if (s.min !== undefined) parts.push(`at least ${n(s.min)}`);
+  if (s.max !== undefined) parts.push(`at most ${n(s.max)}`);
   if (s.choices) parts.push('one of ' + s.choices.map((c) => '`' + c + '`').join(', '));
   return parts.join('; ');
 }
@@ -27,11 +29,14 @@ export function settingsReference(settings: readonly Setting[] = SETTINGS): stri
     '<!-- Generated from the settings registry (src/settings/) by `node bin/tsgi.js --settings-reference`. Do not edit by hand. -->',
     '',
     'Every setting can be given on the command line, as a `TSGI_*` environment variable, or as a',
-    'key of the config file (`tsgi.config.js`, `tsgi.config.mjs`, `tsgi.config.json`, or `--config FILE`).',
+    'key of the config file (`tsgi.config.js`, `.mjs`, `.cjs`, `.ts`, `.mts`, `.cts`, `.json`, or `--config FILE`;',
+    'see cli.md for the lookup order).',
     'When a setting is given in several places, the command line wins over the environment, which wins',
     'over the config file, which wins over the default. `tsgi --print-config` shows the merged result.',
     '',
-    'Types: *duration* values are milliseconds, or text such as `500ms`, `30s`, `5m`; *bytes* values are bytes,',
+    'Types: a *duration* given as a bare number is **seconds** (`--timeout 30`, `TSGI_TIMEOUT=30`, `timeout: 30`',
+    'in a config file), as in Gunicorn and uWSGI; text may name a unit: `500ms`, `1.5s`, `2m`, `1h`. (The embedding',
+    'API, `createServer` options, takes milliseconds, as JavaScript APIs do; see api.md.) *bytes* values are bytes,',
     'or text such as `64KB`, `10MB`; *list* settings repeat on the command line and are comma-separated in',
     'the environment.',
     '',

@@ -1,11 +1,13 @@
 // The shape of one setting. Every setting of tsgi is declared once with this shape; the
 // embedding options, CLI flags, TSGI_* environment variables, config-file keys and the
 // settings reference page are all derived from the declarations.
+import { formatDuration } from './units';
 
 export type SettingType =
   | 'int'       // a whole number
   | 'bytes'     // a whole number of bytes; strings may say '64KB', '10MB', '1GB' (powers of 1024)
-  | 'duration'  // milliseconds; strings may say '500ms', '30s', '5m'
+  | 'duration'  // held in milliseconds; on the command line, in TSGI_* variables and in
+                //   config files a bare number is seconds, and text may say '500ms', '30s', '5m'
   | 'string'
   | 'boolean'
   | 'list';     // of strings; repeatable on the command line
@@ -52,9 +54,18 @@ export function defineSetting<T extends SettingValue>(decl: Declaration<T>): Set
 export function checkValue(setting: Setting, value: unknown): string | undefined {
   const where = `${setting.name} (${setting.cli})`;
   switch (setting.type) {
+    case 'duration': {
+      if (typeof value !== 'number' || !Number.isInteger(value)) return `${where} must be a duration such as '30s' or '500ms', got ${JSON.stringify(value)}`;
+      if (setting.min !== undefined && value < setting.min) return `${where} must be at least ${formatDuration(setting.min)}, got ${formatDuration(value)}`;
+      if (setting.max !== undefined && value > setting.max) {
+        // Most likely milliseconds written as a bare number, which is seconds.
+        const ms = value % 1000 === 0 && value / 1000 <= setting.max ? ` (a bare number is seconds; for milliseconds write ${value / 1000}ms)` : '';
+        return `${where} must be at most ${formatDuration(setting.max)}, got ${formatDuration(value)}${ms}`;
+      }
+      break;
+    }
     case 'int':
     case 'bytes':
-    case 'duration':
       if (typeof value !== 'number' || !Number.isInteger(value)) return `${where} must be a whole number, got ${JSON.stringify(value)}`;
       if (setting.min !== undefined && value < setting.min) return `${where} must be at least ${setting.min}, got ${value}`;
       if (setting.max !== undefined && value > setting.max) return `${where} must be at most ${setting.max}, got ${value}`;

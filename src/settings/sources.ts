@@ -1,13 +1,16 @@
 // Decides every setting's value. Sources, highest first: the command line, TSGI_*
 // environment variables, the config file, the declared default. This is the only
-// place precedence is decided.
+// place precedence is decided. A setting given in a source replaces the value of every
+// lower source (a --bind on the command line replaces the config file's binds); PORT
+// from the environment stands for --bind 0.0.0.0:$PORT when no bind is given anywhere.
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { SettingValue } from './setting';
 import { SETTINGS, settingByName, type SettingValues } from './registry';
 import { coerceConfigValue, parseSettingString, validated } from './parse';
 import { ConfigError } from './config-error';
+import { importModule } from '../app-loader';
+import { didYouMean } from './suggest';
 
 export type SettingSource = 'cli' | 'env' | 'config' | 'default';
 
@@ -23,26 +26,26 @@ export interface ResolvedSettings {
   sources: Readonly<Record<string, SettingSource>>;
   /** The config file that was read, if any. */
   configFile?: string;
+  /** What was ignored, for the user to see (e.g. an unknown TSGI_* variable). */
+  warnings?: readonly string[];
 }
 
-const CONFIG_NAMES = ['tsgi.config.js', 'tsgi.config.mjs', 'tsgi.config.cjs', 'tsgi.config.json'];
-// CommonJS output would turn import() into require(); this keeps a real dynamic import.
-const dynamicImport = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<Record<string, unknown>>;
+/** TSGI_* variables that are not settings: build and debugging switches read elsewhere. */
+const OTHER_ENV = new Set(['TSGI_WORKER_CHDIR', 'TSGI_NO_SENDFILE', 'TSGI_NATIVE_ADDON', 'TSGI_SANITIZE', 'TSGI_PARSER_NO_SIMD', 'TSGI_ADDON_SOURCES', 'TSGI_TEST_ROOT', 'TSGI_TEST_FILE']);
 
-/** Loads a .js/.cjs/.mjs config file anew (a reload must see its changes). */
+/** The config files looked for in the working directory, in this order; the first found is read. */
+export const CONFIG_NAMES = [
+  'tsgi.config.js', 'tsgi.config.mjs', 'tsgi.config.cjs',
+  'tsgi.config.ts', 'tsgi.config.mts', 'tsgi.config.cts',
+  'tsgi.config.json',
+];
+
+/** Loads a JavaScript or TypeScript config file anew (a reload must see its changes), as the application is loaded. */
 async function importFresh(file: string): Promise<unknown> {
-  if (!file.endsWith('.mjs')) {
-    try {
-      delete require.cache[require.resolve(file)];
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      const mod = require(file);
-      return mod && typeof mod === 'object' && 'default' in mod ? mod.default : mod;
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_REQUIRE_ESM') throw err;
-    }
-  }
-  const mod = await dynamicImport(pathToFileURL(file).href + `?t=${Date.now()}`);
-  return mod.default ?? mod;
+  const mod = await importModule(file, true);
+  // A CommonJS module.exports, an ES module's default export, or its named exports.
+  if ('default' in mod && mod.default !== undefined) return mod.default;
+  return mod;
 }
 
 async function readConfigFile(file: string): Promise<Record<string, unknown>> {
@@ -102,11 +105,17 @@ export async function resolveSettings(inputs: SettingInputs): Promise<ResolvedSe
     const data = await readConfigFile(configFile);
     for (const [key, raw] of Object.entries(data)) {
       const s = settingByName(key);
-      if (!s) throw new ConfigError(`config file ${configFile}: unknown setting ${JSON.stringify(key)}`);
+      if (!s) throw new ConfigError(`config file ${configFile}: unknown setting ${JSON.stringify(key)}${didYouMean(key, SETTINGS.map((x) => x.name))}; see tsgi --help or docs/settings.md`);
       if (s.name === 'config') throw new ConfigError(`config file ${configFile}: 'config' can only be given on the command line or as ${s.env}`);
       values[key] = coerceConfigValue(s, raw, `config file ${configFile}`);
       sources[key] = 'config';
     }
+  }
+  const warnings: string[] = [];
+  const known = new Set(SETTINGS.map((s) => s.env));
+  for (const name of Object.keys(inputs.env)) {
+    if (!name.startsWith('TSGI_') || known.has(name) || OTHER_ENV.has(name) || name.startsWith('TSGI_ERR')) continue;
+    warnings.push(`environment ${name} is not a setting and is ignored${didYouMean(name, known)}`);
   }
   for (const s of SETTINGS) {
     const v = envValue(s.name);
@@ -120,7 +129,17 @@ export async function resolveSettings(inputs: SettingInputs): Promise<ResolvedSe
     values[name] = fromCli(name, raws);
     sources[name] = 'cli';
   }
+  // PaaS convention (Heroku, Cloud Run, …; Gunicorn honours it too): with no bind given
+  // anywhere, PORT from the environment means every address on that port.
+  const port = inputs.env.PORT;
+  if (sources.bind === 'default' && port !== undefined && port.trim() !== '') {
+    if (!/^\s*\d{1,5}\s*$/.test(port) || Number(port) > 65535) {
+      throw new ConfigError(`environment PORT: expected a port number (0-65535), got ${JSON.stringify(port)}; unset it or give --bind`);
+    }
+    values.bind = [`0.0.0.0:${Number(port)}`];
+    sources.bind = 'env';
+  }
   if (configFile) values.config = configFile;
   for (const v of Object.values(values)) if (Array.isArray(v)) Object.freeze(v);
-  return { values: Object.freeze(values) as SettingValues, sources: Object.freeze(sources), configFile };
+  return { values: Object.freeze(values) as SettingValues, sources: Object.freeze(sources), configFile, warnings };
 }

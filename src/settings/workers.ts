@@ -1,5 +1,13 @@
 // How many workers run the application, and when they are replaced.
 import { defineSetting } from './setting';
+import { formatDuration } from './units';
+
+/**
+ * The longest interval between two heartbeats of a worker (a worker beats every quarter
+ * of --timeout, and at least this often). A timeout shorter than this would kill
+ * workers whose event loop is not blocked at all.
+ */
+export const HEARTBEAT_INTERVAL_MS = 1000;
 
 export const workers = defineSetting<number>({
   name: 'workers',
@@ -29,7 +37,11 @@ export const timeout = defineSetting<number>({
   type: 'duration',
   default: 30_000,
   min: 0,
-  doc: "A worker whose event loop is blocked this long (no heartbeat) is killed and replaced; e.g. '30s'. 0 disables.",
+  doc: "A worker whose event loop is blocked this long (no heartbeat) is killed and replaced; seconds, or e.g. '90s', '2m'. 0 disables; otherwise at least 1s, the heartbeat interval.",
+  validate: (v) => (v === 0 || v >= HEARTBEAT_INTERVAL_MS ? undefined
+    : `timeout (--timeout) must be 0 (off) or at least ${formatDuration(HEARTBEAT_INTERVAL_MS)}, got ${formatDuration(v)}: `
+      + `workers send a heartbeat as seldom as every ${formatDuration(HEARTBEAT_INTERVAL_MS)}, so a shorter timeout would kill workers that are not blocked `
+      + `(a bare number is seconds: --timeout 30 is 30 s)`),
 });
 
 export const harakiri = defineSetting<number>({
@@ -38,7 +50,7 @@ export const harakiri = defineSetting<number>({
   type: 'duration',
   default: 0,
   min: 0,
-  doc: "A request running longer than this gets its worker killed and replaced; e.g. '60s'. 0 disables.",
+  doc: "A request running longer than this gets its worker killed and replaced; seconds, or e.g. '500ms', '2m'. 0 disables.",
 });
 
 export const maxRequests = defineSetting<number>({
@@ -74,5 +86,5 @@ export const gracefulTimeout = defineSetting<number>({
   type: 'duration',
   default: 30_000,
   min: 0,
-  doc: "On graceful stop or reload, how long a worker may finish in-flight requests before it is killed; e.g. '30s'.",
+  doc: "On graceful stop or reload, how long a worker may finish in-flight requests before it is killed; seconds, or e.g. '500ms', '2m'.",
 });
