@@ -46,7 +46,7 @@ describe('docs/cli.md', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^bind += \["127\.0\.0\.1:8123"\]  \(cli\)$/m);
     expect(r.stdout).toMatch(/^workers += 3  \(cli\)$/m);
-    expect(r.stdout).toMatch(/^timeout += 7000  \(cli\)$/m);
+    expect(r.stdout).toMatch(/^timeout += "7s"  \(cli\)$/m);
     // -c reads the config file it names (here one that does not exist).
     const c = await run(['pid.js', '-c', 'none.json', '--print-config']);
     expect(c.code).toBe(2);
