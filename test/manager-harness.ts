@@ -28,8 +28,19 @@ export interface Tsgi {
 
 const started = new Set<Tsgi>();
 
-export function tsgi(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Tsgi {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export interface TsgiOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Starts the master under `ulimit -n N` (its workers inherit the limit). */
+  maxOpenFiles?: number;
+}
+
+export function tsgi(args: string[], options: TsgiOptions = {}): Tsgi {
+  // Under a descriptor limit, bash sets it and then becomes the master (same pid).
+  const [cmd, argv] = options.maxOpenFiles === undefined
+    ? [process.execPath, [BIN, ...args]]
+    : ['bash', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, BIN, ...args]];
+  const child = spawn(cmd, argv, {
     cwd: options.cwd ?? APPS,
     env: { ...cleanEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,7 +83,7 @@ export function tsgi(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: s
 }
 
 /** Starts a server and waits until all its workers accept; returns it with its first TCP port. */
-export async function startServer(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}) {
+export async function startServer(args: string[], options: TsgiOptions = {}) {
   const t = tsgi(args, options);
   await t.waitFor(/msg="server ready"/, 30_000);
   const m = t.err().match(/msg=listening pid=\d+ role=master address=(\S+)/);
@@ -80,7 +91,7 @@ export async function startServer(args: string[], options: { env?: NodeJS.Proces
   return { t, port };
 }
 
-function alive(pid: number) {
+export function alive(pid: number) {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 

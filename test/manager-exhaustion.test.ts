@@ -1,0 +1,59 @@
+// Resource exhaustion: a worker that runs out of descriptors keeps its heartbeat, its
+// stats and its logs going (they degrade instead of throwing), so it neither dies nor
+// drops the connections it holds, and serves again once the flood is over.
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { get, killAll, sleep, startServer } from './manager-harness';
+
+afterEach(killAll);
+
+/** Opens `count` connections (bounded in time), each sending one slow request; resolves with the sockets. */
+async function flood(port: number, count: number, ms: number): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  const deadline = Date.now() + 5000;
+  for (let i = 0; i < count && Date.now() < deadline; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => {});
+    s.write(`GET /slow?ms=${ms} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    sockets.push(s);
+    if (i % 50 === 49) await sleep(20);
+  }
+  return sockets;
+}
+
+describe('resource exhaustion', () => {
+  it('under ulimit -n 256, 400 connections do not kill the worker; it serves again afterwards', async () => {
+    // --timeout 2s makes the heartbeat (which reads the resident memory) run every 500 ms.
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--timeout', '2s', '--stats', '127.0.0.1:0'], { maxOpenFiles: 256 });
+    const [worker] = t.workerPids();
+    const before = await get({ port });
+    expect(before.body.split(' ')[0]).toBe(String(worker));
+
+    const sockets = await flood(port, 400, 2500);
+    // Some requests keep going during the flood, over connections that made it in.
+    const during: Array<Promise<unknown>> = [];
+    const until = Date.now() + 3000;
+    while (Date.now() < until) {
+      during.push(get({ port }, '/', undefined, 4000).catch((e: Error) => e));
+      await sleep(250);
+    }
+    await Promise.all(during);
+    for (const s of sockets) s.destroy();
+
+    // After the flood: the same worker serves, and the master never saw it die.
+    const deadline = Date.now() + 10_000;
+    let after: Awaited<ReturnType<typeof get>> | Error = new Error('not tried');
+    while (Date.now() < deadline) {
+      after = await get({ port }, '/', undefined, 3000).catch((e: Error) => e);
+      if (!(after instanceof Error)) break;
+      await sleep(200);
+    }
+    expect(after, t.err().slice(-3000)).not.toBeInstanceOf(Error);
+    const reply = after as Awaited<ReturnType<typeof get>>;
+    expect(reply.status).toBe(200);
+    expect(reply.body.split(' ')[0]).toBe(String(worker));
+    expect(t.err()).not.toMatch(/msg="worker died"/);
+    expect(t.workerPids()).toEqual([worker]);
+    expect(() => process.kill(worker, 0)).not.toThrow();
+  });
+});
