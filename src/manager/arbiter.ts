@@ -493,14 +493,17 @@ export class Arbiter {
         continue;
       }
       // The gateway ends a request that runs past harakiri (504) while the event loop
-      // turns. One still reported past it by a worker that has stopped reporting is stuck
-      // on a blocked event loop, which only killing the process ends.
+      // turns. A worker whose loop is blocked cannot: one silent for longer than harakiri,
+      // or still reporting a request past it after several missed heartbeats, is killed.
       const oldest = w.counters.oldest;
-      if (harakiri > 0 && oldest && now - oldest.start > harakiri && silent > 3 * this.heartbeatMs()) {
+      const stuck = harakiri > 0 && w.state === 'ready'
+        && (silent > harakiri || (oldest !== null && now - oldest.start > harakiri && silent > 3 * this.heartbeatMs()));
+      if (stuck) {
         this.slot(w.id).harakiriCount++;
         this.retiredHarakiri++;
-        this.log.critical('HARAKIRI: request ran too long on a blocked event loop; killing the worker', {
-          worker: w.id, worker_pid: w.pid, request: oldest.line, remote_addr: oldest.remote, running_ms: now - oldest.start, blocked_ms: silent,
+        this.log.critical('HARAKIRI: event loop blocked past harakiri; killing the worker', {
+          worker: w.id, worker_pid: w.pid, blocked_ms: silent,
+          ...(oldest ? { request: oldest.line, remote_addr: oldest.remote, running_ms: now - oldest.start } : {}),
         });
         this.kill(w, 'SIGKILL', 'harakiri');
       }
