@@ -27,7 +27,7 @@ export const timeout = defineSetting<number>({
   type: 'duration',
   default: 30_000,
   min: 0,
-  doc: "A worker whose event loop is blocked this long (no heartbeat) is killed and replaced; e.g. '30s'. 0 disables.",
+  doc: "A worker whose event loop is blocked this long (no heartbeat) is killed and replaced; e.g. '30s'. 0 disables. Process manager only (not an embedding option).",
 });
 
 export const harakiri = defineSetting<number>({
@@ -36,7 +36,7 @@ export const harakiri = defineSetting<number>({
   type: 'duration',
   default: 0,
   min: 0,
-  doc: "A request running longer than this gets its worker killed and replaced; e.g. '60s'. 0 disables.",
+  doc: "A request running longer than this is answered 504 (or its connection closed if its response started) and its body closed; the worker and its other requests go on. A worker whose event loop stays blocked past it is killed. Also an embedding option (ms). e.g. '60s'; 0 disables.",
 });
 
 export const maxRequests = defineSetting<number>({
@@ -72,5 +72,5 @@ export const gracefulTimeout = defineSetting<number>({
   type: 'duration',
   default: 30_000,
   min: 0,
-  doc: "On graceful stop or reload, how long a worker may finish in-flight requests before it is killed; e.g. '30s'.",
+  doc: "On graceful stop or reload, how long a worker may finish in-flight requests before it is killed (also after its master died); e.g. '30s'. Embedding: close()'s default timeout (ms).",
 });
