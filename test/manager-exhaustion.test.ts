@@ -57,3 +57,34 @@ describe('resource exhaustion', () => {
     expect(() => process.kill(worker, 0)).not.toThrow();
   });
 });
+
+describe('resource exhaustion in the master', () => {
+  it('under ulimit -n 256, 300 connections held on the stats address leave the master up; stats answer afterwards', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http'], { maxOpenFiles: 256 });
+    const statsPort = Number(/msg="stats server listening" .*address=[\d.]+:(\d+)/.exec(t.err())![1]);
+    const [worker] = t.workerPids();
+    const held: net.Socket[] = [];
+    const deadline = Date.now() + 5000;
+    for (let i = 0; i < 300 && Date.now() < deadline; i++) {
+      const s = net.connect(statsPort, '127.0.0.1');
+      s.on('error', () => {});
+      held.push(s);
+      if (i % 50 === 49) await sleep(20);
+    }
+    await sleep(2000);
+    expect(t.child.exitCode, t.err().slice(-2000)).toBeNull();
+    for (const s of held) s.destroy();
+    // The master still answers stats, and its worker still serves.
+    let stats: Awaited<ReturnType<typeof get>> | Error = new Error('not tried');
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      stats = await get({ port: statsPort }, '/', undefined, 3000).catch((e: Error) => e);
+      if (!(stats instanceof Error)) break;
+      await sleep(200);
+    }
+    expect(stats, t.err().slice(-2000)).not.toBeInstanceOf(Error);
+    expect(JSON.parse((stats as { body: string }).body).workers[0].pid).toBe(worker);
+    expect((await get({ port })).body.split(' ')[0]).toBe(String(worker));
+    expect(t.child.exitCode).toBeNull();
+  });
+});
