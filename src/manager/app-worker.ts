@@ -92,7 +92,8 @@ export class AppWorker {
         const total = this.served ? Atomics.add(this.served, 0, 1) + 1 : c.requests;
         if (total === this.cfg.maxRequests) this.notify();
         if (error !== undefined || status >= 500) c.exceptions++;
-        if ((error as { code?: string } | undefined)?.code === 'TSGI_ERR_HARAKIRI') {
+        const harakiri = (error as { code?: string } | undefined)?.code === 'TSGI_ERR_HARAKIRI';
+        if (harakiri) {
           c.harakiri++;
           this.log.error('HARAKIRI: request ran too long; ended it', {
             request: started?.line, remote_addr: started?.remote, running_ms: Math.round(durationMs), status: status || undefined,
@@ -101,6 +102,8 @@ export class AppWorker {
         c.tx += bytesSent;
         c.runningTimeUs += Math.round(durationMs * 1000);
         this.accessLog?.log({ environ, status, bytesSent, durationMs, start: started?.start ?? Date.now() - durationMs, pid, worker });
+        // A request ended by harakiri is reported at once (it is rare, and the stats count it).
+        if (harakiri) this.notify();
       },
     };
   }

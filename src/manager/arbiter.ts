@@ -493,11 +493,14 @@ export class Arbiter {
         continue;
       }
       // The gateway ends a request that runs past harakiri (504) while the event loop
-      // turns. A worker whose loop is blocked cannot: one silent for longer than harakiri,
-      // or still reporting a request past it after several missed heartbeats, is killed.
+      // turns. A worker whose loop is blocked cannot: one that reported a request now past
+      // harakiri and has since missed several heartbeats, or that has been silent for
+      // longer than harakiri, is killed. The grace keeps a loaded machine's late
+      // heartbeats from passing for a blocked loop.
       const oldest = w.counters.oldest;
+      const grace = Math.max(1000, 3 * this.heartbeatMs());
       const stuck = harakiri > 0 && w.state === 'ready'
-        && (silent > harakiri || (oldest !== null && now - oldest.start > harakiri && silent > 3 * this.heartbeatMs()));
+        && (silent > harakiri + grace || (oldest !== null && now - oldest.start > harakiri && silent > grace));
       if (stuck) {
         this.slot(w.id).harakiriCount++;
         this.retiredHarakiri++;
