@@ -1,8 +1,8 @@
 // One event loop serving the application: loads the app, runs the embedding server on
-// the inherited sockets, counts requests for stats, tracks requests in flight (the
-// gateway ends one that runs past harakiri; the master sees the oldest), writes the access log, and reports to its parent with heartbeats. A
-// process worker runs one of these on its main thread; a thread worker runs one per
-// worker thread.
+// the inherited sockets (whose gateway ends a request that runs past harakiri), counts
+// requests for stats, tracks requests in flight (the master sees the oldest), writes the
+// access log, and reports to its parent with heartbeats. A process worker runs one of
+// these on its main thread; a thread worker runs one per worker thread.
 import { createServer, type Server } from '../server';
 import type { ServerHooks } from '../types';
 import type { App } from '../types';

@@ -494,9 +494,9 @@ export class Arbiter {
       }
       // The gateway ends a request that runs past harakiri (504) while the event loop
       // turns. A worker whose loop is blocked cannot: one that reported a request now past
-      // harakiri and has since missed several heartbeats, or that has been silent for
-      // longer than harakiri, is killed. The grace keeps a loaded machine's late
-      // heartbeats from passing for a blocked loop.
+      // harakiri and has since been silent for the grace, or that has been silent for
+      // harakiri plus the grace (the request began after its last report), is killed. The
+      // grace keeps a loaded machine's late heartbeats from passing for a blocked loop.
       const oldest = w.counters.oldest;
       const grace = Math.max(1000, 3 * this.heartbeatMs());
       const stuck = harakiri > 0 && w.state === 'ready'
