@@ -1,7 +1,10 @@
 // Resource exhaustion: a worker that runs out of descriptors keeps its heartbeat, its
 // stats and its logs going (they degrade instead of throwing), so it neither dies nor
 // drops the connections it holds, and serves again once the flood is over.
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, killAll, sleep, startServer } from './manager-harness';
 
@@ -55,6 +58,40 @@ describe('resource exhaustion', () => {
     expect(t.err()).not.toMatch(/msg="worker died"/);
     expect(t.workerPids()).toEqual([worker]);
     expect(() => process.kill(worker, 0)).not.toThrow();
+  });
+});
+
+describe('resource exhaustion and log files', () => {
+  it('USR1 while the worker is out of descriptors: the access log stays open (old file) and the worker lives', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-emfile-'));
+    const accessLog = path.join(dir, 'access.log');
+    try {
+      const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--access-log', accessLog], { maxOpenFiles: 256 });
+      const [worker] = t.workerPids();
+      const sockets = await flood(port, 400, 2500);
+      await sleep(1000);
+      // The master passes USR1 on; the worker cannot open the log again right now.
+      process.kill(t.pid, 'SIGUSR1');
+      await t.waitFor(/msg="log files reopened"/);
+      await sleep(1000);
+      for (const s of sockets) s.destroy();
+      let after: Awaited<ReturnType<typeof get>> | Error = new Error('not tried');
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        after = await get({ port }, '/after', undefined, 3000).catch((e: Error) => e);
+        if (!(after instanceof Error)) break;
+        await sleep(200);
+      }
+      expect(after, t.err().slice(-3000)).not.toBeInstanceOf(Error);
+      expect((after as { body: string }).body.split(' ')[0]).toBe(String(worker));
+      expect(t.err()).not.toMatch(/msg="worker died"/);
+      // Lines still reach the log after the failed reopen.
+      const until = Date.now() + 5000;
+      while (!fs.readFileSync(accessLog, 'utf8').includes('GET /after') && Date.now() < until) await sleep(100);
+      expect(fs.readFileSync(accessLog, 'utf8')).toContain('GET /after');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
