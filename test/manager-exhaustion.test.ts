@@ -26,21 +26,32 @@ async function flood(port: number, count: number, ms: number): Promise<net.Socke
 
 describe('resource exhaustion', () => {
   it('under ulimit -n 256, 400 connections do not kill the worker; it serves again afterwards', async () => {
-    // --timeout 2s makes the heartbeat (which reads the resident memory) run every 500 ms.
-    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--timeout', '2s', '--stats', '127.0.0.1:0'], { maxOpenFiles: 256 });
+    // Heartbeats, and each stats request, make the worker read its resident memory.
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--stats', '127.0.0.1:0'], { maxOpenFiles: 256 });
+    const statsPort = Number(/msg="stats server listening" .*address=[\d.]+:(\d+)/.exec(t.err())![1]);
     const [worker] = t.workerPids();
     const before = await get({ port });
     expect(before.body.split(' ')[0]).toBe(String(worker));
 
     const sockets = await flood(port, 400, 2500);
-    // Some requests keep going during the flood, over connections that made it in.
+    // Some requests keep going during the flood, and the stats are read every 100 ms.
     const during: Array<Promise<unknown>> = [];
     const until = Date.now() + 3000;
+    const polling = (async () => {
+      while (Date.now() < until) {
+        await new Promise<void>((resolve) => {
+          const s = net.connect(statsPort, '127.0.0.1', () => s.resume());
+          s.on('error', () => resolve());
+          s.on('close', () => resolve());
+        });
+        await sleep(100);
+      }
+    })();
     while (Date.now() < until) {
       during.push(get({ port }, '/', undefined, 4000).catch((e: Error) => e));
       await sleep(250);
     }
-    await Promise.all(during);
+    await Promise.all([...during, polling]);
     for (const s of sockets) s.destroy();
 
     // After the flood: the same worker serves, and the master never saw it die.
