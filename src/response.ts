@@ -29,6 +29,8 @@ export interface GatewayContext {
   readonly harakiri: number;
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Chunks already available are written together up to this many bytes. */
 const BATCH_BYTES = 64 * 1024;
 /** Chunks smaller than this are merged into one write; larger ones are written from their own memory. */
@@ -567,7 +569,8 @@ export class Exchange implements HeadTarget {
     // event loop turns; one that blocks the loop is the process manager's (--timeout).
     const limit = this.ctx.harakiri;
     if (limit > 0) {
-      this.deadline = setTimeout(expireLater, Math.max(0, limit - (performance.now() - this.startedAt)), this);
+      // (A timer longer than 2^31-1 ms would fire at once: clamp it.)
+      this.deadline = setTimeout(expireLater, Math.min(MAX_TIMER_MS, Math.max(0, limit - (performance.now() - this.startedAt))), this);
       this.deadline.unref();
     }
   }

@@ -164,7 +164,7 @@ export class Server {
       nb.close(id, graceful, finish);
       const limit = options.timeout ?? this[kOptions].gracefulTimeout;
       if (graceful) {
-        timer = setTimeout(() => nb.close(id, false, finish), limit);
+        timer = setTimeout(() => nb.close(id, false, finish), Math.min(limit, 2 ** 31 - 1));
         timer.unref();
       }
     });
