@@ -110,6 +110,8 @@ class ThreadWorker implements WorkerKind {
     if (this.timer) return;
     this.timer = setInterval(() => this.notify(), this.cfg.heartbeatMs);
     this.timer.unref();
+    // The first heartbeat goes at once, as a process worker's does: the threads may take a while to boot.
+    this.notify();
   }
 
   snapshot(): WorkerCounters {
