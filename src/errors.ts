@@ -16,6 +16,7 @@ export const ERROR_CODES = {
   TSGI_ERR_INVALID_CHUNK: 'The body yielded (or write() got) something that is neither a string nor a Uint8Array.',
   TSGI_ERR_WRITE_AFTER_END: 'write() was called after the response ended.',
   TSGI_ERR_CLIENT_GONE: 'The client went away before the response was complete.',
+  TSGI_ERR_HARAKIRI: 'The request ran longer than harakiri: it was answered 504 (or its connection closed if the response had started).',
   TSGI_ERR_CONFIG: 'A setting from the command line, a TSGI_* environment variable or the config file is unknown, malformed or out of range.',
   TSGI_ERR_APP_LOAD: 'The application named MODULE[:EXPORT] could not be loaded, or the export is not an application function.',
   TSGI_ERR_INVALID_FILE: 'wsgi.file_wrapper got something that is not a path, a file descriptor or a FileHandle.',

@@ -5,6 +5,7 @@ import { checkValue, type Setting } from './settings/setting';
 import { limitSettings } from './settings/limits';
 import { serverSettings } from './settings/server';
 import { backlog as backlogSetting, unixSocketMode as unixSocketModeSetting } from './settings/sockets';
+import { gracefulTimeout as gracefulTimeoutSetting, harakiri as harakiriSetting } from './settings/workers';
 import { parseBind, type BindAddress } from './bind';
 import { parseBytes, parseDuration } from './settings/units';
 import { OptionError } from './errors';
@@ -57,6 +58,11 @@ export interface ServerOptions {
   writeTimeout?: number | string;
   maxConnections?: number;
   maxKeepAliveRequests?: number;
+
+  /** Per-request deadline in ms: a request still running after this long is answered 504 (or its connection closed) and its body closed. 0 (default) disables. */
+  harakiri?: number;
+  /** close()'s default timeout in ms: in-flight requests still running after this long are cut off. Default 30000. */
+  gracefulTimeout?: number;
 }
 
 export interface ResolvedOptions {
@@ -72,13 +78,19 @@ export interface ResolvedOptions {
   readonly signal: AbortSignal | undefined;
   readonly logger: Logger;
   readonly limits: Readonly<NativeLimits>;
+  readonly harakiri: number;
+  readonly gracefulTimeout: number;
 }
 
 // Declarations are typed by value (Setting<number>…); checkValue takes any of them.
-const SETTINGS = [...serverSettings, ...limitSettings, backlogSetting, unixSocketModeSetting] as unknown as readonly Setting[];
+const SETTINGS = [...serverSettings, ...limitSettings, backlogSetting, unixSocketModeSetting, harakiriSetting, gracefulTimeoutSetting] as unknown as readonly Setting[];
 const BY_NAME = new Map(SETTINGS.map((s) => [s.name, s]));
 const OTHER_KEYS = ['bind', 'errors', 'hooks', 'signal', 'logger', 'logLevel'];
 const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
+/** Process-manager settings that an embedded server cannot honour, with what to use instead. */
+const MANAGER_ONLY: Record<string, string> = {
+  timeout: 'option "timeout" is the process manager\'s blocked-event-loop deadline (tsgi --timeout): a blocked event loop can only be ended by killing its process, which an embedded server cannot do to its own; for a per-request deadline use "harakiri" (ms), and for close() use "gracefulTimeout" (ms)',
+};
 
 function invalid(message: string): OptionError {
   return new OptionError('TSGI_ERR_INVALID_OPTION', message);
@@ -116,6 +128,7 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
   const raw = options as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
     if (BY_NAME.has(key) || OTHER_KEYS.includes(key)) continue;
+    if (key in MANAGER_ONLY) throw invalid(MANAGER_ONLY[key]);
     const guess = closest(key, known);
     throw invalid(`unknown option ${JSON.stringify(key)}${guess ? `; did you mean ${JSON.stringify(guess)}?` : `; known options: ${known.join(', ')}`}`);
   }
@@ -204,5 +217,7 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
     signal: signal as AbortSignal | undefined,
     logger,
     limits,
+    harakiri: value<number>(harakiriSetting as unknown as Setting),
+    gracefulTimeout: value<number>(gracefulTimeoutSetting as unknown as Setting),
   });
 }

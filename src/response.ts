@@ -12,7 +12,7 @@ import { FileWrapper } from './file-wrapper';
 import {
   FLAG_HEAD, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
 } from './native';
-import { BODY_500, HEAD_500, prepareHead, type HeadTarget } from './start-response';
+import { BODY_500, BODY_504, HEAD_500, HEAD_504, prepareHead, type HeadTarget } from './start-response';
 import { kRelease } from './symbols';
 import type { App, Body, Chunk, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
 import type { RequestInput } from './input';
@@ -25,8 +25,12 @@ export interface GatewayContext {
   readonly hooks: ServerHooks | undefined;
   /** Exchanges that outlived their onRequest call, by connection: onDrain and onAbort find them here. */
   readonly live: Map<number, Exchange>;
+  /** Per-request deadline in ms (harakiri); 0: none. */
+  readonly harakiri: number;
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Chunks already available are written together up to this many bytes. */
 const BATCH_BYTES = 64 * 1024;
 /** Chunks smaller than this are merged into one write; larger ones are written from their own memory. */
@@ -81,6 +85,9 @@ export class Exchange implements HeadTarget {
   private t0 = 0;
   private onNextBound: ((r: IteratorResult<unknown>) => void) | undefined = undefined;
   private onErrorBound: ((e: unknown) => void) | undefined = undefined;
+  /** When the request started, for the harakiri deadline (performance.now()). */
+  private startedAt = 0;
+  private deadline: NodeJS.Timeout | undefined = undefined;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -94,6 +101,7 @@ export class Exchange implements HeadTarget {
 
   /** Runs the application and drives its body as far as it goes synchronously. */
   run(): void {
+    if (this.ctx.harakiri > 0) this.startedAt = performance.now();
     const hooks = this.ctx.hooks;
     if (hooks !== undefined) {
       this.t0 = performance.now();
@@ -135,6 +143,37 @@ export class Exchange implements HeadTarget {
     this.aborted = true;
     this.closeBody();
     this.finish(new ApplicationError('TSGI_ERR_CLIENT_GONE', 'the client went away before the response was complete'));
+  }
+
+  /**
+   * The request ran past its deadline (harakiri) while waiting on the application: it
+   * alone ends — a 504 if its head has not gone out, else its connection is closed — and
+   * its body is closed. The worker and its other requests go on.
+   */
+  expire(): void {
+    this.deadline = undefined;
+    if (this.finished) return;
+    const limit = this.ctx.harakiri;
+    const nb = this.ctx.nb;
+    let what: string;
+    if (!this.headersSent) {
+      this.headersSent = true;
+      this.statusCode = 504;
+      nb.respond(this.conn, HEAD_504, BODY_504, -1, 0);
+      this.bytesSent = BODY_504.length;
+      what = 'answered 504 Gateway Timeout';
+    } else {
+      nb.abort(this.conn);
+      what = 'its response had started, so the connection was closed';
+    }
+    const error = new ApplicationError('TSGI_ERR_HARAKIRI', `the request ran longer than harakiri (${limit} ms); ${what}`);
+    try {
+      this.ctx.errors.write(`tsgi: ${this.describe()}: ${error.message}\n`);
+    } catch {
+      // wsgi.errors itself failed; there is nowhere left to report to.
+    }
+    this.closeBody();
+    this.finish(error);
   }
 
   /** Continues a sync body after yielding to the event loop. */
@@ -503,6 +542,10 @@ export class Exchange implements HeadTarget {
 
   private finish(error: unknown): void {
     this.finished = true;
+    if (this.deadline !== undefined) {
+      clearTimeout(this.deadline);
+      this.deadline = undefined;
+    }
     if (this.registered) {
       this.registered = false;
       if (this.ctx.live.get(this.conn) === this) this.ctx.live.delete(this.conn);
@@ -522,6 +565,14 @@ export class Exchange implements HeadTarget {
     if (this.finished || this.registered) return;
     this.registered = true;
     this.ctx.live.set(this.conn, this);
+    // Only a request that outlives its onRequest call can run past the deadline while the
+    // event loop turns; one that blocks the loop is the process manager's (--timeout).
+    const limit = this.ctx.harakiri;
+    if (limit > 0) {
+      // (A timer longer than 2^31-1 ms would fire at once: clamp it.)
+      this.deadline = setTimeout(expireLater, Math.min(MAX_TIMER_MS, Math.max(0, limit - (performance.now() - this.startedAt))), this);
+      this.deadline.unref();
+    }
   }
 
   private missingStart(): ApplicationError {
@@ -553,6 +604,10 @@ export class Exchange implements HeadTarget {
 
 function resumeLater(ex: Exchange): void {
   ex.nextTurn();
+}
+
+function expireLater(ex: Exchange): void {
+  ex.expire();
 }
 
 /** PEP 3333's start_response, bound to one exchange. */

@@ -21,7 +21,7 @@ type State = 'new' | 'listening' | 'closing' | 'closed';
 export interface CloseOptions {
   /** false: close every connection now (in-flight requests are abandoned). Default true. */
   graceful?: boolean;
-  /** Milliseconds to wait for in-flight requests before closing what is left. Default: wait. */
+  /** Milliseconds to wait for in-flight requests before closing what is left. Default: the server's gracefulTimeout option (30 s). */
   timeout?: number;
 }
 
@@ -94,7 +94,7 @@ export class Server {
       serverNames: [],
       serverPorts: [],
     };
-    const gateway: GatewayContext = { nb, app: this.app, errors, hooks: opts.hooks, live: new Map() };
+    const gateway: GatewayContext = { nb, app: this.app, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
     const id = nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway));
     this[kNativeId] = id;
 
@@ -172,8 +172,9 @@ export class Server {
         resolve();
       };
       nb.close(id, graceful, finish);
-      if (graceful && options.timeout !== undefined) {
-        timer = setTimeout(() => nb.close(id, false, finish), options.timeout);
+      const limit = options.timeout ?? this[kOptions].gracefulTimeout;
+      if (graceful) {
+        timer = setTimeout(() => nb.close(id, false, finish), Math.min(limit, 2 ** 31 - 1));
         timer.unref();
       }
     });

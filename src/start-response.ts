@@ -111,6 +111,9 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
 /** The head of the canned 500 response. */
 export const HEAD_500 = '500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n';
 export const BODY_500 = 'Internal Server Error\n';
+/** The answer to a request that ran past its deadline (harakiri) before sending its head. */
+export const HEAD_504 = '504 Gateway Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n';
+export const BODY_504 = 'Gateway Timeout: the application did not answer in time\n';
 
 /** For messages: the headers type the application should have passed. */
 export type { ResponseHeaders };

@@ -1,6 +1,8 @@
 // Deadlines and recycling: --timeout kills a worker whose event loop is blocked,
-// --harakiri ends a request that runs too long (naming the request and the worker),
-// --max-requests with --max-requests-jitter recycles workers.
+// --harakiri ends a request that runs too long (504, naming the request and the worker)
+// and kills the worker only when its event loop is blocked, --max-requests (with
+// --max-requests-jitter, and across threads) recycles workers.
+import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { get, killAll, load, sleep, startServer } from './manager-harness';
 
@@ -46,24 +48,69 @@ describe('deadlines', () => {
     expect((await get({ port })).body.split(' ')[0]).not.toBe(String(first));
   });
 
-  it('--harakiri: a request running longer is ended, its worker replaced, and the log names both', async () => {
-    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--harakiri', '1s']);
+  it('--harakiri: only the slow request is ended (504); a concurrent shorter one completes and the worker stays', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--harakiri', '2s']);
     const [first] = t.workerPids();
     const started = Date.now();
-    const slow = await get({ port }, '/slow?ms=5000').catch((e: Error) => e);
-    expect(slow).toBeInstanceOf(Error); // the connection closed without a response
-    expect(Date.now() - started).toBeLessThan(3500);
-    const m = t.err().match(/msg="HARAKIRI: request ran too long; killing the worker" .*worker=(\d+) worker_pid=(\d+) request="([^"]+)" remote_addr=(\S+) running_ms=(\d+)/);
+    const slow = get({ port }, '/slow?ms=6000');
+    await sleep(700);
+    // Still running when the slow one reaches its deadline (2 s), done before its own.
+    const other = get({ port }, '/slow?ms=1500');
+    const [s, o] = await Promise.all([slow, other]);
+    expect(s.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(o.status).toBe(200);
+    expect(o.body.split(' ')[0]).toBe(String(first));
+    const m = t.err().match(/msg="HARAKIRI: request ran too long; ended it" pid=(\d+) worker=(\d+) request="([^"]+)" remote_addr=(\S+) running_ms=(\d+) status=504/);
+    expect(m, t.err()).not.toBeNull();
+    expect(Number(m![1])).toBe(first);
+    expect(m![2]).toBe('1');
+    expect(m![3]).toBe('GET /slow?ms=6000 HTTP/1.1');
+    expect(m![4]).toBe('127.0.0.1');
+    expect(Number(m![5])).toBeGreaterThanOrEqual(1900);
+    // The worker was kept: same pid, nothing killed or restarted.
+    expect((await get({ port })).body.split(' ')[0]).toBe(String(first));
+    expect(t.workerPids()).toEqual([first]);
+    expect(t.err()).not.toMatch(/msg="worker died"|killing the worker/);
+  });
+
+  it('--harakiri: a request that blocks the event loop past it gets its worker killed', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--harakiri', '1s']);
+    const [first] = t.workerPids();
+    const blocked = await get({ port }, '/block').catch((e: Error) => e);
+    expect(blocked).toBeInstanceOf(Error); // the connection closed without a response
+    // The request started after the last heartbeat, so the master knows only that the loop stopped.
+    const m = t.err().match(/msg="HARAKIRI: event loop blocked past harakiri; killing the worker" .*worker=(\d+) worker_pid=(\d+) blocked_ms=(\d+)/);
     expect(m, t.err()).not.toBeNull();
     expect(m![1]).toBe('1');
     expect(Number(m![2])).toBe(first);
-    expect(m![3]).toBe('GET /slow?ms=5000 HTTP/1.1');
-    expect(m![4]).toBe('127.0.0.1');
-    expect(Number(m![5])).toBeGreaterThanOrEqual(1000);
+    expect(Number(m![3])).toBeGreaterThan(1000);
+    await t.waitFor(new RegExp(`msg="worker died" .*worker_pid=${first} how="signal SIGKILL" reason=harakiri`));
     await t.waitFor(/msg="worker ready"[\s\S]*msg="worker ready"/, 10_000);
-    // Requests under the limit are untouched.
     const quick = await get({ port }, '/slow?ms=200');
     expect(quick.status).toBe(200);
+    expect(quick.body.split(' ')[0]).not.toBe(String(first));
+  });
+
+  it('--threads 2 --max-requests 3: requests count per process across threads; the old worker stops at once', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--threads', '2', '--max-requests', '3', '--graceful-timeout', '20s']);
+    const [first] = t.workerPids();
+    const agent = new http.Agent({ keepAlive: false });
+    const threads = new Set<string>();
+    for (let i = 0; i < 2; i++) threads.add((await get({ port }, '/', agent)).body.trim().split(' ')[1]);
+    // Two requests, whichever threads served them: under the limit, no recycling.
+    await sleep(1500);
+    expect(t.err()).not.toMatch(/msg="recycling worker"/);
+    expect((await get({ port }, '/', agent)).body.split(' ')[0]).toBe(String(first));
+    const m = await t.waitFor(/msg="recycling worker" .*worker_pid=(\d+) reason="served (\d+) requests \(max-requests 3\)"/);
+    expect(Number(m[1])).toBe(first);
+    expect(Number(m[2])).toBe(3);
+    // The old process stops once its replacement accepts, well before the graceful timeout.
+    await t.waitFor(new RegExp(`msg="worker exited" .*worker_pid=${first} how="code 0"`), 10_000);
+    expect(t.err()).not.toMatch(/did not stop|msg="worker died"/);
+    expect(t.count(/msg="recycling worker"/)).toBe(1);
+    expect((await get({ port }, '/', agent)).body.split(' ')[0]).not.toBe(String(first));
+    void threads;
   });
 
   it('--max-requests with --max-requests-jitter recycles workers gracefully', async () => {

@@ -33,10 +33,16 @@ export interface TsgiOptions {
   cwd?: string;
   /** Descriptors of this process passed on as the child's 3, 4, … (for --bind fd://3). */
   fds?: number[];
+  /** Starts the master under `ulimit -n N` (its workers inherit the limit). */
+  maxOpenFiles?: number;
 }
 
 export function tsgi(args: string[], options: TsgiOptions = {}): Tsgi {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  // Under a descriptor limit, bash sets it and then becomes the master (same pid).
+  const [cmd, argv] = options.maxOpenFiles === undefined
+    ? [process.execPath, [BIN, ...args]]
+    : ['bash', ['-c', `ulimit -n ${options.maxOpenFiles} && exec "$0" "$@"`, process.execPath, BIN, ...args]];
+  const child = spawn(cmd, argv, {
     cwd: options.cwd ?? APPS,
     env: { ...cleanEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe', ...(options.fds ?? [])],
@@ -87,7 +93,7 @@ export async function startServer(args: string[], options: TsgiOptions = {}) {
   return { t, port };
 }
 
-function alive(pid: number) {
+export function alive(pid: number) {
   try { process.kill(pid, 0); return true; } catch { return false; }
 }
 

@@ -1,5 +1,6 @@
 // Signals to the master: HUP reloads with zero failed requests, TERM stops gracefully
-// (requests in flight complete), INT stops at once; the pid file.
+// (requests in flight complete; in threads mode too, without waiting for the graceful
+// timeout), INT stops at once and cleanly; the pid file.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -92,6 +93,27 @@ describe('signals', () => {
     expect((await t.exited).code).toBe(0);
   });
 
+  it('TERM in threads mode with nothing in flight: the worker exits at once, not at the graceful timeout', async () => {
+    const { t } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--threads', '2', '--graceful-timeout', '6s']);
+    const [worker] = t.workerPids();
+    const at = Date.now();
+    process.kill(t.pid, 'SIGTERM');
+    const { code } = await t.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - at).toBeLessThan(4000);
+    expect(t.err()).toMatch(new RegExp(`msg="worker exited" .*worker_pid=${worker} how="code 0"`));
+    expect(t.err()).not.toMatch(/did not stop|msg="worker died"/);
+  });
+
+  it('HUP in threads mode: the old worker exits once its replacement accepts, not at the graceful timeout', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--threads', '2', '--graceful-timeout', '20s']);
+    const [old] = t.workerPids();
+    process.kill(t.pid, 'SIGHUP');
+    await t.waitFor(new RegExp(`msg="worker exited" .*worker_pid=${old} how="code 0"`), 10_000);
+    expect(t.err()).not.toMatch(/did not stop|graceful timeout|msg="worker died"/);
+    expect((await get({ port })).body.split(' ')[0]).not.toBe(String(old));
+  });
+
   it('TERM with --graceful-timeout: a request that outlives it is cut off, and the master still exits', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--graceful-timeout', '500ms']);
     const slow = get({ port }, '/slow?ms=5000').catch((e: Error) => e);
@@ -117,5 +139,8 @@ describe('signals', () => {
     expect(Date.now() - at).toBeLessThan(2000);
     expect(await slow).toBeInstanceOf(Error);
     for (const pid of t.workerPids()) expect(() => process.kill(pid, 0)).toThrow();
+    // A clean stop on Ctrl-C is not an error.
+    expect(t.err()).toMatch(/level=info msg="worker exited" .*how="code 0"/);
+    expect(t.err()).not.toMatch(/level=(error|critical)/);
   });
 });

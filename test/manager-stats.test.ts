@@ -51,18 +51,23 @@ describe('stats', () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--stats', '127.0.0.1:0', '--stats-http', '--harakiri', '500ms']);
     const sp = statsPortOf(t.err());
     for (let i = 0; i < 10; i++) await get({ port });
-    await get({ port }, '/slow?ms=3000').catch(() => undefined);
+    // A slow request is ended alone (504): counted, the worker kept.
+    expect((await get({ port }, '/slow?ms=3000')).status).toBe(504);
+    await sleep(300);
+    expect(JSON.parse((await get({ port: sp }, '/')).body).workers[0]).toMatchObject({ requests: 11, respawn_count: 0, harakiri_count: 1 });
+    // One that blocks the event loop gets its worker killed and replaced.
+    await get({ port }, '/block').catch(() => undefined);
     await t.waitFor(/msg="worker ready"[\s\S]*msg="worker ready"/, 10_000);
     for (let i = 0; i < 5; i++) await get({ port });
     const json = JSON.parse((await get({ port: sp }, '/')).body);
     expect(json.workers).toHaveLength(1);
-    expect(json.workers[0]).toMatchObject({ id: 1, requests: 5, respawn_count: 1, harakiri_count: 1 });
+    expect(json.workers[0]).toMatchObject({ id: 1, requests: 5, respawn_count: 1, harakiri_count: 2 });
     const metrics = await get({ port: sp }, '/metrics');
     expect(metrics.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = metrics.body;
     expect(text).toMatch(/^# TYPE tsgi_requests_total counter$/m);
-    expect(text).toMatch(/^tsgi_requests_total 15$/m);
-    expect(text).toMatch(/^tsgi_harakiri_total 1$/m);
+    expect(text).toMatch(/^tsgi_requests_total 16$/m);
+    expect(text).toMatch(/^tsgi_harakiri_total 2$/m);
     expect(text).toMatch(/^tsgi_workers 1$/m);
     expect(text).toMatch(new RegExp(`^tsgi_worker_requests_total\\{worker="1",pid="${json.workers[0].pid}"\\} 5$`, 'm'));
     expect(text).toMatch(/^tsgi_worker_respawn_total\{worker="1",pid="\d+"\} 1$/m);

@@ -55,7 +55,9 @@ export class LogFile {
         this.pending.unshift(data);
         this.pendingBytes += data.length;
         if (!this.timer) (this.timer = setTimeout(() => this.flush(), FLUSH_MS)).unref();
-      } else if (code !== 'EPIPE' && code !== 'EBADF') throw err;
+      }
+      // Otherwise (a closed pipe, a full disk, no memory left) the lines are dropped:
+      // logging must never take the process down.
     }
   }
 
@@ -64,13 +66,21 @@ export class LogFile {
     this.flush();
     if (this.path === '-') return;
     const old = this.fd;
-    this.open();
-    fs.closeSync(old);
+    try {
+      this.open();
+    } catch {
+      // No descriptor or memory to open it again (EMFILE, ENOMEM): keep writing to the old one.
+      this.fd = old;
+      return;
+    }
+    try { fs.closeSync(old); } catch { /* already closed */ }
   }
 
   close() {
     this.flush();
-    if (this.path !== '-' && this.fd >= 0) fs.closeSync(this.fd);
+    if (this.path !== '-' && this.fd >= 0) {
+      try { fs.closeSync(this.fd); } catch { /* already closed */ }
+    }
     this.fd = -1;
   }
 }

@@ -1,8 +1,8 @@
 // One event loop serving the application: loads the app, runs the embedding server on
-// the inherited sockets, counts requests for stats, tracks requests in flight for
-// harakiri, writes the access log, and reports to its parent with heartbeats. A
-// process worker runs one of these on its main thread; a thread worker runs one per
-// worker thread.
+// the inherited sockets (whose gateway ends a request that runs past harakiri), counts
+// requests for stats, tracks requests in flight (the master sees the oldest), writes the
+// access log, and reports to its parent with heartbeats. A process worker runs one of
+// these on its main thread; a thread worker runs one per worker thread.
 import path from 'node:path';
 import { createServer, type InternalCloseOptions, type Server } from '../server';
 import { kRefuseFds } from '../symbols';
@@ -15,6 +15,7 @@ import { ErrorLog } from '../logging/error-log';
 import { SETTINGS } from '../settings/registry';
 import type { InFlight, WorkerConfig, WorkerCounters, WorkerMessage } from './protocol';
 import { zeroCounters } from './protocol';
+import { residentMemory } from './resident-memory';
 
 type Environ = Record<string, unknown>;
 
@@ -37,11 +38,14 @@ export class AppWorker {
   readonly log: ErrorLog;
   private timer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** The process-wide request count shared by a thread worker's threads. */
+  private readonly served: Int32Array | undefined;
 
   constructor(private readonly cfg: WorkerConfig, private readonly send: (m: WorkerMessage) => void) {
     const s = cfg.settings;
     const fields = cfg.thread === undefined ? { worker: cfg.id } : { worker: cfg.id, thread: cfg.thread };
     this.log = new ErrorLog(String(s.errorLog), String(s.logLevel), fields);
+    this.served = cfg.served ? new Int32Array(cfg.served) : undefined;
   }
 
   /** Loads the application and starts serving on the inherited sockets. */
@@ -57,6 +61,9 @@ export class AppWorker {
     Object.assign(options, {
       bind: this.cfg.fds.map((fd) => `fd://${fd}`),
       backlog: s.backlog,
+      // The per-request deadline is the gateway's; the graceful timeout bounds close().
+      harakiri: s.harakiri,
+      gracefulTimeout: s.gracefulTimeout,
       multiprocess: Number(s.workers) > 1,
       multithread: Number(s.threads) > 1,
       hooks: this.hooks(),
@@ -89,12 +96,23 @@ export class AppWorker {
           c.inFlight--;
         }
         c.requests++;
-        // Reaching max-requests is reported at once, so the replacement starts without waiting for a heartbeat.
-        if (c.requests === this.cfg.maxRequests) this.notify();
+        // Reaching max-requests (counted per process, across its threads) is reported at
+        // once, so the replacement starts without waiting for a heartbeat.
+        const total = this.served ? Atomics.add(this.served, 0, 1) + 1 : c.requests;
+        if (total === this.cfg.maxRequests) this.notify();
         if (error !== undefined || status >= 500) c.exceptions++;
+        const harakiri = (error as { code?: string } | undefined)?.code === 'TSGI_ERR_HARAKIRI';
+        if (harakiri) {
+          c.harakiri++;
+          this.log.error('HARAKIRI: request ran too long; ended it', {
+            request: started?.line, remote_addr: started?.remote, running_ms: Math.round(durationMs), status: status || undefined,
+          });
+        }
         c.tx += bytesSent;
         c.runningTimeUs += Math.round(durationMs * 1000);
         this.accessLog?.log({ environ, status, bytesSent, durationMs, start: started?.start ?? Date.now() - durationMs, pid, worker });
+        // A request ended by harakiri is reported at once (it is rare, and the stats count it).
+        if (harakiri) this.notify();
       },
     };
   }
@@ -110,8 +128,7 @@ export class AppWorker {
   snapshot(): WorkerCounters {
     const first = this.inFlight.values().next();
     this.counters.oldest = first.done ? null : first.value;
-    this.counters.rss = process.memoryUsage.rss();
-    this.counters.maxThreadRequests = this.counters.requests;
+    this.counters.rss = residentMemory();
     return { ...this.counters };
   }
 

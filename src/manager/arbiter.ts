@@ -80,6 +80,7 @@ export class Arbiter {
   log: ErrorLog;
   /** Totals of workers that have exited, so the server's counters never go backwards. */
   readonly retired = zeroCounters();
+  /** Every harakiri since the start: requests ended by the deadline, and workers killed for it. */
   retiredHarakiri = 0;
 
   private readonly signals = new SignalQueue();
@@ -278,7 +279,11 @@ export class Arbiter {
     const refuseFds = this.sockets.flatMap((sock, i) => (sock.kind === 'fd' ? [] : [3 + i]));
     for (const w of this.workers.values()) {
       if (how === 'graceful') this.stopWorker(w, 'server stopping', refuseFds);
-      else this.kill(w, 'SIGQUIT', 'server stopping');
+      else {
+        // A fast stop is expected: a worker that exits on it is logged like one stopped on TERM.
+        w.state = 'stopping';
+        this.signal(w, 'SIGQUIT');
+      }
     }
   }
 
@@ -341,7 +346,7 @@ export class Arbiter {
     const s = this.settings;
     const slot = this.slot(id);
     const jitter = s.maxRequestsJitter > 0 ? Math.floor(Math.random() * (s.maxRequestsJitter + 1)) : 0;
-    const heartbeatMs = Math.max(50, Math.min(HEARTBEAT_INTERVAL_MS, ...[s.timeout, s.harakiri].filter((t) => t > 0).map((t) => Math.floor(t / 4))));
+    const heartbeatMs = this.heartbeatMs();
     const cfg: WorkerConfig = {
       app: this.opts.app,
       cwd: this.opts.cwd,
@@ -380,11 +385,18 @@ export class Arbiter {
 
   private onMessage(w: WorkerRecord, m: WorkerMessage) {
     switch (m.t) {
-      case 'beat':
+      case 'beat': {
         w.lastBeat = Date.now();
+        // Requests the worker ended at the harakiri deadline since its last report.
+        const ended = m.c.harakiri - w.counters.harakiri;
+        if (ended > 0) {
+          this.slot(w.id).harakiriCount += ended;
+          this.retiredHarakiri += ended;
+        }
         w.counters = m.c;
         this.resolveStatsWaiters(w);
         break;
+      }
       case 'ready':
         w.lastBeat = Date.now();
         if (w.state === 'booting') {
@@ -482,7 +494,7 @@ export class Arbiter {
     this.signal(w, 'SIGTERM');
   }
 
-  /** Kills workers whose event loop stopped answering (--timeout) or whose oldest request ran too long (--harakiri). */
+  /** Kills workers whose event loop stopped answering (--timeout), or is stuck on a request past --harakiri. */
   murderWorkers() {
     const now = Date.now();
     const { timeout, harakiri } = this.settings;
@@ -499,16 +511,31 @@ export class Arbiter {
         this.kill(w, 'SIGKILL', 'timeout');
         continue;
       }
+      // The gateway ends a request that runs past harakiri (504) while the event loop
+      // turns. A worker whose loop is blocked cannot: one that reported a request now past
+      // harakiri and has since been silent for the grace, or that has been silent for
+      // harakiri plus the grace (the request began after its last report), is killed. The
+      // grace keeps a loaded machine's late heartbeats from passing for a blocked loop.
       const oldest = w.counters.oldest;
-      if (harakiri > 0 && oldest && now - oldest.start > harakiri) {
+      const grace = Math.max(1000, 3 * this.heartbeatMs());
+      const stuck = harakiri > 0 && w.state === 'ready'
+        && (silent > harakiri + grace || (oldest !== null && now - oldest.start > harakiri && silent > grace));
+      if (stuck) {
         this.slot(w.id).harakiriCount++;
         this.retiredHarakiri++;
-        this.log.critical('HARAKIRI: request ran too long; killing the worker', {
-          worker: w.id, worker_pid: w.pid, request: oldest.line, remote_addr: oldest.remote, running_ms: now - oldest.start,
+        this.log.critical('HARAKIRI: event loop blocked past harakiri; killing the worker', {
+          worker: w.id, worker_pid: w.pid, blocked_ms: silent,
+          ...(oldest ? { request: oldest.line, remote_addr: oldest.remote, running_ms: now - oldest.start } : {}),
         });
         this.kill(w, 'SIGKILL', 'harakiri');
       }
     }
+  }
+
+  /** How often workers report: often enough for the shortest of --timeout and --harakiri. */
+  private heartbeatMs(): number {
+    const s = this.settings;
+    return Math.max(50, Math.min(HEARTBEAT_INTERVAL_MS, ...[s.timeout, s.harakiri].filter((t) => t > 0).map((t) => Math.floor(t / 4))));
   }
 
   // --- stats -----------------------------------------------------------------

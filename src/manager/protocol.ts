@@ -17,6 +17,8 @@ export interface WorkerConfig {
   heartbeatMs: number;
   /** Thread index inside the worker process (thread workers only). */
   thread?: number;
+  /** One Int32 counting the requests of every thread of the process (thread workers only). */
+  served?: SharedArrayBuffer;
 }
 
 /** The oldest request a worker has in flight, for harakiri. */
@@ -35,10 +37,10 @@ export interface WorkerCounters {
   /** Sum of request durations, microseconds. */
   runningTimeUs: number;
   inFlight: number;
+  /** Requests ended by the harakiri deadline. */
+  harakiri: number;
   oldest: InFlight | null;
   rss: number;
-  /** Requests served by the busiest thread (thread workers; equals requests for a process worker). */
-  maxThreadRequests: number;
   /** Age in ms of the oldest heartbeat among the worker's threads (0 for a process worker). */
   stalledMs: number;
 }
@@ -62,5 +64,5 @@ export type MasterMessage =
   | { t: 'stop'; refuseFds: number[] };
 
 export const zeroCounters = (): WorkerCounters => ({
-  requests: 0, exceptions: 0, tx: 0, runningTimeUs: 0, inFlight: 0, oldest: null, rss: 0, stalledMs: 0, maxThreadRequests: 0,
+  requests: 0, exceptions: 0, tx: 0, runningTimeUs: 0, inFlight: 0, harakiri: 0, oldest: null, rss: 0, stalledMs: 0,
 });

@@ -12,6 +12,7 @@ import { AppWorker } from './app-worker';
 import type { WorkerConfig, WorkerCounters, WorkerMessage } from './protocol';
 import { zeroCounters } from './protocol';
 import { AppLoadError } from '../app-loader';
+import { residentMemory } from './resident-memory';
 
 export interface WorkerKind {
   init(): Promise<void>;
@@ -45,6 +46,7 @@ interface ThreadState {
   worker: Worker;
   counters: WorkerCounters;
   lastBeat: number;
+  /** Resolves when the thread has exited, however it ended. */
   exited: Promise<void>;
 }
 
@@ -54,27 +56,37 @@ export type ToThread = { t: 'stop'; refuseFds?: number[] } | { t: 'reopen' } | {
 class ThreadWorker implements WorkerKind {
   private readonly threads: ThreadState[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Requests served by all the threads, counted by the threads themselves. */
+  private readonly served = new Int32Array(new SharedArrayBuffer(4));
+  private booted = false;
 
   constructor(private readonly cfg: WorkerConfig, private readonly send: Send) {}
 
   async init() {
     const count = Number(this.cfg.settings.threads);
+    const max = this.cfg.maxRequests;
     const ready: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
-      // Each thread reports when it has served its share of the process's max-requests.
-      const share = this.cfg.maxRequests > 0 ? Math.ceil(this.cfg.maxRequests / count) : 0;
-      const worker = new Worker(path.join(__dirname, 'worker-thread.js'), { workerData: { ...this.cfg, maxRequests: share, thread: i + 1 } });
+      // max-requests counts the requests of the whole process: every thread adds to one
+      // shared counter, and the thread whose request reaches the limit reports at once.
+      const worker = new Worker(path.join(__dirname, 'worker-thread.js'), { workerData: { ...this.cfg, thread: i + 1, served: this.served.buffer } });
+      let exited!: () => void;
       const state: ThreadState = {
         worker, counters: zeroCounters(), lastBeat: Date.now(),
-        exited: new Promise((resolve) => worker.once('exit', () => resolve())),
+        exited: new Promise((resolve) => { exited = resolve; }),
       };
       this.threads.push(state);
+      worker.on('exit', (code) => {
+        exited();
+        // After boot, a thread that dies takes its process with it, and the master replaces the process.
+        if (this.booted && !this.stopping) process.exit(code || 1);
+      });
       ready.push(new Promise<void>((resolve, reject) => {
         worker.on('message', (m: ThreadMessage) => {
           if (m.t === 'beat') {
             state.counters = m.c;
             state.lastBeat = Date.now();
-            if (share > 0 && m.c.requests >= share) this.notify();
+            if (max > 0 && this.requests() >= max) this.notify();
           } else if (m.t === 'ready') resolve();
           else if (m.t === 'boot-error') reject(new AppLoadError(m.message));
         });
@@ -84,20 +96,23 @@ class ThreadWorker implements WorkerKind {
     }
     this.run();
     await Promise.all(ready);
-    // After boot, a thread that dies takes its process with it, and the master replaces the process.
+    this.booted = true;
     for (const [i, t] of this.threads.entries()) {
-      t.worker.removeAllListeners('exit');
       t.worker.on('error', (err) => process.stderr.write(`worker thread ${i + 1} failed: ${err?.stack ?? err}\n`));
-      t.worker.once('exit', (code) => {
-        if (!this.stopping) process.exit(code || 1);
-      });
     }
+  }
+
+  /** Requests the process has served, across its threads. */
+  private requests(): number {
+    return Atomics.load(this.served, 0);
   }
 
   run() {
     if (this.timer) return;
     this.timer = setInterval(() => this.notify(), this.cfg.heartbeatMs);
     this.timer.unref();
+    // The first heartbeat goes at once, as a process worker's does: the threads may take a while to boot.
+    this.notify();
   }
 
   snapshot(): WorkerCounters {
@@ -110,11 +125,13 @@ class ThreadWorker implements WorkerKind {
       sum.tx += c.tx;
       sum.runningTimeUs += c.runningTimeUs;
       sum.inFlight += c.inFlight;
-      sum.maxThreadRequests = Math.max(sum.maxThreadRequests, c.requests);
+      sum.harakiri += c.harakiri;
       if (c.oldest && (!sum.oldest || c.oldest.start < sum.oldest.start)) sum.oldest = c.oldest;
       sum.stalledMs = Math.max(sum.stalledMs, now - t.lastBeat);
     }
-    sum.rss = process.memoryUsage.rss();
+    // A thread's last report may lag behind the shared count.
+    sum.requests = Math.max(sum.requests, this.requests());
+    sum.rss = residentMemory();
     return sum;
   }
 

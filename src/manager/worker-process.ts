@@ -5,6 +5,7 @@
 //   USR1   reopen log files
 // The 'stop' message is TERM for a server that stops for good: the listening sockets the
 // master bound stop listening as well, so new clients are refused.
+import fs from 'node:fs';
 import { WORKER_KINDS, kindFor, type WorkerKind } from './worker-kinds';
 import type { MasterMessage, WorkerConfig, WorkerMessage } from './protocol';
 import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './exit-codes';
@@ -15,19 +16,24 @@ let retiring = false;
 
 function send(m: WorkerMessage) {
   if (m.t === 'beat' && !retiring) {
-    // Recycling is asked of the master, which starts the replacement before stopping this one.
-    const threads = Number(cfg.settings.threads);
-    // A thread worker's threads each serve a share; the process retires when one has served its share.
-    const limit = threads > 1 ? Math.ceil(cfg.maxRequests / threads) : cfg.maxRequests;
-    if (cfg.maxRequests > 0 && (m.c.requests >= cfg.maxRequests || (threads > 1 && m.c.maxThreadRequests >= limit))) retire(`served ${m.c.requests} requests (max-requests ${cfg.maxRequests})`);
+    // Recycling is asked of the master, which starts the replacement before stopping this
+    // one. max-requests counts the process's requests, across its threads.
+    if (cfg.maxRequests > 0 && m.c.requests >= cfg.maxRequests) retire(`served ${m.c.requests} requests (max-requests ${cfg.maxRequests})`);
     else if (rssLimit > 0 && m.c.rss > rssLimit) retire(`resident memory ${Math.round(m.c.rss / 1048576)} MB is over reload-on-rss ${cfg.settings.reloadOnRss} MB`);
   }
-  if (process.connected) process.send!(m);
+  post(m);
 }
+
+/** To the master; a failed send (the master just died) is not an error: 'disconnect' follows. */
+function post(m: WorkerMessage) {
+  if (process.connected) process.send!(m, undefined, undefined, ignore);
+}
+
+function ignore() { /* see post() */ }
 
 function retire(reason: string) {
   retiring = true;
-  if (process.connected) process.send!({ t: 'retire', reason } satisfies WorkerMessage);
+  post({ t: 'retire', reason });
 }
 
 const worker: WorkerKind = new WORKER_KINDS[kindFor(cfg.settings)](cfg, send);
@@ -42,6 +48,25 @@ function gracefulStop(refuseFds?: readonly number[]) {
   });
 }
 
+/**
+ * The master is gone: nothing would replace, stop or kill this worker, and it holds the
+ * listening sockets. It stops as on TERM, and past the graceful timeout (which the master
+ * would have enforced) it exits, dropping what is still in flight.
+ */
+let orphan = false;
+function orphaned(how: string) {
+  if (orphan) return;
+  orphan = true;
+  clearInterval(orphanCheck);
+  // Straight to the descriptor: a closed pipe (EPIPE) must not become an uncaught error here.
+  try {
+    fs.writeSync(2, `time=${new Date().toISOString()} level=warning msg="the master is gone; stopping" pid=${process.pid} worker=${cfg.id} how=${JSON.stringify(how)}\n`);
+  } catch { /* nowhere to report */ }
+  const limit = Number(cfg.settings.gracefulTimeout);
+  setTimeout(() => void worker.kill().finally(() => process.exit(0)), limit).unref();
+  gracefulStop();
+}
+
 function fastStop() {
   stopping = true;
   void worker.kill().finally(() => process.exit(0));
@@ -52,8 +77,15 @@ process.on('SIGINT', fastStop);
 process.on('SIGQUIT', fastStop);
 process.on('SIGUSR1', () => worker.reopenLogs());
 process.on('SIGHUP', () => { /* the master reloads; a worker ignores HUP */ });
-// Without the master, nothing would replace or stop this worker: finish and go.
-process.on('disconnect', () => gracefulStop());
+// Without the master, nothing would replace or stop this worker: finish and go. The IPC
+// channel closes when the master dies; its pid changing as the worker is reparented
+// catches a master that died with the channel still held open elsewhere.
+process.on('disconnect', () => orphaned('its IPC channel closed'));
+const masterPid = process.ppid;
+const orphanCheck: NodeJS.Timeout | undefined = setInterval(() => {
+  if (process.ppid !== masterPid) orphaned(`parent pid changed from ${masterPid} to ${process.ppid}`);
+}, Math.min(1000, cfg.heartbeatMs));
+orphanCheck.unref();
 process.on('message', (m: MasterMessage) => {
   if (m.t === 'stats') {
     const w = worker as WorkerKind & { refresh?: () => void };

@@ -7,7 +7,14 @@ import type { ThreadMessage, ToThread } from './worker-kinds';
 
 const port = parentPort!;
 const cfg = workerData as WorkerConfig;
-const send = (m: ThreadMessage) => port.postMessage(m);
+// A heartbeat must not throw: a report that cannot be posted (the process is going) is dropped.
+const send = (m: ThreadMessage) => {
+  try {
+    port.postMessage(m);
+  } catch {
+    // the port is closed: the worker process is stopping
+  }
+};
 const worker = new AppWorker(cfg, send);
 
 port.on('message', (m: ToThread) => {

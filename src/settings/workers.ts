@@ -37,7 +37,7 @@ export const timeout = defineSetting<number>({
   type: 'duration',
   default: 30_000,
   min: 0,
-  doc: "A worker whose event loop is blocked this long (no heartbeat) is killed and replaced; seconds, or e.g. '90s', '2m'. 0 disables; otherwise at least 1s, the heartbeat interval.",
+  doc: "A worker whose event loop is blocked this long (no heartbeat) is killed and replaced; seconds, or e.g. '90s', '2m'. 0 disables; otherwise at least 1s, the heartbeat interval. Process manager only (not an embedding option).",
   validate: (v) => (v === 0 || v >= HEARTBEAT_INTERVAL_MS ? undefined
     : `timeout (--timeout) must be 0 (off) or at least ${formatDuration(HEARTBEAT_INTERVAL_MS)}, got ${formatDuration(v)}: `
       + `workers send a heartbeat as seldom as every ${formatDuration(HEARTBEAT_INTERVAL_MS)}, so a shorter timeout would kill workers that are not blocked `
@@ -50,7 +50,7 @@ export const harakiri = defineSetting<number>({
   type: 'duration',
   default: 0,
   min: 0,
-  doc: "A request running longer than this gets its worker killed and replaced; seconds, or e.g. '500ms', '2m'. 0 disables.",
+  doc: "A request running longer than this is answered 504 (or its connection closed if its response started) and its body closed; the worker and its other requests go on. A worker whose event loop stays blocked past it is killed. Seconds, or e.g. '500ms', '2m' (an embedding option too, in ms). 0 disables.",
 });
 
 export const maxRequests = defineSetting<number>({
@@ -86,5 +86,5 @@ export const gracefulTimeout = defineSetting<number>({
   type: 'duration',
   default: 30_000,
   min: 0,
-  doc: "On graceful stop or reload, how long a worker may finish in-flight requests before it is killed; seconds, or e.g. '500ms', '2m'.",
+  doc: "On graceful stop or reload, how long a worker may finish in-flight requests before it is killed (also after its master died); seconds, or e.g. '500ms', '2m'. Embedding: close()'s default timeout (ms).",
 });

@@ -20,6 +20,8 @@ export class StatsServer {
       server.once('error', reject);
       const done = () => {
         server.off('error', reject);
+        // A failed accept (descriptors exhausted) must not take the master down; the client retries.
+        server.on('error', () => {});
         const where = server.address();
         resolve(typeof where === 'string' ? `unix:${where}` : where ? `${where.family === 'IPv6' ? `[${where.address}]` : where.address}:${where.port}` : a);
       };
@@ -45,6 +47,7 @@ export class StatsServer {
   }
 
   private async answerHttp(req: http.IncomingMessage, res: http.ServerResponse) {
+    res.on('error', () => {});
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
@@ -54,7 +57,13 @@ export class StatsServer {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try / or /metrics\n');
       return;
     }
-    const snap = await this.snapshot();
+    let snap: StatsSnapshot;
+    try {
+      snap = await this.snapshot();
+    } catch (err) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end(`stats unavailable: ${(err as Error).message}\n`);
+      return;
+    }
     if (path === '/metrics') res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(prometheusText(snap));
     else res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(snap, null, 2) + '\n');
   }
