@@ -60,9 +60,9 @@ export interface ServerOptions {
   maxKeepAliveRequests?: number;
 
   /** Per-request deadline in ms: a request still running after this long is answered 504 (or its connection closed) and its body closed. 0 (default) disables. */
-  harakiri?: number;
+  harakiri?: number | string;
   /** close()'s default timeout in ms: in-flight requests still running after this long are cut off. Default 30000. */
-  gracefulTimeout?: number;
+  gracefulTimeout?: number | string;
 }
 
 export interface ResolvedOptions {

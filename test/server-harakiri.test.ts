@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createServer, serve, OptionError, type App, type Environ } from '../src/index';
 import { get, rawRequest } from './helpers/http';
 import { sleep } from './helpers/server';
+import { resolveOptions } from '../src/options';
 
 const quiet = { errors: { write() { return true; } } };
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,9 +109,11 @@ describe('harakiri (per-request deadline)', () => {
     }
   });
 
-  it('harakiri must be a whole number of ms', () => {
+  it('harakiri is milliseconds, or text with a unit; negative or unitless text is refused', () => {
     expect(() => createServer(() => [], { harakiri: -1 })).toThrow(/harakiri \(--harakiri\) must be at least 0/);
-    expect(() => createServer(() => [], { harakiri: '2s' as unknown as number })).toThrow(/harakiri \(--harakiri\) must be a whole number/);
+    expect(() => createServer(() => [], { harakiri: '2' })).toThrow(/harakiri/);
+    expect(resolveOptions({ harakiri: '2s' }).harakiri).toBe(2000);
+    expect(resolveOptions({ harakiri: 1500 }).harakiri).toBe(1500);
   });
 });
 
