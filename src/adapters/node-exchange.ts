@@ -94,7 +94,8 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
   /** What the app returns once the handler's synchronous part ran: the body if it is decided, else this thenable. */
   outcome(): Body | PromiseLike<Body> {
     if (this.failure !== undefined) throw this.failure;
-    if (this.result !== null) {
+    // A streaming body is this exchange, itself a thenable: then() hands it over.
+    if (this.result !== null && this.result !== (this as unknown)) {
       const r = this.result;
       this.result = null;
       return r;
