@@ -66,6 +66,8 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
   private failure: unknown = undefined;
   private onOk: ((b: Body) => void) | null = null;
   private onError: ((e: unknown) => void) | null = null;
+  /** then() callers after the first (a middleware awaiting the app as well as the gateway). */
+  private more: Array<[(b: Body) => void, (e: unknown) => void]> | null = null;
   // streaming
   private queue: Chunk[] = [];
   private callbacks: Callback[] | null = null;
@@ -95,24 +97,20 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
   outcome(): Body | PromiseLike<Body> {
     if (this.failure !== undefined) throw this.failure;
     // A streaming body is this exchange, itself a thenable: then() hands it over.
-    if (this.result !== null && this.result !== (this as unknown)) {
-      const r = this.result;
-      this.result = null;
-      return r;
-    }
+    if (this.result !== null && this.result !== (this as unknown)) return this.result;
     return this as unknown as PromiseLike<Body>;
   }
 
   /** PromiseLike for the gateway: settles with the body once the handler ends or writes. */
   then(onOk: (b: Body) => void, onError: (e: unknown) => void): void {
     if (this.failure !== undefined) return onError(this.failure);
-    if (this.result !== null) {
-      const r = this.result;
-      this.result = null;
-      return onOk(r);
+    if (this.result !== null) return onOk(this.result);
+    if (this.onOk === null) {
+      this.onOk = onOk;
+      this.onError = onError;
+    } else {
+      (this.more ??= []).push([onOk, onError]);
     }
-    this.onOk = onOk;
-    this.onError = onError;
   }
 
   // ---- ResponseSink ---------------------------------------------------------------------
@@ -216,8 +214,10 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
     this.failure = error;
     if (this.onError !== null) {
       const onError = this.onError;
-      this.onOk = this.onError = null;
+      const more = this.more;
+      this.onOk = this.onError = this.more = null;
       onError(error);
+      if (more !== null) for (const m of more) m[1](error);
     } else if (this.wakeError !== null) {
       const wakeError = this.wakeError;
       this.wake = this.wakeError = null;
@@ -244,12 +244,13 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
       this.fail(e);
       return;
     }
+    this.result = body;
     if (this.onOk !== null) {
       const onOk = this.onOk;
-      this.onOk = this.onError = null;
+      const more = this.more;
+      this.onOk = this.onError = this.more = null;
       onOk(body);
-    } else {
-      this.result = body;
+      if (more !== null) for (const m of more) m[0](body);
     }
   }
 
