@@ -88,6 +88,16 @@ const PEERS = {
     unavailable: () => null,
     command: ({ host, port }) => [server('express'), '--host', host, '--port', String(port)],
   },
+  'express-tsgi': {
+    label: 'express on tsgi',
+    unavailable: tsgiBuilt,
+    command: ({ host, port }) => [server('express-tsgi'), '--host', host, '--port', String(port)],
+  },
+  'fastify-tsgi': {
+    label: 'fastify on tsgi',
+    unavailable: tsgiBuilt,
+    command: ({ host, port }) => [server('fastify-tsgi'), '--host', host, '--port', String(port)],
+  },
   hono: {
     label: 'Hono (node-server)',
     unavailable: () => null,
