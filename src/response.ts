@@ -434,14 +434,20 @@ export class Exchange implements HeadTarget {
     const c = toNativeChunk(chunk);
     if (c === null) throw invalidChunk(chunk, 'write() takes a chunk that');
     const nb = this.ctx.nb;
+    let headNow = false;
     if (!this.headersSent) {
       this.headersSent = true;
+      headNow = true;
       if (nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) === RESULT_GONE) {
         this.gone();
         throw new ApplicationError('TSGI_ERR_CLIENT_GONE', 'write(): the client went away');
       }
     }
-    if (c.length === 0) return;
+    if (c.length === 0) {
+      // write('') transmits the headers (PEP 3333): flush the head queued just now.
+      if (headNow) nb.write(this.conn, c);
+      return;
+    }
     this.bytesSent += chunkBytes(c);
     nb.write(this.conn, c);
   }

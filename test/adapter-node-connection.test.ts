@@ -200,3 +200,32 @@ describe('fromNodeHandler over real connections', () => {
     expect(b.responses[0].body.toString()).toBe('fine');
   });
 });
+
+describe('flushHeaders', () => {
+  it('sends the head before the body exists, for GET and HEAD', async () => {
+    const s = await tsgi((q, res) => {
+      res.setHeader('Content-Type', 'text/event-stream');
+      // GET flushes from a later turn (outside the request's dispatch), HEAD at once.
+      if (q.method === 'HEAD') res.flushHeaders();
+      else setTimeout(() => res.flushHeaders(), 20);
+      setTimeout(() => res.end('data: late\n\n'), q.method === 'HEAD' ? 50 : 400);
+    });
+    for (const method of ['GET', 'HEAD']) {
+      const sock = net.connect(s.port, '127.0.0.1');
+      let got = '';
+      sock.on('data', (d) => { got += d.toString('latin1'); });
+      sock.write(`${method} /events HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await until(() => got.includes('\r\n\r\n'), 5000, `${method}: the head`);
+      expect(got.startsWith('HTTP/1.1 200 OK\r\n')).toBe(true);
+      if (method === 'GET') {
+        expect(got).not.toContain('data: late');
+        await until(() => got.includes('data: late'), 5000, 'the body');
+        expect(got).toContain('Transfer-Encoding: chunked');
+      } else {
+        await new Promise((r) => setTimeout(r, 150));
+        expect(got.endsWith('\r\n\r\n')).toBe(true);
+      }
+      sock.destroy();
+    }
+  });
+});

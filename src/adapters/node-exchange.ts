@@ -9,7 +9,7 @@
 //   - the gateway calls close() once it is done: after a complete response, 'finish' then
 //     'close' on res (and the request is dumped as node does); before (the client went
 //     away, or the connection timed out), 'close' on socket, req and res, req 'aborted'.
-import type { Body, Chunk, Environ, ResponseHeaders, StartResponse } from '../types';
+import type { Body, Chunk, Environ, ResponseHeaders, StartResponse, Write } from '../types';
 import { connectionReset } from './node-errors';
 import { NodeRequest } from './node-request';
 import { NodeResponse, type ResponseSink } from './node-response';
@@ -58,6 +58,7 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
   readonly res: NodeResponse;
   private readonly startResponse: StartResponse;
   private readonly noBody: boolean;
+  private legacyWrite: Write | null = null;
   private mode = Mode.Open;
   private status = '';
   private headers: ResponseHeaders = EMPTY as unknown as ResponseHeaders;
@@ -169,7 +170,16 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
   }
 
   flush(): void {
-    if (this.mode === Mode.Open && !this.noBody) this.startStream();
+    if (this.closed) return;
+    if (this.mode === Mode.Open) this.startStream();
+    // The legacy write('') sends the head now rather than with the first chunk.
+    if (this.legacyWrite !== null && this.failure === undefined) {
+      try {
+        this.legacyWrite('');
+      } catch {
+        // The client went away: the gateway reports it through close().
+      }
+    }
   }
 
   destroyConnection(error: Error | undefined): void {
@@ -238,7 +248,7 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
 
   private deliver(body: Body): void {
     try {
-      this.startResponse(this.status, this.headers);
+      this.legacyWrite = this.startResponse(this.status, this.headers);
     } catch (e) {
       this.complete = false;
       this.fail(e);
