@@ -229,3 +229,37 @@ describe('flushHeaders', () => {
     }
   });
 });
+
+describe('request bodies and destroy()', () => {
+  it('a body spooled to a file (past bodyMemorySize) streams to express.raw() whole', async () => {
+    const app = express();
+    app.post('/up', express.raw({ type: '*/*', limit: '10mb' }), (q, res) => {
+      const b = q.body as Buffer;
+      let sum = 0;
+      for (const x of b) sum = (sum + x) % 65521;
+      res.json({ length: b.length, sum });
+    });
+    const s = await startServer(fromNodeHandler(app), { bodyMemorySize: 64 * 1024 });
+    servers.push(s);
+    const body = Buffer.alloc(700_000);
+    for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;
+    let sum = 0;
+    for (const x of body) sum = (sum + x) % 65521;
+    const r = await rawRequest(s.port, [Buffer.from(`POST /up HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: ${body.length}\r\n\r\n`), body], { timeoutMs: 20_000 });
+    expect(JSON.parse(r.responses[0].body.toString())).toEqual({ length: body.length, sum });
+  });
+
+  it('res.destroy() in the middle of a streamed response closes the connection; the next connection is served', async () => {
+    const s = await tsgi((q, res) => {
+      if (q.url === '/ok') { res.end('ok'); return; }
+      res.write('partial');
+      setTimeout(() => res.destroy(), 20);
+    });
+    const r = await rawRequest(s.port, 'GET /cut HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 5000 });
+    expect(r.closed).toBe(true);
+    expect(r.responses).toHaveLength(0);
+    expect(r.raw.toString('latin1')).toContain('partial');
+    const ok = await rawRequest(s.port, 'GET /ok HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(ok.responses[0].body.toString()).toBe('ok');
+  });
+});
