@@ -188,6 +188,10 @@ export class NodeResponse extends http.ServerResponse {
   constructor(req: NodeRequest, sink: ResponseSink) {
     super(req);
     const self = this as unknown as Record<string | symbol, unknown>;
+    // Own fields from the start (node keeps their defaults on the prototype), so writeHead
+    // stores into existing slots rather than growing the object after a prototype swap.
+    self.statusCode = 200;
+    self.statusMessage = undefined;
     self[kSink] = sink;
     self.writeHead = writeHead;
     self.write = write;
