@@ -263,3 +263,18 @@ describe('request bodies and destroy()', () => {
     expect(ok.responses[0].body.toString()).toBe('ok');
   });
 });
+
+describe('the server around the adapter', () => {
+  it('requestEnd hooks (access log, stats) see the status and bytes of adapted responses', async () => {
+    const ends: Array<[string, number, number]> = [];
+    const app = express();
+    app.get('/json', (_q, res) => { res.status(201).json({ a: 1 }); });
+    app.get('/stream', (_q, res) => { res.write('12345'); setImmediate(() => res.end('678')); });
+    const s = await startServer(fromNodeHandler(app), { hooks: { requestEnd: (env, status, bytes) => { ends.push([env.PATH_INFO, status, bytes]); } } });
+    servers.push(s);
+    await rawRequest(s.port, 'GET /json HTTP/1.1\r\nHost: x\r\n\r\n');
+    await rawRequest(s.port, 'GET /stream HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => ends.length === 2);
+    expect(ends).toEqual([['/json', 201, 7], ['/stream', 200, 8]]);
+  });
+});

@@ -140,6 +140,13 @@ describe('Express 5 through fromNodeHandler matches node:http', () => {
     expect(tsgi.status).toBe(404);
   });
 
+  it('HTTP/1.0: a whole response, and a streamed one delimited by the connection close', async () => {
+    await same(pair, 'GET /users/5 HTTP/1.0\r\nHost: localhost\r\n\r\n');
+    const { tsgi } = await same(pair, 'GET /stream HTTP/1.0\r\nHost: localhost\r\n\r\n');
+    expect(tsgi.chunked).toBe(false);
+    expect(tsgi.body.toString()).toBe('line 0\nline 1\nline 2\nline 3\nline 4\nend\n');
+  });
+
   it('HEAD: same head as node:http, no body', async () => {
     await same(pair, req('HEAD', '/users/7'), { head: true });
     await same(pair, req('HEAD', '/file'), { head: true });

@@ -67,7 +67,8 @@ export class NodeRequest extends http.IncomingMessage {
     const self = this as unknown as Record<string | symbol, unknown>;
     self._read = readInput;
     const input = environ['wsgi.input'];
-    self[kInput] = input.length > 0 ? input : null;
+    // A middleware's own InputStream may not know its length: then it is read until empty.
+    self[kInput] = input.length === 0 ? null : input;
     this.method = environ.REQUEST_METHOD;
     let url = environ.REQUEST_URI;
     const script = environ.SCRIPT_NAME;
