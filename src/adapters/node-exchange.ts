@@ -127,11 +127,11 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
       if (callback !== null) process.nextTick(callback);
       return true;
     }
-    if (this.mode !== Mode.Stream) this.startStream();
     if (this.closed) {
       if (callback !== null) process.nextTick(callback, connectionReset());
       return false;
     }
+    if (this.mode !== Mode.Stream) this.startStream();
     const c = toChunk(chunk, encoding);
     if (callback !== null) (this.callbacks ??= []).push(callback);
     if (this.wake !== null && this.queue.length === 0) {
