@@ -278,3 +278,14 @@ describe('the server around the adapter', () => {
     expect(ends).toEqual([['/json', 201, 7], ['/stream', 200, 8]]);
   });
 });
+
+describe('server settings seen through the adapter', () => {
+  it("urlScheme 'https' makes socket.encrypted true (req.protocol, req.secure); scriptName mounts the handler", async () => {
+    const app = express();
+    app.get('/info', (q, res) => { res.json({ protocol: q.protocol, secure: q.secure, url: q.url, originalUrl: q.originalUrl, encrypted: (q.socket as { encrypted?: boolean }).encrypted }); });
+    const s = await startServer(fromNodeHandler(app), { urlScheme: 'https', scriptName: '/api' });
+    servers.push(s);
+    const r = await rawRequest(s.port, 'GET /api/info?x=1 HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(JSON.parse(r.responses[0].body.toString())).toEqual({ protocol: 'https', secure: true, url: '/info?x=1', originalUrl: '/api/info?x=1', encrypted: true });
+  });
+});
