@@ -9,7 +9,8 @@ const HELP = `Usage: npm run bench -- [options]
 Measures tsgi against its peers on this machine, side by side in one run.
 
   --servers LIST        comma-separated: ${IDS.join(', ')}
-                        (default: all; the ×N ones only with --workers > 1)
+                        (default: all but express-tsgi and fastify-tsgi; the ×N ones
+                        only with --workers > 1)
   --scenarios LIST      comma-separated: ${NAMES.join(', ')} (default: all)
   --duration SECONDS    per measurement (default 10)
   --warmup SECONDS      warm-up run per server and scenario, first round only (default 2)

@@ -40,6 +40,7 @@ function tsgiCli() {
 /**
  * id → { label, baseline?, multi?, unavailable(): reason|null, command({host, port, workers}) }.
  * `multi` peers run --workers processes and only take part when --workers > 1.
+ * `optIn` peers (frameworks on tsgi) run only when named in --servers.
  */
 const PEERS = {
   tsgi: {
@@ -88,6 +89,18 @@ const PEERS = {
     unavailable: () => null,
     command: ({ host, port }) => [server('express'), '--host', host, '--port', String(port)],
   },
+  'express-tsgi': {
+    label: 'express on tsgi',
+    optIn: true,
+    unavailable: tsgiBuilt,
+    command: ({ host, port }) => [server('express-tsgi'), '--host', host, '--port', String(port)],
+  },
+  'fastify-tsgi': {
+    label: 'fastify on tsgi',
+    optIn: true,
+    unavailable: tsgiBuilt,
+    command: ({ host, port }) => [server('fastify-tsgi'), '--host', host, '--port', String(port)],
+  },
   hono: {
     label: 'Hono (node-server)',
     unavailable: () => null,
@@ -105,7 +118,7 @@ function labelOf(id, workers) {
 
 /** The default selection: every single-process peer, plus the multi ones when workers > 1. */
 function defaultServers(workers) {
-  return IDS.filter((id) => !PEERS[id].multi || workers > 1);
+  return IDS.filter((id) => !PEERS[id].optIn && (!PEERS[id].multi || workers > 1));
 }
 
 module.exports = { PEERS, IDS, ROOT, labelOf, defaultServers };

@@ -11,3 +11,5 @@ export { FileWrapper, fileWrapper } from './file-wrapper';
 export { parseBind, formatBind, type BindAddress } from './bind';
 export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, type ErrorCode } from './errors';
 export { Logger, type LogLevel, type LogFormat, type LoggerOptions, type LogFields } from './log';
+export { fromNodeHandler, type NodeHandler } from './adapters/from-node-handler';
+export { toNodeHandler, type ToNodeHandlerOptions, type NodeMiddleware } from './adapters/to-node-handler';

@@ -14,7 +14,7 @@ import {
 } from './native';
 import { BODY_500, BODY_504, HEAD_500, HEAD_504, prepareHead, type HeadTarget } from './start-response';
 import { kRelease } from './symbols';
-import type { App, Body, Chunk, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
+import type { App, Body, Chunk, Closable, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
 import type { RequestInput } from './input';
 
 /** What every exchange of one server shares. */
@@ -80,6 +80,8 @@ export class Exchange implements HeadTarget {
   private async = false;
   private wait = Wait.None;
   private body: Body | undefined = undefined;
+  /** The promise (thenable) the application returned, until its body arrives. */
+  private pending: (PromiseLike<unknown> & Closable) | undefined = undefined;
   private iter: SyncIter | AsyncIter | undefined = undefined;
   private bytesSent = 0;
   private t0 = 0;
@@ -119,6 +121,7 @@ export class Exchange implements HeadTarget {
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function' &&
         !Array.isArray(result)) {
       this.register();
+      this.pending = result as PromiseLike<unknown> & Closable;
       (result as PromiseLike<unknown>).then((b) => this.drive(b), (e) => this.fail(e));
       return;
     }
@@ -141,6 +144,7 @@ export class Exchange implements HeadTarget {
   abort(): void {
     if (this.finished) return;
     this.aborted = true;
+    this.closePending();
     this.closeBody();
     this.finish(new ApplicationError('TSGI_ERR_CLIENT_GONE', 'the client went away before the response was complete'));
   }
@@ -184,6 +188,7 @@ export class Exchange implements HeadTarget {
   // ---- driving the body ---------------------------------------------------------------
 
   private drive(result: unknown): void {
+    this.pending = undefined;
     this.body = result as Body;
     if (this.finished) {
       // The client left while the application was still producing its body.
@@ -468,14 +473,20 @@ export class Exchange implements HeadTarget {
     const c = toNativeChunk(chunk);
     if (c === null) throw invalidChunk(chunk, 'write() takes a chunk that');
     const nb = this.ctx.nb;
+    let headNow = false;
     if (!this.headersSent) {
       this.headersSent = true;
+      headNow = true;
       if (nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) === RESULT_GONE) {
         this.gone();
         throw new ApplicationError('TSGI_ERR_CLIENT_GONE', 'write(): the client went away');
       }
     }
-    if (c.length === 0) return;
+    if (c.length === 0) {
+      // write('') transmits the headers (PEP 3333): flush the head queued just now.
+      if (headNow) nb.write(this.conn, c);
+      return;
+    }
     this.bytesSent += chunkBytes(c);
     nb.write(this.conn, c);
   }
@@ -519,6 +530,22 @@ export class Exchange implements HeadTarget {
     }
     this.closeBody();
     this.finish(error);
+  }
+
+  /**
+   * The client left while the application's promise was unsettled: a close() on that
+   * promise (or thenable) tells the application now, rather than when its body arrives.
+   */
+  private closePending(): void {
+    const p = this.pending;
+    if (p === undefined) return;
+    this.pending = undefined;
+    if (typeof p.close !== 'function') return;
+    try {
+      p.close();
+    } catch (e) {
+      this.logError('close() of the pending response failed', e);
+    }
   }
 
   /** Calls close() on the body, or return() on an iterator that did not finish; once. */

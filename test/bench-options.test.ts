@@ -17,6 +17,11 @@ describe('options', () => {
     expect(o.servers).toEqual(['tsgi', 'node', 'uws', 'fastify', 'express', 'hono']);
   });
 
+  it('runs the frameworks-on-tsgi peers only when --servers names them', () => {
+    expect(options.parse([]).servers).not.toContain('express-tsgi');
+    expect(options.parse(['--servers', 'express,express-tsgi,fastify-tsgi']).servers).toEqual(['express', 'express-tsgi', 'fastify-tsgi']);
+  });
+
   it('adds the multi-process peers with --workers > 1', () => {
     const o = options.parse(['--workers', '4']);
     expect(o.servers).toContain('tsgi-workers');

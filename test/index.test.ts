@@ -11,6 +11,11 @@ describe('tsgi public module', () => {
     }
   });
 
+  it('exports the node:http adapters', () => {
+    expect(typeof api.fromNodeHandler).toBe('function');
+    expect(typeof api.toNodeHandler).toBe('function');
+  });
+
   it('importing it does not load the native addon (binding() is lazy)', () => {
     const root = path.join(__dirname, '..');
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e',

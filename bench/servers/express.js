@@ -35,6 +35,7 @@ function start({ host, port }) {
   onShutdown(() => new Promise((r) => { server.close(r); server.closeAllConnections(); }));
 }
 
+module.exports = { build };
 if (require.main === module) {
   try {
     start(parseArgs());

@@ -7,8 +7,8 @@ const { parseArgs, ready, onShutdown, fail, payloads: p } = require('./common');
 const FILE = p.ensureFile();
 const FILE_SIZE = fs.statSync(FILE).size;
 
-function build() {
-  const fastify = require('fastify')({ logger: false });
+function build(options = {}) {
+  const fastify = require('fastify')({ logger: false, ...options });
   // fastify parses only JSON and text bodies out of the box; a raw body needs a parser.
   fastify.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: 1 << 20 }, (req, body, done) =>
     done(null, body),
@@ -42,4 +42,5 @@ async function start({ host, port }) {
   ready(fastify.server.address().port);
 }
 
+module.exports = { build };
 if (require.main === module) start(parseArgs()).catch(fail);
