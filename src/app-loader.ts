@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TsgiError } from './errors';
+import { isApplicationExport } from './adapters/shape';
 
 export class AppLoadError extends TsgiError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -97,8 +98,8 @@ function dig(obj: unknown, keys: string[]): unknown {
   return cur;
 }
 
-/** Loads the module and returns the application function it exports. */
-export async function loadApp(spec: string, cwd = process.cwd()): Promise<(...args: unknown[]) => unknown> {
+/** Loads the module and returns what it exports (a function, or an object adapters/detect.ts serves). */
+export async function loadApp(spec: string, cwd = process.cwd()): Promise<unknown> {
   const parsed = parseAppSpec(spec, cwd);
   let mod: Record<string, unknown>;
   try {
@@ -124,8 +125,8 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<(...ar
       throw new AppLoadError(`${parsed.file}: ${name} threw: ${(err as Error)?.stack ?? String(err)}`, { cause: err });
     }
   }
-  if (typeof found !== 'function') {
+  if (!isApplicationExport(found)) {
     throw new AppLoadError(`${parsed.file}: ${name} is ${found === null ? 'null' : typeof found}, not an application function (environ, startResponse) => body`);
   }
-  return found as (...args: unknown[]) => unknown;
+  return found;
 }

@@ -11,3 +11,6 @@ export { FileWrapper, fileWrapper } from './file-wrapper';
 export { parseBind, formatBind, type BindAddress } from './bind';
 export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, type ErrorCode } from './errors';
 export { Logger, type LogLevel, type LogFormat, type LoggerOptions, type LogFields } from './log';
+export { fromFetch, type FromFetchOptions } from './adapters/from-fetch';
+export { toFetch, type ToFetchOptions } from './adapters/to-fetch';
+export type { FetchHandler, FetchHandlerObject, ExecutionContext } from './adapters/fetch-types';

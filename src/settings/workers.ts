@@ -74,3 +74,12 @@ export const gracefulTimeout = defineSetting<number>({
   min: 0,
   doc: "On graceful stop or reload, how long a worker may finish in-flight requests before it is killed; e.g. '30s'.",
 });
+
+export const appInterface = defineSetting<string>({
+  name: 'interface',
+  section: 'workers',
+  type: 'string',
+  default: 'auto',
+  choices: ['auto', 'tsgi', 'node', 'fetch'],
+  doc: 'What the exported application is: auto (detected from its shape), tsgi (environ, startResponse), node (a node:http handler, Express, Koa, Fastify) or fetch (a fetch handler or an object with fetch, such as Hono).',
+});

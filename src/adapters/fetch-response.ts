@@ -1,0 +1,133 @@
+// A fetch Response handed to the tsgi gateway: status and headers through startResponse,
+// the body as what the gateway drives. A body the Response was created with whole (a
+// string or bytes, as `new Response('text')` or `Response.json()`) goes out as a
+// one-element array, the gateway's single-native-call path; any other body is streamed
+// from its reader, one read per chunk the gateway asks for, so the connection's
+// backpressure reaches the producer. Closing the body early (the client went away)
+// cancels the stream and aborts request.signal.
+import { STATUS_CODES } from 'node:http';
+import { ApplicationError } from '../errors';
+import type { Body, Environ, ResponseHeaders, StartResponse } from '../types';
+
+/** What the gateway calls back when it is done with a response. */
+export interface AbortTarget {
+  abort(): void;
+}
+
+// Node's Response keeps the body it was created with under an internal symbol; found once
+// by probing, so the fast path costs nothing when it is absent (another Response class).
+const kState: symbol | undefined = (() => {
+  try {
+    const probe = new Response('x');
+    return Object.getOwnPropertySymbols(probe).find((s) => {
+      const st = (probe as unknown as Record<symbol, { body?: { source?: unknown } }>)[s];
+      return st !== null && typeof st === 'object' && st.body !== undefined && st.body !== null && st.body.source === 'x';
+    });
+  } catch {
+    return undefined;
+  }
+})();
+
+interface BodyState { stream?: ReadableStream<Uint8Array>; source?: unknown }
+
+/** The bytes a Response was created with, when it was created with a string or bytes and is unread; else undefined. */
+function knownBody(res: Response): string | Uint8Array | null | undefined {
+  if (kState === undefined) return undefined;
+  const st = (res as unknown as Record<symbol, { body?: BodyState | null } | undefined>)[kState];
+  if (st === undefined || st === null || typeof st !== 'object') return undefined;
+  const body = st.body;
+  if (body === null) return null;
+  if (body === undefined || body.stream === undefined || body.stream.locked) return undefined;
+  const src = body.source;
+  return typeof src === 'string' || src instanceof Uint8Array ? src : undefined;
+}
+
+function hopByHop(name: string): boolean {
+  switch (name) {
+    case 'connection':
+    case 'keep-alive':
+    case 'transfer-encoding':
+    case 'upgrade':
+    case 'te':
+    case 'trailer':
+    case 'trailers':
+      return true;
+    default:
+      return name.startsWith('proxy-');
+  }
+}
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? `an object (${Object.prototype.toString.call(v)})` : typeof v;
+}
+
+/** The response's status line and headers, hop-by-hop ones left out (the server manages those). */
+function startFromResponse(res: Response, startResponse: StartResponse): void {
+  const status = res.status;
+  const headers: ResponseHeaders = [];
+  for (const [name, value] of res.headers) if (!hopByHop(name)) headers.push([name, value]);
+  // Headers iteration yields each Set-Cookie on its own; a Headers class that joins them is answered by getSetCookie().
+  startResponse(status + ' ' + (res.statusText || STATUS_CODES[status] || 'Unknown'), headers);
+}
+
+const DONE: IteratorResult<Uint8Array> = { done: true, value: undefined };
+
+/** A Response body stream as the gateway's async iterable; close() cancels it when it did not end. */
+class StreamBody implements AsyncIterableIterator<Uint8Array> {
+  private ended = false;
+  private closed = false;
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
+  private readonly onRead: (r: { done: boolean; value?: Uint8Array }) => IteratorResult<Uint8Array>;
+
+  constructor(stream: ReadableStream<Uint8Array>, private readonly request: AbortTarget) {
+    this.reader = stream.getReader();
+    this.onRead = (r) => {
+      if (r.done) {
+        this.ended = true;
+        return DONE;
+      }
+      return r as IteratorResult<Uint8Array>;
+    };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<Uint8Array>> {
+    if (this.closed) return Promise.resolve(DONE);
+    return this.reader.read().then(this.onRead);
+  }
+
+  /** Called exactly once by the gateway: after the last chunk, on an error, or when the client left. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.ended) return;
+    this.reader.cancel().catch(() => { /* the stream's own error: nothing is waiting for it */ });
+    this.request.abort();
+  }
+}
+
+/** Hands `res` to the gateway: startResponse called, the body returned. */
+export function responseBody(res: unknown, environ: Environ, startResponse: StartResponse, request: AbortTarget): Body {
+  if (!(res instanceof Response)) {
+    if (res === null || typeof res !== 'object' || typeof (res as Response).status !== 'number' || typeof (res as Response).headers !== 'object') {
+      throw new ApplicationError('TSGI_ERR_INVALID_RESPONSE', `the fetch handler must return a Response (or a Promise of one), got ${describe(res)}`);
+    }
+  }
+  const response = res as Response;
+  startFromResponse(response, startResponse);
+  const known = knownBody(response);
+  if (known === null) return [];
+  const head = environ.REQUEST_METHOD === 'HEAD';
+  // For HEAD the native core sends the head with this length and no body.
+  if (known !== undefined) return [known];
+  const stream = response.body;
+  if (stream === null) return [];
+  if (head) {
+    stream.cancel().catch(() => { /* nothing is waiting for it */ });
+    return [];
+  }
+  return new StreamBody(stream, request);
+}
