@@ -71,16 +71,26 @@ function startFromResponse(res: Response, startResponse: StartResponse): void {
 }
 
 const DONE: IteratorResult<Uint8Array> = { done: true, value: undefined };
+type ReadResult = { done: boolean; value?: Uint8Array };
+/** How many reads may complete without waiting before a body is streamed rather than sent whole. */
+const EAGER_READS = 2;
 
-/** A Response body stream as the gateway's async iterable; close() cancels it when it did not end. */
+/** `p`'s result if it settles within a few microtask turns (data already queued), else undefined. */
+function readNow(p: Promise<ReadResult>): Promise<ReadResult | undefined> {
+  return Promise.race([p, Promise.resolve().then(() => Promise.resolve(undefined))]);
+}
+
+/**
+ * A Response body stream as the gateway's async iterable: first the chunks read eagerly,
+ * then one read per chunk the gateway asks for. close() cancels the stream when it did not end.
+ */
 class StreamBody implements AsyncIterableIterator<Uint8Array> {
   private ended = false;
   private closed = false;
-  private readonly reader: ReadableStreamDefaultReader<Uint8Array>;
-  private readonly onRead: (r: { done: boolean; value?: Uint8Array }) => IteratorResult<Uint8Array>;
+  private readonly onRead: (r: ReadResult) => IteratorResult<Uint8Array>;
 
-  constructor(stream: ReadableStream<Uint8Array>, private readonly request: AbortTarget) {
-    this.reader = stream.getReader();
+  constructor(private readonly reader: ReadableStreamDefaultReader<Uint8Array>, private readonly request: AbortTarget,
+              private readonly early: Uint8Array[], private pending: Promise<ReadResult> | undefined) {
     this.onRead = (r) => {
       if (r.done) {
         this.ended = true;
@@ -96,7 +106,10 @@ class StreamBody implements AsyncIterableIterator<Uint8Array> {
 
   next(): Promise<IteratorResult<Uint8Array>> {
     if (this.closed) return Promise.resolve(DONE);
-    return this.reader.read().then(this.onRead);
+    if (this.early.length > 0) return Promise.resolve({ done: false, value: this.early.shift()! });
+    const p = this.pending ?? this.reader.read();
+    this.pending = undefined;
+    return p.then(this.onRead);
   }
 
   /** Called exactly once by the gateway: after the last chunk, on an error, or when the client left. */
@@ -109,8 +122,27 @@ class StreamBody implements AsyncIterableIterator<Uint8Array> {
   }
 }
 
+/**
+ * Reads what the stream has ready without waiting: a body that ends within EAGER_READS
+ * reads goes out whole (one native call, with a Content-Length), anything else streams.
+ */
+async function streamBody(stream: ReadableStream<Uint8Array>, request: AbortTarget): Promise<Body> {
+  const reader = stream.getReader();
+  const early: Uint8Array[] = [];
+  let pending: Promise<ReadResult> | undefined;
+  for (let i = 0; i < EAGER_READS; i++) {
+    pending = reader.read();
+    const r = await readNow(pending);
+    if (r === undefined) return new StreamBody(reader, request, early, pending);
+    pending = undefined;
+    if (r.done) return early;
+    if (r.value !== undefined && r.value.byteLength > 0) early.push(r.value);
+  }
+  return new StreamBody(reader, request, early, undefined);
+}
+
 /** Hands `res` to the gateway: startResponse called, the body returned. */
-export function responseBody(res: unknown, environ: Environ, startResponse: StartResponse, request: AbortTarget): Body {
+export function responseBody(res: unknown, environ: Environ, startResponse: StartResponse, request: AbortTarget): Body | Promise<Body> {
   if (!(res instanceof Response)) {
     if (res === null || typeof res !== 'object' || typeof (res as Response).status !== 'number' || typeof (res as Response).headers !== 'object') {
       throw new ApplicationError('TSGI_ERR_INVALID_RESPONSE', `the fetch handler must return a Response (or a Promise of one), got ${describe(res)}`);
@@ -120,14 +152,13 @@ export function responseBody(res: unknown, environ: Environ, startResponse: Star
   startFromResponse(response, startResponse);
   const known = knownBody(response);
   if (known === null) return [];
-  const head = environ.REQUEST_METHOD === 'HEAD';
   // For HEAD the native core sends the head with this length and no body.
   if (known !== undefined) return [known];
   const stream = response.body;
   if (stream === null) return [];
-  if (head) {
+  if (environ.REQUEST_METHOD === 'HEAD') {
     stream.cancel().catch(() => { /* nothing is waiting for it */ });
     return [];
   }
-  return new StreamBody(stream, request);
+  return streamBody(stream, request);
 }

@@ -45,7 +45,7 @@ class PendingBody implements AsyncIterableIterator<Chunk> {
   async next(): Promise<IteratorResult<Chunk>> {
     if (this.inner === undefined && this.chunks === undefined) {
       const res = await this.pending;
-      const body = responseBody(res, this.environ, this.startResponse, this.request);
+      const body = await responseBody(res, this.environ, this.startResponse, this.request);
       if (this.closed) {
         (body as { close?(): void }).close?.();
         return { done: true, value: undefined };
