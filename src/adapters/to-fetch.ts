@@ -160,11 +160,7 @@ class FetchExchange implements HeadTarget {
   /** Counts `chunk` (cut to the Content-Length); false when nothing more may follow it. */
   private deliverable(chunk: Buffer): boolean {
     this.sent += chunk.length;
-    if (this.contentLength < 0 || this.sent < this.contentLength) return true;
-    if (this.sent > this.contentLength) {
-      this.errors.write(`tsgi: ${this.describe()}: the application's body was longer than its Content-Length: ${this.contentLength}; the excess was not sent\n`);
-    }
-    return false;
+    return this.contentLength < 0 || this.sent < this.contentLength;
   }
 
   private iterate(result: unknown): Iterator<unknown> | AsyncIterator<unknown> {
@@ -207,7 +203,9 @@ class FetchExchange implements HeadTarget {
   private cutToLength(c: Buffer): Buffer {
     if (this.contentLength < 0) return c;
     const room = this.contentLength - this.sent;
-    return c.length > room ? c.subarray(0, Math.max(room, 0)) : c;
+    if (c.length <= room) return c;
+    this.errors.write(`tsgi: ${this.describe()}: the application's body was longer than its Content-Length: ${this.contentLength}; the excess was not sent\n`);
+    return c.subarray(0, Math.max(room, 0));
   }
 
   /** An error before the Response exists: a 500 (the application's excInfo rules kept). */
