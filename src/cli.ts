@@ -9,6 +9,7 @@ import { resolveSettings } from './settings/sources';
 import { SETTINGS } from './settings/registry';
 import { settingsReference } from './settings/reference';
 import { loadApp } from './app-loader';
+import { describeExport } from './adapters/detect';
 import { Arbiter } from './manager/arbiter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './manager/exit-codes';
 import { runTop } from './stats/top';
@@ -66,13 +67,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     if (!args.app) throw new ConfigError('no application given: tsgi MODULE[:EXPORT] [options], e.g. tsgi app.js:app (see tsgi --help)');
     if (args.actions.has('check')) {
+      let detected: string;
       try {
-        await loadApp(args.app, cwd);
+        const d = describeExport(await loadApp(args.app, cwd), String(resolved.values.interface ?? 'auto'), args.app);
+        detected = `${d.kind}, interface ${d.interface}: ${d.why}`;
       } catch (e) {
         err(`tsgi: ${args.app}: ${(e as Error).message}\n`);
         return EXIT_FAILURE;
       }
-      out(`tsgi: ${args.app}: the application loads\n`);
+      out(`tsgi: ${args.app}: the application loads (${detected})\n`);
       return EXIT_OK;
     }
     const arbiter = new Arbiter({ app: args.app, cwd, inputs: { cli: args.settings, env: process.env, cwd }, resolved, version: version() });

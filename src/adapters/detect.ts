@@ -123,20 +123,22 @@ export async function adaptExport(exported: unknown, detection: Detection, where
   }
 }
 
-/** Detects (or takes from `setting`) the interface and returns the app with what was decided. */
-export async function resolveApp(exported: unknown, setting: InterfaceSetting | string = 'auto', where = 'the export'): Promise<{ app: App; detection: Detection }> {
-  let detection: Detection;
-  if (setting === 'auto') {
-    detection = detectInterface(exported, where);
-  } else if (setting === 'tsgi' || setting === 'node' || setting === 'fetch') {
-    let kind = setting === 'tsgi' ? 'tsgi app' : setting === 'fetch' ? 'fetch handler' : 'node:http handler';
-    try {
-      const guess = detectInterface(exported, where);
-      if (guess.interface === setting) kind = guess.kind;
-    } catch { /* the override decides */ }
-    detection = { interface: setting, kind, why: 'set by --interface' };
-  } else {
+/** The interface `setting` names for `exported`: detected for 'auto', else as set (with the detected kind when they agree). */
+export function describeExport(exported: unknown, setting: InterfaceSetting | string = 'auto', where = 'the export'): Detection {
+  if (setting === 'auto') return detectInterface(exported, where);
+  if (setting !== 'tsgi' && setting !== 'node' && setting !== 'fetch') {
     throw new AppLoadError(`unknown interface ${JSON.stringify(setting)}: use one of ${INTERFACES.join(', ')}`);
   }
+  let kind = setting === 'tsgi' ? 'tsgi app' : setting === 'fetch' ? 'fetch handler' : 'node:http handler';
+  try {
+    const guess = detectInterface(exported, where);
+    if (guess.interface === setting) kind = guess.kind;
+  } catch { /* the setting decides */ }
+  return { interface: setting, kind, why: 'set by --interface' };
+}
+
+/** Detects (or takes from `setting`) the interface and returns the app with what was decided. */
+export async function resolveApp(exported: unknown, setting: InterfaceSetting | string = 'auto', where = 'the export'): Promise<{ app: App; detection: Detection }> {
+  const detection = describeExport(exported, setting, where);
   return { app: await adaptExport(exported, detection, where), detection };
 }
