@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../src/index';
 
 describe('tsgi public module', () => {
-  it('exports the embedding API, the Request helper and the error classes', () => {
-    for (const name of ['serve', 'createServer', 'Server', 'Request', 'fileWrapper', 'FileWrapper', 'parseBind', 'formatBind', 'TsgiError', 'ApplicationError', 'OptionError', 'ListenError', 'ERROR_CODES', 'Logger']) {
+  it('exports the embedding API, the Request helper, the error classes and the fetch adapters', () => {
+    for (const name of ['serve', 'createServer', 'Server', 'Request', 'fileWrapper', 'FileWrapper', 'parseBind', 'formatBind', 'TsgiError', 'ApplicationError', 'OptionError', 'ListenError', 'ERROR_CODES', 'Logger', 'fromFetch', 'toFetch']) {
       expect(api, name).toHaveProperty(name);
     }
   });

@@ -14,26 +14,31 @@ export interface AbortTarget {
   abort(): void;
 }
 
-// Node's Response keeps the body it was created with under an internal symbol; found once
-// by probing, so the fast path costs nothing when it is absent (another Response class).
-const kState: symbol | undefined = (() => {
+// Node's Response keeps the body it was created with under an internal symbol; found by
+// probing on first use, so the fast path costs nothing when it is absent (another Response class).
+let kState: symbol | null | undefined;
+
+function stateSymbol(): symbol | null {
+  if (kState !== undefined) return kState;
   try {
     const probe = new Response('x');
-    return Object.getOwnPropertySymbols(probe).find((s) => {
+    kState = Object.getOwnPropertySymbols(probe).find((s) => {
       const st = (probe as unknown as Record<symbol, { body?: { source?: unknown } }>)[s];
       return st !== null && typeof st === 'object' && st.body !== undefined && st.body !== null && st.body.source === 'x';
-    });
+    }) ?? null;
   } catch {
-    return undefined;
+    kState = null;
   }
-})();
+  return kState;
+}
 
 interface BodyState { stream?: ReadableStream<Uint8Array>; source?: unknown }
 
 /** The bytes a Response was created with, when it was created with a string or bytes and is unread; else undefined. */
 function knownBody(res: Response): string | Uint8Array | null | undefined {
-  if (kState === undefined) return undefined;
-  const st = (res as unknown as Record<symbol, { body?: BodyState | null } | undefined>)[kState];
+  const key = stateSymbol();
+  if (key === null) return undefined;
+  const st = (res as unknown as Record<symbol, { body?: BodyState | null } | undefined>)[key];
   if (st === undefined || st === null || typeof st !== 'object') return undefined;
   const body = st.body;
   if (body === null) return null;
