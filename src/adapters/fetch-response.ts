@@ -70,8 +70,18 @@ function describe(v: unknown): string {
 function startFromResponse(res: Response, startResponse: StartResponse): void {
   const status = res.status;
   const headers: ResponseHeaders = [];
-  for (const [name, value] of res.headers) if (!hopByHop(name)) headers.push([name, value]);
-  // Headers iteration yields each Set-Cookie on its own; a Headers class that joins them is answered by getSetCookie().
+  const h = res.headers;
+  // Set-Cookie values cannot be joined: each goes on its own line, from getSetCookie() where the Headers class has it.
+  const cookies = typeof h.getSetCookie === 'function' ? h.getSetCookie() : undefined;
+  let cookiesDone = false;
+  for (const [name, value] of h) {
+    if (name === 'set-cookie' && cookies !== undefined) {
+      if (!cookiesDone) for (const c of cookies) headers.push(['set-cookie', c]);
+      cookiesDone = true;
+    } else if (!hopByHop(name)) {
+      headers.push([name, value]);
+    }
+  }
   startResponse(status + ' ' + (res.statusText || STATUS_CODES[status] || 'Unknown'), headers);
 }
 
