@@ -1,7 +1,8 @@
 // The tsgi command serves whatever kind of application a module exports, says what it
 // detected, and --interface overrides the guess.
 import { afterEach, describe, expect, it } from 'vitest';
-import { get, killAll, run, startServer } from './manager-harness';
+import path from 'node:path';
+import { get, killAll, ROOT, run, startServer } from './manager-harness';
 
 afterEach(async () => {
   await killAll();
@@ -42,6 +43,14 @@ describe('tsgi serves each kind of export', () => {
     const { t, port } = await startServer(['fetch-fn.js:opaque', '--bind', '127.0.0.1:0'], { env: { TSGI_INTERFACE: 'fetch' } });
     expect(t.err()).toMatch(/interface=fetch/);
     expect((await get({ port }, '/')).body).toBe('opaque GET');
+  });
+
+  it('examples/hono-app.js runs as the README says', async () => {
+    const { port } = await startServer([path.join('examples', 'hono-app.js') + ':app', '--bind', '127.0.0.1:0'], { cwd: ROOT });
+    const hello = await get({ port }, '/hello/tsgi');
+    expect([hello.status, hello.body, hello.headers['x-served-by']]).toEqual([200, '{"hello":"tsgi"}', 'tsgi']);
+    const countdown = await get({ port }, '/countdown');
+    expect(countdown.body).toBe('3\n2\n1\nliftoff\n');
   });
 
   it('--check says what it detected', async () => {

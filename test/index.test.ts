@@ -17,4 +17,11 @@ describe('tsgi public module', () => {
       "const api = require('./src/index.ts'); console.log(typeof api.serve, Object.keys(require.cache).filter((k) => k.endsWith('.node')).length)"], { cwd: root, encoding: 'utf8' });
     expect(out.trim()).toBe('function 0');
   });
+
+  it("importing it (and the export detection the workers use) does not load Node's fetch implementation", () => {
+    const root = path.join(__dirname, '..');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e',
+      "require('./src/index.ts'); require('./src/adapters/detect.ts'); console.log(process.moduleLoadList.some((m) => m.includes('undici')))"], { cwd: root, encoding: 'utf8' });
+    expect(out.trim()).toBe('false');
+  });
 });

@@ -116,7 +116,7 @@ export async function adaptExport(exported: unknown, detection: Detection, where
       }
       const wrap = nodeWrapper();
       if (wrap === undefined) {
-        throw new AppLoadError(`${where} is a ${detection.kind}, served through fromNodeHandler, which this build of tsgi does not include; wrap it yourself (export a tsgi app) or use a build with src/adapters/from-node-handler`);
+        throw new AppLoadError(`${where} is a ${detection.kind}, which tsgi serves through fromNodeHandler, and this build of tsgi does not include it; export a tsgi app instead, or a fetch handler (--interface fetch)`);
       }
       return wrap(handler);
     }

@@ -129,24 +129,34 @@ export class EnvironRequest {
   }
 }
 
-// Everything else a Request has is answered by the real one.
-const own = new Set(Object.getOwnPropertyNames(EnvironRequest.prototype));
-for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(Request.prototype))) {
-  if (own.has(name) || name === 'constructor') continue;
-  if (typeof desc.get === 'function') {
-    Object.defineProperty(EnvironRequest.prototype, name, {
-      configurable: true, enumerable: desc.enumerable,
-      get(this: EnvironRequest) { return (this.toRequest() as unknown as Record<string, unknown>)[name]; },
-    });
-  } else if (typeof desc.value === 'function') {
-    Object.defineProperty(EnvironRequest.prototype, name, {
-      configurable: true, enumerable: desc.enumerable, writable: true,
-      value(this: EnvironRequest, ...args: unknown[]) {
-        const real = this.toRequest() as unknown as Record<string, (...a: unknown[]) => unknown>;
-        return real[name](...args);
-      },
-    });
+let prototypeReady = false;
+
+/**
+ * Makes EnvironRequest answer everything else a Request has through the real one, and
+ * inherit from Request.prototype. Done on first use, not at import: touching the global
+ * Request loads Node's fetch implementation, which costs a process that never uses it.
+ */
+export function prepareEnvironRequest(): void {
+  if (prototypeReady) return;
+  prototypeReady = true;
+  const own = new Set(Object.getOwnPropertyNames(EnvironRequest.prototype));
+  for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(Request.prototype))) {
+    if (own.has(name) || name === 'constructor') continue;
+    if (typeof desc.get === 'function') {
+      Object.defineProperty(EnvironRequest.prototype, name, {
+        configurable: true, enumerable: desc.enumerable,
+        get(this: EnvironRequest) { return (this.toRequest() as unknown as Record<string, unknown>)[name]; },
+      });
+    } else if (typeof desc.value === 'function') {
+      Object.defineProperty(EnvironRequest.prototype, name, {
+        configurable: true, enumerable: desc.enumerable, writable: true,
+        value(this: EnvironRequest, ...args: unknown[]) {
+          const real = this.toRequest() as unknown as Record<string, (...a: unknown[]) => unknown>;
+          return real[name](...args);
+        },
+      });
+    }
   }
+  Object.defineProperty(EnvironRequest.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
+  Object.setPrototypeOf(EnvironRequest.prototype, Request.prototype);
 }
-Object.defineProperty(EnvironRequest.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
-Object.setPrototypeOf(EnvironRequest.prototype, Request.prototype);

@@ -4,7 +4,7 @@
 // framing: this only translates objects.
 import { OptionError } from '../errors';
 import type { App, Body, Chunk, Environ, ErrorStream, StartResponse } from '../types';
-import { EnvironRequest } from './fetch-request';
+import { EnvironRequest, prepareEnvironRequest } from './fetch-request';
 import { responseBody } from './fetch-response';
 import type { ExecutionContext, FetchHandler, FetchHandlerObject } from './fetch-types';
 
@@ -75,6 +75,7 @@ export function fromFetch(handler: FetchHandler | FetchHandlerObject, options: F
   if (typeof handler === 'function') target = { fetch: handler };
   else if (handler !== null && typeof handler === 'object' && typeof (handler as FetchHandlerObject).fetch === 'function') target = handler;
   else throw new OptionError('TSGI_ERR_INVALID_OPTION', `fromFetch() takes a fetch handler (request) => Response or an object with a fetch method (a Hono app), got ${handler === null ? 'null' : typeof handler}`);
+  prepareEnvironRequest();
   const env = options.env ?? {};
   let context: Context | undefined;
   let contextErrors: ErrorStream | undefined;
