@@ -221,6 +221,32 @@ describe('a client that goes away', () => {
     sock.resetAndDestroy();
     await until(() => aborted, 5000, 'request.signal to abort');
   });
+
+  it('a handler that rejects once request.signal aborts leaves no unhandled rejection and the server serving', async () => {
+    let rejected = false;
+    ts = await startServer(fromFetch(async (request) => {
+      if (request.url.endsWith('/ok')) return new Response('ok');
+      const signal = request.signal;
+      await new Promise<void>((resolve, reject) => signal.addEventListener('abort', () => { rejected = true; reject(signal.reason); }));
+      return new Response('never');
+    }));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => { unhandled.push(e); };
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const sock = net.connect(ts.port, '127.0.0.1');
+      sock.write(get('/upstream'));
+      await sleep(200);
+      sock.resetAndDestroy();
+      await until(() => rejected, 5000, 'the handler to reject');
+      await sleep(100);
+      const ex = await rawRequest(ts.port, get('/ok'));
+      expect(ex.responses[0].body.toString()).toBe('ok');
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
 
 describe('Workers-style handlers', () => {
