@@ -106,6 +106,11 @@ const PEERS = {
     unavailable: () => null,
     command: ({ host, port }) => [server('hono'), '--host', host, '--port', String(port)],
   },
+  'hono-tsgi': {
+    label: 'Hono (tsgi)',
+    unavailable: tsgiBuilt,
+    command: ({ host, port }) => [server('hono-tsgi'), '--host', host, '--port', String(port)],
+  },
 };
 
 const IDS = Object.keys(PEERS);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TsgiError } from './errors';
+import { isApplicationExport } from './adapters/shape';
 
 export class AppLoadError extends TsgiError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -125,8 +126,8 @@ function dig(obj: unknown, keys: string[]): unknown {
   return cur;
 }
 
-/** Loads the module and returns the application function it exports. */
-export async function loadApp(spec: string, cwd = process.cwd()): Promise<(...args: unknown[]) => unknown> {
+/** Loads the module and returns what it exports (a function, or an object adapters/detect.ts serves). */
+export async function loadApp(spec: string, cwd = process.cwd()): Promise<unknown> {
   const parsed = parseAppSpec(spec, cwd);
   let mod: Record<string, unknown>;
   try {
@@ -159,7 +160,7 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<(...ar
       throw new AppLoadError(`${parsed.file}: ${name} threw: ${(err as Error)?.stack ?? String(err)}`, { cause: err });
     }
   }
-  if (typeof found !== 'function') {
+  if (!isApplicationExport(found)) {
     if (parsed.implicit && !named) {
       throw new AppLoadError(`${parsed.file} has no export "app", and its default export is ${describe(found, false)}, not an application function `
         + `(environ, startResponse) => body; ${exportsList()}. Name the application's export: ${parsed.module}:EXPORT${factoryHint()}`);
@@ -167,11 +168,8 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<(...ar
     throw new AppLoadError(`${parsed.file}: ${name} is ${describe(found)}, not an application function (environ, startResponse) => body`
       + (parsed.call ? ': the factory must return the application' : factoryHint()));
   }
+  if (typeof found !== 'function') return found;
   const fn = found as ((...args: unknown[]) => unknown) & Record<string, unknown>;
-  if (typeof fn.handle === 'function' && typeof fn.listen === 'function' && typeof fn.use === 'function') {
-    throw new AppLoadError(`${parsed.file}: ${name} is an Express/Connect application, a Node.js (req, res) handler; tsgi serves applications `
-      + 'called as app(environ, startResponse) that return the body (see docs/api.md)');
-  }
   // A factory named without its parentheses: called per request, it would return the application instead of a body.
   const fnName = parsed.implicit && !named ? fn.name : parsed.exportPath[parsed.exportPath.length - 1];
   if (!parsed.call && fn.length === 0 && FACTORY_NAME.test(fnName)) {
@@ -179,7 +177,7 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<(...ar
     throw new AppLoadError(`${parsed.file}: ${fnName} looks like a factory (it takes no arguments), not an application (environ, startResponse); `
       + `did you mean ${parsed.module}:${exportText}()?`);
   }
-  return found as (...args: unknown[]) => unknown;
+  return found;
 }
 
 /** Names such as createApp, makeApp, buildServer, appFactory. */

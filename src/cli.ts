@@ -60,7 +60,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     if (args.actions.has('check')) {
       let result;
       try {
-        result = await checkApp(args.app, cwd);
+        result = await checkApp(args.app, cwd, String(resolved.values.interface ?? 'auto'));
       } catch (e) {
         err(`tsgi: ${args.app}: ${(e as Error).message}\n`);
         return EXIT_FAILURE;

@@ -20,6 +20,9 @@ export const ERROR_CODES = {
   TSGI_ERR_CONFIG: 'A setting from the command line, a TSGI_* environment variable or the config file is unknown, malformed or out of range.',
   TSGI_ERR_APP_LOAD: 'The application named MODULE[:EXPORT] could not be loaded, or the export is not an application function.',
   TSGI_ERR_INVALID_FILE: 'wsgi.file_wrapper got something that is not a path, a file descriptor or a FileHandle.',
+  TSGI_ERR_INVALID_RESPONSE: 'A fetch handler run by fromFetch() returned something that is not a Response.',
+  TSGI_ERR_INPUT_STREAMED: 'A synchronous read of wsgi.input under toFetch() with input: "stream"; iterate it asynchronously instead.',
+  TSGI_ERR_BODY_TOO_LARGE: 'A request body given to toFetch() was larger than its maxBodySize.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

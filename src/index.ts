@@ -13,3 +13,6 @@ export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, typ
 export { Logger, type LogLevel, type LogFormat, type LoggerOptions, type LogFields } from './log';
 export { fromNodeHandler, type NodeHandler } from './adapters/from-node-handler';
 export { toNodeHandler, type ToNodeHandlerOptions, type NodeMiddleware } from './adapters/to-node-handler';
+export { fromFetch, type FromFetchOptions } from './adapters/from-fetch';
+export { toFetch, type ToFetchOptions } from './adapters/to-fetch';
+export type { FetchHandler, FetchHandlerObject, ExecutionContext } from './adapters/fetch-types';

@@ -14,7 +14,7 @@ describe('options', () => {
     const o = options.parse([]);
     expect(o.rounds).toBe(3);
     expect(o.scenarios).toEqual(['hello', 'json', 'headers', 'echo', 'stream', 'file', 'pipelined', 'idle']);
-    expect(o.servers).toEqual(['tsgi', 'node', 'uws', 'fastify', 'express', 'hono']);
+    expect(o.servers).toEqual(['tsgi', 'node', 'uws', 'fastify', 'express', 'hono', 'hono-tsgi']);
   });
 
   it('runs the frameworks-on-tsgi peers only when --servers names them', () => {

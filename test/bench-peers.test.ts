@@ -9,7 +9,7 @@ const { launch } = require('../bench/launch.js');
 const { SCENARIOS } = require('../bench/scenarios.js');
 const { validateServer } = require('../bench/validate.js');
 
-const ids = ['node', 'uws', 'fastify', 'express', 'hono', 'tsgi', 'node-cluster', 'tsgi-workers', 'express-tsgi', 'fastify-tsgi'];
+const ids = ['node', 'uws', 'fastify', 'express', 'hono', 'tsgi', 'node-cluster', 'tsgi-workers', 'express-tsgi', 'fastify-tsgi', 'hono-tsgi'];
 
 describe('peer servers', () => {
   for (const id of ids) {

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../src/index';
 
 describe('tsgi public module', () => {
-  it('exports the embedding API, the Request helper and the error classes', () => {
-    for (const name of ['serve', 'createServer', 'Server', 'Request', 'fileWrapper', 'FileWrapper', 'parseBind', 'formatBind', 'TsgiError', 'ApplicationError', 'OptionError', 'ListenError', 'ERROR_CODES', 'Logger']) {
+  it('exports the embedding API, the Request helper, the error classes and the fetch adapters', () => {
+    for (const name of ['serve', 'createServer', 'Server', 'Request', 'fileWrapper', 'FileWrapper', 'parseBind', 'formatBind', 'TsgiError', 'ApplicationError', 'OptionError', 'ListenError', 'ERROR_CODES', 'Logger', 'fromFetch', 'toFetch']) {
       expect(api, name).toHaveProperty(name);
     }
   });
@@ -21,5 +21,12 @@ describe('tsgi public module', () => {
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e',
       "const api = require('./src/index.ts'); console.log(typeof api.serve, Object.keys(require.cache).filter((k) => k.endsWith('.node')).length)"], { cwd: root, encoding: 'utf8' });
     expect(out.trim()).toBe('function 0');
+  });
+
+  it("importing it (and the export detection the workers use) does not load Node's fetch implementation", () => {
+    const root = path.join(__dirname, '..');
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e',
+      "require('./src/index.ts'); require('./src/adapters/detect.ts'); console.log(process.moduleLoadList.some((m) => m.includes('undici')))"], { cwd: root, encoding: 'utf8' });
+    expect(out.trim()).toBe('false');
   });
 });

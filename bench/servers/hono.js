@@ -4,9 +4,9 @@ const { parseArgs, ready, onShutdown, fail, payloads: p } = require('./common');
 
 const FILE = p.ensureFile();
 
-function build() {
+/** The bench app; `fileRoute` serves /file (each server's own way of sending a file). */
+function build(fileRoute = nodeServerFile()) {
   const { Hono } = require('hono');
-  const { serveStatic } = require('@hono/node-server/serve-static');
   const app = new Hono();
   app.get('/hello', (c) => c.text(p.HELLO));
   app.get('/json', (c) => c.json(p.JSON_OBJECT, 200, { 'Content-Type': p.CONTENT_TYPES.json }));
@@ -26,8 +26,13 @@ function build() {
     });
     return c.body(body, 200, { 'Content-Type': p.CONTENT_TYPES.binary });
   });
-  app.get('/file', serveStatic({ path: FILE }));
+  app.get('/file', fileRoute);
   return app;
+}
+
+function nodeServerFile() {
+  const { serveStatic } = require('@hono/node-server/serve-static');
+  return serveStatic({ path: FILE });
 }
 
 function start({ host, port }) {
@@ -35,6 +40,8 @@ function start({ host, port }) {
   const server = serve({ fetch: build().fetch, hostname: host, port }, (info) => ready(info.port));
   onShutdown(() => new Promise((r) => server.close(r)));
 }
+
+module.exports = { build, FILE };
 
 if (require.main === module) {
   try {

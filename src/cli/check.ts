@@ -4,6 +4,7 @@
 // its '()', a body that is not iterable) is caught before the first real request.
 import http from 'node:http';
 import { loadApp } from '../app-loader';
+import { resolveApp } from '../adapters/detect';
 import { createServer } from '../server';
 import { Logger } from '../log';
 import type { App } from '../types';
@@ -25,13 +26,14 @@ function hint(error: unknown, returned: unknown, spec: string): string {
   }
   const text = String((error as Error)?.message ?? error);
   if (/\b(res|response|req|request)\.\w+ is not a function|\b(setHeader|writeHead|end|send|json|status|getHeader)\b.* is not a function|Cannot read properties of undefined \(reading '(headers|url|method|on)'\)/.test(text)) {
-    return '\nThis looks like a Node.js (req, res) handler (Express, Connect, node:http). tsgi calls app(environ, startResponse) and sends the body it returns (see docs/api.md).';
+    return '\nThis looks like a Node.js (req, res) handler (Express, Connect, node:http) served as a tsgi application: serve it with --interface node, or export it unchanged and let tsgi detect it (see "Running Express, Koa, Fastify or Hono on tsgi" in the README).';
   }
   return '';
 }
 
-export async function checkApp(spec: string, cwd: string): Promise<CheckResult> {
-  const app = await loadApp(spec, cwd);
+export async function checkApp(spec: string, cwd: string, interfaceSetting = 'auto'): Promise<CheckResult> {
+  const { app, detection } = await resolveApp(await loadApp(spec, cwd), interfaceSetting, spec);
+  const detected = `${detection.kind}, interface ${detection.interface}: ${detection.why}`;
   let returned: unknown;
   let failure: unknown;
   let errorsText = '';
@@ -59,9 +61,9 @@ export async function checkApp(spec: string, cwd: string): Promise<CheckResult> 
     }).catch((e: Error) => { failure ??= e; return 0; });
     if (failure !== undefined) {
       const detail = (failure as Error)?.stack ?? String(failure);
-      return { ok: false, message: `the application loads, but GET / failed: ${detail}${hint(failure, returned, spec)}${errorsText && !errorsText.includes(String((failure as Error)?.message)) ? '\n' + errorsText.trimEnd() : ''}` };
+      return { ok: false, message: `the application loads (${detected}), but GET / failed: ${detail}${hint(failure, returned, spec)}${errorsText && !errorsText.includes(String((failure as Error)?.message)) ? '\n' + errorsText.trimEnd() : ''}` };
     }
-    return { ok: true, message: `the application loads and answers GET / with ${status}` };
+    return { ok: true, message: `the application loads (${detected}) and answers GET / with ${status}` };
   } finally {
     await server.close({ graceful: false });
   }

@@ -9,6 +9,7 @@ import { kRefuseFds } from '../symbols';
 import type { ServerHooks } from '../types';
 import type { App } from '../types';
 import { loadApp } from '../app-loader';
+import { resolveApp } from '../adapters/detect';
 import { AccessLog } from '../logging/access-log';
 import { LogFile } from '../logging/log-file';
 import { ErrorLog } from '../logging/error-log';
@@ -54,7 +55,8 @@ export class AppWorker {
     if (s.accessLog) this.accessLog = new AccessLog(new LogFile(String(s.accessLog), 1), String(s.accessLogFormat));
     // Heartbeats start before the app loads, so a load that hangs is caught by --timeout.
     this.run();
-    const app = await loadApp(this.cfg.app, this.cfg.cwd);
+    const { app, detection } = await resolveApp(await loadApp(this.cfg.app, this.cfg.cwd), String(s.interface ?? 'auto'), this.cfg.app);
+    this.log.info('application', { app: this.cfg.app, interface: detection.interface, detected: detection.kind, why: detection.why });
     if (s.reload) this.send({ t: 'files', files: loadedFiles() });
     const options: Record<string, unknown> = {};
     for (const setting of SETTINGS) if (!MANAGER_SECTIONS.has(setting.section) && setting.name in s) options[setting.name] = s[setting.name];

@@ -88,3 +88,12 @@ export const gracefulTimeout = defineSetting<number>({
   min: 0,
   doc: "On graceful stop or reload, how long a worker may finish in-flight requests before it is killed (also after its master died); seconds, or e.g. '500ms', '2m'. Embedding: close()'s default timeout (ms).",
 });
+
+export const appInterface = defineSetting<string>({
+  name: 'interface',
+  section: 'workers',
+  type: 'string',
+  default: 'auto',
+  choices: ['auto', 'tsgi', 'node', 'fetch'],
+  doc: 'What the exported application is: auto (detected from its shape), tsgi (environ, startResponse), node (a node:http handler, Express, Koa, Fastify) or fetch (a fetch handler or an object with fetch, such as Hono).',
+});
