@@ -30,27 +30,30 @@ describe('the application named on the command line', () => {
     expect(r.stderr).toMatch(/createApp looks like a factory \(it takes no arguments\), not an application \(environ, startResponse\); did you mean factory\.js:createApp\(\)\?/);
     const ok = await run(['factory.js:createApp()', '--check']);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toContain('factory.js:createApp(): the application loads and answers GET / with 200');
+    expect(ok.stdout).toMatch(/factory\.js:createApp\(\): the application loads \(tsgi app, interface tsgi: .*\) and answers GET \/ with 200/);
   });
 
   it('--check serves GET / once: a factory whose name does not say so is caught there', async () => {
     const r = await run(['factory.js:handler', '--check']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/the application loads, but GET \/ failed: .*got function/);
+    expect(r.stderr).toMatch(/the application loads \(tsgi app, .*\), but GET \/ failed: .*got function/);
     expect(r.stderr).toMatch(/returned a function \(app\) instead of a body: is the export a factory\? Did you mean factory\.js:handler\(\)\?/);
   });
 
-  it('--check catches a Node.js (req, res) handler', async () => {
-    const r = await run(['node-handler.js', '--check']);
+  it('--check detects a Node.js (req, res) handler and serves it; forced to the tsgi interface, it is caught with a hint', async () => {
+    const ok = await run(['node-handler.js', '--check']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/the application loads \(node:http handler, interface node: its parameters are \(req, res\)\) and answers GET \/ with 200/);
+    const r = await run(['node-handler.js', '--interface', 'tsgi', '--check']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/GET \/ failed: TypeError: res\.writeHead is not a function/);
-    expect(r.stderr).toMatch(/looks like a Node\.js \(req, res\) handler/);
+    expect(r.stderr).toMatch(/looks like a Node\.js \(req, res\) handler .*serve it with --interface node/);
   });
 
-  it('an Express application is refused when it loads', async () => {
+  it('an Express application is detected and served through fromNodeHandler', async () => {
     const r = await run(['express-app.js', '--check']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/app is an Express\/Connect application, a Node\.js \(req, res\) handler; tsgi serves applications called as app\(environ, startResponse\)/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/the application loads \(Express app, interface node: .*\) and answers GET \/ with 200/);
   });
 
   it("a syntax error at startup keeps its line breaks: the caret under the code, after the structured line", async () => {
