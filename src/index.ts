@@ -1,7 +1,7 @@
 // The public API of tsgi. Only what this module exports is public. Importing it loads no
 // native code: the addon is loaded when the first server listens.
 export type {
-  App, Body, Chunk, Closable, Environ, ErrorStream, FileLike, FileWrapperFactory, InputStream,
+  App, Body, Chunk, Closable, Environ, ErrorStream, FileLike, FileRange, FileWrapperFactory, InputStream,
   ResponseHeaders, ServerAddress, ServerHooks, StartResponse, Write,
 } from './types';
 export { Server, createServer, serve, type CloseOptions } from './server';
@@ -11,3 +11,7 @@ export { FileWrapper, fileWrapper } from './file-wrapper';
 export { parseBind, formatBind, type BindAddress } from './bind';
 export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, type ErrorCode } from './errors';
 export { Logger, type LogLevel, type LogFormat, type LoggerOptions, type LogFields } from './log';
+export {
+  compose, mount, staticFiles, compress, proxyFix, isCompressible, MIME_TYPES, PROXY_FIX_ORIG,
+  type Middleware, type MountOptions, type StaticFilesOptions, type CompressOptions, type ProxyFixOptions, type ProxyFixOriginal,
+} from './middleware/index';

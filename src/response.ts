@@ -13,7 +13,7 @@ import {
   FLAG_HEAD, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
 } from './native';
 import { BODY_500, HEAD_500, prepareHead, type HeadTarget } from './start-response';
-import { kRelease } from './symbols';
+import { kRange, kRelease } from './symbols';
 import type { App, Body, Chunk, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
 import type { RequestInput } from './input';
 
@@ -360,7 +360,10 @@ export class Exchange implements HeadTarget {
       this.async = true;
       return this.pullAsync();
     }
-    const size = stat.size;
+    const range = wrapper[kRange];
+    const offset = range.offset;
+    const available = Math.max(0, stat.size - offset);
+    const size = range.length < 0 ? available : Math.min(range.length, available);
     let length = size;
     if (this.contentLength >= 0) length = Math.min(this.contentLength, size);
     else if (!this.headersSent) {
@@ -373,7 +376,7 @@ export class Exchange implements HeadTarget {
     }
     if (length === 0 || (this.reqFlags & FLAG_HEAD) !== 0) return this.complete(null);
     this.bytesSent += length;
-    if (nb.sendFile(this.conn, fd, 0, length) === RESULT_GONE) return this.gone();
+    if (nb.sendFile(this.conn, fd, offset, length) === RESULT_GONE) return this.gone();
     this.wait = Wait.File;
   }
 
