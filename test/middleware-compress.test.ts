@@ -241,3 +241,53 @@ describe('compress: options', () => {
     }
   });
 });
+
+describe('compress over a file', () => {
+  it('a text file from wsgi.file_wrapper is compressed; an image from it passes through untouched', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-cfile-'));
+    fs.writeFileSync(path.join(dir, 'a.txt'), TEXT);
+    let closed = 0;
+    const fileApp: App = (environ, sr) => {
+      const type = environ.PATH_INFO === '/a.png' ? 'image/png' : 'text/plain';
+      sr('200 OK', [['Content-Type', type], ['Content-Length', String(TEXT.length)]]);
+      const w = (environ['wsgi.file_wrapper'] as (f: string) => { close(): void })(path.join(dir, 'a.txt'));
+      const close = w.close.bind(w);
+      w.close = () => { closed++; close(); };
+      return w as never;
+    };
+    const s = await startServer(compress()(fileApp));
+    try {
+      const t = (await rawRequest(s.port, get('/a.txt', { 'Accept-Encoding': 'gzip' }))).responses[0];
+      expect(t.header['content-encoding']).toBe('gzip');
+      expect(zlib.gunzipSync(t.body).toString()).toBe(TEXT);
+      const p = (await rawRequest(s.port, get('/a.png', { 'Accept-Encoding': 'gzip' }))).responses[0];
+      expect(p.header['content-encoding']).toBeUndefined();
+      expect(p.body.toString()).toBe(TEXT);
+      await until(() => closed === 2);
+    } finally {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('compress: the client leaves mid-stream', () => {
+  it('the inner body is closed exactly once', async () => {
+    closes = 0;
+    gate = null;
+    const sock = net.connect(srv.port, '127.0.0.1');
+    let got = 0;
+    sock.on('data', (d) => { got += d.length; });
+    sock.on('error', () => {});
+    sock.write(get('/stream', { 'Accept-Encoding': 'gzip' }));
+    await until(() => gate !== null && got > 0, 10_000, 'the first block');
+    sock.destroy();
+    await until(() => closes === 1, 10_000, 'close()');
+    gate!();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(closes).toBe(1);
+  });
+});

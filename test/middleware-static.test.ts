@@ -307,3 +307,19 @@ describe('staticFiles: options', () => {
     }
   });
 });
+
+describe('staticFiles: odd names', () => {
+  it('extensions that are Object.prototype names get the default type, not a 500', async () => {
+    fs.writeFileSync(path.join(root, 'x.constructor'), 'c');
+    fs.writeFileSync(path.join(root, 'x.__proto__'), 'p');
+    for (const name of ['/x.constructor', '/x.__proto__']) {
+      const r = await req(name);
+      expect(r.status, name).toBe(200);
+      expect(r.header['content-type']).toBe('application/octet-stream');
+    }
+  });
+
+  it('a file asked for with a trailing slash is not served', async () => {
+    expect((await req('/hello.txt/')).body.toString()).toBe('app fallback');
+  });
+});

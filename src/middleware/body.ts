@@ -1,5 +1,6 @@
 // Helpers for middleware that replace a body: walk any body (sync or async iterable) as
 // an async iterator, and close the original exactly once whatever happens.
+import { FileWrapper } from '../file-wrapper';
 import type { Body, Chunk } from '../types';
 
 /** Closes `body` once: its close() if it has one, else return() on an unfinished iterator. */
@@ -27,7 +28,8 @@ export class BodyCloser {
 /** The chunks of any body, as an async iterator that records its iterator on `closer`. */
 export async function* chunksOf(body: Body, closer: BodyCloser): AsyncGenerator<Chunk, void, undefined> {
   const b = body as Partial<Iterable<Chunk> & AsyncIterable<Chunk>>;
-  if (typeof b[Symbol.iterator] === 'function') {
+  // A file is read without blocking the event loop.
+  if (typeof b[Symbol.iterator] === 'function' && !(body instanceof FileWrapper)) {
     const it = b[Symbol.iterator]!();
     closer.iterator = it;
     for (;;) {

@@ -24,5 +24,6 @@ export function contentTypeOf(name: string, extra?: Readonly<Record<string, stri
   const dot = name.lastIndexOf('.');
   if (dot <= slash + 1) return DEFAULT_TYPE;
   const ext = name.slice(dot + 1).toLowerCase();
-  return extra?.[ext] ?? MIME_TYPES[ext] ?? DEFAULT_TYPE;
+  if (extra !== undefined && Object.hasOwn(extra, ext) && typeof extra[ext] === 'string') return extra[ext];
+  return Object.hasOwn(MIME_TYPES, ext) ? MIME_TYPES[ext] : DEFAULT_TYPE;
 }

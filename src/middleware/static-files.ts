@@ -108,7 +108,10 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
         }
         found = await findIndex(checked.segments);
       }
-      if (found === null) return app(environ, startResponse);
+      if (found === null || (checked.trailingSlash && found !== 'refused' && found.rel === checked.segments.join('/'))) {
+        // No such file (a file named with a trailing '/' is not one either).
+        return app(environ, startResponse);
+      }
       if (found === 'refused') return plain(startResponse, '404 Not Found', 'Not Found', [], head);
       return send(environ, startResponse, found, head);
     }
