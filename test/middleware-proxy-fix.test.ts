@@ -149,3 +149,34 @@ describe('proxyFix: X-Forwarded values', () => {
     expect(e.orig.SCRIPT_NAME).toBe('');
   });
 });
+
+describe('proxyFix: Unix sockets', () => {
+  it("'unix' trusts the peer of a Unix socket (nginx on the same machine); without it the headers are ignored", async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const net = await import('node:net');
+    const { parseResponses } = await import('./helpers/http');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-pfx-'));
+    const ask = (sock: string) => new Promise<Record<string, unknown>>((resolve, reject) => {
+      const c = net.connect(sock);
+      let raw = Buffer.alloc(0);
+      c.on('data', (d) => { raw = Buffer.concat([raw, d]); });
+      c.on('end', () => resolve(JSON.parse(parseResponses(raw, true).responses[0].body.toString())));
+      c.on('error', reject);
+      c.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n\r\n');
+    });
+    const { serve } = await import('../src/index');
+    const quiet = { write: () => true };
+    const a = await serve(proxyFix({ trustedProxies: ['unix'] })(echo), { bind: `unix:${path.join(dir, 'a.sock')}`, errors: quiet });
+    const b = await serve(proxyFix({ trustedProxies: ['127.0.0.1'] })(echo), { bind: `unix:${path.join(dir, 'b.sock')}`, errors: quiet });
+    try {
+      expect(await ask(path.join(dir, 'a.sock'))).toMatchObject({ REMOTE_ADDR: '203.0.113.9', scheme: 'https' });
+      expect(await ask(path.join(dir, 'b.sock'))).toMatchObject({ REMOTE_ADDR: '', scheme: 'http' });
+    } finally {
+      await a.close();
+      await b.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

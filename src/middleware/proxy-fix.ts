@@ -14,7 +14,7 @@ import { requestHeader, splitList, type Middleware } from './headers';
 import { AddressList } from './ip';
 
 export interface ProxyFixOptions {
-  /** Proxy addresses and CIDR ranges whose forwarding headers are believed ('127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'). */
+  /** Proxy addresses and CIDR ranges whose forwarding headers are believed ('127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'), and 'unix' for Unix-socket peers. */
   trustedProxies: string | string[];
   /** Read RFC 7239 `Forwarded` (preferred when present and well-formed). Default true. */
   forwarded?: boolean;
@@ -47,12 +47,14 @@ export function proxyFix(options: ProxyFixOptions): Middleware {
   if (!Array.isArray(list) || list.some((r) => typeof r !== 'string')) {
     throw new TypeError("proxyFix(): trustedProxies must be a list of addresses or CIDR ranges, e.g. ['127.0.0.1', '10.0.0.0/8']");
   }
-  const trusted = new AddressList(list);
+  // 'unix' trusts connections on Unix sockets (REMOTE_ADDR is '' there): a proxy on the same machine.
+  const trustUnix = list.includes('unix');
+  const trusted = new AddressList(list.filter((r) => r !== 'unix'));
   const useForwarded = options.forwarded ?? true;
   const useX = options.xForwarded ?? true;
 
   return (app: App): App => (environ: Environ, startResponse: StartResponse) => {
-    if (trusted.has(environ.REMOTE_ADDR)) {
+    if (trusted.has(environ.REMOTE_ADDR) || (trustUnix && environ.REMOTE_ADDR === '')) {
       try {
         apply(environ, trusted, useForwarded, useX);
       } catch {
