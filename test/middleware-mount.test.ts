@@ -94,3 +94,27 @@ describe('compose', () => {
     expect(() => compose((() => 1) as never, 'x' as never)).toThrow(/argument 1 must be a middleware/);
   });
 });
+
+describe('mount with staticFiles', () => {
+  it('a static site mounted at /docs: files under the prefix, /docs redirected to /docs/', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { staticFiles } = await import('../src/index');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-mount-static-'));
+    fs.writeFileSync(path.join(dir, 'index.html'), 'docs home');
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'file a');
+    const s = await startServer(mount({ '/docs': staticFiles(dir)(named('fallback')), '/': named('site') }));
+    try {
+      const r = (await rawRequest(s.port, get('/docs'))).responses[0];
+      expect(r.status).toBe(301);
+      expect(r.header['location']).toBe('/docs/');
+      expect((await rawRequest(s.port, get('/docs/'))).responses[0].body.toString()).toBe('docs home');
+      expect((await rawRequest(s.port, get('/docs/a.txt'))).responses[0].body.toString()).toBe('file a');
+      expect(await hit(s, '/docs/missing')).toEqual({ status: 200, app: 'fallback', SCRIPT_NAME: '/docs', PATH_INFO: '/missing' });
+    } finally {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

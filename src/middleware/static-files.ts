@@ -97,7 +97,8 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
       }
       let found = await find(checked.segments);
       if (found === 'directory') {
-        if (!checked.trailingSlash && checked.segments.length > 0) {
+        // PATH_INFO '' (the root of a mount) is redirected too: relative links need the '/'.
+        if (!checked.trailingSlash) {
           if (!redirectDirs || index.length === 0) return app(environ, startResponse);
           // Only when there is an index to show.
           const idx = await findIndex(checked.segments);
