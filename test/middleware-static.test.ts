@@ -90,6 +90,10 @@ describe('staticFiles: serving', () => {
     const r = await req('/sub?x=1');
     expect(r.status).toBe(301);
     expect(r.header['location']).toBe('/sub/?x=1');
+    // Never a scheme-relative Location ('//sub/' would send the client to the host "sub").
+    const r2 = await req('//sub');
+    expect(r2.status).toBe(301);
+    expect(r2.header['location']).toBe('/sub/');
   });
 
   it('falls through to the app when no file matches, for other methods, and for a directory without index', async () => {

@@ -104,7 +104,8 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
           const idx = await findIndex(checked.segments);
           if (idx === null) return app(environ, startResponse);
           const qs = environ.QUERY_STRING ? '?' + environ.QUERY_STRING : '';
-          const location = encodePath(environ.SCRIPT_NAME + environ.PATH_INFO + '/') + qs;
+          // Repeated slashes are collapsed: '//host/' would be a redirect to another site.
+          const location = encodePath((environ.SCRIPT_NAME + environ.PATH_INFO + '/').replace(/\/{2,}/g, '/')) + qs;
           return plain(startResponse, '301 Moved Permanently', 'Moved Permanently', [['Location', location]], head);
         }
         found = await findIndex(checked.segments);
@@ -120,7 +121,8 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
     async function send(environ: Environ, startResponse: StartResponse, found: Found, head: boolean): Promise<Body> {
       const get = (name: string) => requestHeader(environ, name);
       const rangeHeader = get('range');
-      const headers: ResponseHeaders = [['Content-Type', contentTypeOf(found.real, mimeTypes)]];
+      // The type of the name asked for (a symlink's target may be named otherwise).
+      const headers: ResponseHeaders = [['Content-Type', contentTypeOf(found.rel, mimeTypes)]];
       let file = found.real;
       let stat = found.stat;
       let suffix = '';
