@@ -23,22 +23,25 @@ export function parseAcceptEncoding(value: string): Map<string, number> {
 }
 
 /**
- * The best of `supported` (in server preference order) the client accepts, or null for
- * identity. No Accept-Encoding header (undefined/'') means identity only.
+ * The codings of `supported` the client accepts, best first (q-value, then the order of
+ * `supported`). Empty for no Accept-Encoding header ('' means identity only), or when the
+ * client prefers identity explicitly.
  */
-export function chooseEncoding(header: string, supported: readonly string[]): string | null {
-  if (header.trim() === '') return null;
+export function acceptableEncodings(header: string, supported: readonly string[]): string[] {
+  if (header.trim() === '') return [];
   const accepted = parseAcceptEncoding(header);
   const star = accepted.get('*');
-  let best: string | null = null;
-  let bestQ = 0;
+  const identityQ = accepted.get('identity');
+  const ranked: Array<[string, number]> = [];
   for (const coding of supported) {
     const q = accepted.get(coding) ?? star ?? 0;
-    if (q > bestQ) { best = coding; bestQ = q; }
+    if (q > 0 && (identityQ === undefined || q >= identityQ)) ranked.push([coding, q]);
   }
-  if (best === null) return null;
-  // Identity is preferred when the client says so explicitly.
-  const identityQ = accepted.get('identity');
-  if (identityQ !== undefined && identityQ > bestQ) return null;
-  return best;
+  // Array.prototype.sort is stable: equal q-values keep the server's order.
+  return ranked.sort((a, b) => b[1] - a[1]).map(([c]) => c);
+}
+
+/** The best of `supported` the client accepts, or null for identity. */
+export function chooseEncoding(header: string, supported: readonly string[]): string | null {
+  return acceptableEncodings(header, supported)[0] ?? null;
 }

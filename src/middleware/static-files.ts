@@ -9,7 +9,8 @@ import type { App, Body, Environ, FileWrapperFactory, ResponseHeaders, StartResp
 import { evaluatePreconditions, ifRangeHolds, parseRange, type Validators } from './conditional';
 import { plain, requestHeader, type Middleware } from './headers';
 import { contentTypeOf } from './mime';
-import { chooseEncoding } from './negotiate';
+import { isCompressible } from './compress';
+import { acceptableEncodings } from './negotiate';
 import { checkPath, encodePath, inside } from './safe-path';
 
 export interface StaticFilesOptions {
@@ -17,7 +18,7 @@ export interface StaticFilesOptions {
   index?: string | string[] | false;
   /** Cache-Control for served files: a value, or a function of the file's path relative to root. Default: none. */
   cacheControl?: string | ((relativePath: string) => string | undefined);
-  /** Serve `name.br` / `name.gz` siblings to clients that accept them. Default true. */
+  /** Serve `name.br` / `name.gz` siblings of compressible types to clients that accept them (with Vary: Accept-Encoding). Default true. */
   precompressed?: boolean;
   /** Serve files whose real path (symlinks resolved) is outside root. Default false. */
   followSymlinksOutsideRoot?: boolean;
@@ -30,9 +31,22 @@ export interface StaticFilesOptions {
 }
 
 const KNOWN_OPTIONS = new Set(['index', 'cacheControl', 'precompressed', 'followSymlinksOutsideRoot', 'dotfiles', 'mimeTypes', 'redirectDirectories']);
-const SIBLINGS: ReadonlyArray<readonly [encoding: string, suffix: string]> = [['br', '.br'], ['gzip', '.gz']];
+const SIBLING: Readonly<Record<string, string>> = { br: '.br', gzip: '.gz' };
 
-interface Found { real: string; rel: string; stat: fs.Stats }
+/** A file to send: the path asked for, its real path, and its path relative to root. */
+interface Found { path: string; real: string; rel: string }
+
+/** The file opened with its stat, or null when it cannot be opened or is not a regular file. */
+async function openFile(p: string): Promise<[fsp.FileHandle, fs.Stats] | null> {
+  let handle: fsp.FileHandle;
+  try { handle = await fsp.open(p, 'r'); } catch { return null; }
+  try {
+    const st = await handle.stat();
+    if (st.isFile()) return [handle, st];
+  } catch { /* closed below */ }
+  handle.close().catch(() => { /* nothing left to release */ });
+  return null;
+}
 
 export function staticFiles(root: string, options: StaticFilesOptions = {}): Middleware {
   if (typeof root !== 'string' || root === '') throw new TypeError('staticFiles(root): root must be the path of a directory');
@@ -64,7 +78,7 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
       if (!st.isFile()) return null;
       const real = await realInside(candidate);
       if (real === null) return 'refused';
-      return { real, rel: segments.join('/'), stat: st };
+      return { path: candidate, real, rel: segments.join('/') };
     }
 
     async function realInside(p: string): Promise<string | null> {
@@ -81,7 +95,7 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
         if (!st.isFile()) continue;
         const real = await realInside(candidate);
         if (real === null) return 'refused';
-        return { real, rel: [...segments, name].join('/'), stat: st };
+        return { path: candidate, real, rel: [...segments, name].join('/') };
       }
       return null;
     }
@@ -122,49 +136,38 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
       const get = (name: string) => requestHeader(environ, name);
       const rangeHeader = get('range');
       // The type of the name asked for (a symlink's target may be named otherwise).
-      const headers: ResponseHeaders = [['Content-Type', contentTypeOf(found.rel, mimeTypes)]];
-      let file = found.real;
-      let stat = found.stat;
+      const type = contentTypeOf(found.rel, mimeTypes);
+      const headers: ResponseHeaders = [['Content-Type', type]];
+      let handle: fsp.FileHandle | null = null;
+      let stat: fs.Stats | null = null;
       let suffix = '';
-      if (precompressed) {
-        // Ranges are answered from the identity file only; the variants still make it vary.
-        let any = false;
-        const accept = get('accept-encoding');
-        const available: string[] = [];
-        const variants = new Map<string, { real: string; stat: fs.Stats }>();
-        for (const [enc, ext] of SIBLINGS) {
-          let st: fs.Stats;
-          try { st = await fsp.stat(found.real + ext); } catch { continue; }
-          if (!st.isFile()) continue;
-          any = true;
-          const real = await realInside(found.real + ext);
+      if (precompressed && isCompressible(type)) {
+        // Every response of such a type varies, whether or not a sibling exists (as nginx's gzip_vary).
+        headers.push(['Vary', 'Accept-Encoding']);
+        // Ranges are answered from the identity file only.
+        const accept = rangeHeader === '' ? get('accept-encoding') : '';
+        for (const enc of accept === '' ? [] : acceptableEncodings(accept, ['br', 'gzip'])) {
+          const real = await realInside(found.path + SIBLING[enc]);
           if (real === null) continue;
-          available.push(enc);
-          variants.set(enc, { real, stat: st });
-        }
-        if (any) headers.push(['Vary', 'Accept-Encoding']);
-        const enc = rangeHeader === '' && available.length > 0 ? chooseEncoding(accept, available) : null;
-        if (enc !== null) {
-          const v = variants.get(enc)!;
-          file = v.real;
-          stat = v.stat;
+          const opened = await openFile(real);
+          if (opened === null) continue;
+          [handle, stat] = opened;
           suffix = '-' + enc;
           headers.push(['Content-Encoding', enc]);
+          break;
         }
       }
-      let handle: fsp.FileHandle;
-      try {
-        handle = await fsp.open(file, 'r');
-        stat = await handle.stat();
-      } catch {
-        return app(environ, startResponse);
+      if (handle === null) {
+        const opened = await openFile(found.real);
+        if (opened === null) return app(environ, startResponse);
+        [handle, stat] = opened;
       }
       let handed = false;
       try {
-        const size = stat.size;
+        const size = stat!.size;
         const v: Validators = {
-          etag: `"${size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}${suffix}"`,
-          mtime: Math.floor(stat.mtimeMs / 1000),
+          etag: `"${size.toString(16)}-${Math.floor(stat!.mtimeMs).toString(16)}${suffix}"`,
+          mtime: Math.floor(stat!.mtimeMs / 1000),
         };
         headers.push(['ETag', v.etag], ['Last-Modified', new Date(v.mtime * 1000).toUTCString()]);
         const cc = typeof cacheControl === 'function' ? cacheControl(found.rel) : cacheControl;
