@@ -284,6 +284,17 @@ describe('staticFiles: precompressed siblings', () => {
     expect(refused.header['content-encoding']).toBeUndefined();
   });
 
+  it('q-values pick the sibling; a sibling that resolves outside root is never sent', async () => {
+    const gz = await req('/app.css', { 'Accept-Encoding': 'br;q=0.5, gzip;q=0.8' });
+    expect(gz.header['content-encoding']).toBe('gzip');
+    fs.writeFileSync(path.join(root, 'leak.txt'), 'plain text here');
+    fs.writeFileSync(path.join(dir, 'outside.gz'), zlib.gzipSync('TOP SECRET'));
+    fs.symlinkSync(path.join(dir, 'outside.gz'), path.join(root, 'leak.txt.gz'));
+    const r = await req('/leak.txt', { 'Accept-Encoding': 'gzip' });
+    expect(r.header['content-encoding']).toBeUndefined();
+    expect(r.body.toString()).toBe('plain text here');
+  });
+
   it('a Range request is answered from the identity file', async () => {
     const r = await req('/app.css', { 'Accept-Encoding': 'br', Range: 'bytes=0-3' });
     expect(r.status).toBe(206);
