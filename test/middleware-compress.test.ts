@@ -44,6 +44,10 @@ const routes: Record<string, App> = {
     })();
     return Object.assign(it, { close() { closes++; } });
   },
+  '/many': (_e, sr) => {
+    sr('200 OK', [['Content-Type', 'text/plain']]);
+    return (function* () { for (let i = 0; i < 20000; i++) yield `${i}\n`; })();
+  },
   '/promise': async (_e, sr) => { sr('200 OK', [['Content-Type', 'text/html']]); return [TEXT]; },
 };
 
@@ -155,6 +159,24 @@ describe('compress: bodies', () => {
     await until(() => closes === 2);
     await new Promise((res) => setTimeout(res, 50));
     expect(closes).toBe(2);
+  });
+
+  it('what a sync body produces at once is compressed and flushed together, not chunk by chunk', async () => {
+    const x = await rawRequest(srv.port, get('/many', { 'Accept-Encoding': 'gzip' }), { timeoutMs: 30_000 });
+    const r = x.responses[0];
+    const expected = Array.from({ length: 20000 }, (_, i) => `${i}\n`).join('');
+    expect(decode('gzip', r.body)).toBe(expected);
+    // Count the chunks of the chunked framing: a flush per app chunk would give 20,000.
+    const framing = x.raw.subarray(x.raw.indexOf('\r\n\r\n') + 4);
+    let chunks = 0;
+    for (let p = 0; ;) {
+      const le = framing.indexOf('\r\n', p);
+      const size = parseInt(framing.subarray(p, le).toString(), 16);
+      if (size === 0) break;
+      chunks++;
+      p = le + 2 + size + 2;
+    }
+    expect(chunks).toBeLessThan(50);
   });
 
   it('startResponse called inside an async generator (decided when the body starts)', async () => {

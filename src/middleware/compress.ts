@@ -4,7 +4,7 @@
 // types that do not compress, and bodies known to be under the threshold.
 import { ApplicationError } from '../errors';
 import type { App, Body, Chunk, Environ, ResponseHeaders, StartResponse, Write } from '../types';
-import { BodyCloser, chunksOf, toBuffer } from './body';
+import { BodyCloser, BodyReader, joinChunks, toBuffer } from './body';
 import { Compressor, compressWhole, type Coding, type CompressorSettings } from './compressor';
 import { addVary, getHeader, requestHeader, statusCode, withoutHeader, type Middleware } from './headers';
 import { chooseEncoding } from './negotiate';
@@ -162,41 +162,41 @@ class CompressExchange {
     return this.stream(body);
   }
 
-  /** The body recoded chunk by chunk (or passed through, if the head is only known once it starts). */
+  /** The body recoded as it comes (or passed through, if the head is only known once it starts). */
   private stream(body: Body): Body {
     const closer = new BodyCloser(body);
     let comp: Compressor | null = null;
     const self = this;
-    async function* run(): AsyncGenerator<Buffer | Chunk, void, undefined> {
-      const inner = chunksOf(body, closer);
+    async function* run(): AsyncGenerator<Buffer, void, undefined> {
+      const reader = new BodyReader(body, closer);
       try {
         for (;;) {
-          const r = await inner.next();
+          // What a sync body produces at once comes as one batch; an async body's chunks one by one.
+          const batch = await reader.next();
           if (self.mode === Mode.Undecided) {
-            if (r.done) return;           // ended without startResponse: the server reports it
+            if (batch === null) return;   // ended without startResponse: the server reports it
+            if (batch.length === 0) continue;
             throw new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
               'the application produced its body without calling startResponse(status, headers) first');
           }
           if (self.mode === Mode.Pass) {
-            if (r.done) return;
-            yield r.value;
+            if (batch === null) return;
+            if (batch.length > 0) yield joinChunks(batch);
             continue;
           }
           if (!self.realCalled) self.callReal(-1);
           comp ??= new Compressor(self.coding!, self.cfg.settings);
-          for (const q of self.queue.splice(0)) {
-            const out = await comp.push(q);
+          const input = self.queue.splice(0);
+          if (batch !== null) for (const c of batch) input.push(toBuffer(c));
+          if (input.length > 0) {
+            const out = await comp.push(input);
             if (out.length > 0) yield out;
           }
-          if (r.done) {
+          if (batch === null) {
             const last = await comp.end();
             if (last.length > 0) yield last;
             return;
           }
-          const buf = toBuffer(r.value);
-          if (buf.length === 0) continue;
-          const out = await comp.push(buf);
-          if (out.length > 0) yield out;
         }
       } finally {
         comp?.destroy();

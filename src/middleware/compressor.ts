@@ -27,10 +27,12 @@ export class Compressor {
     this.z.on('error', (e: Error) => { this.error = e; });
   }
 
-  /** Compresses `chunk` and flushes: resolves with every byte produced so far. */
-  push(chunk: Buffer): Promise<Buffer> {
+  /** Compresses `chunks` and flushes: resolves with every byte produced so far. */
+  push(chunks: Buffer[]): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      this.z.write(chunk);
+      // One write: each write is a separate round trip to the zlib thread.
+      const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      if (data.length > 0) this.z.write(data);
       this.z.flush(this.flushKind, () => (this.error !== null ? reject(this.error) : resolve(this.take())));
     });
   }
