@@ -315,3 +315,17 @@ describe('compress: the client leaves mid-stream', () => {
     expect(closes).toBe(1);
   });
 });
+
+describe('compress: a large array body', () => {
+  it('over 1 MiB it is streamed (no Content-Length) and decodes to the same bytes', async () => {
+    const big = 'x'.repeat(1024) + TEXT.repeat(300);
+    const s = await startServer(compress()((_e, sr) => { sr('200 OK', [['Content-Type', 'text/plain']]); return [big]; }));
+    try {
+      const r = (await rawRequest(s.port, get('/', { 'Accept-Encoding': 'gzip' }), { timeoutMs: 30_000 })).responses[0];
+      expect(r.chunked).toBe(true);
+      expect(decode('gzip', r.body)).toBe(big);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -30,6 +30,9 @@ export function isCompressible(contentType: string): boolean {
   return COMPRESSIBLE.test(type) || /\+(?:json|xml)$/.test(type);
 }
 
+/** Array bodies up to this size are compressed in one synchronous call (and keep a Content-Length). */
+const WHOLE_MAX = 1024 * 1024;
+
 const KNOWN_OPTIONS = new Set(['threshold', 'encodings', 'gzipLevel', 'brotliQuality', 'compressible']);
 
 export function compress(options: CompressOptions = {}): Middleware {
@@ -154,6 +157,8 @@ class CompressExchange {
         for (const q of this.queue.splice(0)) write(q);
         return body;
       }
+      // A large one is compressed on the zlib thread instead, so the event loop is not held.
+      if (total > WHOLE_MAX) return this.stream(body);
       const out = compressWhole(this.coding!, bufs.length === 1 ? bufs[0] : Buffer.concat(bufs, total), this.cfg.settings);
       this.queue.length = 0;
       this.callReal(out.length);
