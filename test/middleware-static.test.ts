@@ -334,6 +334,16 @@ describe('staticFiles: odd names', () => {
     }
   });
 
+  it('a FIFO under root is not a file: it falls through at once (no thread waits for a writer)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [path.join(root, 'pipe.txt')]);
+    for (let i = 0; i < 6; i++) {
+      // More requests than libuv has threads: a blocking open would stall them all.
+      expect((await req('/pipe.txt')).body.toString()).toBe('app fallback');
+    }
+    expect((await req('/hello.txt')).status).toBe(200);
+  });
+
   it('a file asked for with a trailing slash is not served', async () => {
     expect((await req('/hello.txt/')).body.toString()).toBe('app fallback');
   });

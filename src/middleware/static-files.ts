@@ -33,19 +33,32 @@ export interface StaticFilesOptions {
 const KNOWN_OPTIONS = new Set(['index', 'cacheControl', 'precompressed', 'followSymlinksOutsideRoot', 'dotfiles', 'mimeTypes', 'redirectDirectories']);
 const SIBLING: Readonly<Record<string, string>> = { br: '.br', gzip: '.gz' };
 
-/** A file to send: the path asked for, its real path, and its path relative to root. */
-interface Found { path: string; real: string; rel: string }
+/** A file to send, open: the path asked for, its real path, its path relative to root. */
+interface Found { path: string; real: string; rel: string; handle: fsp.FileHandle; stat: fs.Stats }
 
-/** The file opened with its stat, or null when it cannot be opened or is not a regular file. */
-async function openFile(p: string): Promise<[fsp.FileHandle, fs.Stats] | null> {
+/** Opening never waits for a writer (a FIFO under root must not hold a thread). */
+const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+
+/** Opens a path: its handle and stat when it is a regular file, 'directory', or null. */
+async function openFile(p: string): Promise<[fsp.FileHandle, fs.Stats] | 'directory' | null> {
   let handle: fsp.FileHandle;
-  try { handle = await fsp.open(p, 'r'); } catch { return null; }
+  try {
+    handle = await fsp.open(p, OPEN_FLAGS);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EISDIR' ? 'directory' : null;
+  }
+  let kind: 'directory' | null = null;
   try {
     const st = await handle.stat();
     if (st.isFile()) return [handle, st];
+    if (st.isDirectory()) kind = 'directory';
   } catch { /* closed below */ }
+  release(handle);
+  return kind;
+}
+
+function release(handle: fsp.FileHandle): void {
   handle.close().catch(() => { /* nothing left to release */ });
-  return null;
 }
 
 export function staticFiles(root: string, options: StaticFilesOptions = {}): Middleware {
@@ -69,16 +82,14 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
   const cacheControl = options.cacheControl;
 
   return (app: App): App => {
-    /** The file for the request's path: null when there is none, 'refused' when it resolves outside root, 'directory'. */
-    async function find(segments: string[]): Promise<Found | null | 'refused' | 'directory'> {
-      const candidate = path.join(rootReal, ...segments);
-      let st: fs.Stats;
-      try { st = await fsp.stat(candidate); } catch { return null; }
-      if (st.isDirectory()) return 'directory';
-      if (!st.isFile()) return null;
-      const real = await realInside(candidate);
-      if (real === null) return 'refused';
-      return { path: candidate, real, rel: segments.join('/') };
+    /** What `candidate` is: an open file, a directory, 'refused' (its real path is outside root) or null (nothing). */
+    async function lookup(candidate: string, rel: string): Promise<Found | 'directory' | 'refused' | null> {
+      let real: string;
+      try { real = await fsp.realpath(candidate); } catch { return null; }
+      if (!followOut && !inside(rootReal, real)) return 'refused';
+      const opened = await openFile(real);
+      if (opened === null || opened === 'directory') return opened;
+      return { path: candidate, real, rel, handle: opened[0], stat: opened[1] };
     }
 
     async function realInside(p: string): Promise<string | null> {
@@ -89,13 +100,9 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
 
     async function findIndex(segments: string[]): Promise<Found | null | 'refused'> {
       for (const name of index) {
-        const candidate = path.join(rootReal, ...segments, name);
-        let st: fs.Stats;
-        try { st = await fsp.stat(candidate); } catch { continue; }
-        if (!st.isFile()) continue;
-        const real = await realInside(candidate);
-        if (real === null) return 'refused';
-        return { path: candidate, real, rel: [...segments, name].join('/') };
+        const r = await lookup(path.join(rootReal, ...segments, name), [...segments, name].join('/'));
+        if (r === null || r === 'directory') continue;
+        return r;
       }
       return null;
     }
@@ -109,7 +116,7 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
         if (checked.reason === 'hidden file') return app(environ, startResponse);
         return plain(startResponse, '404 Not Found', 'Not Found', [], head);
       }
-      let found = await find(checked.segments);
+      let found = await lookup(path.join(rootReal, ...checked.segments), checked.segments.join('/'));
       if (found === 'directory') {
         // PATH_INFO '' (the root of a mount) is redirected too: relative links need the '/'.
         if (!checked.trailingSlash) {
@@ -117,17 +124,19 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
           // Only when there is an index to show.
           const idx = await findIndex(checked.segments);
           if (idx === null) return app(environ, startResponse);
+          if (idx !== 'refused') release(idx.handle);
           const qs = environ.QUERY_STRING ? '?' + environ.QUERY_STRING : '';
           // Repeated slashes are collapsed: '//host/' would be a redirect to another site.
           const location = encodePath((environ.SCRIPT_NAME + environ.PATH_INFO + '/').replace(/\/{2,}/g, '/')) + qs;
           return plain(startResponse, '301 Moved Permanently', 'Moved Permanently', [['Location', location]], head);
         }
         found = await findIndex(checked.segments);
+      } else if (found !== null && found !== 'refused' && checked.trailingSlash) {
+        // A file named with a trailing '/' is not that file.
+        release(found.handle);
+        found = null;
       }
-      if (found === null || (checked.trailingSlash && found !== 'refused' && found.rel === checked.segments.join('/'))) {
-        // No such file (a file named with a trailing '/' is not one either).
-        return app(environ, startResponse);
-      }
+      if (found === null) return app(environ, startResponse);
       if (found === 'refused') return plain(startResponse, '404 Not Found', 'Not Found', [], head);
       return send(environ, startResponse, found, head);
     }
@@ -138,8 +147,8 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
       // The type of the name asked for (a symlink's target may be named otherwise).
       const type = contentTypeOf(found.rel, mimeTypes);
       const headers: ResponseHeaders = [['Content-Type', type]];
-      let handle: fsp.FileHandle | null = null;
-      let stat: fs.Stats | null = null;
+      let handle = found.handle;
+      let stat = found.stat;
       let suffix = '';
       if (precompressed && isCompressible(type)) {
         // Every response of such a type varies, whether or not a sibling exists (as nginx's gzip_vary).
@@ -150,24 +159,20 @@ export function staticFiles(root: string, options: StaticFilesOptions = {}): Mid
           const real = await realInside(found.path + SIBLING[enc]);
           if (real === null) continue;
           const opened = await openFile(real);
-          if (opened === null) continue;
+          if (opened === null || opened === 'directory') continue;
+          release(handle);
           [handle, stat] = opened;
           suffix = '-' + enc;
           headers.push(['Content-Encoding', enc]);
           break;
         }
       }
-      if (handle === null) {
-        const opened = await openFile(found.real);
-        if (opened === null) return app(environ, startResponse);
-        [handle, stat] = opened;
-      }
       let handed = false;
       try {
-        const size = stat!.size;
+        const size = stat.size;
         const v: Validators = {
-          etag: `"${size.toString(16)}-${Math.floor(stat!.mtimeMs).toString(16)}${suffix}"`,
-          mtime: Math.floor(stat!.mtimeMs / 1000),
+          etag: `"${size.toString(16)}-${Math.floor(stat.mtimeMs).toString(16)}${suffix}"`,
+          mtime: Math.floor(stat.mtimeMs / 1000),
         };
         headers.push(['ETag', v.etag], ['Last-Modified', new Date(v.mtime * 1000).toUTCString()]);
         const cc = typeof cacheControl === 'function' ? cacheControl(found.rel) : cacheControl;
