@@ -48,6 +48,11 @@ const routes: Record<string, App> = {
     sr('200 OK', [['Content-Type', 'text/plain']]);
     return (function* () { for (let i = 0; i < 20000; i++) yield `${i}\n`; })();
   },
+  '/array-close': (_e, sr) => {
+    sr('200 OK', [['Content-Type', 'text/plain']]);
+    return Object.assign([TEXT], { close() { closes++; } });
+  },
+  '/bad-headers': (_e, sr) => { sr('200 OK', [['Content-Type', 'text/plain'], ['X-Num', 5 as never]]); return [TEXT]; },
   '/promise': async (_e, sr) => { sr('200 OK', [['Content-Type', 'text/html']]); return [TEXT]; },
 };
 
@@ -177,6 +182,21 @@ describe('compress: bodies', () => {
       p = le + 2 + size + 2;
     }
     expect(chunks).toBeLessThan(50);
+  });
+
+  it("an array body's close() still runs once when it is recoded in one call", async () => {
+    closes = 0;
+    const r = await req('/array-close', { 'Accept-Encoding': 'gzip' });
+    expect(decode('gzip', r.body)).toBe(TEXT);
+    await until(() => closes === 1);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(closes).toBe(1);
+  });
+
+  it("a malformed head is left for the server's startResponse to report (500)", async () => {
+    const r = await req('/bad-headers', { 'Accept-Encoding': 'gzip' });
+    expect(r.status).toBe(500);
+    expect(srv.errors()).toMatch(/header/i);
   });
 
   it('startResponse called inside an async generator (decided when the body starts)', async () => {

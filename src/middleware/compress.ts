@@ -108,8 +108,10 @@ class CompressExchange {
   }
 
   private decide(status: string, headers: ResponseHeaders): Mode {
-    if (!Array.isArray(headers) || typeof status !== 'string') return Mode.Pass; // the server's startResponse reports it
     this.vary = false;
+    // A malformed head is passed on as it is: the server's startResponse reports it.
+    if (!Array.isArray(headers) || typeof status !== 'string' ||
+        !headers.every((h) => Array.isArray(h) && typeof h[0] === 'string' && typeof h[1] === 'string')) return Mode.Pass;
     const type = getHeader(headers, 'content-type');
     const encoding = getHeader(headers, 'content-encoding');
     if (type === undefined || !this.cfg.compressible(type)) return Mode.Pass;
@@ -162,7 +164,10 @@ class CompressExchange {
       const out = compressWhole(this.coding!, bufs.length === 1 ? bufs[0] : Buffer.concat(bufs, total), this.cfg.settings);
       this.queue.length = 0;
       this.callReal(out.length);
-      return [out];
+      // The original's close() still runs once, when the server is done.
+      if (typeof (body as { close?: unknown }).close !== 'function') return [out];
+      const closer = new BodyCloser(body);
+      return Object.assign([out], { close: () => closer.close() });
     }
     return this.stream(body);
   }
