@@ -1,7 +1,7 @@
 // The public API of tsgi. Only what this module exports is public. Importing it loads no
 // native code: the addon is loaded when the first server listens.
 export type {
-  App, Body, Chunk, Closable, Environ, ErrorStream, FileLike, FileWrapperFactory, InputStream,
+  App, Body, Chunk, Closable, Environ, ErrorStream, FileLike, FileRange, FileWrapperFactory, InputStream,
   ResponseHeaders, ServerAddress, ServerHooks, StartResponse, Write,
 } from './types';
 export { Server, createServer, serve, type CloseOptions } from './server';
@@ -16,3 +16,7 @@ export { toNodeHandler, type ToNodeHandlerOptions, type NodeMiddleware } from '.
 export { fromFetch, type FromFetchOptions } from './adapters/from-fetch';
 export { toFetch, type ToFetchOptions } from './adapters/to-fetch';
 export type { FetchHandler, FetchHandlerObject, ExecutionContext } from './adapters/fetch-types';
+export {
+  compose, mount, staticFiles, compress, proxyFix, isCompressible, MIME_TYPES, PROXY_FIX_ORIG,
+  type Middleware, type MountOptions, type StaticFilesOptions, type CompressOptions, type ProxyFixOptions, type ProxyFixOriginal,
+} from './middleware/index';

@@ -13,7 +13,7 @@ import {
   FLAG_HEAD, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
 } from './native';
 import { BODY_500, BODY_504, HEAD_500, HEAD_504, prepareHead, type HeadTarget } from './start-response';
-import { kRelease } from './symbols';
+import { kRange, kRelease } from './symbols';
 import type { App, Body, Chunk, Closable, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
 import type { RequestInput } from './input';
 
@@ -404,7 +404,10 @@ export class Exchange implements HeadTarget {
       this.async = true;
       return this.pullAsync();
     }
-    const size = stat.size;
+    const range = wrapper[kRange];
+    const offset = range.offset;
+    const available = Math.max(0, stat.size - offset);
+    const size = range.length < 0 ? available : Math.min(range.length, available);
     let length = size;
     if (this.contentLength >= 0) length = Math.min(this.contentLength, size);
     else if (!this.headersSent) {
@@ -417,7 +420,7 @@ export class Exchange implements HeadTarget {
     }
     if (length === 0 || (this.reqFlags & FLAG_HEAD) !== 0) return this.complete(null);
     this.bytesSent += length;
-    if (nb.sendFile(this.conn, fd, 0, length) === RESULT_GONE) return this.gone();
+    if (nb.sendFile(this.conn, fd, offset, length) === RESULT_GONE) return this.gone();
     this.wait = Wait.File;
   }
 

@@ -7,6 +7,8 @@ export const kRelease = Symbol('tsgi.release');
 export const kFile = Symbol('tsgi.file');
 /** FileWrapper: the block size for the iterating fallback. */
 export const kBlockSize = Symbol('tsgi.blockSize');
+/** FileWrapper: the byte range to send ({ offset, length }; length -1 is to the end). */
+export const kRange = Symbol('tsgi.range');
 /** Server: the native server id. */
 export const kNativeId = Symbol('tsgi.nativeId');
 /** Server: the frozen, validated options. */

@@ -51,8 +51,17 @@ export interface ErrorStream {
 /** What `wsgi.file_wrapper` accepts: a path, a file descriptor, or an open `fs.promises` FileHandle. */
 export type FileLike = string | number | { readonly fd: number; close(): Promise<void> };
 
-/** `wsgi.file_wrapper`: wraps a file so the server can send it without copying it through JavaScript. */
-export type FileWrapperFactory = (file: FileLike, blockSize?: number) => Body;
+/** A byte range of a file: from `offset` (default 0), `length` bytes at most (default: to the end). */
+export interface FileRange {
+  offset?: number;
+  length?: number;
+}
+
+/**
+ * `wsgi.file_wrapper`: wraps a file so the server can send it without copying it through
+ * JavaScript; `range` (a tsgi extension) sends only part of it.
+ */
+export type FileWrapperFactory = (file: FileLike, blockSize?: number, range?: FileRange) => Body;
 
 /**
  * The request environment: a plain object keyed exactly as PEP 3333. Every string is a

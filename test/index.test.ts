@@ -16,6 +16,16 @@ describe('tsgi public module', () => {
     expect(typeof api.toNodeHandler).toBe('function');
   });
 
+  it('exports the middleware kit, and docs/api.md documents each export', () => {
+    const fs = require('node:fs') as typeof import('node:fs');
+    const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'api.md'), 'utf8');
+    for (const name of ['compose', 'mount', 'staticFiles', 'compress', 'proxyFix', 'isCompressible', 'MIME_TYPES', 'PROXY_FIX_ORIG']) {
+      expect(api, name).toHaveProperty(name);
+      expect(doc, `docs/api.md mentions ${name}`).toContain('`' + name);
+    }
+    for (const heading of ['### compose(', '### mount(', '### staticFiles(', '### compress(', '### proxyFix(']) expect(doc).toContain(heading);
+  });
+
   it('importing it does not load the native addon (binding() is lazy)', () => {
     const root = path.join(__dirname, '..');
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e',
