@@ -9,5 +9,6 @@ export type { ServerOptions, TextSink } from './options';
 export { Request, decodeNative, encodeNative } from './request';
 export { FileWrapper, fileWrapper } from './file-wrapper';
 export { parseBind, formatBind, type BindAddress } from './bind';
-export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, type ErrorCode } from './errors';
+export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, ValidationError, FormError, type ErrorCode } from './errors';
+export { validator, type ValidatorOptions } from './middleware/validator';
 export { Logger, type LogLevel, type LogFormat, type LoggerOptions, type LogFields } from './log';
