@@ -6,7 +6,7 @@ import * as api from '../src/index';
 
 describe('tsgi public module', () => {
   it('exports the embedding API, the Request helper and the error classes', () => {
-    for (const name of ['serve', 'createServer', 'Server', 'Request', 'fileWrapper', 'FileWrapper', 'parseBind', 'formatBind', 'TsgiError', 'ApplicationError', 'OptionError', 'ListenError', 'ERROR_CODES', 'Logger']) {
+    for (const name of ['serve', 'createServer', 'Server', 'Request', 'fileWrapper', 'FileWrapper', 'parseBind', 'formatBind', 'TsgiError', 'ApplicationError', 'OptionError', 'ListenError', 'ERROR_CODES', 'Logger', 'validator', 'ValidationError', 'Response', 'RequestHeaders', 'Form', 'UploadedFile', 'FORM_DEFAULTS', 'FormError']) {
       expect(api, name).toHaveProperty(name);
     }
   });
