@@ -65,6 +65,8 @@ describe('the server side: the environ', () => {
     ['wsgi.input without readline()', 'wsgi-input-shape', { 'wsgi.input': { read() { return Buffer.alloc(0); }, readlines() { return []; } } }],
     ['wsgi.errors without flush()', 'wsgi-errors-shape', { 'wsgi.errors': { write() {}, writelines() {} } }],
     ['wsgi.multithread not a boolean', 'wsgi-flags-boolean', { 'wsgi.multithread': 1 }],
+    ['wsgi.file_wrapper not a function', 'wsgi-file-wrapper', { 'wsgi.file_wrapper': {} }],
+    ['SCRIPT_NAME and PATH_INFO both empty', 'script-or-path', { PATH_INFO: '' }],
   ];
   it.each(cases)('%s → %s', (_name, rule, over, drop) => {
     const e = callWith(environ(over, drop));
@@ -88,6 +90,30 @@ describe('the server side: what the server does', () => {
     const lenient: StartResponse = () => () => {};
     const app: App = (env, sr) => { const w = sr('200 OK', []); w('x'); sr('500 Oops', [], new Error('late')); return []; };
     expect(callWith(environ(), app, lenient)).toMatchObject({ code: 'TSGI_ERR_SERVER_CONTRACT', rule: 'exc-info-reraise' });
+  });
+
+  it('startResponse that does not return write()', () => {
+    expect(callWith(environ(), ok, (() => undefined) as unknown as StartResponse)).toMatchObject({ code: 'TSGI_ERR_SERVER_CONTRACT', rule: 'write-callable' });
+  });
+
+  it('an application called without startResponse', () => {
+    expect(callWith(environ(), ok, 'nope' as unknown as StartResponse)).toMatchObject({ rule: 'start-response-callable' });
+  });
+
+  it('wsgi.input returning something that is not bytes', () => {
+    const input = { read: () => 'text', readline: () => 'text', readlines: () => [], [Symbol.iterator]: () => [][Symbol.iterator](), length: 4 };
+    const app: App = (env, sr) => { env['wsgi.input'].read(); sr('200 OK', []); return []; };
+    expect(callWith(environ({ 'wsgi.input': input }), app)).toMatchObject({ side: 'server', rule: 'input-returns-bytes' });
+  });
+
+  it('startResponse called with the wrong number of arguments (application side)', () => {
+    const app: App = (env, sr) => { (sr as (s: string) => void)('200 OK'); return []; };
+    expect(callWith(environ(), app)).toMatchObject({ side: 'application', rule: 'start-response-arguments' });
+  });
+
+  it("an iterator whose next() does not return a result object (application side)", () => {
+    const app: App = (env, sr) => { sr('200 OK', []); return { [Symbol.iterator]: () => ({ next: () => 5 }) } as unknown as Body; };
+    expect(callWith(environ(), app)).toMatchObject({ side: 'application', rule: 'iterator-result', code: 'TSGI_ERR_INVALID_BODY' });
   });
 
   it('close() called twice', () => {
