@@ -107,7 +107,7 @@ describe('the server side: what the server does', () => {
   });
 
   it('startResponse called with the wrong number of arguments (application side)', () => {
-    const app: App = (env, sr) => { (sr as (s: string) => void)('200 OK'); return []; };
+    const app: App = (env, sr) => { (sr as unknown as (s: string) => void)('200 OK'); return []; };
     expect(callWith(environ(), app)).toMatchObject({ side: 'application', rule: 'start-response-arguments' });
   });
 
