@@ -23,6 +23,18 @@ export const ERROR_CODES = {
   TSGI_ERR_INVALID_RESPONSE: 'A fetch handler run by fromFetch() returned something that is not a Response.',
   TSGI_ERR_INPUT_STREAMED: 'A synchronous read of wsgi.input under toFetch() with input: "stream"; iterate it asynchronously instead.',
   TSGI_ERR_BODY_TOO_LARGE: 'A request body given to toFetch() was larger than its maxBodySize.',
+  TSGI_ERR_INVALID_ENVIRON: 'validator: the environ the server passed breaks PEP 3333 (a missing key, a wrong type, a character over 0xFF, a bad SCRIPT_NAME/PATH_INFO, …).',
+  TSGI_ERR_SERVER_CONTRACT: 'validator: the server broke its side of the interface (close() twice or never, a pull after close(), a second concurrent next(), startResponse not re-raising excInfo, wsgi.input returning more than CONTENT_LENGTH).',
+  TSGI_ERR_CONTENT_LENGTH_MISMATCH: 'validator: the application sent more bytes than its Content-Length (or fewer, for a response that has a body).',
+  TSGI_ERR_INPUT_MISUSE: 'validator: the application called wsgi.input or wsgi.errors with arguments of the wrong type, or read past CONTENT_LENGTH when wsgi.input_terminated is not set.',
+  TSGI_ERR_INVALID_COOKIE: 'Response.setCookie/deleteCookie: a cookie name that is not a token, an attribute value with a separator or control character, or a combination browsers refuse (SameSite=None or Partitioned without Secure, a __Host- or __Secure- prefix without its rules).',
+  TSGI_ERR_FORM_UNSUPPORTED_TYPE: 'Request.form(): the Content-Type is neither application/x-www-form-urlencoded nor multipart/form-data (415).',
+  TSGI_ERR_FORM_BOUNDARY_MISSING: 'Request.form(): multipart/form-data without a valid boundary parameter (400).',
+  TSGI_ERR_FORM_MALFORMED: 'Request.form(): a multipart part has malformed headers, no Content-Disposition form-data name, or the body does not start with the boundary (400).',
+  TSGI_ERR_FORM_TRUNCATED: 'Request.form(): the multipart body ended inside a part or before the closing boundary (400).',
+  TSGI_ERR_FORM_TOO_MANY_PARTS: 'Request.form(): more parts (or urlencoded fields) than maxParts (413).',
+  TSGI_ERR_FORM_PART_TOO_LARGE: 'Request.form(): a field over maxFieldSize, a file over maxFileSize, or part headers over maxHeaderSize (413).',
+  TSGI_ERR_FORM_TOO_LARGE: 'Request.form(): the body is over maxTotalSize (413).',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -57,5 +69,29 @@ export class ListenError extends TsgiError {
   constructor(message: string, syscallCode: string | undefined, cause: unknown) {
     super('TSGI_ERR_LISTEN', message, { cause });
     this.syscallCode = syscallCode;
+  }
+}
+
+/**
+ * A rule of the interface broken at run time, found by `validator(app)`. `side` says who
+ * broke it: the server ('server') or the application ('application'); `rule` names the
+ * rule (stable, kebab-case, e.g. 'header-name-token').
+ */
+export class ValidationError extends TsgiError {
+  readonly side: 'server' | 'application';
+  readonly rule: string;
+  constructor(code: ErrorCode, side: 'server' | 'application', rule: string, message: string) {
+    super(code, message);
+    this.side = side;
+    this.rule = rule;
+  }
+}
+
+/** A request body `Request.form()` cannot accept. `status` is the HTTP status to answer with (400, 413 or 415). */
+export class FormError extends TsgiError {
+  readonly status: number;
+  constructor(code: ErrorCode, status: number, message: string) {
+    super(code, message);
+    this.status = status;
   }
 }

@@ -6,10 +6,14 @@ export type {
 } from './types';
 export { Server, createServer, serve, type CloseOptions } from './server';
 export type { ServerOptions, TextSink } from './options';
-export { Request, decodeNative, encodeNative } from './request';
+export { Request, RequestHeaders, decodeNative, encodeNative } from './request';
+export { Response, type ResponseInit, type ResponseBody, type HeadersInit } from './app-response';
+export { Form, UploadedFile, FORM_DEFAULTS, type FormOptions } from './form';
+export type { CookieOptions } from './cookies';
 export { FileWrapper, fileWrapper } from './file-wrapper';
 export { parseBind, formatBind, type BindAddress } from './bind';
-export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, type ErrorCode } from './errors';
+export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, ValidationError, FormError, type ErrorCode } from './errors';
+export { validator, type ValidatorOptions } from './middleware/validator';
 export { Logger, type LogLevel, type LogFormat, type LoggerOptions, type LogFields } from './log';
 export { fromNodeHandler, type NodeHandler } from './adapters/from-node-handler';
 export { toNodeHandler, type ToNodeHandlerOptions, type NodeMiddleware } from './adapters/to-node-handler';

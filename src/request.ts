@@ -1,6 +1,8 @@
 // A small Werkzeug-like view of an environ for people who want UTF-8: the path, query and
 // headers decoded as UTF-8, and the body as text or JSON. The environ itself stays
 // faithful (latin-1 native strings); this only reads it.
+import { parseCookies } from './cookies';
+import { readForm, type Form, type FormOptions } from './form';
 import type { Environ, InputStream } from './types';
 
 /** Decodes a native (latin-1, one char per byte) string as UTF-8. */
@@ -15,10 +17,45 @@ export function encodeNative(s: string): string {
   return Buffer.from(s, 'utf8').toString('latin1');
 }
 
+/**
+ * The request headers, Headers-like: names are case-insensitive, values UTF-8. Built from
+ * the HTTP_* keys plus CONTENT_TYPE and CONTENT_LENGTH (when not empty).
+ */
+export class RequestHeaders implements Iterable<[string, string]> {
+  private readonly map: Map<string, string>;
+
+  constructor(environ: Environ) {
+    const h = new Map<string, string>();
+    const env = environ as Record<string, unknown>;
+    for (const key of Object.keys(env)) {
+      const v = env[key];
+      if (typeof v !== 'string') continue;
+      let name: string | undefined;
+      if (key.startsWith('HTTP_')) name = key.slice(5);
+      else if (key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') name = v === '' ? undefined : key;
+      if (name !== undefined) h.set(name.toLowerCase().replace(/_/g, '-'), decodeNative(v));
+    }
+    this.map = h;
+  }
+
+  /** The value (repeated headers joined with ',', Cookie with '; '), or undefined. Named `get` as in Headers; `null` is not used. */
+  get(name: string): string | undefined { return this.map.get(name.toLowerCase()); }
+  has(name: string): boolean { return this.map.has(name.toLowerCase()); }
+  get size(): number { return this.map.size; }
+  /** [lower-case name, value] pairs. */
+  entries(): IterableIterator<[string, string]> { return this.map.entries(); }
+  keys(): IterableIterator<string> { return this.map.keys(); }
+  values(): IterableIterator<string> { return this.map.values(); }
+  forEach(fn: (value: string, name: string) => void): void { this.map.forEach((v, k) => fn(v, k)); }
+  [Symbol.iterator](): IterableIterator<[string, string]> { return this.map.entries(); }
+}
+
 export class Request {
   readonly environ: Environ;
   private cachedBody: Buffer | undefined;
-  private cachedHeaders: Map<string, string> | undefined;
+  private cachedHeaders: RequestHeaders | undefined;
+  private cachedCookies: Map<string, string> | undefined;
+  private cachedForm: Promise<Form> | undefined;
 
   constructor(environ: Environ) {
     this.environ = environ;
@@ -48,20 +85,9 @@ export class Request {
     return new URLSearchParams(this.environ.QUERY_STRING);
   }
 
-  /** The request headers by lower-case name, values decoded as UTF-8. */
-  get headers(): ReadonlyMap<string, string> {
-    if (this.cachedHeaders) return this.cachedHeaders;
-    const h = new Map<string, string>();
-    const env = this.environ as Record<string, unknown>;
-    for (const key of Object.keys(env)) {
-      const v = env[key];
-      if (typeof v !== 'string') continue;
-      let name: string | undefined;
-      if (key.startsWith('HTTP_')) name = key.slice(5);
-      else if (key === 'CONTENT_TYPE' || key === 'CONTENT_LENGTH') name = v === '' ? undefined : key;
-      if (name !== undefined) h.set(name.toLowerCase().replace(/_/g, '-'), decodeNative(v));
-    }
-    return (this.cachedHeaders = h);
+  /** The request headers: case-insensitive get/has/entries, values decoded as UTF-8. */
+  get headers(): RequestHeaders {
+    return (this.cachedHeaders ??= new RequestHeaders(this.environ));
   }
 
   /** One header (case-insensitive), or undefined. */
@@ -111,26 +137,22 @@ export class Request {
     return JSON.parse(this.text()) as T;
   }
 
-  /** A urlencoded form body's fields. */
-  form(): URLSearchParams {
-    return new URLSearchParams(this.text());
+  /**
+   * The form body: application/x-www-form-urlencoded or multipart/form-data, read from
+   * wsgi.input once (later calls return the same Form). Rejects with a FormError (its
+   * `status` is 400, 413 or 415) for a body it cannot accept. Options are read on the first
+   * call; defaults in FORM_DEFAULTS.
+   */
+  form(options: FormOptions = {}): Promise<Form> {
+    return (this.cachedForm ??= readForm(this.environ, options, this.cachedBody));
   }
 
-  /** Cookies from the Cookie header. */
+  /** Cookies from the Cookie header (lenient: malformed pairs are skipped; the first of a repeated name wins). */
   get cookies(): ReadonlyMap<string, string> {
-    const out = new Map<string, string>();
-    const raw = this.header('cookie');
-    if (!raw) return out;
-    for (const part of raw.split(';')) {
-      const eq = part.indexOf('=');
-      if (eq < 0) continue;
-      const k = part.slice(0, eq).trim();
-      let v = part.slice(eq + 1).trim();
-      if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-      if (!out.has(k)) {
-        try { out.set(k, decodeURIComponent(v)); } catch { out.set(k, v); }
-      }
+    if (this.cachedCookies === undefined) {
+      const raw = this.header('cookie');
+      this.cachedCookies = raw ? parseCookies(raw) : new Map();
     }
-    return out;
+    return this.cachedCookies;
   }
 }

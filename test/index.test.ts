@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import * as api from '../src/index';
 
 describe('tsgi public module', () => {
-  it('exports the embedding API, the Request helper, the error classes and the fetch adapters', () => {
-    for (const name of ['serve', 'createServer', 'Server', 'Request', 'fileWrapper', 'FileWrapper', 'parseBind', 'formatBind', 'TsgiError', 'ApplicationError', 'OptionError', 'ListenError', 'ERROR_CODES', 'Logger', 'fromFetch', 'toFetch']) {
+  it('exports the embedding API, the helpers, the error classes and the fetch adapters', () => {
+    for (const name of ['serve', 'createServer', 'Server', 'Request', 'fileWrapper', 'FileWrapper', 'parseBind', 'formatBind', 'TsgiError', 'ApplicationError', 'OptionError', 'ListenError', 'ERROR_CODES', 'Logger', 'fromFetch', 'toFetch', 'validator', 'ValidationError', 'Response', 'RequestHeaders', 'Form', 'UploadedFile', 'FORM_DEFAULTS', 'FormError']) {
       expect(api, name).toHaveProperty(name);
     }
   });
