@@ -40,8 +40,10 @@ function trailers(text: string): ReadonlyArray<readonly [string, string]> {
   const out: Array<readonly [string, string]> = [];
   let at = 0;
   while (at < text.length) {
+    // Each field is "name:value\n" (the native core writes them so); a malformed tail ends it.
     const nl = text.indexOf('\n', at);
     const colon = text.indexOf(':', at);
+    if (nl < 0 || colon < 0 || colon > nl) break;
     out.push([text.slice(at, colon).toLowerCase(), text.slice(colon + 1, nl)]);
     at = nl + 1;
   }
