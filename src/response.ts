@@ -16,6 +16,7 @@ import { BODY_500, BODY_504, HEAD_500, HEAD_504, prepareHead, type HeadTarget } 
 import { kRange, kRelease } from './symbols';
 import type { App, Body, Chunk, Closable, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
 import type { RequestInput } from './input';
+import { closeBody } from './close-body';
 
 /** What every exchange of one server shares. */
 export interface GatewayContext {
@@ -556,19 +557,9 @@ export class Exchange implements HeadTarget {
     const body = this.body;
     if (this.bodyClosed || body === undefined || body === null) return;
     this.bodyClosed = true;
-    try {
-      const close = (body as { close?: unknown }).close;
-      if (typeof close === 'function') {
-        const r = close.call(body);
-        if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).catch === 'function') (r as Promise<unknown>).catch((e) => this.logError('close() of the body failed', e));
-      } else if (this.iter !== undefined && !this.iterDone && typeof this.iter.return === 'function') {
-        const r = this.iter.return();
-        if (this.async) Promise.resolve(r).catch((e) => this.logError('return() of the body iterator failed', e));
-      }
-    } catch (e) {
-      this.logError('close() of the body failed', e);
-    }
+    closeBody(body, this.iter, this.iterDone, this);
   }
+
 
   private finish(error: unknown): void {
     this.finished = true;
@@ -614,7 +605,8 @@ export class Exchange implements HeadTarget {
     return `${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}`;
   }
 
-  private logError(what: string, error: unknown): void {
+  /** Logs an error of this request on wsgi.errors (also where closeBody reports). */
+  logError(what: string, error: unknown): void {
     const detail = error instanceof Error ? error.stack ?? String(error) : (() => { try { return JSON.stringify(error); } catch { return String(error); } })();
     try {
       this.ctx.errors.write(`tsgi: ${what} in ${this.describe()}: ${detail}\n`);

@@ -5,6 +5,7 @@
 import { ApplicationError } from './errors';
 import { RESP_HAS_DATE } from './native';
 import type { ResponseHeaders } from './types';
+import { isHopByHop } from './http-syntax';
 
 /** Where the validated head goes (the gateway's per-request state). */
 export interface HeadTarget {
@@ -27,20 +28,6 @@ const DIGITS = /^\d{1,16}$/;
 const SPECIAL_LENGTH = new Uint8Array(18);
 for (const n of [2, 4, 7, 8, 10, 14, 17]) SPECIAL_LENGTH[n] = 1;
 
-function hopByHop(lower: string): boolean {
-  switch (lower) {
-    case 'connection':
-    case 'keep-alive':
-    case 'transfer-encoding':
-    case 'upgrade':
-    case 'te':
-    case 'trailer':
-    case 'trailers':
-      return true;
-    default:
-      return lower.startsWith('proxy-');
-  }
-}
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
@@ -97,7 +84,7 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
       contentLength = n;
     } else if (lower === 'date') {
       flags |= RESP_HAS_DATE;
-    } else if (hopByHop(lower)) {
+    } else if (isHopByHop(lower)) {
       throw new ApplicationError('TSGI_ERR_HOP_BY_HOP_HEADER', `startResponse: ${name} is a hop-by-hop header, which the server manages (PEP 3333); remove it from the response headers`);
     }
     head += name + ': ' + value + '\r\n';

@@ -8,6 +8,7 @@
 import { STATUS_CODES } from 'node:http';
 import { ApplicationError } from '../errors';
 import type { Body, Environ, ResponseHeaders, StartResponse } from '../types';
+import { isHopByHop } from '../http-syntax';
 
 /** What the gateway calls back when it is done with a response. */
 export interface AbortTarget {
@@ -47,20 +48,6 @@ function knownBody(res: Response): string | Uint8Array | null | undefined {
   return typeof src === 'string' || src instanceof Uint8Array ? src : undefined;
 }
 
-function hopByHop(name: string): boolean {
-  switch (name) {
-    case 'connection':
-    case 'keep-alive':
-    case 'transfer-encoding':
-    case 'upgrade':
-    case 'te':
-    case 'trailer':
-    case 'trailers':
-      return true;
-    default:
-      return name.startsWith('proxy-');
-  }
-}
 
 function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? `an object (${Object.prototype.toString.call(v)})` : typeof v;
@@ -78,7 +65,7 @@ function startFromResponse(res: Response, startResponse: StartResponse): void {
     if (name === 'set-cookie' && cookies !== undefined) {
       if (!cookiesDone) for (const c of cookies) headers.push(['set-cookie', c]);
       cookiesDone = true;
-    } else if (!hopByHop(name)) {
+    } else if (!isHopByHop(name)) {
       headers.push([name, value]);
     }
   }

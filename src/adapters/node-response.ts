@@ -11,6 +11,7 @@ import {
   alreadyFinished, headersSent, invalidChar, invalidChunk, invalidStatusCode, nullValues, streamDestroyed, writeAfterEnd,
 } from './node-errors';
 import type { NodeRequest } from './node-request';
+import { isHopByHop } from '../http-syntax';
 
 /** What the response asks of the exchange it belongs to. */
 export interface ResponseSink {
@@ -34,8 +35,7 @@ const kOutHeaders: symbol | undefined = Object.getOwnPropertySymbols(new http.Ou
   .find((s) => s.description === 'kOutHeaders');
 
 // Hop-by-hop headers belong to the connection, which tsgi's core manages: a framework's
-// Connection, Keep-Alive or Transfer-Encoding is dropped rather than refused.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection']);
+// Connection, Keep-Alive, Transfer-Encoding or Proxy-* is dropped rather than refused.
 // node:http's own check of header values and reason phrases.
 const INVALID_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
 
@@ -43,7 +43,7 @@ type Res = NodeResponse & Record<string | symbol, unknown>;
 
 
 function pushHeader(out: ResponseHeaders, lower: string, name: string, value: unknown): void {
-  if (HOP_BY_HOP.has(lower)) return;
+  if (isHopByHop(lower)) return;
   if (Array.isArray(value)) {
     for (const v of value) out.push([name, String(v)]);
   } else {

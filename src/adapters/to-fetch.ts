@@ -13,6 +13,7 @@ import { BODY_500, prepareHead, type HeadTarget } from '../start-response';
 import type { App, Body, Chunk, Environ, ErrorStream, FileWrapperFactory, InputStream, ResponseHeaders, Write } from '../types';
 import { fetchEnviron, type FetchEnvironContext } from './fetch-environ';
 import { bufferedInput, readWhole, StreamedInput } from './fetch-input';
+import { closeBody } from '../close-body';
 
 export interface ToFetchOptions {
   /** The mount prefix (SCRIPT_NAME) the application is served under. Default ''. */
@@ -130,7 +131,7 @@ class FetchExchange implements HeadTarget {
     try {
       chunk = await this.nextChunk();
     } catch (e) {
-      this.log('application error', e);
+      this.logError('application error', e);
       this.ended = true;
       this.closeBody();
       c.error(e);
@@ -210,7 +211,7 @@ class FetchExchange implements HeadTarget {
 
   /** An error before the Response exists: a 500 (the application's excInfo rules kept). */
   private failEarly(e: unknown): Response {
-    this.log('application error', e);
+    this.logError('application error', e);
     this.ended = true;
     this.closeBody();
     return new Response(BODY_500, { status: 500, statusText: 'Internal Server Error', headers: { 'content-type': 'text/plain; charset=utf-8' } });
@@ -226,18 +227,9 @@ class FetchExchange implements HeadTarget {
     const body = this.body;
     if (this.bodyClosed || body === undefined || body === null) return;
     this.bodyClosed = true;
-    try {
-      const close = (body as { close?: unknown }).close;
-      if (typeof close === 'function') {
-        const r = close.call(body);
-        if (r !== null && typeof r === 'object' && typeof (r as Promise<unknown>).catch === 'function') (r as Promise<unknown>).catch((e) => this.log('close() of the body failed', e));
-      } else if (this.iter !== undefined && !this.iterDone && typeof this.iter.return === 'function') {
-        Promise.resolve(this.iter.return()).catch((e) => this.log('return() of the body iterator failed', e));
-      }
-    } catch (e) {
-      this.log('close() of the body failed', e);
-    }
+    closeBody(body, this.iter, this.iterDone, this);
   }
+
 
   private missingStart(): ApplicationError {
     return new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
@@ -248,7 +240,7 @@ class FetchExchange implements HeadTarget {
     return `${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}`;
   }
 
-  private log(what: string, e: unknown): void {
+  logError(what: string, e: unknown): void {
     try { this.errors.write(`tsgi: ${what} in ${this.describe()}: ${errorText(e)}\n`); } catch { /* nowhere to report */ }
   }
 }
