@@ -44,19 +44,28 @@ function trimValue(v: unknown): string {
   return a === 32 || a === 9 || a === 10 || a === 13 || b === 32 || b === 9 || b === 10 || b === 13 ? s.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '') : s;
 }
 
-/** Adds name: value as Headers would: lower-case name, repeated names joined with ", " (Set-Cookie kept apart). */
-function addPair(pairs: ResponseHeaders, name: string, value: unknown): void {
-  const n = name.toLowerCase();
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
+
+/**
+ * Adds name: value as Headers would (lower-case name, repeated names joined with ", ",
+ * Set-Cookie kept apart). False for a name or value Headers would refuse.
+ */
+function addPair(pairs: ResponseHeaders, name: string, value: unknown): boolean {
+  if (!TOKEN.test(name)) return false;
   const v = trimValue(value);
+  if (BAD_VALUE.test(v)) return false;
+  const n = name.toLowerCase();
   if (n !== 'set-cookie') {
     for (let i = 0; i < pairs.length; i++) {
       if (pairs[i][0] === n) {
         pairs[i] = [n, pairs[i][1] + ', ' + v];
-        return;
+        return true;
       }
     }
   }
   pairs.push([n, v]);
+  return true;
 }
 
 /** A snapshot of headers init as pairs, or undefined when it is not a shape read here (then the real Headers decides). */
@@ -71,8 +80,7 @@ function initPairs(init: unknown): ResponseHeaders | undefined {
   }
   if (Array.isArray(init)) {
     for (const p of init) {
-      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string') return undefined;
-      addPair(pairs, p[0], p[1]);
+      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' || !addPair(pairs, p[0], p[1])) return undefined;
     }
     return pairs;
   }
@@ -83,7 +91,7 @@ function initPairs(init: unknown): ResponseHeaders | undefined {
     if (typeof v !== 'string') {
       if (Array.isArray(v) || (v !== null && typeof v === 'object')) return undefined;
     }
-    addPair(pairs, k, v);
+    if (!addPair(pairs, k, v)) return undefined;
   }
   return pairs;
 }
