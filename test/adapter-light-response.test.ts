@@ -81,6 +81,17 @@ describe('LightResponse as a Response', () => {
     expect([await c2.text(), await s.text(), c2.headers.get('x-c')]).toEqual(['streamed', 'streamed', '3']);
   });
 
+  it('takes over the unread body stream of another as Node\'s Response does', async () => {
+    const first = new Response('moved', { status: 201, headers: { 'x-a': '1' } });
+    const second = new Response(first.body);
+    expect([...second.headers]).toEqual([...new NativeResponse(new NativeResponse('moved').body).headers]);
+    expect(await second.text()).toBe('moved');
+    await expect(first.text()).rejects.toThrow(TypeError);
+    const third = new Response('again', { headers: { 'x-b': '2' } });
+    const fourth = new Response(third.body, third);
+    expect([fourth.status, fourth.headers.get('x-b'), fourth.headers.get('content-type'), await fourth.text()]).toEqual([200, '2', 'text/plain;charset=UTF-8', 'again']);
+  });
+
   it('keeps the statics and the errors of invalid arguments', async () => {
     const j = Response.json({ a: 1 }, { status: 202, headers: { 'x-j': 'y' } });
     expect([j.status, j.headers.get('content-type'), j.headers.get('x-j'), await j.json()]).toEqual([202, 'application/json', 'y', { a: 1 }]);

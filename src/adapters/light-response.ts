@@ -105,6 +105,23 @@ interface Init { status?: unknown; statusText?: unknown; headers?: unknown }
 
 let partsOf: (res: object) => LightParts | undefined;
 
+/**
+ * The string or bytes behind a body stream a LightResponse handed out and nobody read yet,
+ * so `new Response(res.body, res)` (Hono, when a middleware changes a finished response)
+ * stays light.
+ */
+const streamSources = new WeakMap<ReadableStream<Uint8Array>, string | Uint8Array>();
+
+function sourceOf(body: ReadableStream<Uint8Array>): string | Uint8Array | undefined {
+  return body.locked ? undefined : streamSources.get(body);
+}
+
+/** The new Response takes the stream, as Node's would: nobody else can read it now. */
+function takeStream(body: ReadableStream<Uint8Array>): void {
+  streamSources.delete(body);
+  body.getReader();
+}
+
 export class LightResponse {
   #body: LightBody = null;
   #status = 200;
@@ -118,6 +135,7 @@ export class LightResponse {
     if (body === undefined || body === null) b = null;
     else if (typeof body === 'string' || body instanceof Uint8Array) b = body;
     else if (body instanceof ArrayBuffer) b = new Uint8Array(body);
+    else if (body instanceof ReadableStream) b = sourceOf(body);
     const status = init?.status;
     const statusText = init?.statusText;
     const pairs = b === undefined ? undefined : initPairs(init?.headers);
@@ -129,10 +147,11 @@ export class LightResponse {
       this.#real = new NativeResponse(body as ConstructorParameters<typeof Response>[0], init as ResponseInit);
       return;
     }
+    if (b !== null && typeof body === 'object' && body instanceof ReadableStream) takeStream(body);
     this.#body = b;
     if (status !== undefined) this.#status = status as number;
     if (statusText !== undefined) this.#statusText = statusText as string;
-    if (typeof b === 'string' && !hasHeader(pairs, 'content-type')) pairs.push(['content-type', TEXT_TYPE]);
+    if (typeof body === 'string' && !hasHeader(pairs, 'content-type')) pairs.push(['content-type', TEXT_TYPE]);
     this.#pairs = pairs;
   }
 
@@ -162,8 +181,12 @@ export class LightResponse {
   get url(): string { return this.#real !== undefined ? this.#real.url : ''; }
   get redirected(): boolean { return this.#real !== undefined ? this.#real.redirected : false; }
   get body(): ReadableStream<Uint8Array> | null {
-    if (this.#real === undefined && this.#body === null) return null;
-    return this.#realize().body;
+    if (this.#real !== undefined) return this.#real.body;
+    const src = this.#body;
+    if (src === null) return null;
+    const stream = this.#realize().body!;
+    streamSources.set(stream, src);
+    return stream;
   }
   get bodyUsed(): boolean { return this.#real !== undefined ? this.#real.bodyUsed : false; }
 
