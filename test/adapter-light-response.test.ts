@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
-import { fromFetch } from '../src/index';
+import { fromFetch, toFetch } from '../src/index';
 import { NativeResponse } from '../src/adapters/light-response';
 import { get, rawRequest } from './helpers/http';
 import { startServer, type TestServer } from './helpers/server';
@@ -111,6 +111,16 @@ describe('LightResponse as a Response', () => {
     expect(res).toBeInstanceOf(Response);
     expect(Object.getPrototypeOf(res)).toBe(NativeResponse.prototype);
     expect(await res.text()).toBe('served');
+  });
+
+  it('leaves toFetch working, its Responses streaming the tsgi app\'s body', async () => {
+    const handler = toFetch((environ, startResponse) => {
+      startResponse('201 Created', [['x-t', '1']]);
+      return ['to', 'fetch'];
+    });
+    const res = await handler(new Request('http://example.test/'));
+    expect(res).toBeInstanceOf(Response);
+    expect([res.status, res.headers.get('x-t'), await res.text()]).toEqual([201, '1', 'tofetch']);
   });
 });
 
