@@ -67,6 +67,23 @@ describe('LightResponse as a Response', () => {
     expect([blob.type, await blob.text()]).toEqual(['text/x', 'b']);
   });
 
+  it('copies bytes it is given, as Node\'s Response does', async () => {
+    const bytes = Buffer.from('abc');
+    const ab = new TextEncoder().encode('xyz').buffer;
+    const r = new Response(bytes);
+    const s = new Response(ab);
+    bytes[0] = 0x7a;
+    new Uint8Array(ab)[0] = 0x41;
+    expect([await r.text(), await s.text()]).toEqual(['abc', 'xyz']);
+    const res = await serveOnce(() => {
+      const buf = Buffer.from('sent');
+      const out = new Response(buf);
+      buf.fill(0x2d);
+      return out;
+    });
+    expect(res.body.toString()).toBe('sent');
+  });
+
   it('clones, before and after the body stream was taken, with later header changes', async () => {
     const r = new Response('data', { headers: { 'x-a': '1' } });
     r.headers.set('x-b', '2');

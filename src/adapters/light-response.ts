@@ -133,8 +133,10 @@ export class LightResponse {
   constructor(body?: unknown, init?: Init) {
     let b: LightBody | undefined;
     if (body === undefined || body === null) b = null;
-    else if (typeof body === 'string' || body instanceof Uint8Array) b = body;
-    else if (body instanceof ArrayBuffer) b = new Uint8Array(body);
+    else if (typeof body === 'string') b = body;
+    // Bytes are copied, as Node's Response does: the caller may reuse its buffer.
+    else if (body instanceof Uint8Array) b = new Uint8Array(body);
+    else if (body instanceof ArrayBuffer) b = new Uint8Array(body.slice(0));
     else if (body instanceof ReadableStream) b = sourceOf(body);
     const status = init?.status;
     const statusText = init?.statusText;
