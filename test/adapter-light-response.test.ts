@@ -6,10 +6,11 @@ import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Hono } from 'hono';
 import { fromFetch, toFetch } from '../src/index';
-import { NativeResponse } from '../src/adapters/light-response';
+import { nativeResponse } from '../src/adapters/light-response';
 import { get, rawRequest } from './helpers/http';
 import { startServer, type TestServer } from './helpers/server';
 
+let NativeResponse: typeof Response;
 let ts: TestServer | undefined;
 afterEach(async () => {
   await ts?.close();
@@ -18,6 +19,7 @@ afterEach(async () => {
 
 beforeAll(() => {
   fromFetch(() => new Response('')); // installs the global, as serving a fetch handler does
+  NativeResponse = nativeResponse();
 });
 
 async function serveOnce(handler: (request: Request) => Response | Promise<Response>, request = get('/')) {

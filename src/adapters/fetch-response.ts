@@ -9,7 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import { ApplicationError } from '../errors';
 import type { Body, Environ, ResponseHeaders, StartResponse } from '../types';
 import { isHopByHop } from '../http-syntax';
-import { lightParts, NativeResponse } from './light-response';
+import { lightParts, nativeResponse } from './light-response';
 
 /** What the gateway calls back when it is done with a response. */
 export interface AbortTarget {
@@ -23,7 +23,7 @@ let kState: symbol | null | undefined;
 function stateSymbol(): symbol | null {
   if (kState !== undefined) return kState;
   try {
-    const probe = new NativeResponse('x');
+    const probe = new (nativeResponse())('x');
     kState = Object.getOwnPropertySymbols(probe).find((s) => {
       const st = (probe as unknown as Record<symbol, { body?: { source?: unknown } }>)[s];
       return st !== null && typeof st === 'object' && st.body !== undefined && st.body !== null && st.body.source === 'x';
@@ -157,7 +157,7 @@ export function responseBody(res: unknown, environ: Environ, startResponse: Star
       return light.body === null ? [] : [light.body];
     }
   }
-  if (!(res instanceof NativeResponse)) {
+  if (!(res instanceof nativeResponse())) {
     if (res === null || typeof res !== 'object' || typeof (res as Response).status !== 'number' || typeof (res as Response).headers !== 'object') {
       throw new ApplicationError('TSGI_ERR_INVALID_RESPONSE', `the fetch handler must return a Response (or a Promise of one), got ${describe(res)}`);
     }

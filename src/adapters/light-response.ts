@@ -20,7 +20,12 @@ function baseResponse(): typeof Response {
   return C;
 }
 
-export const NativeResponse: typeof Response = baseResponse();
+let native: typeof Response | undefined;
+
+/** Node's Response class (looked up on first use: touching the global loads Node's fetch implementation). */
+export function nativeResponse(): typeof Response {
+  return (native ??= baseResponse());
+}
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const TEXT_TYPE = 'text/plain;charset=UTF-8';
@@ -146,7 +151,7 @@ export class LightResponse {
         || (b !== null && NULL_BODY_STATUS.has(status as number))
         || (statusText !== undefined && statusText !== '' && (typeof statusText !== 'string' || !/^[\t\x20-\x7e\x80-\xff]*$/.test(statusText)))) {
       // Anything unusual (a stream, Blob, FormData, a status or header that may be invalid): Node's Response decides.
-      this.#real = new NativeResponse(body as ConstructorParameters<typeof Response>[0], init as ResponseInit);
+      this.#real = new (nativeResponse())(body as ConstructorParameters<typeof Response>[0], init as ResponseInit);
       return;
     }
     if (b !== null && typeof body === 'object' && body instanceof ReadableStream) takeStream(body);
@@ -160,7 +165,7 @@ export class LightResponse {
   /** The real Response behind this one, built on first need with the current headers. */
   #realize(): Response {
     if (this.#real !== undefined) return this.#real;
-    const real = new NativeResponse(this.#body, { status: this.#status, statusText: this.#statusText, headers: this.#headers ?? this.#pairs });
+    const real = new (nativeResponse())(this.#body, { status: this.#status, statusText: this.#statusText, headers: this.#headers ?? this.#pairs });
     this.#real = real;
     this.#headers ??= real.headers;
     this.#pairs = undefined;
@@ -215,19 +220,19 @@ export class LightResponse {
 
   static json(data: unknown, init?: Init): Response {
     const text = JSON.stringify(data);
-    if (typeof text !== 'string') return NativeResponse.json(data, init as ResponseInit);
+    if (typeof text !== 'string') return nativeResponse().json(data, init as ResponseInit);
     const headers = initPairs(init?.headers);
-    if (headers === undefined) return NativeResponse.json(data, init as ResponseInit);
+    if (headers === undefined) return nativeResponse().json(data, init as ResponseInit);
     if (!hasHeader(headers, 'content-type')) headers.push(['content-type', JSON_TYPE]);
     return new LightResponse(text, { status: init?.status, statusText: init?.statusText, headers }) as unknown as Response;
   }
 
-  static error(): Response { return NativeResponse.error(); }
-  static redirect(url: string | URL, status?: number): Response { return NativeResponse.redirect(url, status as Parameters<typeof Response.redirect>[1]); }
+  static error(): Response { return nativeResponse().error(); }
+  static redirect(url: string | URL, status?: number): Response { return nativeResponse().redirect(url, status as Parameters<typeof Response.redirect>[1]); }
 
   /** Real Responses (from fetch(), Response.error(), …) are instances too. */
   static [Symbol.hasInstance](v: unknown): boolean {
-    return v !== null && typeof v === 'object' && NativeResponse.prototype.isPrototypeOf(v);
+    return v !== null && typeof v === 'object' && nativeResponse().prototype.isPrototypeOf(v);
   }
 
   static {
@@ -247,9 +252,8 @@ export class LightResponse {
   }
 }
 
-Object.setPrototypeOf(LightResponse.prototype, NativeResponse.prototype);
-Object.setPrototypeOf(LightResponse, NativeResponse);
 Object.defineProperty(LightResponse, 'name', { value: 'Response' });
+let prototypeReady = false;
 
 /** Status, headers and body of a LightResponse still held lightly; undefined for anything else. */
 export function lightParts(res: object): LightParts | undefined {
@@ -258,6 +262,11 @@ export function lightParts(res: object): LightParts | undefined {
 
 /** Makes LightResponse the global Response (process-wide; idempotent). */
 export function installLightResponse(): void {
+  if (!prototypeReady) {
+    prototypeReady = true;
+    Object.setPrototypeOf(LightResponse.prototype, nativeResponse().prototype);
+    Object.setPrototypeOf(LightResponse, nativeResponse());
+  }
   if (globalThis.Response === (LightResponse as unknown as typeof Response)) return;
   Object.defineProperty(globalThis, 'Response', { value: LightResponse, writable: true, configurable: true, enumerable: false });
 }
