@@ -53,6 +53,17 @@ describe('tsgi serves each kind of export', () => {
     expect(countdown.body).toBe('3\n2\n1\nliftoff\n');
   });
 
+  it('a fetch handler gets the lighter global Response unless --no-override-global-objects', async () => {
+    const byDefault = await startServer(['fetch-fn.js:globals', '--bind', '127.0.0.1:0']);
+    expect((await get({ port: byDefault.port }, '/')).body).toBe('replaced');
+    await killAll();
+    const optedOut = await startServer(['fetch-fn.js:globals', '--bind', '127.0.0.1:0', '--no-override-global-objects']);
+    expect((await get({ port: optedOut.port }, '/')).body).toBe('untouched');
+    await killAll();
+    const byEnv = await startServer(['fetch-fn.js:globals', '--bind', '127.0.0.1:0'], { env: { TSGI_OVERRIDE_GLOBAL_OBJECTS: 'false' } });
+    expect((await get({ port: byEnv.port }, '/')).body).toBe('untouched');
+  });
+
   it('--check says what it detected', async () => {
     const r = await run(['hono-app.js:app', '--check']);
     expect(r.code).toBe(0);

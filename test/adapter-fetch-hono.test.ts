@@ -1,6 +1,8 @@
 // The same Hono app served by @hono/node-server and by tsgi through fromFetch: the same
 // requests get the same status, headers (Date, Connection and Keep-Alive aside) and body
-// bytes.
+// bytes. fromFetch makes tsgi's LightResponse the global Response of this process, so both
+// apps build LightResponses: @hono/node-server reads them through the public Response API
+// (headers, body stream), tsgi through its direct path, and the bytes must agree.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { serve as honoServe } from '@hono/node-server';
@@ -15,7 +17,7 @@ let nodePort = 0;
 
 beforeAll(async () => {
   ts = await startServer(fromFetch(honoApp()));
-  // The global Request/Response stay Node's own, as in a process that only runs tsgi.
+  // @hono/node-server leaves the globals as fromFetch set them.
   await new Promise<void>((resolve) => {
     nodeServer = honoServe({ fetch: honoApp().fetch, hostname: '127.0.0.1', port: 0, overrideGlobalObjects: false }, () => resolve());
   });

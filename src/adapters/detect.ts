@@ -90,8 +90,14 @@ export function detectInterface(exported: unknown, where = 'the export'): Detect
   };
 }
 
+/** How a detected export is adapted. */
+export interface AdaptOptions {
+  /** fromFetch's overrideGlobalObjects for a fetch handler (default true). */
+  overrideGlobalObjects?: boolean;
+}
+
 /** A tsgi application serving `exported` as `detection` says (for Fastify, after ready()). */
-export async function adaptExport(exported: unknown, detection: Detection, where = 'the export'): Promise<App> {
+export async function adaptExport(exported: unknown, detection: Detection, where = 'the export', options: AdaptOptions = {}): Promise<App> {
   switch (detection.interface) {
     case 'tsgi':
       if (typeof exported !== 'function') throw new AppLoadError(`${where} is ${exported === null ? 'null' : typeof exported}, not a tsgi application function (environ, startResponse) => body`);
@@ -100,7 +106,7 @@ export async function adaptExport(exported: unknown, detection: Detection, where
       if (typeof exported !== 'function' && !has(exported, 'fetch')) {
         throw new AppLoadError(`${where} is neither a fetch function (request) => Response nor an object with a fetch method, so --interface fetch cannot serve it`);
       }
-      return fromFetch(exported as FetchHandler | FetchHandlerObject);
+      return fromFetch(exported as FetchHandler | FetchHandlerObject, { overrideGlobalObjects: options.overrideGlobalObjects !== false });
     case 'node': {
       let handler: NodeHandler;
       if (isFastify(exported)) {
@@ -134,7 +140,7 @@ export function describeExport(exported: unknown, setting: InterfaceSetting | st
 }
 
 /** Detects (or takes from `setting`) the interface and returns the app with what was decided. */
-export async function resolveApp(exported: unknown, setting: InterfaceSetting | string = 'auto', where = 'the export'): Promise<{ app: App; detection: Detection }> {
+export async function resolveApp(exported: unknown, setting: InterfaceSetting | string = 'auto', where = 'the export', options: AdaptOptions = {}): Promise<{ app: App; detection: Detection }> {
   const detection = describeExport(exported, setting, where);
-  return { app: await adaptExport(exported, detection, where), detection };
+  return { app: await adaptExport(exported, detection, where, options), detection };
 }

@@ -2,9 +2,11 @@
 // than most handlers need: this object answers method, url and headers from the environ
 // and builds the real Request (with its body stream) only when something else is asked
 // for. It inherits from Request.prototype, so `instanceof Request` holds. The common
-// body readers (text, json, arrayBuffer) read wsgi.input directly.
+// body readers (text, json, arrayBuffer) read wsgi.input directly, and its headers answer
+// get() and has() from the environ (environ-headers.ts).
 import type { Environ, InputStream } from '../types';
-import { requestHeaders, requestUrl } from './fetch-url';
+import { EnvironHeaders, prepareEnvironHeaders } from './environ-headers';
+import { requestUrl } from './fetch-url';
 
 /** Request bodies up to this size are handed to Request whole; larger ones as a stream pulled 64 KB at a time. */
 const WHOLE_BODY_MAX = 64 * 1024;
@@ -60,7 +62,7 @@ export class EnvironRequest {
   }
 
   get headers(): Headers {
-    return (this[kHeaders] ??= this[kReal] !== undefined ? this[kReal].headers : requestHeaders(this[kEnviron]));
+    return (this[kHeaders] ??= this[kReal] !== undefined ? this[kReal].headers : new EnvironHeaders(this[kEnviron]) as unknown as Headers);
   }
 
   get signal(): AbortSignal {
@@ -139,6 +141,7 @@ let prototypeReady = false;
 export function prepareEnvironRequest(): void {
   if (prototypeReady) return;
   prototypeReady = true;
+  prepareEnvironHeaders();
   const own = new Set(Object.getOwnPropertyNames(EnvironRequest.prototype));
   for (const [name, desc] of Object.entries(Object.getOwnPropertyDescriptors(Request.prototype))) {
     if (own.has(name) || name === 'constructor') continue;

@@ -9,6 +9,7 @@ import { STATUS_CODES } from 'node:http';
 import { ApplicationError } from '../errors';
 import type { Body, Environ, ResponseHeaders, StartResponse } from '../types';
 import { isHopByHop } from '../http-syntax';
+import { lightParts, nativeResponse } from './light-response';
 
 /** What the gateway calls back when it is done with a response. */
 export interface AbortTarget {
@@ -22,7 +23,7 @@ let kState: symbol | null | undefined;
 function stateSymbol(): symbol | null {
   if (kState !== undefined) return kState;
   try {
-    const probe = new Response('x');
+    const probe = new (nativeResponse())('x');
     kState = Object.getOwnPropertySymbols(probe).find((s) => {
       const st = (probe as unknown as Record<symbol, { body?: { source?: unknown } }>)[s];
       return st !== null && typeof st === 'object' && st.body !== undefined && st.body !== null && st.body.source === 'x';
@@ -145,7 +146,18 @@ async function streamBody(stream: ReadableStream<Uint8Array>, request: AbortTarg
 
 /** Hands `res` to the gateway: startResponse called, the body returned. */
 export function responseBody(res: unknown, environ: Environ, startResponse: StartResponse, request: AbortTarget): Body | Promise<Body> {
-  if (!(res instanceof Response)) {
+  if (res !== null && typeof res === 'object') {
+    // A LightResponse still holding its string or bytes: no Headers, no stream.
+    const light = lightParts(res);
+    if (light !== undefined) {
+      const headers: ResponseHeaders = [];
+      for (const pair of light.headers) if (!isHopByHop(pair[0])) headers.push(pair);
+      const status = light.status;
+      startResponse(status + ' ' + (light.statusText || STATUS_CODES[status] || 'Unknown'), headers);
+      return light.body === null ? [] : [light.body];
+    }
+  }
+  if (!(res instanceof nativeResponse())) {
     if (res === null || typeof res !== 'object' || typeof (res as Response).status !== 'number' || typeof (res as Response).headers !== 'object') {
       throw new ApplicationError('TSGI_ERR_INVALID_RESPONSE', `the fetch handler must return a Response (or a Promise of one), got ${describe(res)}`);
     }

@@ -6,11 +6,18 @@ import { OptionError } from '../errors';
 import type { App, Body, Chunk, Environ, ErrorStream, StartResponse } from '../types';
 import { EnvironRequest, prepareEnvironRequest } from './fetch-request';
 import { responseBody } from './fetch-response';
+import { installLightResponse } from './light-response';
 import type { ExecutionContext, FetchHandler, FetchHandlerObject } from './fetch-types';
 
 export interface FromFetchOptions {
   /** The second argument of every call (Workers' `env`: bindings, variables). Default `{}`. */
   env?: unknown;
+  /**
+   * Replace globalThis.Response with tsgi's LightResponse, which defers building Node's
+   * Response until something needs more than the status, headers and a string or bytes
+   * body. Process-wide; default true. Pass false to leave the global alone.
+   */
+  overrideGlobalObjects?: boolean;
 }
 
 const NO_PROPS = Object.freeze({});
@@ -76,6 +83,7 @@ export function fromFetch(handler: FetchHandler | FetchHandlerObject, options: F
   else if (handler !== null && typeof handler === 'object' && typeof (handler as FetchHandlerObject).fetch === 'function') target = handler;
   else throw new OptionError('TSGI_ERR_INVALID_OPTION', `fromFetch() takes a fetch handler (request) => Response or an object with a fetch method (a Hono app), got ${handler === null ? 'null' : typeof handler}`);
   prepareEnvironRequest();
+  if (options.overrideGlobalObjects !== false) installLightResponse();
   const env = options.env ?? {};
   let context: Context | undefined;
   let contextErrors: ErrorStream | undefined;

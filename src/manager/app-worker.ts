@@ -55,7 +55,7 @@ export class AppWorker {
     if (s.accessLog) this.accessLog = new AccessLog(new LogFile(String(s.accessLog), 1), String(s.accessLogFormat));
     // Heartbeats start before the app loads, so a load that hangs is caught by --timeout.
     this.run();
-    const { app, detection } = await resolveApp(await loadApp(this.cfg.app, this.cfg.cwd), String(s.interface ?? 'auto'), this.cfg.app);
+    const { app, detection } = await resolveApp(await loadApp(this.cfg.app, this.cfg.cwd), String(s.interface ?? 'auto'), this.cfg.app, { overrideGlobalObjects: s.overrideGlobalObjects !== false });
     this.log.info('application', { app: this.cfg.app, interface: detection.interface, detected: detection.kind, why: detection.why });
     if (s.reload) this.send({ t: 'files', files: loadedFiles() });
     const options: Record<string, unknown> = {};

@@ -97,3 +97,11 @@ export const appInterface = defineSetting<string>({
   choices: ['auto', 'tsgi', 'node', 'fetch'],
   doc: 'What the exported application is: auto (detected from its shape), tsgi (environ, startResponse), node (a node:http handler, Express, Koa, Fastify) or fetch (a fetch handler or an object with fetch, such as Hono).',
 });
+
+export const overrideGlobalObjects = defineSetting<boolean>({
+  name: 'overrideGlobalObjects',
+  section: 'workers',
+  type: 'boolean',
+  default: true,
+  doc: "For a fetch handler (interface fetch): replace globalThis.Response in the worker with tsgi's lighter Response, which is sent without building Node's Response (as @hono/node-server does). --no-override-global-objects leaves the global alone.",
+});
