@@ -154,10 +154,12 @@ export class Server {
     const nb = this.nb!;
     const id = this[kNativeId];
     if (this.onSignal) this[kOptions].signal?.removeEventListener('abort', this.onSignal);
-    this[kOptions].logger.info('closing', { graceful });
     const refuse = (options as InternalCloseOptions)[kRefuseFds];
     this.closing = new Promise<void>((resolve) => {
       nb.stopListening(id, refuse ? [...refuse] : undefined);
+      // Logged once the listeners are closed: whoever reads it may count on new
+      // connections being refused from then on.
+      this[kOptions].logger.info('closing', { graceful });
       let timer: NodeJS.Timeout | undefined;
       let done = false;
       // Keeps the event loop alive until the native core reports the close, so a process
