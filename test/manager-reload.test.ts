@@ -62,7 +62,8 @@ exports.app = (environ, startResponse) => {
 
   it('a worker that keeps crashing is respawned with growing delays, not in a tight loop', async () => {
     const t = tsgi(['crash-soon.js', '--bind', '127.0.0.1:0']);
-    await t.waitFor(/(msg="worker died"[\s\S]*){5}/, 20_000);
+    // Five boots of a worker: generous for a loaded machine (the delays themselves sum to 1.5 s).
+    await t.waitFor(/(msg="worker died"[\s\S]*){5}/, 45_000);
     const delays = [...t.err().matchAll(/msg="worker died" .*how="code 7" respawn_in_ms=(\d+)/g)].map((m) => Number(m[1]));
     expect(delays.slice(0, 5)).toEqual([0, 100, 200, 400, 800]);
   });
