@@ -1396,8 +1396,7 @@ void Connection::begin_graceful_close() {
   if (in_flight_ || phase_ == Phase::Body || phase_ == Phase::Head) return;
   if (phase_ != Phase::Idle || close_after_flush_ || no_more_requests_) return;  // on its way out
   if (!inbuf_.empty()) return;  // a request: answered
-  bool output_pending = piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_;
-  if (output_pending) return;  // the grace counts once the last response is out (tick)
+  if (output_pending()) return;  // the grace counts once the last response is out (tick)
   uint64_t grace = std::min<uint64_t>(server->limits.keep_alive_timeout_ms, kDrainGraceMs);
   if (uv_now(ld->loop) - phase_since_ >= grace) end_idle();
 }
@@ -1435,7 +1434,7 @@ void Connection::tick(uint64_t now) {
     last_write_queue_size_ = h_.stream.write_queue_size;
     last_write_progress_ = now;
   }
-  bool output_pending = piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_;
+  const bool output_pending = this->output_pending();
   if (output_pending && now - last_write_progress_ >= l.write_timeout_ms) {
     close_now();  // the client stopped reading
     return;

@@ -166,6 +166,8 @@ class Connection {
   void check_drain();
   // Output not yet written: queued pieces and staged bytes not yet made one.
   uint64_t pending_output() const { return queued_ + (stage_.size() - stage_synced_); }
+  // Anything of a response not written yet: queued pieces, a write in progress, staged bytes.
+  bool output_pending() const { return piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_; }
   // Reading and dispatching were paused for a full output queue: resume once it drained.
   void check_output_resume();
   void release_pieces();

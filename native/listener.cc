@@ -106,8 +106,7 @@ void Listener::accept_pending() {
       return;
     }
     retry_ms_ = 0;
-    Connection* c = server->ld->new_connection();
-    if (c->accept_fd(this, sock)) admit(c);
+    take(sock);
   }
 }
 
@@ -120,6 +119,11 @@ void Listener::pause_accepting() {
 void Listener::pause_accepting_for(uint64_t ms) {
   uv_poll_stop(&watch_->poll);
   uv_timer_start(&watch_->timer, on_retry, ms, 0);
+}
+
+void Listener::take(int sock) {
+  Connection* c = server->ld->new_connection();
+  if (c->accept_fd(this, sock)) admit(c);
 }
 
 void Listener::admit(Connection* c) {
@@ -166,8 +170,7 @@ void Listener::accept_queued(bool even_if_shared) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       return;  // EAGAIN: the queue is empty; anything else: nothing more to take
     }
-    Connection* c = server->ld->new_connection();
-    if (c->accept_fd(this, sock)) admit(c);
+    take(sock);
   }
 }
 

@@ -70,6 +70,8 @@ class Listener {
   void accept_pending();
   void pause_accepting();        // out of descriptors: backing off
   void pause_accepting_for(uint64_t ms);
+  // A connection accepted from this listener's socket: a Connection for it, admitted.
+  void take(int sock);
   // Hands an accepted connection to the server: above max_connections, a connection
   // with no request yet makes room (Server::eviction_victim), else the new one gets 503.
   // Both cost a close, and a client that reconnects at once would keep the server busy
