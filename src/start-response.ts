@@ -5,7 +5,7 @@
 import { ApplicationError } from './errors';
 import { RESP_HAS_DATE } from './native';
 import type { ResponseHeaders } from './types';
-import { isHopByHop } from './http-syntax';
+import { FIELD_VALUE, TOKEN, isHopByHop } from './http-syntax';
 
 /** Where the validated head goes (the gateway's per-request state). */
 export interface HeadTarget {
@@ -18,9 +18,6 @@ export interface HeadTarget {
   respFlags: number;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// field-value: VCHAR, SP, HTAB and obs-text (0x80-0xFF); nothing outside latin-1, no CR/LF/NUL.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS = /^([2-5]\d\d) [\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,16}$/;
 // Lengths of the header names prepareHead treats specially (te, date, upgrade, trailer,
