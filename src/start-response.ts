@@ -92,6 +92,30 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
   target.respFlags = flags;
 }
 
+/**
+ * The checks every startResponse makes before taking a head: a call with excInfo after
+ * the head went out rethrows excInfo; a second call without excInfo is an error.
+ */
+export function checkStart(excInfo: unknown, started: boolean, headersSent: boolean): void {
+  if (excInfo !== undefined && excInfo !== null) {
+    if (headersSent) throw excInfo;
+  } else if (started) {
+    throw startResponseTwice();
+  }
+}
+
+/** startResponse was called again without excInfo. */
+export function startResponseTwice(): ApplicationError {
+  return new ApplicationError('TSGI_ERR_START_RESPONSE_TWICE',
+    'startResponse was called a second time without excInfo; pass the caught error as the third argument to replace the status and headers');
+}
+
+/** The body (or its end) came before startResponse. */
+export function startResponseMissing(): ApplicationError {
+  return new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
+    'the application produced its body (or ended) without calling startResponse(status, headers) first');
+}
+
 /** The head of the canned 500 response. */
 export const HEAD_500 = '500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n';
 export const BODY_500 = 'Internal Server Error\n';

@@ -8,7 +8,7 @@ import { ApplicationError } from '../errors';
 import { fileWrapper } from '../file-wrapper';
 import { RequestInput, EMPTY_INPUT } from '../input';
 import { kRelease } from '../symbols';
-import { prepareHead, type HeadTarget } from '../start-response';
+import { checkStart, prepareHead, startResponseMissing, type HeadTarget } from '../start-response';
 import type { App, Chunk, Environ, ErrorStream, FileWrapperFactory, ResponseHeaders, Write } from '../types';
 
 export interface ToNodeHandlerOptions {
@@ -131,12 +131,7 @@ class Outgoing implements HeadTarget {
   constructor(private readonly res: http.ServerResponse) {}
 
   startResponse = (status: string, headers: ResponseHeaders, excInfo?: unknown): Write => {
-    if (excInfo !== undefined && excInfo !== null) {
-      if (this.sent) throw excInfo;
-    } else if (this.started) {
-      throw new ApplicationError('TSGI_ERR_START_RESPONSE_TWICE',
-        'startResponse was called a second time without excInfo; pass the caught error as the third argument to replace the status and headers');
-    }
+    checkStart(excInfo, this.started, this.sent);
     prepareHead(this, status, headers);
     this.status = status;
     this.headers = headers;
@@ -151,10 +146,7 @@ class Outgoing implements HeadTarget {
 
   sendHead(): void {
     if (this.sent) return;
-    if (!this.started) {
-      throw new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
-        'the application produced its body (or ended) without calling startResponse(status, headers) first');
-    }
+    if (!this.started) throw startResponseMissing();
     this.sent = true;
     const sp = this.status.indexOf(' ');
     const flat: string[] = [];
