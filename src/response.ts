@@ -13,7 +13,7 @@ import {
   FLAG_HEAD, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
 } from './native';
 import {
-  BODY_500, BODY_504, HEAD_500, HEAD_504, checkStart, prepareHead, startResponseMissing, type HeadTarget,
+  BODY_500, BODY_504, HEAD_500, HEAD_504, checkStart, invalidChunk, prepareHead, startResponseMissing, type HeadTarget,
 } from './start-response';
 import { kRange, kRelease } from './symbols';
 import type { App, Body, Chunk, Closable, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
@@ -57,11 +57,6 @@ function toNativeChunk(v: unknown): Buffer | string | null {
   if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return null;
-}
-
-function invalidChunk(v: unknown, where: string): ApplicationError {
-  const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
-  return new ApplicationError('TSGI_ERR_INVALID_CHUNK', `${where} must be a string or a Uint8Array, got ${what}`);
 }
 
 /** One request and its response. Created per request; the fast path finishes inside its constructor's caller. */

@@ -116,6 +116,12 @@ export function startResponseMissing(): ApplicationError {
     'the application produced its body (or ended) without calling startResponse(status, headers) first');
 }
 
+/** A body chunk (or write() argument) that is neither a string nor a Uint8Array. */
+export function invalidChunk(v: unknown, where: string): ApplicationError {
+  const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+  return new ApplicationError('TSGI_ERR_INVALID_CHUNK', `${where} must be a string or a Uint8Array, got ${what}`);
+}
+
 /** The head of the canned 500 response. */
 export const HEAD_500 = '500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n';
 export const BODY_500 = 'Internal Server Error\n';

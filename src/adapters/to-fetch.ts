@@ -9,7 +9,7 @@ import { ApplicationError } from '../errors';
 import { ErrorOutput } from '../errors-stream';
 import { fileWrapper } from '../file-wrapper';
 import type { TextSink } from '../options';
-import { BODY_500, checkStart, prepareHead, startResponseMissing, type HeadTarget } from '../start-response';
+import { BODY_500, checkStart, invalidChunk, prepareHead, startResponseMissing, type HeadTarget } from '../start-response';
 import type { App, Body, Chunk, Environ, ErrorStream, FileWrapperFactory, InputStream, ResponseHeaders, Write } from '../types';
 import { fetchEnviron, type FetchEnvironContext } from './fetch-environ';
 import { bufferedInput, readWhole, StreamedInput } from './fetch-input';
@@ -37,11 +37,6 @@ function toBytes(v: unknown): Buffer | null {
   if (Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return null;
-}
-
-function invalidChunk(v: unknown, where: string): ApplicationError {
-  const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
-  return new ApplicationError('TSGI_ERR_INVALID_CHUNK', `${where} must be a string or a Uint8Array, got ${what}`);
 }
 
 function errorText(e: unknown): string {
