@@ -1,11 +1,10 @@
 // The environ of a fetch Request, for toFetch(): PEP 3333 keys with native strings (one
 // character per byte), PATH_INFO percent-decoded to bytes, headers as HTTP_*.
+import { NO_TRAILERS, WSGI_VERSION } from '../environ';
 import { encodeNative } from '../request';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../types';
 import { decodePath } from './fetch-url';
 
-const WSGI_VERSION = Object.freeze([1, 0] as const);
-const NO_TRAILERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 // eslint-disable-next-line no-control-regex
 const LATIN1 = /^[\x00-\xff]*$/;
 

@@ -4,6 +4,7 @@
 // PATH_INFO the rest. The request body is read whole before the application runs
 // (wsgi.input never waits on the network), up to maxBodySize bytes (413 beyond).
 import type http from 'node:http';
+import { NO_TRAILERS, WSGI_VERSION } from '../environ';
 import { ApplicationError } from '../errors';
 import { fileWrapper } from '../file-wrapper';
 import { RequestInput, EMPTY_INPUT } from '../input';
@@ -21,8 +22,6 @@ export interface ToNodeHandlerOptions {
 /** (req, res, next?) as node:http, Express and connect call it. */
 export type NodeMiddleware = (req: http.IncomingMessage, res: http.ServerResponse, next?: (err?: unknown) => void) => void;
 
-const WSGI_VERSION = Object.freeze([1, 0] as const);
-const NO_TRAILERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 const DEFAULT_MAX_BODY = 100 * 1024 * 1024;
 
 /** Percent-decodes a path into a native string (one character per byte); malformed escapes stay as they are. */
