@@ -11,6 +11,7 @@ import { RequestInput, EMPTY_INPUT } from '../input';
 import { kRelease } from '../symbols';
 import { checkStart, prepareHead, startResponseMissing, type HeadTarget } from '../start-response';
 import type { App, Chunk, Environ, ErrorStream, FileWrapperFactory, ResponseHeaders, Write } from '../types';
+import { decodePath } from './fetch-url';
 
 export interface ToNodeHandlerOptions {
   /** Largest request body read for wsgi.input; larger gets 413. Default 100 MiB (tsgi's maxBodySize). */
@@ -23,12 +24,6 @@ export interface ToNodeHandlerOptions {
 export type NodeMiddleware = (req: http.IncomingMessage, res: http.ServerResponse, next?: (err?: unknown) => void) => void;
 
 const DEFAULT_MAX_BODY = 100 * 1024 * 1024;
-
-/** Percent-decodes a path into a native string (one character per byte); malformed escapes stay as they are. */
-function decodePath(path: string): string {
-  if (path.indexOf('%') < 0) return path;
-  return path.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
 
 /** A header value as node read it (latin-1 characters) for an environ: already a native string. */
 function environKey(name: string): string {
