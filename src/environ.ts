@@ -23,13 +23,15 @@ export interface EnvironContext {
   serverPorts: string[];
 }
 
-const WSGI_VERSION = Object.freeze([1, 0] as const);
+/** wsgi.version: (1, 0), frozen and shared by every environ. */
+export const WSGI_VERSION = Object.freeze([1, 0] as const);
 const HTTP_1_0 = 'HTTP/1.0';
 const HTTP_1_1 = 'HTTP/1.1';
 const CONTENT_LENGTH = 'CONTENT_LENGTH';
 const CONTENT_TYPE = 'CONTENT_TYPE';
 const HTTP_COOKIE = 'HTTP_COOKIE';
-const NO_TRAILERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
+/** tsgi.trailers of a request without trailer fields, shared by every environ. */
+export const NO_TRAILERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 
 /**
  * The trailer fields of a chunked body from the head string's tail ('name:value\n' each,

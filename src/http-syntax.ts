@@ -10,10 +10,12 @@ export const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 /** A status line as startResponse takes it: three digits, a space, a reason of field-value characters. */
 export const STATUS_LINE = /^(\d{3}) ([\t\x20-\x7e\x80-\xff]*)$/;
 
+// eslint-disable-next-line no-control-regex
+const LATIN1 = /^[\x00-\xff]*$/;
+
 /** True when every character is one byte (U+0000..U+00FF): a "native string". */
 export function isLatin1(s: string): boolean {
-  // eslint-disable-next-line no-control-regex
-  return /^[\x00-\xff]*$/.test(s);
+  return LATIN1.test(s);
 }
 
 /** Header names the server owns (PEP 3333 "hop-by-hop"), lower-cased; Proxy-* too. */

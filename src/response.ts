@@ -12,7 +12,9 @@ import { FileWrapper } from './file-wrapper';
 import {
   FLAG_HEAD, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
 } from './native';
-import { BODY_500, BODY_504, HEAD_500, HEAD_504, prepareHead, type HeadTarget } from './start-response';
+import {
+  BODY_500, BODY_504, HEAD_500, HEAD_504, checkStart, invalidChunk, prepareHead, startResponseMissing, type HeadTarget,
+} from './start-response';
 import { kRange, kRelease } from './symbols';
 import type { App, Body, Chunk, Closable, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
 import type { RequestInput } from './input';
@@ -55,11 +57,6 @@ function toNativeChunk(v: unknown): Buffer | string | null {
   if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
   if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   return null;
-}
-
-function invalidChunk(v: unknown, where: string): ApplicationError {
-  const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
-  return new ApplicationError('TSGI_ERR_INVALID_CHUNK', `${where} must be a string or a Uint8Array, got ${what}`);
 }
 
 /** One request and its response. Created per request; the fast path finishes inside its constructor's caller. */
@@ -233,7 +230,7 @@ export class Exchange implements HeadTarget {
       if (out === chunks) out = chunks.slice();
       out[i] = n;
     }
-    if (!this.started) throw this.missingStart();
+    if (!this.started) throw startResponseMissing();
     const nb = this.ctx.nb;
     let result: number;
     if (this.headersSent) {
@@ -291,7 +288,7 @@ export class Exchange implements HeadTarget {
       if (chunk === null) return this.fail(invalidChunk(r.value, 'a body chunk'));
       const size = chunk.length;
       if (size === 0) continue;
-      if (!this.started) return this.fail(this.missingStart());
+      if (!this.started) return this.fail(startResponseMissing());
       if (batch === null) batch = [];
       batch.push(chunk);
       batchBytes += size;
@@ -346,7 +343,7 @@ export class Exchange implements HeadTarget {
     const chunk = toNativeChunk(r.value);
     if (chunk === null) return this.fail(invalidChunk(r.value, 'a body chunk'));
     if (chunk.length === 0) return this.pullAsync();
-    if (!this.started) return this.fail(this.missingStart());
+    if (!this.started) return this.fail(startResponseMissing());
     const ok = this.writeChunk(chunk);
     if (this.finished) return;
     if (this.contentLength >= 0 && this.bytesSent >= this.contentLength) return this.complete(null);
@@ -372,7 +369,7 @@ export class Exchange implements HeadTarget {
 
   /** The body ended: send what is left and end the response. */
   private complete(batch: Array<Buffer | string> | null): void {
-    if (!this.started) return this.fail(this.missingStart());
+    if (!this.started) return this.fail(startResponseMissing());
     const nb = this.ctx.nb;
     let result: number;
     if (!this.headersSent) {
@@ -395,7 +392,7 @@ export class Exchange implements HeadTarget {
 
   /** Sends a FileWrapper body with the native sendFile, honouring the application's Content-Length. */
   private sendFileWrapper(wrapper: FileWrapper): void {
-    if (!this.started) throw this.missingStart();
+    if (!this.started) throw startResponseMissing();
     const nb = this.ctx.nb;
     const fd = wrapper.fd();
     const stat = fs.fstatSync(fd);
@@ -468,7 +465,7 @@ export class Exchange implements HeadTarget {
 
   /** Legacy write(): sends the head on first use, then the chunk. */
   writeLegacy(chunk: Chunk): void {
-    if (!this.started) throw this.missingStart();
+    if (!this.started) throw startResponseMissing();
     if (this.finished) {
       throw this.aborted
         ? new ApplicationError('TSGI_ERR_CLIENT_GONE', 'write(): the client went away')
@@ -596,11 +593,6 @@ export class Exchange implements HeadTarget {
     }
   }
 
-  private missingStart(): ApplicationError {
-    return new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
-      'the application produced its body (or ended) without calling startResponse(status, headers) first');
-  }
-
   private describe(): string {
     return `${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}`;
   }
@@ -634,12 +626,7 @@ function expireLater(ex: Exchange): void {
 
 /** PEP 3333's start_response, bound to one exchange. */
 function startResponse(this: Exchange, status: string, headers: unknown, excInfo?: unknown): Write {
-  if (excInfo !== undefined && excInfo !== null) {
-    if (this.isHeadersSent()) throw excInfo;
-  } else if (this.isStarted()) {
-    throw new ApplicationError('TSGI_ERR_START_RESPONSE_TWICE',
-      'startResponse was called a second time without excInfo; pass the caught error as the third argument to replace the status and headers');
-  }
+  checkStart(excInfo, this.isStarted(), this.isHeadersSent());
   prepareHead(this, status, headers);
   return this.markStarted();
 }

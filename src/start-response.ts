@@ -5,7 +5,7 @@
 import { ApplicationError } from './errors';
 import { RESP_HAS_DATE } from './native';
 import type { ResponseHeaders } from './types';
-import { isHopByHop } from './http-syntax';
+import { FIELD_VALUE, TOKEN, isHopByHop } from './http-syntax';
 
 /** Where the validated head goes (the gateway's per-request state). */
 export interface HeadTarget {
@@ -18,9 +18,6 @@ export interface HeadTarget {
   respFlags: number;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// field-value: VCHAR, SP, HTAB and obs-text (0x80-0xFF); nothing outside latin-1, no CR/LF/NUL.
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const STATUS = /^([2-5]\d\d) [\t\x20-\x7e\x80-\xff]*$/;
 const DIGITS = /^\d{1,16}$/;
 // Lengths of the header names prepareHead treats specially (te, date, upgrade, trailer,
@@ -93,6 +90,36 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
   target.statusCode = (status.charCodeAt(0) - 48) * 100 + (status.charCodeAt(1) - 48) * 10 + (status.charCodeAt(2) - 48);
   target.contentLength = contentLength;
   target.respFlags = flags;
+}
+
+/**
+ * The checks every startResponse makes before taking a head: a call with excInfo after
+ * the head went out rethrows excInfo; a second call without excInfo is an error.
+ */
+export function checkStart(excInfo: unknown, started: boolean, headersSent: boolean): void {
+  if (excInfo !== undefined && excInfo !== null) {
+    if (headersSent) throw excInfo;
+  } else if (started) {
+    throw startResponseTwice();
+  }
+}
+
+/** startResponse was called again without excInfo. */
+export function startResponseTwice(): ApplicationError {
+  return new ApplicationError('TSGI_ERR_START_RESPONSE_TWICE',
+    'startResponse was called a second time without excInfo; pass the caught error as the third argument to replace the status and headers');
+}
+
+/** The body (or its end) came before startResponse. */
+export function startResponseMissing(): ApplicationError {
+  return new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
+    'the application produced its body (or ended) without calling startResponse(status, headers) first');
+}
+
+/** A body chunk (or write() argument) that is neither a string nor a Uint8Array. */
+export function invalidChunk(v: unknown, where: string): ApplicationError {
+  const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
+  return new ApplicationError('TSGI_ERR_INVALID_CHUNK', `${where} must be a string or a Uint8Array, got ${what}`);
 }
 
 /** The head of the canned 500 response. */

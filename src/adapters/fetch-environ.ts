@@ -1,13 +1,10 @@
 // The environ of a fetch Request, for toFetch(): PEP 3333 keys with native strings (one
 // character per byte), PATH_INFO percent-decoded to bytes, headers as HTTP_*.
+import { NO_TRAILERS, WSGI_VERSION } from '../environ';
+import { isLatin1 } from '../http-syntax';
 import { encodeNative } from '../request';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from '../types';
 import { decodePath } from './fetch-url';
-
-const WSGI_VERSION = Object.freeze([1, 0] as const);
-const NO_TRAILERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
-// eslint-disable-next-line no-control-regex
-const LATIN1 = /^[\x00-\xff]*$/;
 
 export interface FetchEnvironContext {
   readonly scriptName: string;
@@ -18,7 +15,7 @@ export interface FetchEnvironContext {
 }
 
 function native(v: string): string {
-  return LATIN1.test(v) ? v : encodeNative(v);
+  return isLatin1(v) ? v : encodeNative(v);
 }
 
 export function fetchEnviron(ctx: FetchEnvironContext, request: Request, input: InputStream, contentLength: string): Environ {

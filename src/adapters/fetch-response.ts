@@ -5,10 +5,9 @@
 // from its reader, one read per chunk the gateway asks for, so the connection's
 // backpressure reaches the producer. Closing the body early (the client went away)
 // cancels the stream and aborts request.signal.
-import { STATUS_CODES } from 'node:http';
 import { ApplicationError } from '../errors';
 import type { Body, Environ, ResponseHeaders, StartResponse } from '../types';
-import { isHopByHop } from '../http-syntax';
+import { isHopByHop, statusLine } from '../http-syntax';
 import { lightParts, nativeResponse } from './light-response';
 
 /** What the gateway calls back when it is done with a response. */
@@ -70,7 +69,7 @@ function startFromResponse(res: Response, startResponse: StartResponse): void {
       headers.push([name, value]);
     }
   }
-  startResponse(status + ' ' + (res.statusText || STATUS_CODES[status] || 'Unknown'), headers);
+  startResponse(statusLine(status, res.statusText || undefined), headers);
 }
 
 const DONE: IteratorResult<Uint8Array> = { done: true, value: undefined };
@@ -153,7 +152,7 @@ export function responseBody(res: unknown, environ: Environ, startResponse: Star
       const headers: ResponseHeaders = [];
       for (const pair of light.headers) if (!isHopByHop(pair[0])) headers.push(pair);
       const status = light.status;
-      startResponse(status + ' ' + (light.statusText || STATUS_CODES[status] || 'Unknown'), headers);
+      startResponse(statusLine(status, light.statusText || undefined), headers);
       return light.body === null ? [] : [light.body];
     }
   }

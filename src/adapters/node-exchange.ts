@@ -222,13 +222,8 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
   fail(error: unknown, socketError?: Error): void {
     if (this.failure !== undefined || this.complete || this.closed) return;
     this.failure = error;
-    if (this.onError !== null) {
-      const onError = this.onError;
-      const more = this.more;
-      this.onOk = this.onError = this.more = null;
-      onError(error);
-      if (more !== null) for (const m of more) m[1](error);
-    } else if (this.wakeError !== null) {
+    // The waiters on then() take the error; else a body waiting for its next chunk does.
+    if (!this.settle(1, error) && this.wakeError !== null) {
       const wakeError = this.wakeError;
       this.wake = this.wakeError = null;
       wakeError(error);
@@ -255,13 +250,18 @@ export class NodeExchange implements ResponseSink, SocketOwner, AsyncIterator<Ch
       return;
     }
     this.result = body;
-    if (this.onOk !== null) {
-      const onOk = this.onOk;
-      const more = this.more;
-      this.onOk = this.onError = this.more = null;
-      onOk(body);
-      if (more !== null) for (const m of more) m[0](body);
-    }
+    this.settle(0, body);
+  }
+
+  /** Calls the callbacks given to then(), the fulfilment (0) or rejection (1) ones, once; false when there were none. */
+  private settle(which: 0 | 1, value: unknown): boolean {
+    if (this.onOk === null || this.onError === null) return false;
+    const first = which === 0 ? this.onOk : this.onError;
+    const more = this.more;
+    this.onOk = this.onError = this.more = null;
+    (first as (v: unknown) => void)(value);
+    if (more !== null) for (const m of more) (m[which] as (v: unknown) => void)(value);
+    return true;
   }
 
   /** Takes what is queued: one chunk, or small neighbours merged. */

@@ -9,7 +9,7 @@ import { ApplicationError } from '../errors';
 import { ErrorOutput } from '../errors-stream';
 import { fileWrapper } from '../file-wrapper';
 import type { TextSink } from '../options';
-import { BODY_500, prepareHead, type HeadTarget } from '../start-response';
+import { BODY_500, checkStart, invalidChunk, prepareHead, startResponseMissing, type HeadTarget } from '../start-response';
 import type { App, Body, Chunk, Environ, ErrorStream, FileWrapperFactory, InputStream, ResponseHeaders, Write } from '../types';
 import { fetchEnviron, type FetchEnvironContext } from './fetch-environ';
 import { bufferedInput, readWhole, StreamedInput } from './fetch-input';
@@ -39,11 +39,6 @@ function toBytes(v: unknown): Buffer | null {
   return null;
 }
 
-function invalidChunk(v: unknown, where: string): ApplicationError {
-  const what = v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v;
-  return new ApplicationError('TSGI_ERR_INVALID_CHUNK', `${where} must be a string or a Uint8Array, got ${what}`);
-}
-
 function errorText(e: unknown): string {
   return e instanceof Error ? e.stack ?? String(e) : String(e);
 }
@@ -70,12 +65,7 @@ class FetchExchange implements HeadTarget {
   constructor(private readonly environ: Environ, private readonly errors: ErrorStream) {}
 
   readonly startResponse = (status: string, headers: ResponseHeaders, excInfo?: unknown): Write => {
-    if (excInfo !== undefined && excInfo !== null) {
-      if (this.headersSent) throw excInfo;
-    } else if (this.started) {
-      throw new ApplicationError('TSGI_ERR_START_RESPONSE_TWICE',
-        'startResponse was called a second time without excInfo; pass the caught error as the third argument to replace the status and headers');
-    }
+    checkStart(excInfo, this.started, this.headersSent);
     prepareHead(this, status, headers);
     this.status = status;
     this.headers = (headers as ResponseHeaders).map(([n, v]) => [n, v]);
@@ -84,7 +74,7 @@ class FetchExchange implements HeadTarget {
   };
 
   private write(chunk: Chunk): void {
-    if (!this.started) throw this.missingStart();
+    if (!this.started) throw startResponseMissing();
     if (this.ended) throw new ApplicationError('TSGI_ERR_WRITE_AFTER_END', 'write() was called after the response ended');
     const c = toBytes(chunk);
     if (c === null) throw invalidChunk(chunk, 'write() takes a chunk that');
@@ -100,7 +90,7 @@ class FetchExchange implements HeadTarget {
       this.body = result as Body;
       this.iter = this.iterate(result);
       first = await this.nextChunk();
-      if (!this.started) throw this.missingStart();
+      if (!this.started) throw startResponseMissing();
     } catch (e) {
       return this.failEarly(e);
     }
@@ -196,7 +186,7 @@ class FetchExchange implements HeadTarget {
       const c = toBytes(res.value);
       if (c === null) throw invalidChunk(res.value, 'a body chunk');
       if (c.length === 0) continue;
-      if (!this.started) throw this.missingStart();
+      if (!this.started) throw startResponseMissing();
       return this.cutToLength(c);
     }
   }
@@ -230,11 +220,6 @@ class FetchExchange implements HeadTarget {
     closeBody(body, this.iter, this.iterDone, this);
   }
 
-
-  private missingStart(): ApplicationError {
-    return new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
-      'the application produced its body (or ended) without calling startResponse(status, headers) first');
-  }
 
   private describe(): string {
     return `${this.environ.REQUEST_METHOD} ${this.environ.REQUEST_URI}`;

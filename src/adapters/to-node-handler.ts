@@ -4,12 +4,14 @@
 // PATH_INFO the rest. The request body is read whole before the application runs
 // (wsgi.input never waits on the network), up to maxBodySize bytes (413 beyond).
 import type http from 'node:http';
+import { NO_TRAILERS, WSGI_VERSION } from '../environ';
 import { ApplicationError } from '../errors';
 import { fileWrapper } from '../file-wrapper';
 import { RequestInput, EMPTY_INPUT } from '../input';
 import { kRelease } from '../symbols';
-import { prepareHead, type HeadTarget } from '../start-response';
+import { checkStart, prepareHead, startResponseMissing, type HeadTarget } from '../start-response';
 import type { App, Chunk, Environ, ErrorStream, FileWrapperFactory, ResponseHeaders, Write } from '../types';
+import { decodePath } from './fetch-url';
 
 export interface ToNodeHandlerOptions {
   /** Largest request body read for wsgi.input; larger gets 413. Default 100 MiB (tsgi's maxBodySize). */
@@ -21,15 +23,7 @@ export interface ToNodeHandlerOptions {
 /** (req, res, next?) as node:http, Express and connect call it. */
 export type NodeMiddleware = (req: http.IncomingMessage, res: http.ServerResponse, next?: (err?: unknown) => void) => void;
 
-const WSGI_VERSION = Object.freeze([1, 0] as const);
-const NO_TRAILERS: ReadonlyArray<readonly [string, string]> = Object.freeze([]);
 const DEFAULT_MAX_BODY = 100 * 1024 * 1024;
-
-/** Percent-decodes a path into a native string (one character per byte); malformed escapes stay as they are. */
-function decodePath(path: string): string {
-  if (path.indexOf('%') < 0) return path;
-  return path.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
 
 /** A header value as node read it (latin-1 characters) for an environ: already a native string. */
 function environKey(name: string): string {
@@ -131,12 +125,7 @@ class Outgoing implements HeadTarget {
   constructor(private readonly res: http.ServerResponse) {}
 
   startResponse = (status: string, headers: ResponseHeaders, excInfo?: unknown): Write => {
-    if (excInfo !== undefined && excInfo !== null) {
-      if (this.sent) throw excInfo;
-    } else if (this.started) {
-      throw new ApplicationError('TSGI_ERR_START_RESPONSE_TWICE',
-        'startResponse was called a second time without excInfo; pass the caught error as the third argument to replace the status and headers');
-    }
+    checkStart(excInfo, this.started, this.sent);
     prepareHead(this, status, headers);
     this.status = status;
     this.headers = headers;
@@ -151,10 +140,7 @@ class Outgoing implements HeadTarget {
 
   sendHead(): void {
     if (this.sent) return;
-    if (!this.started) {
-      throw new ApplicationError('TSGI_ERR_START_RESPONSE_MISSING',
-        'the application produced its body (or ended) without calling startResponse(status, headers) first');
-    }
+    if (!this.started) throw startResponseMissing();
     this.sent = true;
     const sp = this.status.indexOf(' ');
     const flat: string[] = [];

@@ -8,6 +8,7 @@ import { BodyCloser, BodyReader, joinChunks, toBuffer } from './body';
 import { Compressor, compressWhole, type Coding, type CompressorSettings } from './compressor';
 import { addVary, getHeader, requestHeader, statusCode, withoutHeader, type Middleware } from './headers';
 import { chooseEncoding } from './negotiate';
+import { startResponseTwice } from '../start-response';
 
 export interface CompressOptions {
   /** Bodies with a known size under this many bytes are sent as they are. Default 1024. */
@@ -88,8 +89,7 @@ class CompressExchange {
   private onStart(status: string, headers: ResponseHeaders, excInfo?: unknown): Write {
     if (excInfo === undefined || excInfo === null) {
       if (this.started) {
-        throw new ApplicationError('TSGI_ERR_START_RESPONSE_TWICE',
-          'startResponse was called a second time without excInfo; pass the caught error as the third argument to replace the status and headers');
+        throw startResponseTwice();
       }
     }
     this.started = true;
