@@ -6,6 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bindSocket, tryConnect } from './helpers/sockets';
 import { get, killAll, sleep, startServer, tsgi } from './manager-harness';
 
 afterEach(killAll);
@@ -50,20 +51,6 @@ function wrk(port: number, seconds: number, path = '/'): Promise<WrkResult> {
   });
 }
 
-// node's internal helper that binds a socket without listening (as src/manager/sockets.ts does).
-const createServerHandle = (net as unknown as {
-  _createServerHandle(address: string, port: number, addressType: number): { fd: number; getsockname(o: Record<string, unknown>): number; close(): void } | number;
-})._createServerHandle;
-
-/** Connects once: 'connected', or the error code (ECONNREFUSED…). */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve('connected'); });
-    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
-  });
-}
-
 describe.skipIf(!hasWrk)('draining under load (wrk)', () => {
   it('three HUPs during 15 s of wrk -c20 against 2 workers: zero socket errors, zero non-2xx', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--workers', '2']);
@@ -88,11 +75,8 @@ describe.skipIf(!hasWrk)('draining under load (wrk)', () => {
   it('TERM while a new master takes over the same fd:// socket: zero socket errors, zero non-2xx', async () => {
     // The parent (as a service manager would) binds once and hands the socket to two
     // masters in turn.
-    const holder = createServerHandle('127.0.0.1', 0, 4);
-    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
-    const addr: Record<string, unknown> = {};
-    holder.getsockname(addr);
-    const port = Number(addr.port);
+    const holder = bindSocket();
+    const port = holder.port;
     try {
       const args = ['pid.js', '--bind', 'fd://3', '--workers', '2'];
       const first = await startServer(args, { fds: [holder.fd] });

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serve, type App, type Server } from '../src/index';
+import { tryConnect } from './helpers/sockets';
 
 const quiet = { errors: { write() { return true; } } };
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -108,12 +109,7 @@ describe('server.close() drains', () => {
     await sleep(200);
     const closing = server.close();
     const t0 = Date.now();
-    const result = await new Promise<string>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve('connected'); });
-      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
-    });
-    expect(result).toBe('ECONNREFUSED');
+    expect(await tryConnect(port)).toBe('ECONNREFUSED');
     expect(Date.now() - t0).toBeLessThan(1000);
     await closing;
     expect(c.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\nconnection: close\r\n[\s\S]*slow done$/i);
