@@ -4,8 +4,8 @@
 // whose last response was streamed does not hold a stopping master for the keep-alive
 // timeout.
 import { spawn, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openClient } from './helpers/http';
 import { bindSocket, tryConnect } from './helpers/sockets';
 import { get, killAll, sleep, startServer, tsgi } from './manager-harness';
 
@@ -129,36 +129,29 @@ describe('stopping', () => {
 
   it('TERM with --keep-alive-timeout 15s: a client holding a connection whose last response was streamed does not keep the master alive', async () => {
     const { t, port } = await startServer(['drip.js', '--bind', '127.0.0.1:0', '--keep-alive-timeout', '15s']);
-    const sock = net.connect(port, '127.0.0.1');
-    let text = '';
-    let ended = false;
-    let error: string | undefined;
-    sock.setEncoding('latin1');
-    sock.on('data', (d: string) => (text += d));
-    sock.on('end', () => (ended = true));
-    sock.on('error', (e: NodeJS.ErrnoException) => (error = e.code));
+    const c = openClient(port);
     try {
-      sock.write('GET /drip?ms=800 HTTP/1.1\r\nHost: t\r\n\r\n');
+      c.sock.write('GET /drip?ms=800 HTTP/1.1\r\nHost: t\r\n\r\n');
       const deadline = Date.now() + 10_000;
-      while (!text.includes('first') && Date.now() < deadline) await sleep(10);
-      expect(text).toMatch(/first/);
+      while (!c.text().includes('first') && Date.now() < deadline) await sleep(10);
+      expect(c.text()).toMatch(/first/);
       const termAt = Date.now();
       process.kill(t.pid, 'SIGTERM');
       const { code } = await t.exited;
       const took = Date.now() - termAt;
       expect(code).toBe(0);
       // The response completed (its head, sent before TERM, said keep-alive) …
-      expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-      expect(text).not.toMatch(/\r\nconnection: close/i);
-      expect(text.endsWith('last\n\r\n0\r\n\r\n')).toBe(true);
+      expect(c.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(c.text()).not.toMatch(/\r\nconnection: close/i);
+      expect(c.text().endsWith('last\n\r\n0\r\n\r\n')).toBe(true);
       // … then the idle connection was ended after the drain grace, not the keep-alive timeout.
       console.log(`TERM with --keep-alive-timeout 15s after a streamed response: the master exited ${took} ms after TERM`);
       expect(took).toBeLessThan(8000);
       await sleep(50);
-      expect(ended).toBe(true);
-      expect(error).toBeUndefined();
+      expect(c.ended()).toBe(true);
+      expect(c.error()).toBeUndefined();
     } finally {
-      sock.destroy();
+      c.sock.destroy();
     }
   }, 40_000);
 });

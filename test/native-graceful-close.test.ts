@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openClient, type Client } from './helpers/http';
 import { bindSocket, tryConnect } from './helpers/sockets';
 import { b, GET, parseResponses, sleep, startServer, waitFor, type TestServer } from './native-harness';
 
@@ -29,29 +30,10 @@ async function server(...args: Parameters<typeof startServer>): Promise<TestServ
   return s;
 }
 
-interface Client {
-  sock: net.Socket;
-  text: () => string;
-  closed: () => boolean;
-  /** The server's FIN arrived (a clean close; a reset shows as error() instead). */
-  ended: () => boolean;
-  closedAt: () => number;
-  error: () => string | undefined;
-}
-
 function client(port: number): Client {
-  const sock = net.connect(port, '127.0.0.1');
-  sock.setNoDelay(true);
-  clients.push(sock);
-  let text = '';
-  let closedAt = 0;
-  let ended = false;
-  let error: string | undefined;
-  sock.on('data', (d) => { text += d.toString('latin1'); });
-  sock.on('end', () => { ended = true; });
-  sock.on('close', () => { closedAt = Date.now(); });
-  sock.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? String(e); });
-  return { sock, text: () => text, closed: () => closedAt !== 0, ended: () => ended, closedAt: () => closedAt, error: () => error };
+  const c = openClient(port, { noDelay: true });
+  clients.push(c.sock);
+  return c;
 }
 
 /** Resolves once connected, or once the connection failed (then c.error() says how). */

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serve, type App, type Server } from '../src/index';
+import { openClient, type Client } from './helpers/http';
 import { tryConnect } from './helpers/sockets';
 
 const quiet = { errors: { write() { return true; } } };
@@ -41,19 +42,10 @@ async function start(options: Record<string, unknown> = {}): Promise<{ server: S
   return { server, port: server.address()!.port };
 }
 
-interface Client { sock: net.Socket; text(): string; ended(): boolean; error(): string | undefined }
-
 function client(port: number): Client {
-  const sock = net.connect(port, '127.0.0.1');
-  sockets.push(sock);
-  let text = '';
-  let ended = false;
-  let error: string | undefined;
-  sock.setEncoding('latin1');
-  sock.on('data', (d: string) => (text += d));
-  sock.on('end', () => (ended = true));
-  sock.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? String(e)));
-  return { sock, text: () => text, ended: () => ended, error: () => error };
+  const c = openClient(port);
+  sockets.push(c.sock);
+  return c;
 }
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
