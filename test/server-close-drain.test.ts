@@ -6,10 +6,10 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serve, type App, type Server } from '../src/index';
 import { openClient, type Client } from './helpers/http';
+import { sleep, until } from './helpers/server';
 import { tryConnect } from './helpers/sockets';
 
 const quiet = { errors: { write() { return true; } } };
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let servers: Server[] = [];
 const sockets: net.Socket[] = [];
@@ -46,14 +46,6 @@ function client(port: number): Client {
   const c = openClient(port);
   sockets.push(c.sock);
   return c;
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
 }
 
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`;
