@@ -3,12 +3,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { APPS, BIN, ROOT, killAll, run, tmpdir, tsgi } from './manager-harness';
+import { APPS, BIN, ROOT, killAll, run, removeTmpdirs, tmpdir, tsgi } from './manager-harness';
 import { SETTINGS } from '../src/settings/registry';
 
 afterEach(killAll);
-const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+afterAll(removeTmpdirs);
 
 describe('tsgi --help and --version', () => {
   it('--version prints the package version', async () => {
@@ -44,7 +43,6 @@ describe('tsgi --help and --version', () => {
 
   it('bin/tsgi.js says how to build when dist/ is missing', async () => {
     const dir = tmpdir();
-    dirs.push(dir);
     fs.mkdirSync(path.join(dir, 'bin'));
     fs.copyFileSync(BIN, path.join(dir, 'bin', 'tsgi.js'));
     const { spawnSync } = await import('node:child_process');
@@ -92,7 +90,6 @@ describe('tsgi --check loads the application and exits', () => {
 describe('tsgi --print-config', () => {
   it('shows the merged settings and where each came from: CLI over env over config file over default', async () => {
     const dir = tmpdir();
-    dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'tsgi.config.mjs'), 'export default { workers: 3, threads: 2, backlog: 100, timeout: "5s" };\n');
     const r = await run(['app.js', '--print-config', '--workers', '7', '--bind', '127.0.0.1:1', '--bind', 'unix:/tmp/s.sock'], {
       cwd: dir, env: { TSGI_WORKERS: '5', TSGI_THREADS: '4' },
@@ -111,7 +108,6 @@ describe('tsgi --print-config', () => {
 
   it('--config names a JSON file', async () => {
     const dir = tmpdir();
-    dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'prod.json'), '{"workers": 9, "accessLog": "-"}');
     const r = await run(['--print-config', '--config', 'prod.json'], { cwd: dir });
     expect(r.code).toBe(0);
@@ -121,7 +117,6 @@ describe('tsgi --print-config', () => {
 
   it('a bad config file is reported with its name', async () => {
     const dir = tmpdir();
-    dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'tsgi.config.json'), '{"workers": "lots"}');
     const r = await run(['--print-config'], { cwd: dir });
     expect(r.code).toBe(2);

@@ -4,18 +4,12 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killAll, run, startServer, tmpdir, tsgi } from './manager-harness';
+import { killAll, run, startServer, removeTmpdirs, tmpdir, tsgi } from './manager-harness';
 import { resolveSettings } from '../src/settings/sources';
 import { closest } from '../src/settings/suggest';
 
 afterEach(killAll);
-const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
-function dir() {
-  const d = tmpdir();
-  dirs.push(d);
-  return d;
-}
+afterAll(removeTmpdirs);
 
 describe('the application named on the command line', () => {
   it('a module without an app export lists its exports and says what was expected', async () => {
@@ -79,7 +73,7 @@ describe('the environment of the server', () => {
   });
 
   it('a pidfile in a missing directory names the pidfile and the directory, not a temporary file', async () => {
-    const file = path.join(dir(), 'no', 'such', 'dir', 'tsgi.pid');
+    const file = path.join(tmpdir(), 'no', 'such', 'dir', 'tsgi.pid');
     const r = await run(['pid.js', '--bind', '127.0.0.1:0', '--pidfile', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`cannot write the pidfile ${file}: the directory ${path.dirname(file)} does not exist; create it, or choose another --pidfile`);
@@ -89,7 +83,7 @@ describe('the environment of the server', () => {
 
 describe('misspelt settings', () => {
   it('an unknown config key gets "did you mean"', async () => {
-    const d = dir();
+    const d = tmpdir();
     fs.writeFileSync(path.join(d, 'tsgi.config.json'), '{"wokrers": 4}');
     await expect(resolveSettings({ cli: new Map(), env: {}, cwd: d })).rejects.toThrow(/unknown setting "wokrers" \(did you mean workers\?\)/);
     fs.writeFileSync(path.join(d, 'tsgi.config.json'), '{"gracefullTimeout": 4}');

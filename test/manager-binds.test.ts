@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { bindSocket } from './helpers/sockets';
 import { APPS, BIN, get, killAll, startServer, tmpdir, tsgi } from './manager-harness';
 
 afterEach(killAll);
@@ -48,10 +49,7 @@ describe('binds', () => {
 
   it('fd://N: a socket inherited from the parent (socket activation)', async () => {
     // Bound by this process, as a service manager would; the server listens and accepts on it.
-    const handle = (net as unknown as { _createServerHandle(a: string, p: number, t: number): { fd: number; getsockname(o: object): void; close(): void } })
-      ._createServerHandle('127.0.0.1', 0, 4);
-    const addr: { port?: number } = {};
-    handle.getsockname(addr);
+    const handle = bindSocket();
     const child = spawn(process.execPath, [BIN, 'pid.js', '--bind', 'fd://3'], { cwd: APPS, stdio: ['ignore', 'pipe', 'pipe', handle.fd] });
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
@@ -59,7 +57,7 @@ describe('binds', () => {
       const deadline = Date.now() + 15_000;
       while (!/server ready/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(err).toMatch(/msg=listening .*role=master address=fd:\/\/3/);
-      const r = await get({ port: addr.port });
+      const r = await get({ port: handle.port });
       expect(r.status).toBe(200);
     } finally {
       child.kill('SIGKILL');

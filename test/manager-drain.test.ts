@@ -4,8 +4,9 @@
 // whose last response was streamed does not hold a stopping master for the keep-alive
 // timeout.
 import { spawn, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openClient } from './helpers/http';
+import { bindSocket, tryConnect } from './helpers/sockets';
 import { get, killAll, sleep, startServer, tsgi } from './manager-harness';
 
 afterEach(killAll);
@@ -50,20 +51,6 @@ function wrk(port: number, seconds: number, path = '/'): Promise<WrkResult> {
   });
 }
 
-// node's internal helper that binds a socket without listening (as src/manager/sockets.ts does).
-const createServerHandle = (net as unknown as {
-  _createServerHandle(address: string, port: number, addressType: number): { fd: number; getsockname(o: Record<string, unknown>): number; close(): void } | number;
-})._createServerHandle;
-
-/** Connects once: 'connected', or the error code (ECONNREFUSED…). */
-function tryConnect(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve('connected'); });
-    s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
-  });
-}
-
 describe.skipIf(!hasWrk)('draining under load (wrk)', () => {
   it('three HUPs during 15 s of wrk -c20 against 2 workers: zero socket errors, zero non-2xx', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--workers', '2']);
@@ -88,11 +75,8 @@ describe.skipIf(!hasWrk)('draining under load (wrk)', () => {
   it('TERM while a new master takes over the same fd:// socket: zero socket errors, zero non-2xx', async () => {
     // The parent (as a service manager would) binds once and hands the socket to two
     // masters in turn.
-    const holder = createServerHandle('127.0.0.1', 0, 4);
-    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
-    const addr: Record<string, unknown> = {};
-    holder.getsockname(addr);
-    const port = Number(addr.port);
+    const holder = bindSocket();
+    const port = holder.port;
     try {
       const args = ['pid.js', '--bind', 'fd://3', '--workers', '2'];
       const first = await startServer(args, { fds: [holder.fd] });
@@ -145,36 +129,29 @@ describe('stopping', () => {
 
   it('TERM with --keep-alive-timeout 15s: a client holding a connection whose last response was streamed does not keep the master alive', async () => {
     const { t, port } = await startServer(['drip.js', '--bind', '127.0.0.1:0', '--keep-alive-timeout', '15s']);
-    const sock = net.connect(port, '127.0.0.1');
-    let text = '';
-    let ended = false;
-    let error: string | undefined;
-    sock.setEncoding('latin1');
-    sock.on('data', (d: string) => (text += d));
-    sock.on('end', () => (ended = true));
-    sock.on('error', (e: NodeJS.ErrnoException) => (error = e.code));
+    const c = openClient(port);
     try {
-      sock.write('GET /drip?ms=800 HTTP/1.1\r\nHost: t\r\n\r\n');
+      c.sock.write('GET /drip?ms=800 HTTP/1.1\r\nHost: t\r\n\r\n');
       const deadline = Date.now() + 10_000;
-      while (!text.includes('first') && Date.now() < deadline) await sleep(10);
-      expect(text).toMatch(/first/);
+      while (!c.text().includes('first') && Date.now() < deadline) await sleep(10);
+      expect(c.text()).toMatch(/first/);
       const termAt = Date.now();
       process.kill(t.pid, 'SIGTERM');
       const { code } = await t.exited;
       const took = Date.now() - termAt;
       expect(code).toBe(0);
       // The response completed (its head, sent before TERM, said keep-alive) …
-      expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-      expect(text).not.toMatch(/\r\nconnection: close/i);
-      expect(text.endsWith('last\n\r\n0\r\n\r\n')).toBe(true);
+      expect(c.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(c.text()).not.toMatch(/\r\nconnection: close/i);
+      expect(c.text().endsWith('last\n\r\n0\r\n\r\n')).toBe(true);
       // … then the idle connection was ended after the drain grace, not the keep-alive timeout.
       console.log(`TERM with --keep-alive-timeout 15s after a streamed response: the master exited ${took} ms after TERM`);
       expect(took).toBeLessThan(8000);
       await sleep(50);
-      expect(ended).toBe(true);
-      expect(error).toBeUndefined();
+      expect(c.ended()).toBe(true);
+      expect(c.error()).toBeUndefined();
     } finally {
-      sock.destroy();
+      c.sock.destroy();
     }
   }, 40_000);
 });

@@ -114,8 +114,18 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
+const tmpdirs: string[] = [];
+
+/** A new temporary directory; removeTmpdirs() removes it (and every other made so far). */
 export function tmpdir(prefix = 'tsgi-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpdirs.push(dir);
+  return dir;
+}
+
+/** Removes the directories tmpdir() made (register as an afterAll or afterEach hook). */
+export function removeTmpdirs(): void {
+  for (const dir of tmpdirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
 }
 
 /** Runs the command to its end; resolves with its exit code and output. */

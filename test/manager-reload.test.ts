@@ -4,17 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { APPS, get, killAll, sleep, startServer, tmpdir, tsgi } from './manager-harness';
+import { APPS, get, killAll, removeTmpdirs, sleep, startServer, tmpdir, tsgi } from './manager-harness';
 
-const dirs: string[] = [];
 afterEach(async () => {
   await killAll();
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+  removeTmpdirs();
 });
 
 function appDir() {
   const dir = tmpdir('tsgi-reload-');
-  dirs.push(dir);
   fs.copyFileSync(path.join(APPS, 'pid.js'), path.join(dir, 'app.js'));
   return dir;
 }

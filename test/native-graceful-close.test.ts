@@ -12,12 +12,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openClient, type Client } from './helpers/http';
+import { bindSocket, tryConnect } from './helpers/sockets';
 import { b, GET, parseResponses, sleep, startServer, waitFor, type TestServer } from './native-harness';
-
-// node's internal helper that binds a socket without listening (as src/manager/sockets.ts does).
-const createServerHandle = (net as unknown as {
-  _createServerHandle(address: string, port: number, addressType: number): { fd: number; getsockname(o: Record<string, unknown>): number; close(): void } | number;
-})._createServerHandle;
 
 let servers: TestServer[] = [];
 const clients: net.Socket[] = [];
@@ -33,29 +30,10 @@ async function server(...args: Parameters<typeof startServer>): Promise<TestServ
   return s;
 }
 
-interface Client {
-  sock: net.Socket;
-  text: () => string;
-  closed: () => boolean;
-  /** The server's FIN arrived (a clean close; a reset shows as error() instead). */
-  ended: () => boolean;
-  closedAt: () => number;
-  error: () => string | undefined;
-}
-
 function client(port: number): Client {
-  const sock = net.connect(port, '127.0.0.1');
-  sock.setNoDelay(true);
-  clients.push(sock);
-  let text = '';
-  let closedAt = 0;
-  let ended = false;
-  let error: string | undefined;
-  sock.on('data', (d) => { text += d.toString('latin1'); });
-  sock.on('end', () => { ended = true; });
-  sock.on('close', () => { closedAt = Date.now(); });
-  sock.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? String(e); });
-  return { sock, text: () => text, closed: () => closedAt !== 0, ended: () => ended, closedAt: () => closedAt, error: () => error };
+  const c = openClient(port, { noDelay: true });
+  clients.push(c.sock);
+  return c;
 }
 
 /** Resolves once connected, or once the connection failed (then c.error() says how). */
@@ -331,12 +309,8 @@ describe('graceful close', () => {
 
   it('an fd listener whose socket others share leaves its queue to them: closing it changes nothing for the others', async () => {
     // The master: binds, never accepts, keeps its descriptor.
-    const holder = createServerHandle('127.0.0.1', 0, 4);
-    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
-    const addr: Record<string, unknown> = {};
-    holder.getsockname(addr);
-    const port = Number(addr.port);
-    const fd = holder.fd;
+    const holder = bindSocket();
+    const { port, fd } = holder;
     try {
       // Two workers accept on the same socket.
       const a = await server({}, undefined, (id) => b.listenFd(id, fd, 64));
@@ -368,12 +342,8 @@ describe('graceful close', () => {
 
 describe('refusing new connections on a shared socket', () => {
   it('refuseFds: the queue is accepted and answered, then the shared socket refuses new clients for every holder', async () => {
-    const holder = createServerHandle('127.0.0.1', 0, 4);
-    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
-    const addr: Record<string, unknown> = {};
-    holder.getsockname(addr);
-    const port = Number(addr.port);
-    const fd = holder.fd;
+    const holder = bindSocket();
+    const { port, fd } = holder;
     try {
       const a = await server({}, undefined, (id) => b.listenFd(id, fd, 64));
       const other = await server({}, undefined, (id) => b.listenFd(id, fd, 64));
@@ -410,19 +380,12 @@ describe('refusing new connections on a shared socket', () => {
   it('refuseFds on a shared Unix socket: new clients are refused, and the other holder closes its listener', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-refuse-'));
     const file = path.join(dir, 's.sock');
-    const holder = createServerHandle(file, -1, -1);
-    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
+    const holder = bindSocket(file);
     try {
       const a = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
       const other = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
       b.stopListening(a.id, [holder.fd]);
-      const late = net.connect(file);
-      const result = await new Promise<string>((resolve) => {
-        late.once('connect', () => resolve('connected'));
-        late.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
-      });
-      late.destroy();
-      expect(result).toBe('ECONNREFUSED');
+      expect(await tryConnect(file)).toBe('ECONNREFUSED');
       await waitFor(() => b.stats(other.id).listeners === 0, 2500, 'the other listener closed');
     } finally {
       holder.close();
@@ -431,11 +394,8 @@ describe('refusing new connections on a shared socket', () => {
   });
 
   it('without refuseFds the shared socket keeps listening for the others', async () => {
-    const holder = createServerHandle('127.0.0.1', 0, 4);
-    if (typeof holder === 'number') throw new Error(`bind failed: ${holder}`);
-    const addr: Record<string, unknown> = {};
-    holder.getsockname(addr);
-    const port = Number(addr.port);
+    const holder = bindSocket();
+    const port = holder.port;
     try {
       const a = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
       const other = await server({}, undefined, (id) => b.listenFd(id, holder.fd, 64));
@@ -461,12 +421,9 @@ try { execFileSync('ss', ['-V'], { stdio: 'ignore' }); hasSs = true; } catch { /
 
 describe('listenFd backlog', () => {
   it('listens on a bound, not listening socket with the given backlog', async () => {
-    const h = createServerHandle('127.0.0.1', 0, 4);
-    if (typeof h === 'number') throw new Error(`bind failed: ${h}`);
+    const h = bindSocket();
     try {
-      const addr: Record<string, unknown> = {};
-      h.getsockname(addr);
-      const port = Number(addr.port);
+      const port = h.port;
       const s = await server({}, undefined, (id) => b.listenFd(id, h.fd, 37));
       expect(s.port).toBe(port);
       const c = client(port);
@@ -479,12 +436,9 @@ describe('listenFd backlog', () => {
   });
 
   it.skipIf(!hasSs)('the kernel queue takes the backlog, and a second listenFd on the listening socket resizes it', async () => {
-    const h = createServerHandle('127.0.0.1', 0, 4);
-    if (typeof h === 'number') throw new Error(`bind failed: ${h}`);
+    const h = bindSocket();
     try {
-      const addr: Record<string, unknown> = {};
-      h.getsockname(addr);
-      const port = Number(addr.port);
+      const port = h.port;
       await server({}, undefined, (id) => b.listenFd(id, h.fd, 37));
       expect(ssListenQueueMax(port)).toBe(37);
       await server({}, undefined, (id) => b.listenFd(id, h.fd, 53));

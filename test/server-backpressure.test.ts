@@ -1,11 +1,10 @@
 // A client that pipelines requests and never reads the responses cannot make the server
 // buffer them: past a high-water mark of queued output the connection is neither read nor
 // dispatched until it drains, and then every request is still answered, in order.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readPort, spawnFixture } from './helpers/child-server';
 
 const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -13,21 +12,9 @@ const PAGE = 16 * 1024;
 
 describe('pipelined output is bounded', () => {
   it('10,000 pipelined GETs of 16 KB pages, unread: RSS stays under baseline + 64 MB, then all arrive in order', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'page-server.ts')], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      cwd: path.join(__dirname, '..'),
-    });
+    const child = spawnFixture('page-server.ts');
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (d) => {
-          out += d;
-          const m = /port (\d+)\n/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        child.on('exit', () => reject(new Error('the server exited')));
-        setTimeout(() => reject(new Error('no port from the server')), 30_000);
-      });
+      const port = await readPort(child);
       // warm up: the app loaded and a few pages served
       await new Promise<void>((resolve, reject) => {
         const s = net.connect(port, '127.0.0.1');

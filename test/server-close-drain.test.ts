@@ -5,9 +5,11 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serve, type App, type Server } from '../src/index';
+import { openClient, type Client } from './helpers/http';
+import { sleep, until } from './helpers/server';
+import { tryConnect } from './helpers/sockets';
 
 const quiet = { errors: { write() { return true; } } };
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 let servers: Server[] = [];
 const sockets: net.Socket[] = [];
@@ -40,27 +42,10 @@ async function start(options: Record<string, unknown> = {}): Promise<{ server: S
   return { server, port: server.address()!.port };
 }
 
-interface Client { sock: net.Socket; text(): string; ended(): boolean; error(): string | undefined }
-
 function client(port: number): Client {
-  const sock = net.connect(port, '127.0.0.1');
-  sockets.push(sock);
-  let text = '';
-  let ended = false;
-  let error: string | undefined;
-  sock.setEncoding('latin1');
-  sock.on('data', (d: string) => (text += d));
-  sock.on('end', () => (ended = true));
-  sock.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? String(e)));
-  return { sock, text: () => text, ended: () => ended, error: () => error };
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  const c = openClient(port);
+  sockets.push(c.sock);
+  return c;
 }
 
 const GET = (path: string) => `GET ${path} HTTP/1.1\r\nHost: t\r\n\r\n`;
@@ -108,12 +93,7 @@ describe('server.close() drains', () => {
     await sleep(200);
     const closing = server.close();
     const t0 = Date.now();
-    const result = await new Promise<string>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve('connected'); });
-      s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
-    });
-    expect(result).toBe('ECONNREFUSED');
+    expect(await tryConnect(port)).toBe('ECONNREFUSED');
     expect(Date.now() - t0).toBeLessThan(1000);
     await closing;
     expect(c.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\nconnection: close\r\n[\s\S]*slow done$/i);

@@ -1,11 +1,10 @@
 // Out of file descriptors (EMFILE), the listener pauses accepting and retries on a timer:
 // the worker neither spins nor crashes, connections waiting in the kernel's queue are not
 // dropped, and once descriptors free up they are accepted and served.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readPort, spawnFixture } from './helpers/child-server';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** CPU time (user + system) of a process so far, in ms. */
@@ -25,23 +24,10 @@ interface Conn { sock: net.Socket; text: string; answered: boolean; closed: bool
 
 describe('running out of file descriptors', () => {
   it('pauses accepting without spinning, drops no queued connection, and serves them once descriptors free up', async () => {
-    const fixture = path.join(__dirname, 'fixtures', 'page-server.ts');
-    const child = spawn('bash', ['-c', `ulimit -n 64; exec "${process.execPath}" --import tsx "${fixture}"`], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      cwd: path.join(__dirname, '..'),
-    });
+    const child = spawnFixture('page-server.ts', { maxOpenFiles: 64 });
     const conns: Conn[] = [];
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout!.on('data', (d) => {
-          out += d;
-          const m = /port (\d+)\n/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        child.on('exit', (code) => reject(new Error(`the server exited (${code})`)));
-        setTimeout(() => reject(new Error('no port from the server')), 30_000);
-      });
+      const port = await readPort(child);
       let release = false;  // from phase two on, a connection closes once answered
       for (let i = 0; i < 120; i++) {
         const c: Conn = { sock: net.connect(port, '127.0.0.1'), text: '', answered: false, closed: false };

@@ -1,10 +1,9 @@
 // Large bodies: a 50 MB upload spooled to disk arrives intact; a 1 GB streamed download
 // completes while the server's RSS stays bounded (the server runs in a child process).
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import net from 'node:net';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnFixture } from './helpers/child-server';
 import { startServer, type TestServer } from './helpers/server';
 
 let ts: TestServer | undefined;
@@ -48,10 +47,7 @@ describe('large request bodies', () => {
 
 describe('large responses', () => {
   it('a 1 GB streamed download completes and the server\'s RSS grows by less than 64 MB', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures', 'download-server.ts')], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      cwd: path.join(__dirname, '..'),
-    });
+    const child = spawnFixture('download-server.ts');
     try {
       let out = '';
       const lines: string[] = [];

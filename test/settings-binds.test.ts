@@ -8,15 +8,13 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { parseArgs } from '../src/cli/args';
 import { appendedArgsStart, shellWords } from '../src/cli/script-args';
 import { resolveSettings } from '../src/settings/sources';
-import { BIN, ROOT, get, killAll, startServer, tmpdir } from './manager-harness';
+import { BIN, ROOT, get, killAll, startServer, removeTmpdirs, tmpdir } from './manager-harness';
 
 afterEach(killAll);
-const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+afterAll(removeTmpdirs);
 
 function cwdWithConfig(config: object) {
   const dir = tmpdir();
-  dirs.push(dir);
   fs.writeFileSync(path.join(dir, 'tsgi.config.json'), JSON.stringify(config));
   return dir;
 }
@@ -86,7 +84,6 @@ describe('arguments appended to an npm script', () => {
 
   it('npm start -- --bind X listens on X only, in a project whose start script passes --bind', () => {
     const dir = tmpdir();
-    dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({
       name: 'app', private: true,
       scripts: { start: `node ${JSON.stringify(BIN)} app.js --bind 127.0.0.1:8000 --print-config` },

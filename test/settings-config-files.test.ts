@@ -4,16 +4,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { CONFIG_NAMES, resolveSettings } from '../src/settings/sources';
-import { killAll, run, tmpdir } from './manager-harness';
+import { killAll, run, removeTmpdirs, tmpdir } from './manager-harness';
 
 afterEach(killAll);
-const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
-function dir() {
-  const d = tmpdir();
-  dirs.push(d);
-  return d;
-}
+afterAll(removeTmpdirs);
 
 const TS_CONFIG = `// TypeScript syntax: an interface, annotations and 'as const'.
 interface Config { workers: number; bind: string[]; timeout: string }
@@ -28,7 +22,7 @@ describe('config files', () => {
   });
 
   it('tsgi.config.ts is found and compiled, with TypeScript syntax', async () => {
-    const d = dir();
+    const d = tmpdir();
     fs.writeFileSync(path.join(d, 'tsgi.config.ts'), TS_CONFIG);
     const r = await resolveSettings({ cli: new Map(), env: {}, cwd: d });
     expect(r.configFile).toBe(path.join(d, 'tsgi.config.ts'));
@@ -38,13 +32,13 @@ describe('config files', () => {
 
   it('tsgi.config.mts (an ES module, top-level await) and tsgi.config.cts (CommonJS) are found', async () => {
     // Through the real command: ES modules are imported with node's own loader.
-    let d = dir();
+    let d = tmpdir();
     fs.writeFileSync(path.join(d, 'tsgi.config.mts'), 'const n: number = await Promise.resolve(5);\nexport default { workers: n };\n');
     let r = await run(['--print-config'], { cwd: d });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^workers +\s= 5 +\(config\)$/m);
     expect(r.stdout).toContain(path.join(d, 'tsgi.config.mts'));
-    d = dir();
+    d = tmpdir();
     fs.writeFileSync(path.join(d, 'tsgi.config.cts'), 'const threads: number = 2;\nmodule.exports = { threads };\n');
     r = await run(['--print-config'], { cwd: d });
     expect(r.stderr).toBe('');
@@ -52,7 +46,7 @@ describe('config files', () => {
   });
 
   it('an .mts application with top-level await loads (through the same loader)', async () => {
-    const d = dir();
+    const d = tmpdir();
     fs.writeFileSync(path.join(d, 'app.mts'), `const word: string = await Promise.resolve('awaited');
 export const app = (environ: unknown, startResponse: (s: string, h: Array<[string, string]>) => void): string[] => {
   startResponse('200 OK', [['Content-Type', 'text/plain']]);
@@ -65,14 +59,14 @@ export const app = (environ: unknown, startResponse: (s: string, h: Array<[strin
   });
 
   it('tsgi.config.cjs is found, and a function export is called', async () => {
-    const d = dir();
+    const d = tmpdir();
     fs.writeFileSync(path.join(d, 'tsgi.config.cjs'), 'module.exports = () => ({ workers: 6 });\n');
     const r = await resolveSettings({ cli: new Map(), env: {}, cwd: d });
     expect([r.configFile, r.values.workers]).toEqual([path.join(d, 'tsgi.config.cjs'), 6]);
   });
 
   it('a .ts config is read anew each time (as on HUP)', async () => {
-    const d = dir();
+    const d = tmpdir();
     const file = path.join(d, 'tsgi.config.ts');
     fs.writeFileSync(file, 'export default { workers: 2 as number };\n');
     expect((await resolveSettings({ cli: new Map(), env: {}, cwd: d })).values.workers).toBe(2);
@@ -81,7 +75,7 @@ export const app = (environ: unknown, startResponse: (s: string, h: Array<[strin
   });
 
   it('--config names a .ts file; a TypeScript error names the file', async () => {
-    const d = dir();
+    const d = tmpdir();
     fs.writeFileSync(path.join(d, 'prod.ts'), TS_CONFIG);
     let r = await run(['--print-config', '--config', 'prod.ts'], { cwd: d });
     expect(r.stderr).toBe('');

@@ -7,11 +7,10 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SETTINGS, settingByName } from '../src/settings/registry';
 import { parseSettingString } from '../src/settings/parse';
 import { resolveSettings } from '../src/settings/sources';
-import { get, killAll, run, sleep, startServer, tmpdir } from './manager-harness';
+import { get, killAll, run, sleep, startServer, removeTmpdirs, tmpdir } from './manager-harness';
 
 afterEach(killAll);
-const dirs: string[] = [];
-afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
+afterAll(removeTmpdirs);
 
 const by = (n: string) => settingByName(n)!;
 
@@ -32,7 +31,6 @@ describe('durations from text', () => {
 
   it('the command line, the environment and a config file agree', async () => {
     const dir = tmpdir();
-    dirs.push(dir);
     fs.writeFileSync(path.join(dir, 'tsgi.config.json'), '{"timeout": 45, "gracefulTimeout": 2.5, "keepAliveTimeout": "750ms"}');
     const r = await resolveSettings({
       cli: new Map([['harakiri', ['20']]]),

@@ -138,3 +138,31 @@ export function get(path: string, headers: Record<string, string> = {}, version 
   for (const [k, v] of Object.entries(headers)) s += `${k}: ${v}\r\n`;
   return s + '\r\n';
 }
+
+export interface Client {
+  sock: net.Socket;
+  /** Everything received so far, as latin-1. */
+  text(): string;
+  /** The server's FIN arrived (a clean close; a reset shows as error() instead). */
+  ended(): boolean;
+  /** The socket closed (for any reason). */
+  closed(): boolean;
+  closedAt(): number;
+  /** The error code of the connection (ECONNRESET, ECONNREFUSED…), if it failed. */
+  error(): string | undefined;
+}
+
+/** Opens a connection to 127.0.0.1:port that records what arrives and how it ended; the caller writes and destroys it. */
+export function openClient(port: number, opts: { noDelay?: boolean } = {}): Client {
+  const sock = net.connect(port, '127.0.0.1');
+  if (opts.noDelay) sock.setNoDelay(true);
+  let text = '';
+  let closedAt = 0;
+  let ended = false;
+  let error: string | undefined;
+  sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+  sock.on('end', () => { ended = true; });
+  sock.on('close', () => { closedAt = Date.now(); });
+  sock.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? String(e); });
+  return { sock, text: () => text, ended: () => ended, closed: () => closedAt !== 0, closedAt: () => closedAt, error: () => error };
+}
