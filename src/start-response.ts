@@ -4,7 +4,7 @@
 // are not tokens, hop-by-hop headers, a Content-Length that is not a plain number.
 import { ApplicationError } from './errors';
 import { RESP_HAS_DATE } from './native';
-import type { ResponseHeaders } from './types';
+import type { ResponseHeaders, Write } from './types';
 import { FIELD_VALUE, TOKEN, isHopByHop } from './http-syntax';
 
 /** Where the validated head goes (the gateway's per-request state). */
@@ -155,6 +155,21 @@ export function checkStart(excInfo: unknown, started: boolean, headersSent: bool
   } else if (started) {
     throw startResponseTwice();
   }
+}
+
+/** What startResponse works on: one request's response state (the gateway's Exchange). */
+export interface StartTarget extends HeadTarget {
+  isStarted(): boolean;
+  isHeadersSent(): boolean;
+  /** Records that startResponse succeeded; returns the legacy write(). */
+  markStarted(): Write;
+}
+
+/** PEP 3333's start_response; the gateway binds it to each request's StartTarget. */
+export function startResponse(this: StartTarget, status: string, headers: unknown, excInfo?: unknown): Write {
+  checkStart(excInfo, this.isStarted(), this.isHeadersSent());
+  prepareHead(this, status, headers);
+  return this.markStarted();
 }
 
 /** startResponse was called again without excInfo. */
