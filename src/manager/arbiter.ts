@@ -214,7 +214,7 @@ export class Arbiter {
         next = { values: this.settings, sources: {} };
       }
       const v = next.values;
-      const changed = ['bind', 'unixSocketMode', 'user', 'group', 'stats', 'statsHttp', 'pidfile']
+      const changed = (['bind', 'unixSocketMode', 'user', 'group', 'stats', 'statsHttp', 'pidfile'] as const)
         .filter((k) => JSON.stringify(v[k]) !== JSON.stringify(this.settings[k]));
       if (changed.length) this.log.warning('reload: these settings take effect on restart only', { settings: changed.join(',') });
       if (v.errorLog !== this.settings.errorLog || v.logLevel !== this.settings.logLevel) {
