@@ -1,7 +1,8 @@
 // Per-environment state of the addon: one per thread (main or worker) that loads it.
 // Holds what every server on that thread's loop shares: the receive buffer, the
-// header array the parser fills, the Date line, the request record, the connection
-// table and the queue of work deferred out of JS-called methods.
+// header array the parser fills, the Date line, the request record JS reads (its
+// layout: request_record.h), the connection table and the queue of work deferred out
+// of JS-called methods.
 #pragma once
 
 #ifndef NAPI_VERSION
@@ -15,6 +16,7 @@
 
 #include "date_cache.h"
 #include "parser.h"
+#include "request_record.h"
 
 namespace tsgi {
 
@@ -23,25 +25,8 @@ class Connection;
 
 constexpr size_t kReceiveBufferSize = 64 * 1024;
 constexpr size_t kMaxHeadersCap = 1024;       // MAX_HEADERS_CAP in src/native.ts
-constexpr size_t kRecordHeaders = 16;         // REC_HEADERS
 constexpr size_t kRecordInts = kRecordHeaders + 3 * kMaxHeadersCap;
 
-// Request record indexes (REC_* in src/native.ts).
-enum RecordIndex : int {
-  kRecVersionMinor = 0,
-  kRecMethodEnd = 1,
-  kRecTargetEnd = 2,
-  kRecQueryStart = 3,
-  kRecPathEnd = 4,
-  kRecAddrEnd = 5,
-  kRecRemotePort = 6,
-  kRecLocalPort = 7,
-  kRecListener = 8,
-  kRecFlags = 9,
-  kRecHeaderCount = 10,
-  kRecTrailersStart = 11,
-};
-enum RequestFlag : int32_t { kFlagKeepAlive = 1, kFlagHead = 2, kFlagChunkedBody = 4 };
 enum ResponseFlag : int32_t { kRespHasDate = 1, kRespClose = 2 };
 enum ResultCode : int32_t { kResultOk = 0, kResultShort = 1, kResultTruncated = 2, kResultGone = -1 };
 

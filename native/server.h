@@ -10,6 +10,7 @@
 namespace tsgi {
 
 class Listener;
+class RequestSink;
 
 struct ServerLimits {
   ParseLimits parse;
@@ -81,6 +82,7 @@ class Server {
   napi_value on_abort() const;
 
   LoopData* ld;
+  RequestSink* sink = nullptr;  // where requests go (binding.cc: JavaScript)
   int index;
   ServerLimits limits;
   ServerStats stats;
