@@ -1,8 +1,9 @@
-// One client connection: reading and parsing requests straight from the loop's receive
-// buffer, collecting bodies (memory or spool file), dispatching to JS one request at a
-// time, framing responses into an output queue that is written with as few syscalls as
-// possible (corked per read), sendfile (or pread where sendfile cannot be used),
-// keep-alive, half-closed clients (answered, then closed), timeouts and closing.
+// One client connection, the state machine: reading and parsing requests straight from
+// the loop's receive buffer, collecting bodies (memory or spool file), dispatching one
+// request at a time to the server's RequestSink (request_sink.h), framing responses
+// into its OutputQueue (output_queue.h; flushed once per read while corked, so that
+// pipelined responses leave in one write), keep-alive, half-closed clients (answered,
+// then closed), timeouts and closing. No Node-API here: binding.cc converts JS values.
 #pragma once
 
 #include <string>
