@@ -129,12 +129,39 @@ Bytes head_bytes(napi_env env, napi_value v) {
 
 // ---- requests to JS -------------------------------------------------------------------
 
+napi_ref make_ref(napi_env env, napi_value v) {
+  napi_ref r = nullptr;
+  napi_create_reference(env, v, 1, &r);
+  return r;
+}
+
+napi_value deref(napi_env env, napi_ref r) {
+  napi_value v = nullptr;
+  napi_get_reference_value(env, r, &v);
+  return v;
+}
+
+// A server's JavaScript side: its handlers object (onRequest, onDrain, onAbort) and the
+// callback of close().
 class JsSink final : public RequestSink {
  public:
-  void request(Connection* c, const DispatchedRequest& r) override {
-    LoopData* ld = c->ld;
-    Server* s = c->server;
+  JsSink(LoopData* ld, napi_value handlers) : ld_(ld) {
     napi_env env = ld->env;
+    handlers_ = make_ref(env, handlers);
+    on_request_ = make_ref(env, named(env, handlers, "onRequest"));
+    on_drain_ = make_ref(env, named(env, handlers, "onDrain"));
+    on_abort_ = make_ref(env, named(env, handlers, "onAbort"));
+  }
+  ~JsSink() override {
+    if (ld_->tearing_down) return;  // the env is going away with its references
+    for (napi_ref* r : {&handlers_, &on_request_, &on_drain_, &on_abort_, &done_})
+      if (*r) napi_delete_reference(ld_->env, *r), *r = nullptr;
+  }
+
+  void set_done(napi_value fn) { done_ = make_ref(ld_->env, fn); }
+
+  void request(Connection* c, const DispatchedRequest& r) override {
+    napi_env env = ld_->env;
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value argv[5];
@@ -148,27 +175,55 @@ class JsSink final : public RequestSink {
     }
     napi_create_int32(env, r.body_fd, &argv[3]);
     napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
-    std::memcpy(ld->record, r.record, r.record_ints * sizeof(int32_t));
-    ld->call(s->handlers(), s->on_request(), 5, argv);
+    std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
+    ld_->call(deref(env, handlers_), deref(env, on_request_), 5, argv);
     napi_close_handle_scope(env, scope);
   }
-  void drain(Connection* c) override { event(c, &Server::on_drain); }
-  void aborted(Connection* c) override { event(c, &Server::on_abort); }
+  void drain(Connection* c) override { event(c, on_drain_); }
+  void aborted(Connection* c) override { event(c, on_abort_); }
+
+  void closed(bool notify) override {
+    napi_ref done = done_;
+    done_ = nullptr;
+    if (!done) return;
+    napi_env env = ld_->env;
+    if (!notify) {
+      napi_delete_reference(env, done);
+      return;
+    }
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value fn = deref(env, done);
+    napi_value global;
+    napi_get_global(env, &global);
+    napi_delete_reference(env, done);
+    ld_->call(global, fn, 0, nullptr);
+    napi_close_handle_scope(env, scope);
+  }
 
  private:
-  static void event(Connection* c, napi_value (Server::*handler)() const) {
-    LoopData* ld = c->ld;
-    napi_env env = ld->env;
+  static napi_value named(napi_env env, napi_value obj, const char* name) {
+    napi_value v = nullptr;
+    napi_get_named_property(env, obj, name, &v);
+    return v;
+  }
+  void event(Connection* c, napi_ref handler) {
+    napi_env env = ld_->env;
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value arg;
     napi_create_double(env, c->id, &arg);
-    ld->call(c->server->handlers(), (c->server->*handler)(), 1, &arg);
+    ld_->call(deref(env, handlers_), deref(env, handler), 1, &arg);
     napi_close_handle_scope(env, scope);
   }
-};
 
-JsSink js_sink;
+  LoopData* ld_;
+  napi_ref handlers_ = nullptr;
+  napi_ref on_request_ = nullptr;
+  napi_ref on_drain_ = nullptr;
+  napi_ref on_abort_ = nullptr;
+  napi_ref done_ = nullptr;
+};
 
 Napi::Value KnownHeaders(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -199,9 +254,7 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   l.max_connections = static_cast<uint32_t>(num(o, "maxConnections", 10000));
   l.max_keep_alive_requests = static_cast<uint32_t>(num(o, "maxKeepAliveRequests", 0));
   int index = static_cast<int>(ld->servers.size());
-  Server* s = new Server(ld, index, l, info[1]);
-  s->sink = &js_sink;
-  ld->servers.push_back(s);
+  ld->servers.push_back(new Server(ld, index, l, new JsSink(ld, info[1])));
   return Napi::Number::New(info.Env(), index);
 }
 
@@ -254,7 +307,9 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
   if (!s) return info.Env().Undefined();
   JsCallScope scope(data_of(info));
-  s->close(info[1].ToBoolean().Value(), info[2].IsFunction() ? static_cast<napi_value>(info[2]) : nullptr);
+  // The callback of the first close() only (a second one only hastens the first).
+  if (!s->closing && info[2].IsFunction()) static_cast<JsSink*>(s->sink)->set_done(info[2]);
+  s->close(info[1].ToBoolean().Value());
   return info.Env().Undefined();
 }
 

@@ -36,6 +36,9 @@ class RequestSink {
   virtual void drain(Connection* c) = 0;
   // The connection closed while its request was in flight (not after abort()).
   virtual void aborted(Connection* c) = 0;
+  // The server closed (Server::close) and nothing of it is left open; never from inside
+  // a call from JS. notify false: the environment is going away, only let go.
+  virtual void closed(bool notify) = 0;
 };
 
 }  // namespace tsgi
