@@ -129,6 +129,17 @@ Bytes head_bytes(napi_env env, napi_value v) {
 
 // ---- requests to JS -------------------------------------------------------------------
 
+// Calls fn as an event from the loop (a callback scope: microtasks and nextTicks run
+// after it). An exception thrown by fn is reported as uncaught.
+void call_js(LoopData* ld, napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
+  napi_value result;
+  napi_status st = napi_make_callback(ld->env, ld->async_ctx, recv, fn, argc, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(ld->env, &err) == napi_ok) napi_fatal_exception(ld->env, err);
+  }
+}
+
 napi_ref make_ref(napi_env env, napi_value v) {
   napi_ref r = nullptr;
   napi_create_reference(env, v, 1, &r);
@@ -176,7 +187,7 @@ class JsSink final : public RequestSink {
     napi_create_int32(env, r.body_fd, &argv[3]);
     napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
     std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
-    ld_->call(deref(env, handlers_), deref(env, on_request_), 5, argv);
+    call_js(ld_, deref(env, handlers_), deref(env, on_request_), 5, argv);
     napi_close_handle_scope(env, scope);
   }
   void drain(Connection* c) override { event(c, on_drain_); }
@@ -197,7 +208,7 @@ class JsSink final : public RequestSink {
     napi_value global;
     napi_get_global(env, &global);
     napi_delete_reference(env, done);
-    ld_->call(global, fn, 0, nullptr);
+    call_js(ld_, global, fn, 0, nullptr);
     napi_close_handle_scope(env, scope);
   }
 
@@ -213,7 +224,7 @@ class JsSink final : public RequestSink {
     napi_open_handle_scope(env, &scope);
     napi_value arg;
     napi_create_double(env, c->id, &arg);
-    ld_->call(deref(env, handlers_), deref(env, handler), 1, &arg);
+    call_js(ld_, deref(env, handlers_), deref(env, handler), 1, &arg);
     napi_close_handle_scope(env, scope);
   }
 
@@ -407,8 +418,12 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
 
 void on_instance_finalize(Napi::Env, LoopData* d) { d->instance_finalized(); }
 
+void remove_cleanup_hook(void* handle) {
+  napi_remove_async_cleanup_hook(static_cast<napi_async_cleanup_hook_handle>(handle));
+}
+
 void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
-  static_cast<LoopData*>(arg)->begin_teardown(handle);
+  static_cast<LoopData*>(arg)->begin_teardown(remove_cleanup_hook, handle);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -49,10 +49,6 @@ class LoopData {
 
   Server* server(double index) const;
 
-  // Calls fn as an event from the loop (a callback scope: microtasks and nextTicks
-  // run after it). An exception thrown by fn is reported as uncaught.
-  void call(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
-
   // Runs work on the next loop turn: used when a JS-called method would otherwise
   // call back into JS re-entrantly.
   void defer(DeferredKind kind, double id);
@@ -61,8 +57,9 @@ class LoopData {
   void handle_opened() { live_handles_++; }
   void handle_closed();
 
-  // Env teardown: closes everything, then removes the cleanup hook.
-  void begin_teardown(napi_async_cleanup_hook_handle hook);
+  // Env teardown: closes everything, then calls done(arg) once every handle closed
+  // (binding.cc removes its cleanup hook there).
+  void begin_teardown(void (*done)(void* arg), void* arg);
   void instance_finalized();
 
   napi_env env;
@@ -93,7 +90,8 @@ class LoopData {
   std::vector<uint32_t> free_slots_;
   std::vector<Connection*> pool_;
   int live_handles_ = 0;
-  napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
+  void (*teardown_done_fn_)(void* arg) = nullptr;
+  void* teardown_done_arg_ = nullptr;
   bool instance_finalized_ = false;
   bool teardown_done_ = false;
 };
