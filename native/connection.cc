@@ -42,13 +42,9 @@ void Connection::reset() {
   open_handles_ = 0;
   poll_ = nullptr;
   poll_fd_ = -1;
-  phase_ = Phase::Head;
-  bytes_seen_ = reading_ = closing_ = aborted_by_js_ = in_flight_ = in_dispatch_ = corked_ = false;
-  no_more_requests_ = close_after_flush_ = shutdown_started_ = need_drain_ = false;
-  peer_eof_ = output_paused_ = false;
+  st_ = {};
   wait_list = nullptr;
   wait_next = wait_prev = nullptr;
-  served_ = 0;
   refused = false;
   inbuf_.clear();
   body_mem_.clear();
@@ -122,8 +118,8 @@ void Connection::accepted() {
       remote_addr_len_ = std::strlen(remote_addr_);
     }
   }
-  phase_since_ = uv_now(ld->loop);
-  out_.set_progress(phase_since_);
+  st_.phase_since = uv_now(ld->loop);
+  out_.set_progress(st_.phase_since);
   wait_in(&server->pre_head);
   start_reading();
 }
@@ -131,16 +127,16 @@ void Connection::accepted() {
 void Connection::refuse() {
   wait_in(nullptr);
   refused = true;
-  no_more_requests_ = true;
-  phase_ = Phase::Linger;
+  st_.no_more_requests = true;
+  st_.phase = Phase::Linger;
   const CannedResponse& r = canned_response(503);
   out_.stage().append(r.bytes, r.len);
-  close_after_flush_ = true;
+  st_.close_after_flush = true;
   flush();
 }
 
 void Connection::evict() {
-  if (closing_) return;
+  if (st_.closing) return;
   refused = true;
   server->active_connections--;
   server->stats.evicted++;
@@ -148,12 +144,12 @@ void Connection::evict() {
 }
 
 bool Connection::evictable() const {
-  return !closing_ && !in_flight_ && !out_.writing() && !out_.waiting_writable() && pending_output() == 0;
+  return !st_.closing && !st_.in_flight && !out_.writing() && !out_.waiting_writable() && pending_output() == 0;
 }
 
 bool Connection::body_below_rate(uint64_t now) const {
   uint64_t rate = server->limits.min_body_rate;
-  return rate > 0 && phase_ == Phase::Body && req_.body_wire * 1000 < rate * (now - req_.body_since);
+  return rate > 0 && st_.phase == Phase::Body && req_.body_wire * 1000 < rate * (now - req_.body_since);
 }
 
 void Connection::wait_in(ConnList* list) {
@@ -176,14 +172,14 @@ void Connection::wait_in(ConnList* list) {
 // ---- reading --------------------------------------------------------------------------
 
 void Connection::start_reading() {
-  if (reading_ || closing_ || peer_eof_) return;
-  if (uv_read_start(&h_.stream, on_alloc, on_read) == 0) reading_ = true;
+  if (st_.reading || st_.closing || st_.peer_eof) return;
+  if (uv_read_start(&h_.stream, on_alloc, on_read) == 0) st_.reading = true;
 }
 
 void Connection::stop_reading() {
-  if (!reading_) return;
+  if (!st_.reading) return;
   uv_read_stop(&h_.stream);
-  reading_ = false;
+  st_.reading = false;
 }
 
 void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -213,28 +209,28 @@ void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 }
 
 void Connection::handle_input(const char* data, size_t len) {
-  if (closing_ || phase_ == Phase::Linger || no_more_requests_) return;  // discarded
+  if (st_.closing || st_.phase == Phase::Linger || st_.no_more_requests) return;  // discarded
   bool from_inbuf = false;
-  if (!inbuf_.empty() || in_flight_) {
+  if (!inbuf_.empty() || st_.in_flight) {
     inbuf_.append(data, len);
     data = inbuf_.data();
     len = inbuf_.size();
     from_inbuf = true;
   }
-  if (in_flight_ || output_paused_) {
-    if (inbuf_.size() > kMaxBuffered || output_paused_) stop_reading();
+  if (st_.in_flight || st_.output_paused) {
+    if (inbuf_.size() > kMaxBuffered || st_.output_paused) stop_reading();
     return;
   }
-  corked_ = true;
+  st_.corked = true;
   size_t used = process(data, len);
-  corked_ = false;
-  if (!closing_ && !no_more_requests_) {
+  st_.corked = false;
+  if (!st_.closing && !st_.no_more_requests) {
     if (from_inbuf) {
       inbuf_.consume_front(used);
     } else if (used < len) {
       inbuf_.append(data + used, len - used);
     }
-    if ((in_flight_ && inbuf_.size() > kMaxBuffered) || output_paused_) stop_reading();
+    if ((st_.in_flight && inbuf_.size() > kMaxBuffered) || st_.output_paused) stop_reading();
   } else {
     inbuf_.clear();
   }
@@ -242,32 +238,32 @@ void Connection::handle_input(const char* data, size_t len) {
 }
 
 void Connection::resume() {
-  if (closing_ || in_flight_) return;
+  if (st_.closing || st_.in_flight) return;
   bool paused = false;
-  if (!no_more_requests_ && !inbuf_.empty()) {
-    corked_ = true;
+  if (!st_.no_more_requests && !inbuf_.empty()) {
+    st_.corked = true;
     size_t used = process(inbuf_.data(), inbuf_.size());
-    corked_ = false;
-    paused = output_paused_;
-    if (closing_ || no_more_requests_) inbuf_.clear();
+    st_.corked = false;
+    paused = st_.output_paused;
+    if (st_.closing || st_.no_more_requests) inbuf_.clear();
     else inbuf_.consume_front(used);
     flush();
   }
   // Paused for output: requests are still buffered, and check_output_resume() comes back
   // here once the queue drained (already on its way when flush() just wrote it all).
-  if (closing_ || paused || output_paused_) return;
-  if (peer_eof_) {
-    if (!in_flight_) input_ended();
+  if (st_.closing || paused || st_.output_paused) return;
+  if (st_.peer_eof) {
+    if (!st_.in_flight) input_ended();
     return;
   }
-  if (!no_more_requests_ && (!in_flight_ || inbuf_.size() <= kMaxBuffered)) start_reading();
+  if (!st_.no_more_requests && (!st_.in_flight || inbuf_.size() <= kMaxBuffered)) start_reading();
 }
 
 // The output queue drained below the resume mark: requests buffered meanwhile are
 // dispatched (in order) and reading starts again, on the next loop turn.
 void Connection::check_output_resume() {
-  if (!output_paused_ || closing_ || pending_output() > kOutputResumeBelow) return;
-  output_paused_ = false;
+  if (!st_.output_paused || st_.closing || pending_output() > kOutputResumeBelow) return;
+  st_.output_paused = false;
   ld->defer(DeferredKind::Resume, id);
 }
 
@@ -281,15 +277,15 @@ void Connection::check_output_resume() {
 // as any disconnect does. A half-closed client that stops reading is dropped by the
 // write timeout.
 void Connection::on_peer_eof() {
-  if (closing_) return;
-  peer_eof_ = true;
-  stop_reading();  // libuv stopped at EOF already; keep reading_ in step
-  if (shutdown_started_) {
+  if (st_.closing) return;
+  st_.peer_eof = true;
+  stop_reading();  // libuv stopped at EOF already; keep st_.reading in step
+  if (st_.shutdown_started) {
     close_now();  // lingering after our last response: this FIN is what it waited for
     return;
   }
-  if (!in_flight_) resume();  // else finish_response() resumes, and resume() ends the input
-  if (!closing_) watch_for_reset();
+  if (!st_.in_flight) resume();  // else finish_response() resumes, and resume() ends the input
+  if (!st_.closing) watch_for_reset();
 }
 
 // A half-closed connection is no longer read, so a reset from the client would only be
@@ -297,7 +293,7 @@ void Connection::on_peer_eof() {
 // watches for out-of-band data only: epoll reports an error or hang-up regardless, and
 // on_poll closes the connection then (onAbort for a request in flight).
 void Connection::watch_for_reset() {
-  if (closing_ || out_.waiting_writable()) return;  // on_poll re-arms the watch after writability
+  if (st_.closing || out_.waiting_writable()) return;  // on_poll re-arms the watch after writability
   uv_os_fd_t sock;
   if (uv_fileno(&h_.handle, &sock) != 0 || !ensure_poll(sock)) return;
   uv_poll_start(poll_, UV_PRIORITIZED, on_poll);
@@ -313,37 +309,37 @@ void Connection::watch_for_reset() {
 //   for, so it gets 400 (as a body timeout gets 408) and then the connection closes;
 //   the application never sees the request.
 void Connection::input_ended() {
-  if (closing_ || in_flight_ || close_after_flush_) return;
-  if (!no_more_requests_ && phase_ == Phase::Body) {
+  if (st_.closing || st_.in_flight || st_.close_after_flush) return;
+  if (!st_.no_more_requests && st_.phase == Phase::Body) {
     fail(400);
     return;
   }
   inbuf_.clear();
   wait_in(nullptr);
-  no_more_requests_ = true;
-  close_after_flush_ = true;
-  phase_ = Phase::Flush;
-  phase_since_ = uv_now(ld->loop);
+  st_.no_more_requests = true;
+  st_.close_after_flush = true;
+  st_.phase = Phase::Flush;
+  st_.phase_since = uv_now(ld->loop);
   flush();  // closes once the queued responses are out (at once when nothing is queued)
 }
 
 // The parse loop: head → body → dispatch, as long as JS answers synchronously.
 size_t Connection::process(const char* data, size_t len) {
   size_t pos = 0;
-  while (!closing_ && !no_more_requests_ && !in_flight_) {
-    if (phase_ == Phase::Idle || phase_ == Phase::Head) {
+  while (!st_.closing && !st_.no_more_requests && !st_.in_flight) {
+    if (st_.phase == Phase::Idle || st_.phase == Phase::Head) {
       if (pos == len) break;
       // A client that sends requests without reading the responses: nothing more is
       // dispatched, nor read, until the queued output drains (check_output_resume).
       if (pending_output() > kOutputPauseAbove) {
-        output_paused_ = true;
+        st_.output_paused = true;
         break;
       }
-      if (phase_ == Phase::Idle || !bytes_seen_) {
+      if (st_.phase == Phase::Idle || !st_.bytes_seen) {
         // The head deadline counts from the first byte, and does not restart after it.
-        phase_since_ = uv_now(ld->loop);
-        phase_ = Phase::Head;
-        bytes_seen_ = true;
+        st_.phase_since = uv_now(ld->loop);
+        st_.phase = Phase::Head;
+        st_.bytes_seen = true;
       }
       RequestHead head;
       head.headers = ld->headers;
@@ -387,14 +383,14 @@ size_t Connection::process(const char* data, size_t len) {
       }
       // 100 Continue: the body is wanted and the client is waiting for the word.
       if (head.expect_continue && pos == len) out_.stage().append(kContinueResponse, sizeof kContinueResponse - 1);
-      phase_ = Phase::Body;
-      phase_since_ = uv_now(ld->loop);
-      req_.body_since = phase_since_;
+      st_.phase = Phase::Body;
+      st_.phase_since = uv_now(ld->loop);
+      req_.body_since = st_.phase_since;
       req_.body_wire = 0;
     }
-    if (phase_ == Phase::Body) {
+    if (st_.phase == Phase::Body) {
       if (pos == len) break;
-      phase_since_ = uv_now(ld->loop);
+      st_.phase_since = uv_now(ld->loop);
       if (req_.body_kind == BodyKind::Length) {
         size_t take = len - pos;
         if (take > req_.body_remaining) take = static_cast<size_t>(req_.body_remaining);
@@ -472,14 +468,14 @@ void Connection::build_record(const RequestHead& h) {
   ctx.local_port = local_port_;
   ctx.listener = listener_index_;
   uint32_t max_ka = server->limits.max_keep_alive_requests;
-  ctx.keep_alive = h.keep_alive && !server->closing && (max_ka == 0 || served_ + 1 < max_ka);
+  ctx.keep_alive = h.keep_alive && !server->closing && (max_ka == 0 || st_.served + 1 < max_ka);
   build_request_record(h, ctx, &req_text_, &req_rec_);
 }
 
 void Connection::dispatch() {
   wait_in(nullptr);
-  phase_ = Phase::Request;
-  in_flight_ = true;
+  st_.phase = Phase::Request;
+  st_.in_flight = true;
   resp_ = {};
   server->stats.requests++;
   DispatchedRequest r;
@@ -496,9 +492,9 @@ void Connection::dispatch() {
     r.body = body_mem_.data();
     r.body_len = body_mem_.size();
   }
-  in_dispatch_ = true;
+  st_.in_dispatch = true;
   server->sink->request(this, r);
-  in_dispatch_ = false;
+  st_.in_dispatch = false;
   body_mem_.clear();
   body_mem_.shrink_if_over(1 << 20);
 }
@@ -510,12 +506,12 @@ void Connection::fail(uint16_t status) {
   }
   body_mem_.clear();
   wait_in(nullptr);
-  no_more_requests_ = true;
-  phase_ = Phase::Linger;
-  phase_since_ = uv_now(ld->loop);
+  st_.no_more_requests = true;
+  st_.phase = Phase::Linger;
+  st_.phase_since = uv_now(ld->loop);
   const CannedResponse& r = canned_response(status);
   out_.stage().append(r.bytes, r.len);
-  close_after_flush_ = true;
+  st_.close_after_flush = true;
   maybe_flush();
 }
 
@@ -566,8 +562,8 @@ int Connection::start_response(const Bytes& head, int64_t content_length, int32_
   resp_.no_body = req_.head_method || status_forbids_body(status);
   uint32_t max_ka = server->limits.max_keep_alive_requests;
   // After the client's FIN with nothing more buffered, this response is the last one.
-  bool keep = req_.keep_alive && !(flags & kRespClose) && !server->closing && !no_more_requests_ &&
-              (max_ka == 0 || served_ + 1 < max_ka) && !(peer_eof_ && inbuf_.empty());
+  bool keep = req_.keep_alive && !(flags & kRespClose) && !server->closing && !st_.no_more_requests &&
+              (max_ka == 0 || st_.served + 1 < max_ka) && !(st_.peer_eof && inbuf_.empty());
   HeadFraming f;
   if (!(flags & kRespHasDate)) {
     f.date_line = ld->date.line();
@@ -604,7 +600,7 @@ int Connection::start_response(const Bytes& head, int64_t content_length, int32_
 
 int Connection::respond(const Bytes& head, const Bytes* parts, size_t count, int64_t content_length,
                         int32_t flags) {
-  if (closing_ || !in_flight_ || resp_.started) return kResultGone;
+  if (st_.closing || !st_.in_flight || resp_.started) return kResultGone;
   // Content-Length goes in the head: the total of the parts.
   int64_t total = 0;
   for (size_t i = 0; i < count; i++) total += static_cast<int64_t>(parts[i].len);
@@ -619,28 +615,28 @@ int Connection::respond(const Bytes& head, const Bytes* parts, size_t count, int
 }
 
 int Connection::write_head(const Bytes& head, int64_t content_length, int32_t flags) {
-  if (closing_ || !in_flight_ || resp_.started) return kResultGone;
+  if (st_.closing || !st_.in_flight || resp_.started) return kResultGone;
   int r = start_response(head, content_length, flags, true, 0);
   resp_.started = true;
   return r;
 }
 
 int Connection::write(const Bytes& chunk) {
-  if (closing_ || !in_flight_ || !resp_.started) return -1;
+  if (st_.closing || !st_.in_flight || !resp_.started) return -1;
   bool clamped;
   queue_body(chunk, body_allowance(static_cast<int64_t>(chunk.len), &clamped));
   maybe_flush();
-  if (closing_) return -1;
+  if (st_.closing) return -1;
   out_.sync();
   if (out_.queued() > kHighWater) {
-    need_drain_ = true;
+    st_.need_drain = true;
     return 0;
   }
   return 1;
 }
 
 int Connection::end(const Bytes& chunk) {
-  if (closing_ || !in_flight_ || !resp_.started) return kResultGone;
+  if (st_.closing || !st_.in_flight || !resp_.started) return kResultGone;
   if (resp_.short_file) {
     // A sendFile of this response ended early: the response cannot be completed and
     // nothing more of it is sent; the connection closes.
@@ -662,12 +658,12 @@ int Connection::end(const Bytes& chunk) {
 }
 
 int Connection::send_file(int fd, int64_t offset, int64_t length) {
-  if (closing_ || !in_flight_ || !resp_.started) return kResultGone;
+  if (st_.closing || !st_.in_flight || !resp_.started) return kResultGone;
   bool clamped;
   int64_t take = body_allowance(length, &clamped);
   if (take > 0) {
     chunk_open(take);
-    out_.push_file(fd, offset, static_cast<size_t>(take), served_);
+    out_.push_file(fd, offset, static_cast<size_t>(take), st_.served);
     chunk_close();
   } else {
     // Nothing to send: "done" right away, on the next loop turn.
@@ -678,37 +674,37 @@ int Connection::send_file(int fd, int64_t offset, int64_t length) {
 }
 
 void Connection::abort() {
-  if (closing_) return;
-  aborted_by_js_ = true;
+  if (st_.closing) return;
+  st_.aborted_by_js = true;
   close_now();
 }
 
 void Connection::finish_response() {
   const bool keep_alive = resp_.keep_alive;
-  in_flight_ = false;
+  st_.in_flight = false;
   resp_ = {};
-  need_drain_ = false;  // an onDrain now would be taken for the next request's
-  served_++;
+  st_.need_drain = false;  // an onDrain now would be taken for the next request's
+  st_.served++;
   if (!keep_alive) {
-    no_more_requests_ = true;
-    close_after_flush_ = true;
+    st_.no_more_requests = true;
+    st_.close_after_flush = true;
   } else {
-    phase_ = Phase::Idle;
-    phase_since_ = uv_now(ld->loop);
-    bytes_seen_ = false;
+    st_.phase = Phase::Idle;
+    st_.phase_since = uv_now(ld->loop);
+    st_.bytes_seen = false;
     wait_in(&server->pre_head);
   }
-  if (in_dispatch_ || corked_) return;  // the parse loop goes on and flushes
+  if (st_.in_dispatch || st_.corked) return;  // the parse loop goes on and flushes
   flush();
-  if (closing_ || no_more_requests_) return;
-  if (!inbuf_.empty() || peer_eof_) ld->defer(DeferredKind::Resume, id);
+  if (st_.closing || st_.no_more_requests) return;
+  if (!inbuf_.empty() || st_.peer_eof) ld->defer(DeferredKind::Resume, id);
   else start_reading();
 }
 
 // ---- output ---------------------------------------------------------------------------
 
 void Connection::flush() {
-  if (closing_) return;
+  if (st_.closing) return;
   if (out_.flush() != OutputQueue::FlushResult::Empty) return;
   queue_emptied();
   check_output_resume();  // written at once: no write completion to resume from
@@ -719,10 +715,10 @@ void Connection::output_failed() { close_now(); }
 void Connection::output_write_failed() { close_now(); }
 
 void Connection::output_write_done() {
-  if (closing_) return;
+  if (st_.closing) return;
   flush();
-  if (!closing_) check_drain();
-  if (!closing_) check_output_resume();
+  if (!st_.closing) check_drain();
+  if (!st_.closing) check_output_resume();
 }
 
 // A file piece is over. Sent: "onDrain when done", never from inside the JS call that
@@ -730,7 +726,7 @@ void Connection::output_write_done() {
 bool Connection::output_file_done(bool ended_early, uint32_t tag) {
   if (!ended_early) {
     drain_soon();
-    return !closing_;
+    return !st_.closing;
   }
   // The file at the queue's head ended before the length given to sendFile (it is
   // shorter than it was said to be, or was truncated meanwhile). The response cannot be
@@ -740,9 +736,9 @@ bool Connection::output_file_done(bool ended_early, uint32_t tag) {
   // Content-Length: onDrain still comes (the sendFile is over), end() returns
   // RESULT_SHORT and the connection closes after it. Otherwise (the response already
   // ended) the connection closes now; a later request in flight gets onAbort.
-  bool current = in_flight_ && resp_.started && tag == served_;
+  bool current = st_.in_flight && resp_.started && tag == st_.served;
   out_.drop();  // a File piece is only sent with no write in progress: nothing stays queued
-  no_more_requests_ = true;
+  st_.no_more_requests = true;
   inbuf_.clear();
   if (!current) {
     close_now();
@@ -750,7 +746,7 @@ bool Connection::output_file_done(bool ended_early, uint32_t tag) {
   }
   resp_.short_file = true;
   drain_soon();
-  return !closing_;
+  return !st_.closing;
 }
 
 // The poll handle on a dup of the socket (libuv watches the socket itself for the
@@ -791,7 +787,7 @@ bool Connection::output_wait_writable() {
 
 void Connection::on_poll(uv_poll_t* p, int status, int events) {
   Connection* c = static_cast<Connection*>(p->data);
-  if (c->closing_) return;
+  if (c->st_.closing) return;
   if (status < 0) {
     c->close_now();
     return;
@@ -801,8 +797,8 @@ void Connection::on_poll(uv_poll_t* p, int status, int events) {
     c->out_.writable();
     uv_poll_stop(p);
     c->flush();
-    if (!c->closing_) c->check_output_resume();
-    if (!c->closing_ && c->peer_eof_ && !c->out_.waiting_writable()) c->watch_for_reset();
+    if (!c->st_.closing) c->check_output_resume();
+    if (!c->st_.closing && c->st_.peer_eof && !c->out_.waiting_writable()) c->watch_for_reset();
     return;
   }
   // Watching a half-closed connection (watch_for_reset): an error or hang-up.
@@ -810,7 +806,7 @@ void Connection::on_poll(uv_poll_t* p, int status, int events) {
 }
 
 void Connection::queue_emptied() {
-  if (close_after_flush_) {
+  if (st_.close_after_flush) {
     begin_shutdown();
     return;
   }
@@ -818,32 +814,32 @@ void Connection::queue_emptied() {
 }
 
 void Connection::check_drain() {
-  if (!need_drain_ || pending_output() > kLowWater) return;
-  need_drain_ = false;
+  if (!st_.need_drain || pending_output() > kLowWater) return;
+  st_.need_drain = false;
   drain_soon();
 }
 
 void Connection::drain_soon() {
-  if (ld->js_depth > 0 || in_dispatch_) ld->defer(DeferredKind::Drain, id);
+  if (ld->js_depth > 0 || st_.in_dispatch) ld->defer(DeferredKind::Drain, id);
   else emit_drain();
 }
 
 void Connection::emit_drain() {
-  if (closing_ || ld->tearing_down) return;
+  if (st_.closing || ld->tearing_down) return;
   server->sink->drain(this);
 }
 
 void Connection::begin_shutdown() {
-  if (shutdown_started_ || closing_) return;
-  if (peer_eof_) {
+  if (st_.shutdown_started || st_.closing) return;
+  if (st_.peer_eof) {
     // The client's FIN was read, so nothing unread is left to make close() send a reset:
     // closing sends our FIN after the queued bytes, and there is nothing to linger for.
     close_now();
     return;
   }
-  shutdown_started_ = true;
-  phase_ = Phase::Linger;
-  phase_since_ = uv_now(ld->loop);
+  st_.shutdown_started = true;
+  st_.phase = Phase::Linger;
+  st_.phase_since = uv_now(ld->loop);
   shutdown_req_.data = this;
   if (uv_shutdown(&shutdown_req_, &h_.stream, on_shutdown) != 0) {
     close_now();
@@ -860,8 +856,8 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
 // ---- closing --------------------------------------------------------------------------
 
 void Connection::close_now() {
-  if (closing_) return;
-  closing_ = true;
+  if (st_.closing) return;
+  st_.closing = true;
   wait_in(nullptr);
   stop_reading();
   if (poll_) {
@@ -884,11 +880,11 @@ void Connection::on_poll_close(uv_handle_t* h) {
 void Connection::on_close(uv_handle_t* h) {
   Connection* c = static_cast<Connection*>(h->data);
   LoopData* ld = c->ld;
-  if (c->in_flight_ && !c->aborted_by_js_ && !ld->tearing_down) {
-    c->in_flight_ = false;
+  if (c->st_.in_flight && !c->st_.aborted_by_js && !ld->tearing_down) {
+    c->st_.in_flight = false;
     c->server->sink->aborted(c);
   }
-  c->in_flight_ = false;
+  c->st_.in_flight = false;
   ld->handle_closed();
   if (--c->open_handles_ == 0) c->release_pieces();
 }
@@ -935,13 +931,13 @@ void Connection::release_pieces() {
 //   linger runs its course (kLingerMs), so bytes the client still sends are read, not
 //   left to make close() send a reset.
 void Connection::begin_graceful_close() {
-  if (closing_) return;
-  if (in_flight_ || phase_ == Phase::Body || phase_ == Phase::Head) return;
-  if (phase_ != Phase::Idle || close_after_flush_ || no_more_requests_) return;  // on its way out
+  if (st_.closing) return;
+  if (st_.in_flight || st_.phase == Phase::Body || st_.phase == Phase::Head) return;
+  if (st_.phase != Phase::Idle || st_.close_after_flush || st_.no_more_requests) return;  // on its way out
   if (!inbuf_.empty()) return;  // a request: answered
   if (output_pending()) return;  // the grace counts once the last response is out (tick)
   uint64_t grace = std::min<uint64_t>(server->limits.keep_alive_timeout_ms, kDrainGraceMs);
-  if (uv_now(ld->loop) - phase_since_ >= grace) end_idle();
+  if (uv_now(ld->loop) - st_.phase_since >= grace) end_idle();
 }
 
 // A connection with no request to answer, while the server drains: nothing more is read
@@ -949,15 +945,15 @@ void Connection::begin_graceful_close() {
 // the client's FIN (kLingerMs at most), reading and discarding. A request that crossed
 // our FIN meets a clean close the client can retry on, never a reset.
 void Connection::end_idle() {
-  if (closing_ || close_after_flush_) return;
+  if (st_.closing || st_.close_after_flush) return;
   // Bytes that arrived since the loop last read (timers run before reading): a request,
   // read and answered next.
-  if (!peer_eof_ && input_pending()) return;
-  no_more_requests_ = true;
-  close_after_flush_ = true;
+  if (!st_.peer_eof && input_pending()) return;
+  st_.no_more_requests = true;
+  st_.close_after_flush = true;
   inbuf_.clear();
-  phase_ = Phase::Flush;
-  phase_since_ = uv_now(ld->loop);
+  st_.phase = Phase::Flush;
+  st_.phase_since = uv_now(ld->loop);
   flush();  // queue empty: begin_shutdown() at once
 }
 
@@ -970,7 +966,7 @@ bool Connection::input_pending() {
 }
 
 void Connection::tick(uint64_t now) {
-  if (closing_) return;
+  if (st_.closing) return;
   const ServerLimits& l = server->limits;
   // A large uv_write completes in one callback: libuv's own queue shows partial progress.
   if (out_.writing() && transport_.write_queue_size() != last_write_queue_size_) {
@@ -982,16 +978,16 @@ void Connection::tick(uint64_t now) {
     close_now();  // the client stopped reading
     return;
   }
-  uint64_t age = now - phase_since_;
-  switch (phase_) {
+  uint64_t age = now - st_.phase_since;
+  switch (st_.phase) {
     case Phase::Head:
       // While the server closes gracefully, a connection that has sent nothing yet gets the
       // drain grace for its first bytes rather than the whole header timeout: a request
       // racing the close is answered, a pre-opened idle connection does not hold a
       // reloading worker until its graceful timeout.
-      if (!bytes_seen_ && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kDrainGraceMs)) {
+      if (!st_.bytes_seen && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kDrainGraceMs)) {
         end_idle();
-      } else if (!bytes_seen_) {
+      } else if (!st_.bytes_seen) {
         if (age >= l.first_byte_timeout_ms) close_now();  // sent nothing at all
       } else if (age >= l.header_timeout_ms) {
         fail(408);  // the head's deadline, counted from its first byte
@@ -1010,7 +1006,7 @@ void Connection::tick(uint64_t now) {
     case Phase::Idle:
       // Idle means nothing to do either way: while the last response is still being
       // written the write timeout is the bound, and the keep-alive clock starts after.
-      if (output_pending) phase_since_ = now;
+      if (output_pending) st_.phase_since = now;
       else if (server->closing && age >= std::min<uint64_t>(l.keep_alive_timeout_ms, kDrainGraceMs)) end_idle();
       else if (age >= l.keep_alive_timeout_ms) close_now();
       break;

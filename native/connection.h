@@ -79,8 +79,8 @@ class Connection final : private OutputQueue::Owner {
   void tick(uint64_t now);
   void resume();      // deferred: process what was buffered while a request was in flight
   void emit_drain();  // deferred onDrain
-  bool in_flight() const { return in_flight_; }
-  bool closing() const { return closing_; }
+  bool in_flight() const { return st_.in_flight; }
+  bool closing() const { return st_.closing; }
 
   double id = 0;
   uint32_t slot = 0;
@@ -132,7 +132,7 @@ class Connection final : private OutputQueue::Owner {
   // output (the queue is out_; these are the connection's side of it)
   void flush();
   void maybe_flush() {
-    if (!corked_) flush();
+    if (!st_.corked) flush();
   }
   void output_failed() override;
   bool output_wait_writable() override;
@@ -171,23 +171,26 @@ class Connection final : private OutputQueue::Owner {
   size_t remote_addr_len_ = 0;
   int remote_port_ = 0;
 
-  Phase phase_ = Phase::Head;
-  uint64_t phase_since_ = 0;
   size_t last_write_queue_size_ = 0;
-  bool bytes_seen_ = false;   // some bytes of the current request head arrived
-  bool reading_ = false;
-  bool closing_ = false;
-  bool aborted_by_js_ = false;
-  bool in_flight_ = false;
-  bool in_dispatch_ = false;  // inside this connection's onRequest call
-  bool corked_ = false;
-  bool no_more_requests_ = false;
-  bool close_after_flush_ = false;
-  bool shutdown_started_ = false;
-  bool need_drain_ = false;
-  bool peer_eof_ = false;     // the client sent FIN: nothing more will be read
-  bool output_paused_ = false; // queued output over the high-water mark: not read, not dispatched
-  uint32_t served_ = 0;
+  // The connection's own state, reset with st_ = {} for each new connection.
+  struct State {
+    Phase phase = Phase::Head;
+    uint64_t phase_since = 0;
+    uint32_t served = 0;            // responses finished
+    bool bytes_seen = false;        // some bytes of the current request head arrived
+    bool reading = false;
+    bool closing = false;
+    bool aborted_by_js = false;
+    bool in_flight = false;
+    bool in_dispatch = false;       // inside this connection's RequestSink::request call
+    bool corked = false;            // reading: the parse loop flushes once at its end
+    bool no_more_requests = false;
+    bool close_after_flush = false;
+    bool shutdown_started = false;
+    bool need_drain = false;
+    bool peer_eof = false;          // the client sent FIN: nothing more will be read
+    bool output_paused = false;     // queued output over the pause mark: not read, not dispatched
+  } st_;
 
   ByteBuffer inbuf_;  // bytes received but not yet consumed (partial head, pipelined)
 
