@@ -722,7 +722,7 @@ void Connection::output_write_done() {
 }
 
 // A file piece is over. Sent: "onDrain when done", never from inside the JS call that
-// queued it. Ended early: see file_ended_early below.
+// queued it. Ended early: below.
 bool Connection::output_file_done(bool ended_early, uint32_t tag) {
   if (!ended_early) {
     drain_soon();
