@@ -13,8 +13,13 @@ export interface ListenSettings {
   readonly uwsgiBufferSize?: number;
 }
 
-/** The listen options for a bind whose protocol is `protocol` ('http' when absent). */
-export function nativeListenOptions(protocol: string | undefined, s: ListenSettings): NativeListenOptions | undefined {
+/**
+ * The listen options for a bind (its `protocol` field, 'http' when absent) under the
+ * resolved options (their ListenSettings fields, when present).
+ */
+export function nativeListenOptions(bind: object, settings: object): NativeListenOptions | undefined {
+  const protocol = (bind as { readonly protocol?: unknown }).protocol;
+  const s = settings as ListenSettings;
   const uwsgi = protocol === 'uwsgi';
   if (!uwsgi && !s.proxyProtocol) return undefined;
   const out: NativeListenOptions = {};

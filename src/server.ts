@@ -10,6 +10,7 @@ import { ErrorOutput } from './errors-stream';
 import { ListenError, OptionError } from './errors';
 import { fileWrapper } from './file-wrapper';
 import { EMPTY_INPUT, RequestInput } from './input';
+import { nativeListenOptions } from './listen-options';
 import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Exchange, type GatewayContext } from './response';
@@ -225,11 +226,13 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
+  // What the listener speaks: its protocol (a uwsgi bind) and the PROXY protocol settings.
+  const options = nativeListenOptions(b, opts);
   try {
     switch (b.kind) {
-      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog);
-      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode);
-      case 'fd': return nb.listenFd(id, b.fd, opts.backlog);
+      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog, options);
+      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode, options);
+      case 'fd': return nb.listenFd(id, b.fd, opts.backlog, options);
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -5,18 +5,18 @@ import { nativeListenOptions } from '../src/listen-options';
 
 describe('nativeListenOptions', () => {
   it('a plain HTTP bind without the PROXY protocol needs no options', () => {
-    expect(nativeListenOptions(undefined, {})).toBeUndefined();
-    expect(nativeListenOptions('http', { uwsgiBufferSize: 8192, proxyAllowIps: ['10.0.0.0/8'] })).toBeUndefined();
+    expect(nativeListenOptions({}, {})).toBeUndefined();
+    expect(nativeListenOptions({ protocol: 'http' }, { uwsgiBufferSize: 8192, proxyAllowIps: ['10.0.0.0/8'] })).toBeUndefined();
   });
 
   it('a uwsgi bind: the protocol and the packet limit', () => {
-    expect(nativeListenOptions('uwsgi', {})).toEqual({ protocol: 'uwsgi' });
-    expect(nativeListenOptions('uwsgi', { uwsgiBufferSize: 32768 })).toEqual({ protocol: 'uwsgi', uwsgiBufferSize: 32768 });
+    expect(nativeListenOptions({ protocol: 'uwsgi' }, {})).toEqual({ protocol: 'uwsgi' });
+    expect(nativeListenOptions({ protocol: 'uwsgi' }, { uwsgiBufferSize: 32768 })).toEqual({ protocol: 'uwsgi', uwsgiBufferSize: 32768 });
   });
 
   it('the PROXY protocol on any bind, with the allow list when one is set', () => {
-    expect(nativeListenOptions(undefined, { proxyProtocol: true })).toEqual({ proxyProtocol: true });
-    expect(nativeListenOptions('uwsgi', { proxyProtocol: true, proxyAllowIps: ['10.0.0.0/8', '::1'] }))
+    expect(nativeListenOptions({}, { proxyProtocol: true })).toEqual({ proxyProtocol: true });
+    expect(nativeListenOptions({ protocol: 'uwsgi' }, { proxyProtocol: true, proxyAllowIps: ['10.0.0.0/8', '::1'] }))
       .toEqual({ protocol: 'uwsgi', proxyProtocol: true, proxyAllow: ['10.0.0.0/8', '::1'] });
   });
 });
