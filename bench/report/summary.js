@@ -11,6 +11,7 @@ function context(doc) {
     `Generator: ${g.version} (${g.note}); ${doc.pinning.pinned ? `pinned: ${doc.pinning.why}` : `not pinned: ${doc.pinning.why}`}`,
     `Load: ${doc.options.connections} connections, ${doc.options.duration} s per run, ${doc.options.rounds} round${doc.options.rounds === 1 ? '' : 's'} interleaved; medians shown`,
     'Ratios: taken within each round, then the median; req/s ÷ baseline (above 1: faster), idle RSS ÷ baseline (below 1: leaner)',
+    'CPU/req: the server\'s CPU time (user + system, all its processes) over the run ÷ requests completed; CPU × baseline below 1: cheaper per request',
     `Command: ${doc.command}`,
   ];
 }
