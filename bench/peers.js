@@ -74,6 +74,19 @@ function onPath(cmd) {
   return (process.env.PATH || '').split(':').some((d) => d && fs.existsSync(path.join(d, cmd)));
 }
 
+/**
+ * The listen backlog for peers whose default is small (uWSGI 100, Cheroot 5): with 100
+ * connections opened at once, a short backlog drops SYNs and the retries (1 s, 3 s)
+ * would be measured instead of the server. At most net.core.somaxconn (uWSGI refuses more).
+ */
+function backlog() {
+  let max = 4096;
+  try {
+    max = Number(fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8')) || max;
+  } catch {}
+  return String(Math.min(1024, max));
+}
+
 function singleProcess(label, workers) {
   return workers > 1 ? `${label} runs one process; --workers ${workers} does not apply to it` : null;
 }
@@ -201,6 +214,7 @@ const PEERS = {
       '--master',
       '--processes', String(workers),
       ...(threads > 1 ? ['--threads', String(threads)] : []),
+      '--listen', backlog(),
       '--die-on-term',
       '--need-app',
       '--disable-logging',
@@ -261,6 +275,7 @@ const PEERS = {
       '--bind', `${host}:${port}`,
       '--threads', String(threads),
       '--max-threads', String(threads),
+      '--request-queue-size', backlog(),
       PY_APP,
     ],
   },

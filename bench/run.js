@@ -344,6 +344,16 @@ async function main(argv, { prog = null } = {}) {
     process.stdout.write(options.HELP);
     return 0;
   }
+  // Read before the run: the run rewrites latest.json, which may be the file named.
+  let before = null;
+  if (o.compare) {
+    try {
+      before = compare.load(o.compare);
+    } catch (e) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      return 2;
+    }
+  }
   const ui = progress.create();
   let doc;
   try {
@@ -365,14 +375,7 @@ async function main(argv, { prog = null } = {}) {
       return 1;
     }
   }
-  if (o.compare) {
-    let before;
-    try {
-      before = compare.load(o.compare);
-    } catch (e) {
-      process.stderr.write(`bench: ${e.message}\n`);
-      return 1;
-    }
+  if (before) {
     const entries = compare.compare(before, doc, { threshold: o.threshold });
     const lines = compare.render(entries, { threshold: o.threshold, color: compare.useColor(process.stdout), file: path.relative(process.cwd(), o.compare) });
     process.stdout.write(`\n${lines.join('\n')}\n`);
