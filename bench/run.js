@@ -330,9 +330,10 @@ function appSummary(doc) {
 
 /**
  * The command: parses `argv`, runs, reports, writes results; resolves the exit code.
- * `prog` names the command in the results (e.g. 'npx tsgi bench').
+ * `prog` names the command in the results (e.g. 'tsgi bench') and `shown` its arguments
+ * as the user typed them.
  */
-async function main(argv, { prog = null } = {}) {
+async function main(argv, { prog = null, shown = argv } = {}) {
   let o;
   try {
     o = options.parse(argv);
@@ -357,7 +358,7 @@ async function main(argv, { prog = null } = {}) {
   const ui = progress.create();
   let doc;
   try {
-    doc = await runBench(o, ui, argv, prog);
+    doc = await runBench(o, ui, shown, prog);
   } catch (e) {
     ui.done();
     await stopAll();

@@ -55,6 +55,6 @@ export async function benchMain(argv: readonly string[], io: Io): Promise<number
   }
   const rest = argv.filter((a) => a !== spec);
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const harness = require(run) as { main(argv: string[], o: { prog: string }): Promise<number> };
-  return harness.main(['--app', spec, ...rest], { prog: 'tsgi bench' });
+  const harness = require(run) as { main(argv: string[], o: { prog: string; shown: readonly string[] }): Promise<number> };
+  return harness.main(['--app', spec, ...rest], { prog: 'tsgi bench', shown: argv });
 }
