@@ -74,7 +74,7 @@ async function runBench(o, ui, argv = [], prog = null) {
       ui.log(`bench: ${p.note}`);
     }
   }
-  ensureFile();
+  if (families.has('js')) ensureFile(); // the 1 MB file the file scenario serves
 
   // Start and validate every server; a server that fails is reported, not measured.
   const servers = [];
