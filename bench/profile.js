@@ -12,7 +12,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { PEERS, ROOT } = require('./peers');
-const { getScenario, NAMES } = require('./scenarios');
+const { getScenario, familyNames } = require('./scenarios');
+
+const NAMES = familyNames('js');
 const { ensureFile } = require('./payloads');
 const { READY_PREFIX } = require('./servers/common');
 const generators = require('./generators');
