@@ -3,7 +3,7 @@
 // as the CLI loads it, served by tsgi and by node:http, measured, with the ratio printed;
 // --compare marks a regression against an earlier results file.
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,5 +116,17 @@ describe('--app: the user\'s application on tsgi and on node:http', () => {
     const bad = await run([path.join(ROOT, 'bin', 'tsgi.js'), 'bench', 'node.js:app', '--scenarios', 'hello']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/scenario 'hello' does not apply with --app/);
+  });
+
+  it('ships what tsgi bench needs in the package, without the results', () => {
+    const out = execFileSync('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], {
+      cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000,
+      env: { ...process.env, npm_config_update_notifier: 'false' },
+    });
+    const files: string[] = JSON.parse(out.slice(out.search(/^\[/m)))[0].files.map((f: { path: string }) => f.path);
+    for (const f of ['bench/run.js', 'bench/options.js', 'bench/launch.js', 'bench/servers/user-app.js', 'bench/servers/common.js', 'bench/report/compare.js', 'bench/generators/wrk.js', 'dist/cli/bench-command.js']) {
+      expect(files).toContain(f);
+    }
+    expect(files.filter((f) => f.startsWith('bench/results/'))).toEqual([]);
   });
 });
