@@ -71,6 +71,11 @@ describe('CPU per request in the summary', () => {
     expect(md).toMatch(/^- CPU\/req: the server's CPU time/m);
   });
 
+  it('labels each bar of the chart with the CPU time per request', () => {
+    const chart = require('../bench/report/svg.js').render({ ...doc(), finishedAt: 'x' });
+    expect(chart).toMatch(/1,000 +\(2\.00× node:http\) +· 21\.0 µs CPU\/req<\/text>/);
+  });
+
   it('leaves the CPU columns out of results that have none (older files)', () => {
     const old = summarize(measurements.map(({ cpuPerRequestUs, ...rest }) => rest), { baselines: ['node', 'uws'] });
     expect(table.render(doc(old)).split('\n')[0]).not.toMatch(/CPU/);
