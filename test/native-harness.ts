@@ -213,7 +213,7 @@ export interface Resp {
 /** Splits everything a connection received into responses (Content-Length, chunked, or to the end), bodies as latin-1 text. */
 export function parseResponses(text: string, headRequests = 0): Resp[] {
   const heads = Array.from({ length: headRequests }, () => true);
-  return parseRaw(Buffer.from(text, 'latin1'), true, heads).responses.map((r) => ({
+  return parseRaw(Buffer.from(text, 'latin1'), true, heads, true).responses.map((r) => ({
     status: r.status, headers: r.header, rawHead: r.rawHead, body: r.body.toString('latin1'), chunked: r.chunked,
   }));
 }

@@ -18,10 +18,12 @@ export interface RawResponse {
 /**
  * Parses as many complete responses as `buf` holds. `headRequests[i]` marks responses to
  * HEAD requests (no body). Returns the responses and the bytes consumed; with `eof`, a
- * response without Content-Length or chunking ends at the end of the input, and a last
- * response cut short (its connection closed early) is returned with the body that arrived.
+ * response without Content-Length or chunking ends at the end of the input; with `eof`
+ * and `partial`, a last response cut short (its connection closed early) is returned with
+ * the body that arrived.
  */
-export function parseResponses(buf: Buffer, eof = false, headRequests: boolean[] = []): { responses: RawResponse[]; rest: Buffer } {
+export function parseResponses(buf: Buffer, eof = false, headRequests: boolean[] = [], partial = false): { responses: RawResponse[]; rest: Buffer } {
+  const cutShort = eof && partial;
   const responses: RawResponse[] = [];
   let at = 0;
   for (;;) {
@@ -66,12 +68,12 @@ export function parseResponses(buf: Buffer, eof = false, headRequests: boolean[]
         parts.push(buf.subarray(le + 2, le + 2 + size));
         p = le + 2 + size + 2;
       }
-      if (!complete && !eof) break;
+      if (!complete && !cutShort) break;
       body = Buffer.concat(parts);
       pos = complete ? p : buf.length;
     } else if (header['content-length'] !== undefined) {
       const n = Number(header['content-length']);
-      if (buf.length < pos + n && !eof) break;
+      if (buf.length < pos + n && !cutShort) break;
       body = buf.subarray(pos, pos + n);
       pos = Math.min(buf.length, pos + n);
     } else {
