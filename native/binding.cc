@@ -107,14 +107,14 @@ bool listen_options(Napi::Env env, Napi::Value v, ListenOptions* out) {
       ranges.push_back(e.IsString() ? e.As<Napi::String>().Utf8Value() : std::string());
     }
   } else {
-    throw_error(env, "tsgi: listen option proxyAllow must be an array of addresses and CIDR ranges", "ERR_TSGI_PROXY_ALLOW");
+    throw_error(env, "tsgi: listen option proxyAllow must be an array of addresses and CIDR ranges", "TSGI_ERR_PROXY_ALLOW");
     return false;
   }
   for (const std::string& r : ranges) {
     CidrRange c;
     if (!parse_cidr(r.data(), r.size(), &c)) {
       throw_error(env, "tsgi: proxyAllow entry \"" + r + "\" is not an IPv4/IPv6 address, a CIDR range (10.0.0.0/8, 2001:db8::/32) or *",
-                  "ERR_TSGI_PROXY_ALLOW");
+                  "TSGI_ERR_PROXY_ALLOW");
       return false;
     }
     out->proxy_allow.push_back(c);

@@ -80,7 +80,7 @@ export interface NativeListenOptions {
    * response. Unix socket peers are always allowed (the socket file's mode decides).
    */
   proxyProtocol?: boolean;
-  /** Addresses and CIDR ranges ('10.0.0.0/8', '::1', '*') allowed to send the header; ['127.0.0.1', '::1'] when absent. An invalid entry throws (code ERR_TSGI_PROXY_ALLOW). */
+  /** Addresses and CIDR ranges ('10.0.0.0/8', '::1', '*') allowed to send the header; ['127.0.0.1', '::1'] when absent. An invalid entry throws (code TSGI_ERR_PROXY_ALLOW). */
   proxyAllow?: string[];
 }
 

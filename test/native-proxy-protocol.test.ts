@@ -152,9 +152,9 @@ describe('PROXY protocol listener', () => {
     expect(overrides(srv.requests[0])['tsgi.proxy.sourceAddress']).toBe('192.0.2.77');
   });
 
-  it('an invalid proxyAllow entry throws ERR_TSGI_PROXY_ALLOW and names it', async () => {
+  it('an invalid proxyAllow entry throws TSGI_ERR_PROXY_ALLOW and names it', async () => {
     srv = await startServer({}, echo);
     expect(() => b.listenTcp(srv!.id, '127.0.0.1', 0, 128, { proxyProtocol: true, proxyAllow: ['10.0.0.0/33'] }))
-      .toThrow(expect.objectContaining({ code: 'ERR_TSGI_PROXY_ALLOW', message: expect.stringContaining('10.0.0.0/33') }));
+      .toThrow(expect.objectContaining({ code: 'TSGI_ERR_PROXY_ALLOW', message: expect.stringContaining('10.0.0.0/33') }));
   });
 });
