@@ -122,6 +122,16 @@ describe('the embedding API', () => {
 });
 
 describe('the process manager passes each socket\'s protocol to its workers', () => {
+  it('--keyfile-password reaches the worker outside its command line (which ps shows to everyone)', async () => {
+    const t = tsgi(['deploy.js:app', '--bind', '127.0.0.1:0', '--certfile', cert, '--keyfile', key, '--keyfile-password', 'sesame-4711']);
+    await t.waitFor(/msg="server ready"/, 30_000);
+    const [pid] = t.workerPids();
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1')).not.toContain('sesame-4711');
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1')).toContain('deploy.js:app');
+    t.child.kill('SIGTERM');
+    await t.exited;
+  });
+
   it.skipIf(caps.uwsgi)('a uwsgi bind reaches the worker as a uwsgi listener (refused there by a native core without it)', async () => {
     const t = tsgi(['deploy.js:app', '--bind', 'uwsgi://127.0.0.1:0']);
     await t.waitFor(/does not support the uwsgi protocol/, 20_000);
