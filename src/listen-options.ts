@@ -1,36 +1,53 @@
-// What each listener speaks, for the native core: the protocol of its bind, TLS for
-// https binds, and the PROXY protocol and uwsgi packet options of the server. A listener
-// that needs a feature this build of the native core lacks is refused here, never
-// served as plain HTTP.
+// What each listener speaks, for the native core (NativeListenOptions, the last argument of
+// listenTcp/listenUnix/listenFd): the protocol of its bind (HTTP, or uwsgi packets for a
+// uwsgi:// / uwsgi+unix: bind), TLS for https binds, and whether a PROXY protocol header
+// comes first, from whom. Plain HTTP listeners get undefined. A listener that needs a
+// feature this build of the native core lacks is refused here, never served as plain HTTP.
 import { formatBind, type BindAddress } from './bind';
 import { ListenError } from './errors';
 import type { NativeBinding, NativeListenOptions, NativeTlsOptions } from './native';
 
-/** The server-wide listener options (validated by resolveOptions). */
-export interface ListenerSettings {
-  readonly tls: NativeTlsOptions | undefined;
-  readonly proxyProtocol: boolean;
-  readonly proxyAllowIps: readonly string[];
-  readonly uwsgiBufferSize: number;
+/** The settings that shape a listener (the resolved options carry them when set). */
+export interface ListenSettings {
+  /** Every connection starts with a PROXY protocol header (v1 or v2). */
+  readonly proxyProtocol?: boolean;
+  /** Who may send it: addresses and CIDR ranges, '*' for any (the native default: loopback). */
+  readonly proxyAllowIps?: readonly string[];
+  /** The largest uwsgi packet, 1..65535 (the native default: 4096). */
+  readonly uwsgiBufferSize?: number;
+  /** TLS of the https binds (PEM bytes, read by resolveOptions). */
+  readonly tls?: NativeTlsOptions;
 }
 
-export function nativeListenOptions(b: BindAddress, s: ListenerSettings): NativeListenOptions {
-  const o: NativeListenOptions = { protocol: b.protocol };
-  if (b.tls && s.tls !== undefined) o.tls = s.tls;
-  if (s.proxyProtocol) {
-    o.proxyProtocol = true;
-    o.proxyAllow = [...s.proxyAllowIps];
+/** The listen options for a bind whose protocol is `protocol` ('http' when absent), without TLS. */
+export function nativeListenOptions(protocol: string | undefined, s: ListenSettings): NativeListenOptions | undefined {
+  const uwsgi = protocol === 'uwsgi';
+  if (!uwsgi && !s.proxyProtocol) return undefined;
+  const out: NativeListenOptions = {};
+  if (uwsgi) {
+    out.protocol = 'uwsgi';
+    if (s.uwsgiBufferSize !== undefined) out.uwsgiBufferSize = s.uwsgiBufferSize;
   }
-  if (b.protocol === 'uwsgi') o.uwsgiBufferSize = s.uwsgiBufferSize;
-  return o;
+  if (s.proxyProtocol) {
+    out.proxyProtocol = true;
+    if (s.proxyAllowIps !== undefined) out.proxyAllow = [...s.proxyAllowIps];
+  }
+  return out;
+}
+
+/** The listen options of one bind: nativeListenOptions, and TLS for an https bind. */
+export function listenerOptions(b: BindAddress, s: ListenSettings): NativeListenOptions | undefined {
+  const out = nativeListenOptions(b.protocol, s);
+  if (!b.tls || s.tls === undefined) return out;
+  return { ...out, tls: s.tls };
 }
 
 /** Throws a ListenError when the native core cannot serve this listener as asked. */
-export function checkCapabilities(nb: NativeBinding, b: BindAddress, o: NativeListenOptions): void {
+export function checkCapabilities(nb: NativeBinding, b: BindAddress, o: NativeListenOptions | undefined): void {
   const caps = nb.capabilities ?? {};
   const missing = b.tls && !caps.tls ? 'TLS (https binds)'
     : b.protocol === 'uwsgi' && !caps.uwsgi ? 'the uwsgi protocol (uwsgi binds)'
-    : o.proxyProtocol && !caps.proxyProtocol ? 'the PROXY protocol (proxyProtocol)'
+    : o?.proxyProtocol && !caps.proxyProtocol ? 'the PROXY protocol (proxyProtocol)'
     : undefined;
   if (missing !== undefined) {
     throw new ListenError(`cannot listen on ${formatBind(b)}: this build of the native core does not support ${missing}; rebuild it (npm run build:native) from a version that does`, 'ENOTSUP', undefined);

@@ -71,15 +71,16 @@ export interface NativeTlsOptions {
 }
 
 /**
- * What one listener speaks, given as the last argument of listenTcp/listenUnix/listenFd.
- * Everything past the listener (parser output, record, dispatch) is the same for each.
+ * What a listener speaks (the last argument of listenTcp/listenUnix/listenFd; every field
+ * optional). Plain HTTP/1.1 without it. Everything past the listener (parser output,
+ * record, dispatch) is the same for each.
  */
 export interface NativeListenOptions {
-  protocol: 'http' | 'uwsgi';  // 'uwsgi': nginx's uwsgi_pass packets (modifier1 0), answered in HTTP
-  tls?: NativeTlsOptions;      // present: HTTP over TLS
-  proxyProtocol?: boolean;     // each connection starts with a PROXY protocol v1/v2 header
-  proxyAllow?: string[];       // peers allowed to send it: addresses, CIDR ranges, '*'; others are closed
-  uwsgiBufferSize?: number;    // largest uwsgi packet, bytes
+  protocol?: 'http' | 'uwsgi';  // 'uwsgi': nginx's uwsgi_pass packets (modifier1 0), answered in HTTP
+  uwsgiBufferSize?: number;     // largest uwsgi packet, bytes (4096 when absent)
+  proxyProtocol?: boolean;      // each connection starts with a PROXY protocol v1/v2 header
+  proxyAllow?: string[];        // peers allowed to send it: addresses, CIDR ranges, '*'; others are closed
+  tls?: NativeTlsOptions;       // present: HTTP over TLS (an https bind)
 }
 
 /**

@@ -14,7 +14,7 @@ import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type Native
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Exchange, type GatewayContext } from './response';
 import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
-import { checkCapabilities, nativeListenOptions } from './listen-options';
+import { checkCapabilities, listenerOptions } from './listen-options';
 import { forwardedTrust } from './forwarded-trust';
 import { healthResponder } from './health';
 import type { App, Environ, FileWrapperFactory, ServerAddress } from './types';
@@ -244,7 +244,7 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
-  const lo = nativeListenOptions(b, opts);
+  const lo = listenerOptions(b, opts);
   checkCapabilities(nb, b, lo);
   try {
     switch (b.kind) {
