@@ -144,15 +144,27 @@ const PROXY_HEADERS = `
 describe.skipIf(skipProxyPass !== '')(`nginx proxy_pass to tsgi over a Unix socket, keep-alive upstream ${skipProxyPass}`, () => {
   let port = 0;
   let https = 0;
+  let untrusting = 0;
   let t: Tsgi;
   beforeAll(async () => {
     const sock = path.join(dir, 'http.sock');
+    const other = path.join(dir, 'untrusting.sock');
     ({ t } = await startServer(['deploy.js:app', '--bind', `unix:${sock}`, '--workers', '2'], { env }));
-    [port, https] = [await freePort(), await freePort()];
+    await startServer(['deploy.js:app', '--bind', `unix:${other}`, '--forwarded-allow-ips', '127.0.0.1'], { env });
+    [port, https, untrusting] = [await freePort(), await freePort(), await freePort()];
     await nginx({
-      listens: [port, https],
+      listens: [port, https, untrusting],
       http: `
   upstream tsgi { server unix:${sock}; keepalive 16; }
+  upstream untrusting { server unix:${other}; keepalive 4; }
+  # The same proxy in front of a tsgi that does not trust Unix-socket peers.
+  server {
+    listen 127.0.0.1:${untrusting};
+    location / {
+      proxy_pass http://untrusting;${PROXY_HEADERS}
+      proxy_set_header X-Forwarded-Proto https;
+    }
+  }
   server {
     listen 127.0.0.1:${port};
     client_max_body_size 64m;
@@ -183,6 +195,11 @@ describe.skipIf(skipProxyPass !== '')(`nginx proxy_pass to tsgi over a Unix sock
     expect(plain).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'http', HTTP_HOST: 'app.example', QUERY_STRING: 'x=1', PATH_INFO: '/environ' });
     const tls = json(await request(https, 'GET', '/environ'));
     expect(tls).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'https', HTTP_HOST: 'app.example', SERVER_PORT: '443' });
+  });
+
+  it('a tsgi whose --forwarded-allow-ips leaves out unix takes nothing from the same headers', async () => {
+    const e = json(await request(untrusting, 'GET', '/environ'));
+    expect(e).toMatchObject({ REMOTE_ADDR: '', 'wsgi.url_scheme': 'http', HTTP_X_FORWARDED_FOR: '127.0.0.1', HTTP_X_FORWARDED_PROTO: 'https' });
   });
 
   it('nginx keeps its upstream connections alive: many requests share few tsgi connections', async () => {
