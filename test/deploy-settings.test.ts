@@ -136,6 +136,7 @@ describe('the process manager passes each socket\'s protocol to its workers', ()
   it.skipIf(caps.uwsgi)('a uwsgi bind reaches the worker as a uwsgi listener (refused there by a native core without it)', async () => {
     const t = tsgi(['deploy.js:app', '--bind', 'uwsgi://127.0.0.1:0']);
     await t.waitFor(/does not support the uwsgi protocol/, 20_000);
+    expect(t.err()).toMatch(/msg=listening .*role=master address=uwsgi:\/\/127\.0\.0\.1:\d+ bind=uwsgi:\/\/127\.0\.0\.1:0/);
     expect(t.err()).toMatch(/cannot listen on uwsgi\+fd:\/\/3/);
     t.child.kill('SIGTERM');
     await t.exited;
