@@ -19,10 +19,17 @@ export interface ListenSettings {
   readonly tls?: NativeTlsOptions;
 }
 
-/** The listen options for a bind whose protocol is `protocol` ('http' when absent), without TLS. */
-export function nativeListenOptions(protocol: string | undefined, s: ListenSettings): NativeListenOptions | undefined {
-  const uwsgi = protocol === 'uwsgi';
-  if (!uwsgi && !s.proxyProtocol) return undefined;
+/**
+ * The listen options for a bind (its `protocol` field, 'http' when absent; `tls` for an
+ * https bind) under the resolved options (their ListenSettings fields, when present).
+ * undefined for a plain HTTP listener.
+ */
+export function nativeListenOptions(bind: object, settings: object): NativeListenOptions | undefined {
+  const b = bind as { readonly protocol?: unknown; readonly tls?: unknown };
+  const s = settings as ListenSettings;
+  const uwsgi = b.protocol === 'uwsgi';
+  const tls = b.tls === true ? s.tls : undefined;
+  if (!uwsgi && !s.proxyProtocol && tls === undefined) return undefined;
   const out: NativeListenOptions = {};
   if (uwsgi) {
     out.protocol = 'uwsgi';
@@ -32,14 +39,8 @@ export function nativeListenOptions(protocol: string | undefined, s: ListenSetti
     out.proxyProtocol = true;
     if (s.proxyAllowIps !== undefined) out.proxyAllow = [...s.proxyAllowIps];
   }
+  if (tls !== undefined) out.tls = tls;
   return out;
-}
-
-/** The listen options of one bind: nativeListenOptions, and TLS for an https bind. */
-export function listenerOptions(b: BindAddress, s: ListenSettings): NativeListenOptions | undefined {
-  const out = nativeListenOptions(b.protocol, s);
-  if (!b.tls || s.tls === undefined) return out;
-  return { ...out, tls: s.tls };
 }
 
 /** Throws a ListenError when the native core cannot serve this listener as asked. */

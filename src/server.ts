@@ -10,11 +10,11 @@ import { ErrorOutput } from './errors-stream';
 import { ListenError, OptionError } from './errors';
 import { fileWrapper } from './file-wrapper';
 import { EMPTY_INPUT, RequestInput } from './input';
+import { checkCapabilities, nativeListenOptions } from './listen-options';
 import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Exchange, type GatewayContext } from './response';
 import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
-import { checkCapabilities, listenerOptions } from './listen-options';
 import { forwardedTrust } from './forwarded-trust';
 import { healthResponder } from './health';
 import type { App, Environ, FileWrapperFactory, ServerAddress } from './types';
@@ -244,13 +244,14 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
-  const lo = listenerOptions(b, opts);
-  checkCapabilities(nb, b, lo);
+  // What the listener speaks: its protocol (a uwsgi bind), TLS, and the PROXY protocol settings.
+  const options = nativeListenOptions(b, opts);
+  checkCapabilities(nb, b, options);
   try {
     switch (b.kind) {
-      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog, lo);
-      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode, lo);
-      case 'fd': return nb.listenFd(id, b.fd, opts.backlog, lo);
+      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog, options);
+      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode, options);
+      case 'fd': return nb.listenFd(id, b.fd, opts.backlog, options);
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

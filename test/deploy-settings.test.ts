@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, parseBind, serve, type App } from '../src/index';
 import { binding } from '../src/native';
-import { listenerOptions } from '../src/listen-options';
+import { nativeListenOptions } from '../src/listen-options';
 import { resolveOptions } from '../src/options';
 import { parseSniEntries } from '../src/tls-options';
 import { killAll, run, tsgi } from './manager-harness';
@@ -98,15 +98,15 @@ describe('the embedding API', () => {
 
   it('each listener gets its protocol, TLS for https binds, and the server\'s PROXY and uwsgi options', () => {
     const o = resolveOptions({ bind: ['127.0.0.1:0'], tls: { cert, key, sni: { 'api.example': { cert, key } } }, proxyProtocol: true, proxyAllowIps: ['10.0.0.0/8'], uwsgiBufferSize: 8192 });
-    const https = listenerOptions(parseBind('https://127.0.0.1:0'), o)!;
+    const https = nativeListenOptions(parseBind('https://127.0.0.1:0'), o)!;
     expect(https).toMatchObject({ proxyProtocol: true, proxyAllow: ['10.0.0.0/8'] });
     expect(https.protocol ?? 'http').toBe('http');
     expect(Buffer.isBuffer(https.tls?.cert) && Buffer.isBuffer(https.tls?.sni['api.example'].key)).toBe(true);
-    const uwsgi = listenerOptions(parseBind('uwsgi+unix:/run/app.sock'), o)!;
+    const uwsgi = nativeListenOptions(parseBind('uwsgi+unix:/run/app.sock'), o)!;
     expect(uwsgi).toMatchObject({ protocol: 'uwsgi', uwsgiBufferSize: 8192 });
     expect(uwsgi.tls).toBeUndefined();
-    expect(listenerOptions(parseBind('127.0.0.1:0'), resolveOptions({}))).toBeUndefined();
-    expect(listenerOptions(parseBind('https://127.0.0.1:0'), resolveOptions({ tls: { cert, key } }))?.tls?.key.toString()).toContain('PRIVATE KEY');
+    expect(nativeListenOptions(parseBind('127.0.0.1:0'), resolveOptions({}))).toBeUndefined();
+    expect(nativeListenOptions(parseBind('https://127.0.0.1:0'), resolveOptions({ tls: { cert, key } }))?.tls?.key.toString()).toContain('PRIVATE KEY');
   });
 
   it.skipIf(caps.tls)('without TLS in the native core, an https bind is refused rather than served in clear', async () => {
