@@ -112,7 +112,7 @@ export class Server {
         this.listeners.push(Object.freeze({ address: addr.address, family: addr.family, port: addr.port }));
         ctx.serverNames.push(serverName(b, addr));
         ctx.serverPorts.push(addr.family === 'unix' ? '' : String(addr.port));
-        ctx.urlSchemes.push(b.tls ? 'https' : opts.urlScheme);
+        ctx.urlSchemes!.push(b.tls ? 'https' : opts.urlScheme);
       });
     } catch (e) {
       nb.stopListening(id);
