@@ -88,6 +88,9 @@ describe('the embedding API', () => {
     expect(fromPaths.cert.equals(pemCert)).toBe(true);
     expect(fromPem.key.toString()).toBe(pemKey);
     expect(fromPaths).toMatchObject({ certReqs: 'none', minVersion: 'TLSv1.2', ciphers: '', passphrase: '', handshakeTimeoutMs: 10_000 });
+    // The native core names the files in its errors (a key that does not match, a bad passphrase).
+    expect([fromPaths.certName, fromPaths.keyName]).toEqual([cert, key]);
+    expect([fromPem.certName, fromPem.keyName]).toEqual(['tls.cert', 'tls.key']);
     expect(() => resolveOptions({ tls: { cert: path.join(dir, 'missing.pem'), key } })).toThrow(/option tls\.cert: cannot read ".*missing\.pem" \(no such file\)/);
     expect(() => resolveOptions({ tls: { cert, key: cert } })).toThrow(/tls\.key holds no private key/);
     expect(() => resolveOptions({ tls: { cert, key, certReqs: 'required' } })).toThrow(/certReqs 'required' needs tls\.ca/);
