@@ -135,11 +135,15 @@ function commonSuite(front: () => number) {
   }, 180_000);
 }
 
+// As the README's configuration: every forwarding header tsgi reads is set or removed.
 const PROXY_HEADERS = `
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $remote_addr;`;
+    proxy_set_header X-Forwarded-For $remote_addr;
+    proxy_set_header X-Forwarded-Host $host;
+    proxy_set_header X-Forwarded-Port "";
+    proxy_set_header Forwarded "";`;
 
 describe.skipIf(skipProxyPass !== '')(`nginx proxy_pass to tsgi over a Unix socket, keep-alive upstream ${skipProxyPass}`, () => {
   let port = 0;
@@ -195,6 +199,14 @@ describe.skipIf(skipProxyPass !== '')(`nginx proxy_pass to tsgi over a Unix sock
     expect(plain).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'http', HTTP_HOST: 'app.example', QUERY_STRING: 'x=1', PATH_INFO: '/environ' });
     const tls = json(await request(https, 'GET', '/environ'));
     expect(tls).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'https', HTTP_HOST: 'app.example', SERVER_PORT: '443' });
+  });
+
+  it('forwarding headers a client sends itself are overwritten or removed by the proxy, so they claim nothing', async () => {
+    const e = json(await request(https, 'GET', '/environ', { headers: {
+      'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Port': '8443',
+      Forwarded: 'for=6.6.6.6;proto=http;host=evil.example',
+    } }));
+    expect(e).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'https', HTTP_HOST: 'app.example', SERVER_NAME: 'app.example', SERVER_PORT: '443' });
   });
 
   it('a tsgi whose --forwarded-allow-ips leaves out unix takes nothing from the same headers', async () => {
