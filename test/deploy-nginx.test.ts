@@ -280,21 +280,36 @@ describe.skipIf(skipUwsgi !== '')(`nginx uwsgi_pass to tsgi with the stock uwsgi
     const viaUnix = json(await request(unixFront, 'GET', '/environ'));
     expect(viaUnix).toMatchObject({ HTTPS: 'on', 'wsgi.url_scheme': 'https', REMOTE_ADDR: '127.0.0.1' });
   });
+
+  it('a packet over --uwsgi-buffer-size (4096 by default) is refused with 431, the next request is served', async () => {
+    const big = await request(tcpFront, 'GET', '/environ', { headers: { Cookie: `c=${'x'.repeat(6000)}` } });
+    expect(big.status).toBe(431);
+    expect((await request(tcpFront, 'GET', '/')).status).toBe(200);
+  });
 });
 
 describe.skipIf(skipProxyProtocol !== '')(`nginx stream with proxy_protocol on in front of tsgi --proxy-protocol ${skipProxyProtocol}`, () => {
   let front = 0;
   let backend = 0;
+  let refusingFront = 0;
   beforeAll(async () => {
     backend = await freePort();
+    const refusing = await freePort();
     await startServer(['deploy.js:app', '--bind', `127.0.0.1:${backend}`, '--proxy-protocol', '--workers', '2'], { env });
-    front = await freePort();
+    // A tsgi that takes the PROXY header from 10.0.0.1 only: nginx on loopback is refused.
+    await startServer(['deploy.js:app', '--bind', `127.0.0.1:${refusing}`, '--proxy-protocol', '--proxy-allow-ips', '10.0.0.1'], { env });
+    [front, refusingFront] = [await freePort(), await freePort()];
     await nginx({
-      listens: [front],
+      listens: [front, refusingFront],
       stream: `
   server {
     listen 127.0.0.1:${front};
     proxy_pass 127.0.0.1:${backend};
+    proxy_protocol on;
+  }
+  server {
+    listen 127.0.0.1:${refusingFront};
+    proxy_pass 127.0.0.1:${refusing};
     proxy_protocol on;
   }`,
     });
@@ -333,6 +348,18 @@ describe.skipIf(skipProxyProtocol !== '')(`nginx stream with proxy_protocol on i
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(answer).toMatch(/"REMOTE_ADDR":"192\.0\.2\.10"/);
     expect(answer).toMatch(/"REMOTE_PORT":"4711"/);
+  });
+
+  it('a proxy not in --proxy-allow-ips is closed without a response', async () => {
+    const answer = await new Promise<string>((resolve) => {
+      const c = net.connect(refusingFront, '127.0.0.1');
+      let text = '';
+      c.on('data', (d) => { text += d; });
+      c.on('close', () => resolve(text));
+      c.on('error', () => {});
+      c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    expect(answer).toBe('');
   });
 
   it('a connection without the PROXY header is closed without a response', async () => {
