@@ -527,6 +527,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_add_async_cleanup_hook(env, on_env_cleanup, ld, nullptr);
 
   exports.Set("record", Napi::Int32Array::New(env, kRecordInts, ab, 0));
+  // Listener features of this build beyond plain HTTP (src/native.ts NativeCapabilities).
+  Napi::Object caps = Napi::Object::New(env);
+  caps.Set("uwsgi", true);
+  caps.Set("proxyProtocol", true);
+  exports.Set("capabilities", caps);
   exports.Set("knownHeaders", Napi::Function::New(env, KnownHeaders, "knownHeaders"));
   exports.Set("createServer", Napi::Function::New(env, CreateServer, "createServer"));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));

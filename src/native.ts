@@ -57,6 +57,21 @@ export interface NativeAddress {
   port: number;            // 0 for Unix sockets
 }
 
+/** TLS of an https listener: PEM bytes read by the TypeScript side, settings validated there. */
+export interface NativeTlsOptions {
+  cert: Buffer;                // certificate chain, PEM
+  key: Buffer;                 // private key, PEM (may be the same bytes as cert)
+  passphrase: string;          // of an encrypted key; '' when none
+  ca: Buffer | undefined;      // CA certificates for client certificates, PEM
+  certReqs: 'none' | 'optional' | 'required';
+  ciphers: string;             // OpenSSL cipher list for TLS 1.2; '' keeps OpenSSL's default
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  sni: Readonly<Record<string, { cert: Buffer; key: Buffer; certName?: string; keyName?: string }>>; // by lower-case server name ('*.example.com' allowed)
+  certName?: string;           // how errors name cert and key: the file's path, or the option ('tls.cert')
+  keyName?: string;
+  handshakeTimeoutMs: number;  // a handshake not done this long after accept: closed
+}
+
 /**
  * What a listener speaks (the last argument of listenTcp/listenUnix/listenFd; every field
  * optional). Plain HTTP/1.1 without it.
@@ -82,6 +97,18 @@ export interface NativeListenOptions {
   proxyProtocol?: boolean;
   /** Addresses and CIDR ranges ('10.0.0.0/8', '::1', '*') allowed to send the header; ['127.0.0.1', '::1'] when absent. An invalid entry throws (code TSGI_ERR_PROXY_ALLOW). */
   proxyAllow?: string[];
+  /** Present: HTTP over TLS (an https bind). */
+  tls?: NativeTlsOptions;
+}
+
+/**
+ * Optional features of this build of the native core. A listener asking for one that is
+ * absent is refused by the TypeScript side with a clear error (never served as plain HTTP).
+ */
+export interface NativeCapabilities {
+  tls?: boolean;
+  uwsgi?: boolean;
+  proxyProtocol?: boolean;
 }
 
 export interface NativeStats {
@@ -99,6 +126,8 @@ export interface NativeBinding {
   knownHeaders(): string[];
   /** The request record, rewritten before each onRequest (layout: REC_* below). */
   record: Int32Array;
+  /** What this build supports beyond plain HTTP listeners (absent: none of it). */
+  capabilities?: NativeCapabilities;
 
   createServer(limits: NativeLimits, handlers: NativeHandlers): number;
   /** host '' means all IPv4 and IPv6 addresses ('::' dual-stack). Throws an Error with .code (EADDRINUSE…). */
