@@ -173,6 +173,12 @@ class JsSink final : public RequestSink {
 
   void request(Connection* c, const DispatchedRequest& r) override {
     napi_env env = ld_->env;
+    if (batch_depth_ > 0 && !batch_scope_) {
+      // Inside a batch: one callback scope for all its requests (opened by the first),
+      // so microtasks and nextTicks run once, at batch_end(), not after each request.
+      napi_open_handle_scope(env, &batch_handles_);
+      napi_open_callback_scope(env, deref(env, handlers_), ld_->async_ctx, &batch_scope_);
+    }
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value argv[5];
@@ -187,8 +193,27 @@ class JsSink final : public RequestSink {
     napi_create_int32(env, r.body_fd, &argv[3]);
     napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
     std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
-    call_js(ld_, deref(env, handlers_), deref(env, on_request_), 5, argv);
+    if (batch_depth_ > 0) {
+      napi_value result;
+      if (napi_call_function(env, deref(env, handlers_), deref(env, on_request_), 5, argv, &result) ==
+          napi_pending_exception) {
+        napi_value err;
+        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      }
+    } else {
+      call_js(ld_, deref(env, handlers_), deref(env, on_request_), 5, argv);
+    }
     napi_close_handle_scope(env, scope);
+  }
+  void batch_begin() override { batch_depth_++; }
+  void batch_end() override {
+    if (--batch_depth_ > 0 || !batch_scope_) return;
+    napi_env env = ld_->env;
+    napi_callback_scope cs = batch_scope_;
+    batch_scope_ = nullptr;
+    napi_close_callback_scope(env, cs);  // the batch's microtasks and nextTicks run here
+    napi_close_handle_scope(env, batch_handles_);
+    batch_handles_ = nullptr;
   }
   void drain(Connection* c) override { event(c, on_drain_); }
   void aborted(Connection* c) override { event(c, on_abort_); }
@@ -229,6 +254,9 @@ class JsSink final : public RequestSink {
   }
 
   LoopData* ld_;
+  int batch_depth_ = 0;
+  napi_callback_scope batch_scope_ = nullptr;   // open while a batch has called into JS
+  napi_handle_scope batch_handles_ = nullptr;
   napi_ref handlers_ = nullptr;
   napi_ref on_request_ = nullptr;
   napi_ref on_drain_ = nullptr;

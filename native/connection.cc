@@ -227,6 +227,8 @@ void Connection::handle_input(const char* data, size_t len) {
     return;
   }
   st_.corked = true;
+  RequestSink* sink = server->sink;
+  sink->batch_begin();
   size_t used = process(data, len);
   st_.corked = false;
   if (!st_.closing && !st_.no_more_requests) {
@@ -240,6 +242,7 @@ void Connection::handle_input(const char* data, size_t len) {
   } else {
     inbuf_.clear();
   }
+  sink->batch_end();  // may answer the request in flight (a resolved promise): see finish_response
   flush();
 }
 
@@ -248,11 +251,14 @@ void Connection::resume() {
   bool paused = false;
   if (!st_.no_more_requests && !inbuf_.empty()) {
     st_.corked = true;
+    RequestSink* sink = server->sink;
+    sink->batch_begin();
     size_t used = process(inbuf_.data(), inbuf_.size());
     st_.corked = false;
     paused = st_.output_paused;
     if (st_.closing || st_.no_more_requests) inbuf_.clear();
     else inbuf_.consume_front(used);
+    sink->batch_end();
     flush();
   }
   // Paused for output: requests are still buffered, and check_output_resume() comes back

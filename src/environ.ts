@@ -52,6 +52,15 @@ function trailers(text: string): ReadonlyArray<readonly [string, string]> {
   return out;
 }
 
+// The last REMOTE_PORT as text: pipelined and keep-alive requests repeat it.
+let lastPort = 0;
+let lastPortText = '';
+function portText(port: number): string {
+  lastPort = port;
+  lastPortText = port === 0 ? '' : '' + port;
+  return lastPortText;
+}
+
 /**
  * The environ of the request described by `rec` (the native record) over `head`.
  * `bodyLength` is the number of body bytes received (CONTENT_LENGTH of a chunked body).
@@ -84,7 +93,7 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     SERVER_PORT: ctx.serverPorts[listener] ?? '',
     SERVER_PROTOCOL: rec[REC_VERSION_MINOR] === 1 ? HTTP_1_1 : HTTP_1_0,
     REMOTE_ADDR: head.slice(pathEnd, addrEnd),
-    REMOTE_PORT: remotePort === 0 ? '' : '' + remotePort,
+    REMOTE_PORT: remotePort === lastPort ? lastPortText : portText(remotePort),
     REQUEST_URI: head.slice(methodEnd, targetEnd),
     'wsgi.version': WSGI_VERSION,
     'wsgi.url_scheme': ctx.urlScheme,
