@@ -33,6 +33,13 @@ class TrailerText final : public TrailerSink {
   std::string text;
 };
 
+// A chunked request body's decoder and the trailer fields it accepted: allocated for such
+// a body only, freed once the connection is idle again.
+struct ChunkedBody {
+  TrailerText trailers;
+  ChunkedDecoder decoder{ChunkedLimits{}, &trailers};
+};
+
 enum class Phase : uint8_t {
   Head,     // reading a request head (possibly nothing yet)
   Body,     // reading a request body
@@ -159,6 +166,9 @@ class Connection final : private OutputQueue::Owner {
   void release_pieces();
   void begin_shutdown();
   void end_idle();
+  // Nothing to read or write right now (idle keep-alive, lingering): the memory used
+  // only by a busy connection goes back to the loop's spares (see spare_pool.h).
+  void give_back_idle_memory();
 
   union {
     uv_tcp_t tcp;
@@ -168,7 +178,7 @@ class Connection final : private OutputQueue::Owner {
   } h_;
   bool is_pipe_ = false;
   int open_handles_ = 0;
-  uv_shutdown_t shutdown_req_;
+  uv_shutdown_t* shutdown_req_ = nullptr;  // while our FIN is on its way (linger)
   uv_poll_t* poll_ = nullptr;  // on a dup of the socket: writability for files, resets after FIN
   int poll_fd_ = -1;
 
@@ -222,8 +232,7 @@ class Connection final : private OutputQueue::Owner {
   } req_;
   ByteBuffer req_text_;
   std::vector<int32_t> req_rec_;
-  ChunkedDecoder decoder_;
-  TrailerText trailer_text_;  // the accepted trailer fields of a chunked body
+  ChunkedBody* chunked_ = nullptr;  // a chunked body's decoder and trailer fields
   ByteBuffer body_mem_;
   int spool_fd_ = -1;
 
