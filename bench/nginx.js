@@ -215,6 +215,7 @@ async function run(o, argv) {
     const fronts = [];
     for (const [id, b] of backends) fronts.push({ id, frontPort: await sys.freePort(), backendPort: b.port, pass: front.BACKENDS[id].pass });
     nginx = await front.startNginx(fronts, { cpus: serverCpus, connections: o.connections });
+    doc.nginxPrefix = nginx.prefix;
     const portOf = new Map(fronts.map((x) => [x.id, x.frontPort]));
     for (const [id, b] of [...backends]) {
       try {
