@@ -145,7 +145,8 @@ function backlog() {
 const TSGI = ['bin/tsgi.js', 'bench/servers/tsgi-app.js:app'];
 
 /**
- * id → { label, pass ('uwsgi' | 'http'), unavailable(): reason|null, command({port, workers}) → [cmd, args, cwd] }.
+ * id → { label, pass ('uwsgi' | 'http' | 'http-close'), optIn?, unavailable(): reason|null,
+ *        command({port, workers}) → [cmd, args, cwd] }. optIn backends run only when named.
  * The row whose id is BASELINE is the reference of the ratios.
  */
 const BACKENDS = {
@@ -158,6 +159,15 @@ const BACKENDS = {
   'tsgi-http': {
     label: 'tsgi, proxy_pass keep-alive',
     pass: 'http',
+    unavailable: tsgiMissing,
+    command: ({ port, workers }) => [process.execPath, [...TSGI, '--bind', `127.0.0.1:${port}`, '--workers', String(workers)], ROOT],
+  },
+  // Opt-in (--backends): HTTP with a connection per request, as uwsgi_pass has it, to tell
+  // the cost of the protocol from the cost of the connection.
+  'tsgi-http-close': {
+    label: 'tsgi, proxy_pass per request',
+    pass: 'http-close',
+    optIn: true,
     unavailable: tsgiMissing,
     command: ({ port, workers }) => [process.execPath, [...TSGI, '--bind', `127.0.0.1:${port}`, '--workers', String(workers)], ROOT],
   },
@@ -232,6 +242,9 @@ function nginxConfig(prefix, fronts, connections) {
     let location;
     if (f.pass === 'uwsgi') {
       location = `${UWSGI_PARAMS} uwsgi_pass 127.0.0.1:${f.backendPort};`;
+    } else if (f.pass === 'http-close') {
+      // No upstream pool: HTTP/1.0 and Connection: close, a new connection for every request.
+      location = `proxy_pass http://127.0.0.1:${f.backendPort}; proxy_set_header Host $host;`;
     } else {
       upstreams.push(`  upstream up_${f.frontPort} { server 127.0.0.1:${f.backendPort}; keepalive 64; keepalive_requests 1000000; }`);
       location = `proxy_pass http://up_${f.frontPort}; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host;`;

@@ -24,8 +24,11 @@ wrk → nginx (one worker) → each backend in turn, GET /hello (the same 11 byt
   tsgi-uwsgi  tsgi CLI on a uwsgi:// bind, nginx uwsgi_pass
   tsgi-http   tsgi CLI on an HTTP bind, nginx proxy_pass with a keep-alive upstream
   uwsgi       uWSGI (--socket, the plain WSGI hello of bench/apps/python), uwsgi_pass: the reference
+  tsgi-http-close (only when named) tsgi CLI on an HTTP bind, proxy_pass with a new connection
+              per request, as uwsgi_pass opens them
 
-  --backends LIST       comma-separated, from: ${Object.keys(front.BACKENDS).join(', ')} (default: all)
+  --backends LIST       comma-separated, from: ${Object.keys(front.BACKENDS).join(', ')}
+                        (default: all but tsgi-http-close)
   --duration SECONDS    per measurement (default 5)
   --warmup SECONDS      warm-up per backend, first round only (default 1)
   --connections N       wrk's connections to nginx (default 100)
@@ -44,7 +47,7 @@ const FLAGS = {
 const STRINGS = new Set(['backends', 'generator', 'pin', 'out']);
 
 function parse(argv) {
-  const o = { backends: Object.keys(front.BACKENDS), duration: 5, warmup: 1, connections: 100, rounds: 3, workers: 1, generator: 'auto', pin: 'auto', out: path.join(os.tmpdir(), 'tsgi-bench-nginx'), help: false };
+  const o = { backends: Object.keys(front.BACKENDS).filter((id) => !front.BACKENDS[id].optIn), duration: 5, warmup: 1, connections: 100, rounds: 3, workers: 1, generator: 'auto', pin: 'auto', out: path.join(os.tmpdir(), 'tsgi-bench-nginx'), help: false };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let raw = null;
@@ -109,10 +112,16 @@ async function measure({ generator, port, o, cpus, duration, backend, nginx }) {
   const b0 = sys.treeCpu(backend.pid);
   const n0 = sys.treeCpu(nginx.pid);
   const r = await generator.run({ url: `http://127.0.0.1:${port}`, scenario: HELLO, duration, connections: o.connections, cpus });
-  const backendCpu = sys.cpuBetween(b0, sys.treeCpu(backend.pid));
-  const nginxCpu = sys.cpuBetween(n0, sys.treeCpu(nginx.pid));
+  const b1 = sys.treeCpu(backend.pid);
+  const n1 = sys.treeCpu(nginx.pid);
+  const backendCpu = sys.cpuBetween(b0, b1);
+  const nginxCpu = sys.cpuBetween(n0, n1);
+  // Where the CPU went: the group's leader (tsgi's or uWSGI's master, nginx's master) and each child.
+  const split = (before, after, leader) => [...after].map(([pid, sec]) => ({ pid, role: pid === leader ? 'leader' : 'child', seconds: Math.max(0, sec - (before.get(pid) ?? 0)) }));
   return {
     ...r,
+    backendCpuByProcess: split(b0, b1, backend.pid),
+    nginxCpuByProcess: split(n0, n1, nginx.pid),
     backendCpuSeconds: backendCpu,
     nginxCpuSeconds: nginxCpu,
     backendCpuPerRequestUs: sys.cpuPerRequestUs(backendCpu, r.requests),
