@@ -39,6 +39,7 @@ const UWSGI_PARAMS = [
 // ---- process groups ----------------------------------------------------------------
 
 const live = new Set();
+const prefixes = new Set(); // nginx's temporary prefixes, removed at exit whatever happens
 
 function killGroup(child, signal) {
   try {
@@ -56,6 +57,7 @@ function hookExit() {
   hooked = true;
   process.on('exit', () => {
     for (const c of live) killGroup(c, 'SIGKILL');
+    for (const d of prefixes) fs.rmSync(d, { recursive: true, force: true });
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, () => {
@@ -277,7 +279,9 @@ function nginxConfig(prefix, fronts, connections) {
 async function startNginx(fronts, { cpus = null, connections = 100, timeoutMs = 15000 } = {}) {
   const bin = nginxPath();
   if (!fs.existsSync(bin)) throw new Error(`${bin} is not installed (Debian: apt-get install nginx; or set TSGI_BENCH_NGINX)`);
+  hookExit();
   const prefix = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-bench-nginx-'));
+  prefixes.add(prefix);
   const conf = path.join(prefix, 'nginx.conf');
   const errorLog = path.join(prefix, 'error.log');
   fs.writeFileSync(conf, nginxConfig(prefix, fronts, connections));
