@@ -40,6 +40,9 @@ Python scenarios (py-hello, flask-json, flask-echo, django) on the Python WSGI p
   --threshold PERCENT   what counts as a regression for --compare (default 5)
   -h, --help            this text
 
+Behind nginx (first argument --nginx; its options: node bench/nginx.js --help): wrk
+through nginx to tsgi over uwsgi_pass and proxy_pass, and to uWSGI over uwsgi_pass.
+
 Your own application (--app): runs MODULE[:EXPORT] on tsgi and on node:http, loaded as
 the tsgi CLI loads it (a tsgi app, a node:http handler such as Express, Koa or Fastify,
 or a fetch handler such as Hono), and prints the ratio. On node:http, node handlers run

@@ -334,6 +334,8 @@ function appSummary(doc) {
  * as the user typed them.
  */
 async function main(argv, { prog = null, shown = argv } = {}) {
+  // `npm run bench -- --nginx [options]`: the behind-nginx benchmark, bench/nginx.js.
+  if (argv[0] === '--nginx') return require('./nginx').main(argv.slice(1));
   let o;
   try {
     o = options.parse(argv);
