@@ -1,0 +1,111 @@
+// The Python addon's only Node-API file: load(options) starts the embedded interpreter,
+// imports the WSGI callable and returns the native application (an external the core's
+// createServer takes in place of JavaScript handlers).
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+
+#include "py.h"
+
+namespace {
+
+using tsgi::py::Config;
+
+std::string get_string(napi_env env, napi_value obj, const char* key) {
+  napi_value v;
+  napi_valuetype t;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok || napi_typeof(env, v, &t) != napi_ok ||
+      t != napi_string)
+    return std::string();
+  size_t len = 0;
+  napi_get_value_string_utf8(env, v, nullptr, 0, &len);
+  std::string s(len, '\0');
+  napi_get_value_string_utf8(env, v, &s[0], len + 1, &len);
+  return s;
+}
+
+std::vector<std::string> get_strings(napi_env env, napi_value obj, const char* key) {
+  std::vector<std::string> out;
+  napi_value v;
+  bool is_array = false;
+  if (napi_get_named_property(env, obj, key, &v) != napi_ok || napi_is_array(env, v, &is_array) != napi_ok ||
+      !is_array)
+    return out;
+  uint32_t n = 0;
+  napi_get_array_length(env, v, &n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value e;
+    napi_get_element(env, v, i, &e);
+    size_t len = 0;
+    if (napi_get_value_string_utf8(env, e, nullptr, 0, &len) != napi_ok) {
+      out.emplace_back();
+      continue;
+    }
+    std::string s(len, '\0');
+    napi_get_value_string_utf8(env, e, &s[0], len + 1, &len);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool get_bool(napi_env env, napi_value obj, const char* key) {
+  napi_value v;
+  bool b = false;
+  if (napi_get_named_property(env, obj, key, &v) == napi_ok) napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+napi_value throw_error(napi_env env, const char* code, const std::string& msg) {
+  napi_value c, m, err;
+  napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &c);
+  napi_create_string_utf8(env, msg.data(), msg.size(), &m);
+  napi_create_error(env, c, m, &err);
+  napi_throw(env, err);
+  return nullptr;
+}
+
+// load({ app, chdir, pythonpath, virtualenv, scriptName, urlScheme, multiprocess,
+//        serverNames, serverPorts }) → external (tsgi_native_app*)
+napi_value load(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value opts;
+  napi_get_cb_info(env, info, &argc, &opts, nullptr, nullptr);
+  napi_valuetype t = napi_undefined;
+  if (argc < 1 || napi_typeof(env, opts, &t) != napi_ok || t != napi_object)
+    return throw_error(env, "ERR_INVALID_ARG_TYPE", "load(options): options must be an object");
+  Config cfg;
+  cfg.app = get_string(env, opts, "app");
+  cfg.chdir = get_string(env, opts, "chdir");
+  cfg.pythonpath = get_strings(env, opts, "pythonpath");
+  cfg.virtualenv = get_string(env, opts, "virtualenv");
+  cfg.executable = get_string(env, opts, "executable");
+  cfg.script_name = get_string(env, opts, "scriptName");
+  std::string scheme = get_string(env, opts, "urlScheme");
+  if (!scheme.empty()) cfg.url_scheme = scheme;
+  cfg.multiprocess = get_bool(env, opts, "multiprocess");
+  cfg.server_names = get_strings(env, opts, "serverNames");
+  cfg.server_ports = get_strings(env, opts, "serverPorts");
+  std::string error;
+  PyObject* callable = tsgi::py::start_and_load(cfg, &error);
+  if (!callable) return throw_error(env, "TSGI_PYTHON_LOAD", error);
+  tsgi_native_app* app = tsgi::py::make_app(callable, cfg);
+  napi_value ext;
+  napi_create_external(env, app, nullptr, nullptr, &ext);
+  return ext;
+}
+
+napi_value init(napi_env env, napi_value exports) {
+  napi_value fn, abi, version;
+  napi_create_function(env, "load", NAPI_AUTO_LENGTH, load, nullptr, &fn);
+  napi_set_named_property(env, exports, "load", fn);
+  napi_create_uint32(env, TSGI_NATIVE_APP_ABI, &abi);
+  napi_set_named_property(env, exports, "abi", abi);
+  napi_create_string_utf8(env, PY_VERSION, NAPI_AUTO_LENGTH, &version);
+  napi_set_named_property(env, exports, "pythonVersion", version);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

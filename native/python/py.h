@@ -1,0 +1,69 @@
+// Shared declarations of the embedded Python WSGI gateway (the optional Python addon).
+// Everything here but binding.cc is plain C++ over the Python C API and native_app.h:
+// no Node-API, so a C++ driver can run it without node.
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string>
+#include <vector>
+
+#include "../native_app.h"
+
+namespace tsgi {
+namespace py {
+
+// What the Python application is and how the interpreter is set up; given once per process.
+struct Config {
+  std::string app;                      // "package.module:callable" or "path/file.py:callable"
+  std::string chdir;                    // directory to change to and put first on sys.path ('' none)
+  std::vector<std::string> pythonpath;  // directories put first on sys.path, in order
+  std::string virtualenv;               // a virtualenv whose bin/python the interpreter stands for
+  std::string executable;               // the interpreter otherwise ('' : the build's python3.x)
+  std::string script_name;              // SCRIPT_NAME
+  std::string url_scheme = "http";      // wsgi.url_scheme
+  bool multiprocess = false;            // wsgi.multiprocess
+  std::vector<std::string> server_names;  // SERVER_NAME by listener index
+  std::vector<std::string> server_ports;  // SERVER_PORT by listener index
+};
+
+// interpreter.cc: starts the interpreter once per process (libpython made global first so
+// that C extension modules resolve its symbols), then imports the application. On failure
+// returns nullptr with *error set (a traceback for an exception in the module). On success
+// the GIL is released; the returned callable is a new reference.
+PyObject* start_and_load(const Config& cfg, std::string* error);
+
+// The thread state of the loop thread, taken while the interpreter is idle.
+class Gil {
+ public:
+  Gil();
+  ~Gil();
+};
+
+// The traceback of the current exception as text (clears it). Needs the GIL.
+std::string take_traceback();
+
+// streams.cc: wsgi.input, wsgi.errors and wsgi.file_wrapper.
+bool init_stream_types(PyObject* module);
+extern PyTypeObject InputType;
+extern PyTypeObject ErrorsType;
+extern PyTypeObject FileWrapperType;
+// A new wsgi.input over a copy of the memory body, or owning body_fd.
+PyObject* new_input(const tsgi_request_view* view);
+// The shared wsgi.errors object; writes go to the core's error log (stderr when none).
+PyObject* new_errors(const tsgi_core_ops* core);
+// The file-like object of a wsgi.file_wrapper instance (borrowed), or nullptr.
+PyObject* file_wrapper_filelike(PyObject* wrapper);
+
+// environ.cc
+bool init_environ(const Config& cfg, const tsgi_core_ops* core, std::string* error);
+PyObject* build_environ(const tsgi_request_view* view);
+
+// gateway.cc: the tsgi_native_app serving the callable.
+// Takes the callable (a new reference); the config is copied.
+tsgi_native_app* make_app(PyObject* callable, const Config& cfg);
+bool init_gateway_types();
+
+}  // namespace py
+}  // namespace tsgi
