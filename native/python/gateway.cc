@@ -54,7 +54,10 @@ struct Gateway {
 
 enum class Outcome { Wait, Complete, Fail, Gone };
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 PyTypeObject ExchangeType = {PyVarObject_HEAD_INIT(nullptr, 0) "tsgi.Exchange"};
+#pragma GCC diagnostic pop
 
 // Bytes handed to the core are released by it later, possibly without the GIL held: the
 // references are dropped the next time the loop thread holds the GIL.

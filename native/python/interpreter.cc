@@ -94,7 +94,21 @@ PyObject* str_list(const std::vector<std::string>& v) {
 // (a dotted name, or a .py file whose directory goes first on sys.path), then the
 // callable (a dotted attribute path).
 const char* kLoader = R"PY(
-import os, sys, importlib
+import os, sys, importlib, traceback, types
+def _tsgi_trimmed(e):
+    # The traceback without the loader's and importlib's own frames, as text.
+    keep = []
+    tb = e.__traceback__
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not (name.startswith('<frozen importlib') or name == '<string>' or
+                name.endswith(os.path.join('importlib', '__init__.py'))):
+            keep.append(tb)
+        tb = tb.tb_next
+    new = None
+    for t in reversed(keep):
+        new = types.TracebackType(new, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    return ''.join(traceback.format_exception(type(e), e, new)).rstrip('\n')
 def _tsgi_load(spec, chdir, pythonpath):
     if chdir:
         os.chdir(chdir)
@@ -119,7 +133,15 @@ def _tsgi_load(spec, chdir, pythonpath):
             sys.path.remove(d)
         sys.path.insert(0, d)
         module_part = name
-    module = importlib.import_module(module_part)
+    try:
+        module = importlib.import_module(module_part)
+    except ModuleNotFoundError as e:
+        if e.name and (module_part == e.name or module_part.startswith(e.name + '.')):
+            raise LookupError(f"No module named '{e.name}' (sys.path starts with {sys.path[:3]}; "
+                              "see --chdir and --pythonpath)") from None
+        return _tsgi_trimmed(e)
+    except BaseException as e:
+        return _tsgi_trimmed(e)
     obj = module
     for part in attr.split('.'):
         try:
@@ -188,6 +210,12 @@ PyObject* start_and_load(const Config& cfg, std::string* error) {
     PyObject* chdir = PyUnicode_DecodeFSDefault(cfg.chdir.c_str());
     PyObject* spec = PyUnicode_DecodeFSDefault(cfg.app.c_str());
     if (load && path && chdir && spec) callable = PyObject_CallFunctionObjArgs(load, spec, chdir, path, nullptr);
+    if (callable && PyUnicode_Check(callable)) {  // the loader's formatted traceback
+      const char* u = PyUnicode_AsUTF8(callable);
+      *error = u ? u : "cannot load the application";
+      Py_CLEAR(callable);
+      PyErr_Clear();
+    }
     if (!callable) {
       // A LookupError from the loader is a plain message; anything else (SyntaxError,
       // ImportError, an exception at import time) keeps its traceback.

@@ -332,9 +332,18 @@ PyMemberDef wrapper_members[] = {
 
 }  // namespace
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 PyTypeObject InputType = {PyVarObject_HEAD_INIT(nullptr, 0) "tsgi.Input"};
+#pragma GCC diagnostic pop
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 PyTypeObject ErrorsType = {PyVarObject_HEAD_INIT(nullptr, 0) "tsgi.Errors"};
+#pragma GCC diagnostic pop
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 PyTypeObject FileWrapperType = {PyVarObject_HEAD_INIT(nullptr, 0) "tsgi.FileWrapper"};
+#pragma GCC diagnostic pop
 
 bool init_stream_types(PyObject*) {
   InputType.tp_basicsize = sizeof(InputObject);
