@@ -65,8 +65,8 @@ napi_value throw_error(napi_env env, const char* code, const std::string& msg) {
   return nullptr;
 }
 
-// load({ app, chdir, pythonpath, virtualenv, scriptName, urlScheme, multiprocess,
-//        serverNames, serverPorts }) → external (tsgi_native_app*)
+// load({ app, chdir, pythonpath, virtualenv, executable, scriptName, urlScheme,
+//        multiprocess }) → external (tsgi_native_app*)
 napi_value load(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value opts;
@@ -95,10 +95,27 @@ napi_value load(napi_env env, napi_callback_info info) {
   return ext;
 }
 
+// configure(app, { serverNames, serverPorts }): the listeners, once the server listens.
+napi_value configure(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  void* app = nullptr;
+  napi_valuetype t = napi_undefined;
+  if (argc < 2 || napi_get_value_external(env, argv[0], &app) != napi_ok || !app ||
+      napi_typeof(env, argv[1], &t) != napi_ok || t != napi_object)
+    return throw_error(env, "ERR_INVALID_ARG_TYPE", "configure(app, listeners): app must be what load() returned");
+  tsgi::py::set_listeners(static_cast<tsgi_native_app*>(app), get_strings(env, argv[1], "serverNames"),
+                          get_strings(env, argv[1], "serverPorts"));
+  return nullptr;
+}
+
 napi_value init(napi_env env, napi_value exports) {
   napi_value fn, abi, version;
   napi_create_function(env, "load", NAPI_AUTO_LENGTH, load, nullptr, &fn);
   napi_set_named_property(env, exports, "load", fn);
+  napi_create_function(env, "configure", NAPI_AUTO_LENGTH, configure, nullptr, &fn);
+  napi_set_named_property(env, exports, "configure", fn);
   napi_create_uint32(env, TSGI_NATIVE_APP_ABI, &abi);
   napi_set_named_property(env, exports, "abi", abi);
   napi_create_string_utf8(env, PY_VERSION, NAPI_AUTO_LENGTH, &version);

@@ -590,6 +590,13 @@ bool init_gateway_types() {
   return PyType_Ready(&ExchangeType) == 0;
 }
 
+void set_listeners(tsgi_native_app* base, std::vector<std::string> names, std::vector<std::string> ports) {
+  App* app = reinterpret_cast<App*>(base);
+  if (app->environ_ready) return;
+  app->cfg.server_names = std::move(names);
+  app->cfg.server_ports = std::move(ports);
+}
+
 tsgi_native_app* make_app(PyObject* callable, const Config& cfg) {
   auto* app = new App();
   app->base.abi = TSGI_NATIVE_APP_ABI;

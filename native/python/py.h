@@ -64,6 +64,9 @@ PyObject* build_environ(const tsgi_request_view* view);
 // Takes the callable (a new reference); the config is copied.
 tsgi_native_app* make_app(PyObject* callable, const Config& cfg);
 bool init_gateway_types();
+// SERVER_NAME and SERVER_PORT by listener, known once the server listens (before the first
+// request; later calls are ignored).
+void set_listeners(tsgi_native_app* app, std::vector<std::string> names, std::vector<std::string> ports);
 
 }  // namespace py
 }  // namespace tsgi
