@@ -38,7 +38,9 @@ for (const [title, spec] of [['Flask', 'flask_app.py:app'], ['Flask under wsgire
       expect((await request(port, 'GET', '/')).text).toBe('Hello from Flask');
     });
 
-    it('JSON in and out', async () => {
+    // Werkzeug's get_data() calls wsgi.input.read() without a size, which the validator
+    // refuses on the application's side (under any server): JSON is checked unvalidated.
+    it.skipIf(spec.startsWith('validated'))('JSON in and out', async () => {
       const r = await request(port, 'POST', '/json', { body: JSON.stringify({ a: [1, 2], b: 'é' }), headers: { 'Content-Type': 'application/json' } });
       expect(r.headers['content-type']).toBe('application/json');
       expect(JSON.parse(r.text)).toEqual({ received: { a: [1, 2], b: 'é' }, method: 'POST' });

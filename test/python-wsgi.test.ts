@@ -124,11 +124,10 @@ describe.skipIf(!hasPython)(`Python: the gateway's obligations (PEP 3333)${skipR
 
   it('exc_info after the headers went out re-raises; the connection is closed, close() called', async () => {
     const ex = await rawRequest(port, rawGet('/exc-after'), { count: 0, timeoutMs: 5000 });
+    // The response cannot be completed: the connection is closed without a complete one.
     expect(ex.closed).toBe(true);
-    const text = ex.raw.toString('latin1');
-    expect(text).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(text).toContain('first');
-    expect(text).not.toContain('0\r\n\r\n');  // the chunked body never ends
+    expect(ex.responses).toEqual([]);
+    expect(ex.raw.toString('latin1')).not.toContain('never');
     expect(await events()).toBe('exc-after:re-raised:too late');
     await expect.poll(() => err()).toMatch(/ValueError: too late/);
   });

@@ -199,7 +199,7 @@ PyObject* start_response_impl(PyObject* self, PyObject* args, PyObject* kwargs) 
     for (Py_ssize_t j = 0; j < vn; j++) {
       unsigned char c = static_cast<unsigned char>(vp[j]);
       if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        PyErr_Format(PyExc_ValueError, "the value of header %R has a control character (CR, LF, NUL…)",
+        PyErr_Format(PyExc_ValueError, "the value of header %R has a control character (CR, LF, NUL, ...)",
                      PyTuple_GET_ITEM(item, 0));
         return nullptr;
       }
@@ -250,7 +250,17 @@ bool send_head(Gateway* g, int64_t total) {
   if (g->headers_sent) return !g->gone;
   if (g->gone) return false;
   g->headers_sent = true;
-  int64_t cl = g->content_length >= 0 ? g->content_length : total;
+  int64_t cl = g->content_length;
+  if (cl < 0 && total >= 0) {
+    // The whole body is known: it gets a Content-Length (the core adds none to a head
+    // whose length it is told; 1xx, 204 and 304 have no body to measure).
+    cl = total;
+    if (g->status >= 200 && g->status != 204 && g->status != 304) {
+      g->head.append("Content-Length: ");
+      g->head.append(std::to_string(total));
+      g->head.append("\r\n");
+    }
+  }
   int r = core_of(g)->start(g->ex, g->status, g->head.data(), g->head.size(), cl, g->flags);
   if (r == TSGI_GONE) g->gone = true;
   return !g->gone;
@@ -451,8 +461,10 @@ void complete(Gateway* g) {
   done(g);
 }
 
-const char kErrorHead[] = "500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n";
-const char kErrorBody[] = "Internal Server Error\n";
+const char kErrorHead[] =
+    "500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n";
+const char kErrorBody[] = "Internal Server Error\n";  // 22 bytes
+static_assert(sizeof kErrorBody - 1 == 22, "the Content-Length of kErrorHead");
 
 // The application failed (the Python exception is set): 500 before the head went out,
 // else the connection is closed; the traceback goes to the error log.
