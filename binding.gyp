@@ -41,6 +41,7 @@
             "native/python/binding.cc",
             "native/python/environ.cc",
             "native/python/gateway.cc",
+            "native/python/harakiri.cc",
             "native/python/interpreter.cc",
             "native/python/streams.cc"
           ],

@@ -66,7 +66,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     }
     if (args.actions.has('check') && pythonSpec(app, python) !== undefined) {
       try {
-        loadPythonApp({ app: pythonSpec(app, python)!, chdir: String(resolved.values.chdir ?? ''), pythonpath: (resolved.values.pythonpath as string[]) ?? [], virtualenv: String(resolved.values.virtualenv || process.env.VIRTUAL_ENV || ''), scriptName: '', urlScheme: 'http', multiprocess: false });
+        loadPythonApp({ app: pythonSpec(app, python)!, chdir: String(resolved.values.chdir ?? ''), pythonpath: (resolved.values.pythonpath as string[]) ?? [], virtualenv: String(resolved.values.virtualenv || process.env.VIRTUAL_ENV || ''), scriptName: '', urlScheme: 'http', multiprocess: false, harakiri: 0 });
       } catch (e) {
         err(`tsgi: ${app}: ${(e as Error).message}\n`);
         return EXIT_FAILURE;

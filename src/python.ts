@@ -23,6 +23,8 @@ export interface PythonLoadOptions {
   scriptName: string;
   urlScheme: string;
   multiprocess: boolean;
+  /** ms; a request whose Python code runs longer is interrupted and answered 504 (0: never). */
+  harakiri: number;
 }
 
 const root = path.join(__dirname, '..');

@@ -62,6 +62,31 @@ describe.skipIf(!hasPython)(`Python: applications that cannot be loaded${skipRea
     expect(bad.code).toBe(1);
   });
 
+  it.each(['/sleep', '/spin'])('harakiri ends a request stuck in Python (%s): 504, logged, the worker keeps serving', async (p) => {
+    const { port, t } = await startPython(['gateway.py:slow', '--harakiri', '1s']);
+    const pid = (await request(port, 'GET', '/pid')).text;
+    const r = await request(port, 'GET', p);
+    expect([r.status, r.text]).toEqual([504, 'Gateway Timeout\n']);
+    await expect.poll(() => t.err()).toMatch(/HARAKIRI: the request ran too long; ended it: GET /);
+    expect(t.err()).toMatch(/HarakiriTimeout: the request ran longer than harakiri \(1000 ms\)/);
+    expect((await request(port, 'GET', '/pid')).text).toBe(pid);
+  }, 30_000);
+
+  it('--max-requests recycles the worker (the core counts the requests)', async () => {
+    const { port } = await startPython(['gateway.py:app', '--max-requests', '5']);
+    const pids = new Set<string>();
+    const deadline = Date.now() + 20_000;
+    while (pids.size < 2 && Date.now() < deadline) {
+      try {
+        pids.add((await request(port, 'GET', '/pid')).text);
+      } catch {
+        // the worker being replaced may close a connection
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(pids.size).toBe(2);
+  }, 30_000);
+
   it('--threads is refused for Python applications for now', async () => {
     const r = await run(['hello.py:app', '--threads', '4'], { cwd: PY_APPS });
     expect(r.code).toBe(2);

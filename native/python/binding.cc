@@ -66,7 +66,7 @@ napi_value throw_error(napi_env env, const char* code, const std::string& msg) {
 }
 
 // load({ app, chdir, pythonpath, virtualenv, executable, scriptName, urlScheme,
-//        multiprocess }) → external (tsgi_native_app*)
+//        multiprocess, harakiri }) → external (tsgi_native_app*)
 napi_value load(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value opts;
@@ -84,6 +84,13 @@ napi_value load(napi_env env, napi_callback_info info) {
   std::string scheme = get_string(env, opts, "urlScheme");
   if (!scheme.empty()) cfg.url_scheme = scheme;
   cfg.multiprocess = get_bool(env, opts, "multiprocess");
+  {
+    napi_value v;
+    double ms = 0;
+    if (napi_get_named_property(env, opts, "harakiri", &v) == napi_ok && napi_get_value_double(env, v, &ms) == napi_ok &&
+        ms > 0)
+      cfg.harakiri_ms = static_cast<uint64_t>(ms);
+  }
   cfg.server_names = get_strings(env, opts, "serverNames");
   cfg.server_ports = get_strings(env, opts, "serverPorts");
   std::string error;

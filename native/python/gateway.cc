@@ -34,6 +34,8 @@ struct Gateway {
   tsgi_exchange* ex;
   ExchangeObject* obj;
   std::string request;        // "METHOD URI", for the error log
+  uint64_t id = 0;            // for harakiri
+  std::chrono::steady_clock::time_point started;
   int busy = 0;               // > 0 while this gateway calls Python or the core
   bool gone = false;          // the core's exchange is over (ended, aborted, or the client left)
   bool status_set = false;
@@ -466,17 +468,29 @@ const char kErrorHead[] =
 const char kErrorBody[] = "Internal Server Error\n";  // 22 bytes
 static_assert(sizeof kErrorBody - 1 == 22, "the Content-Length of kErrorHead");
 
-// The application failed (the Python exception is set): 500 before the head went out,
-// else the connection is closed; the traceback goes to the error log.
+const char kTimeoutHead[] =
+    "504 Gateway Timeout\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\n";
+const char kTimeoutBody[] = "Gateway Timeout\n";  // 16 bytes
+static_assert(sizeof kTimeoutBody - 1 == 16, "the Content-Length of kTimeoutHead");
+
+// The application failed (the Python exception is set): 500 before the head went out
+// (504 when harakiri ended it), else the connection is closed; the traceback goes to the
+// error log.
 void fail(Gateway* g) {
   g->busy++;
-  log_error(g, "tsgi: error handling " + g->request + ":\n" + take_traceback());
+  bool timeout = harakiri_matches();
+  log_error(g, (timeout ? "tsgi: HARAKIRI: the request ran too long; ended it: " : "tsgi: error handling ") +
+                   g->request + ":\n" + take_traceback());
   if (!g->gone) {
     const tsgi_core_ops* core = core_of(g);
     if (!g->headers_sent) {
       g->headers_sent = true;
-      if (core->start(g->ex, 500, kErrorHead, sizeof kErrorHead - 1, sizeof kErrorBody - 1, 0) != TSGI_GONE &&
-          core->write(g->ex, kErrorBody, sizeof kErrorBody - 1, nullptr, nullptr) >= 0)
+      const char* head = timeout ? kTimeoutHead : kErrorHead;
+      size_t head_len = timeout ? sizeof kTimeoutHead - 1 : sizeof kErrorHead - 1;
+      const char* body = timeout ? kTimeoutBody : kErrorBody;
+      size_t body_len = timeout ? sizeof kTimeoutBody - 1 : sizeof kErrorBody - 1;
+      if (core->start(g->ex, timeout ? 504 : 500, head, head_len, static_cast<int64_t>(body_len), 0) != TSGI_GONE &&
+          core->write(g->ex, body, body_len, nullptr, nullptr) >= 0)
         core->end(g->ex);
     } else {
       core->abort(g->ex);
@@ -558,10 +572,15 @@ void on_request(tsgi_native_app* base, tsgi_exchange* ex, const tsgi_request_vie
   g->request.append(view->head + rec[TSGI_REC_METHOD_END],
                     static_cast<size_t>(rec[TSGI_REC_TARGET_END] - rec[TSGI_REC_METHOD_END]));
   base->core->set_user(ex, g);
+  static uint64_t next_id = 0;
+  g->id = ++next_id;
+  g->started = std::chrono::steady_clock::now();
+  harakiri_arm(g->id, g->started);
   g->busy++;
   Outcome o = call_app(g, view);
   g->busy--;
   settle(g, o);
+  harakiri_disarm();
 }
 
 void on_drain(tsgi_native_app*, tsgi_exchange*, void* user) {
@@ -575,10 +594,12 @@ void on_drain(tsgi_native_app*, tsgi_exchange*, void* user) {
     o = Outcome::Complete;
   } else if (g->paused) {
     g->paused = false;
+    harakiri_arm(g->id, g->started);
     o = drive(g);
   }
   g->busy--;
   settle(g, o);
+  harakiri_disarm();
 }
 
 void on_abort(tsgi_native_app*, tsgi_exchange*, void* user) {

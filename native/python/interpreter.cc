@@ -204,7 +204,8 @@ PyObject* start_and_load(const Config& cfg, std::string* error) {
   PyObject* globals = PyDict_New();
   PyObject* mod = nullptr;
   if (globals && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0 &&
-      run_python(kLoader, globals, error) && init_stream_types(nullptr) && init_gateway_types()) {
+      run_python(kLoader, globals, error) && init_stream_types(nullptr) && init_gateway_types() &&
+      init_harakiri(cfg.harakiri_ms, error)) {
     PyObject* load = PyDict_GetItemString(globals, "_tsgi_load");
     PyObject* path = str_list(cfg.pythonpath);
     PyObject* chdir = PyUnicode_DecodeFSDefault(cfg.chdir.c_str());

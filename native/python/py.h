@@ -6,6 +6,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct Config {
   bool multiprocess = false;            // wsgi.multiprocess
   std::vector<std::string> server_names;  // SERVER_NAME by listener index
   std::vector<std::string> server_ports;  // SERVER_PORT by listener index
+  uint64_t harakiri_ms = 0;             // a request's Python code running longer is interrupted (0: never)
 };
 
 // interpreter.cc: starts the interpreter once per process (libpython made global first so
@@ -43,6 +45,13 @@ class Gil {
 
 // The traceback of the current exception as text (clears it). Needs the GIL.
 std::string take_traceback();
+
+// harakiri.cc: the deadline of the request running Python on the loop thread.
+bool init_harakiri(uint64_t limit_ms, std::string* error);
+void harakiri_arm(uint64_t request_id, std::chrono::steady_clock::time_point started);
+void harakiri_disarm();
+// The current exception is the HarakiriTimeout raised into a request that ran too long.
+bool harakiri_matches();
 
 // streams.cc: wsgi.input, wsgi.errors and wsgi.file_wrapper.
 bool init_stream_types(PyObject* module);

@@ -94,6 +94,7 @@ export class AppWorker {
         scriptName: String(s.scriptName ?? ''),
         urlScheme: String(s.urlScheme ?? 'http'),
         multiprocess: Number(s.workers) > 1,
+        harakiri: Number(s.harakiri ?? 0),
       });
       this.log.info('application', { app: python, interface: 'python-wsgi' });
       return app;
