@@ -14,7 +14,10 @@
         "native/known_headers.cc",
         "native/listener.cc",
         "native/loop_data.cc",
+        "native/native_app.cc",
+        "native/output_queue.cc",
         "native/parser.cc",
+        "native/request_record.cc",
         "native/server.cc",
         "native/spool.cc"
       ],
