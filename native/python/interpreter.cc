@@ -94,7 +94,7 @@ PyObject* str_list(const std::vector<std::string>& v) {
 // (a dotted name, or a .py file whose directory goes first on sys.path), then the
 // callable (a dotted attribute path).
 const char* kLoader = R"PY(
-import os, sys, importlib, traceback, types
+import os, sys, importlib, importlib.util, traceback, types
 def _tsgi_trimmed(e):
     # The traceback without the loader's and importlib's own frames, as text.
     keep = []
@@ -123,6 +123,7 @@ def _tsgi_load(spec, chdir, pythonpath):
         module_part, attr = spec, 'application'
     if not module_part or not attr:
         raise LookupError(f"'{spec}' is not MODULE:CALLABLE (e.g. myproject.wsgi:application or app.py:app)")
+    path = None
     if module_part.endswith('.py') or os.sep in module_part:
         path = os.path.abspath(module_part)
         if not os.path.isfile(path):
@@ -134,7 +135,15 @@ def _tsgi_load(spec, chdir, pythonpath):
         sys.path.insert(0, d)
         module_part = name
     try:
-        module = importlib.import_module(module_part)
+        existing = sys.modules.get(module_part) if path else None
+        if existing is not None and os.path.abspath(getattr(existing, '__file__', None) or '') != path:
+            # The file's name is taken by a module already loaded (e.g. site.py): load the
+            # file itself, without replacing that module.
+            spec_ = importlib.util.spec_from_file_location(module_part, path)
+            module = importlib.util.module_from_spec(spec_)
+            spec_.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_part)
     except ModuleNotFoundError as e:
         if e.name and (module_part == e.name or module_part.startswith(e.name + '.')):
             raise LookupError(f"No module named '{e.name}' (sys.path starts with {sys.path[:3]}; "
