@@ -46,7 +46,8 @@
             "native/python/gateway.cc",
             "native/python/harakiri.cc",
             "native/python/interpreter.cc",
-            "native/python/streams.cc"
+            "native/python/streams.cc",
+            "native/python/threads.cc"
           ],
           "defines": [
             "NAPI_VERSION=8",

@@ -61,12 +61,9 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     if (python !== '' && args.app) throw new ConfigError(`one application only: got ${JSON.stringify(args.app)} and --python ${JSON.stringify(python)}`);
     const app = args.app ?? (python !== '' ? python : undefined);
     if (!app) throw new ConfigError('no application given: tsgi MODULE[:EXPORT] [options], e.g. tsgi app.js:app, or tsgi --python myproject.wsgi:application (see tsgi --help)');
-    if (pythonSpec(app, python) !== undefined && Number(resolved.values.threads) > 1) {
-      throw new ConfigError('--threads is not supported for Python applications yet: use --workers N (one interpreter per worker process)');
-    }
     if (args.actions.has('check') && pythonSpec(app, python) !== undefined) {
       try {
-        loadPythonApp({ app: pythonSpec(app, python)!, chdir: String(resolved.values.chdir ?? ''), pythonpath: (resolved.values.pythonpath as string[]) ?? [], virtualenv: String(resolved.values.virtualenv || process.env.VIRTUAL_ENV || ''), scriptName: '', urlScheme: 'http', multiprocess: false, harakiri: 0 });
+        loadPythonApp({ app: pythonSpec(app, python)!, chdir: String(resolved.values.chdir ?? ''), pythonpath: (resolved.values.pythonpath as string[]) ?? [], virtualenv: String(resolved.values.virtualenv || process.env.VIRTUAL_ENV || ''), scriptName: '', urlScheme: 'http', multiprocess: false, harakiri: 0, threads: 1 });
       } catch (e) {
         err(`tsgi: ${app}: ${(e as Error).message}\n`);
         return EXIT_FAILURE;

@@ -25,6 +25,8 @@ export interface PythonLoadOptions {
   multiprocess: boolean;
   /** ms; a request whose Python code runs longer is interrupted and answered 504 (0: never). */
   harakiri: number;
+  /** Python threads taking requests (1: Python runs on the loop thread). */
+  threads: number;
 }
 
 const root = path.join(__dirname, '..');

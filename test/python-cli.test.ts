@@ -87,11 +87,6 @@ describe.skipIf(!hasPython)(`Python: applications that cannot be loaded${skipRea
     expect(pids.size).toBe(2);
   }, 30_000);
 
-  it('--threads is refused for Python applications for now', async () => {
-    const r = await run(['hello.py:app', '--threads', '4'], { cwd: PY_APPS });
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--threads is not supported for Python applications yet/);
-  });
 });
 
 describe('Python: without the Python addon', () => {

@@ -21,12 +21,16 @@ function multipart(boundary: string, parts: Array<{ name: string; filename?: str
   return Buffer.concat(out);
 }
 
-for (const [title, spec] of [['Flask', 'flask_app.py:app'], ['Flask under wsgiref.validate.validator', 'validated:flask']] as const) {
+for (const [title, spec, threads] of [
+  ['Flask', 'flask_app.py:app', '1'],
+  ['Flask under wsgiref.validate.validator', 'validated:flask', '1'],
+  ['Flask on 3 Python threads', 'flask_app.py:app', '3'],
+] as const) {
   describe.skipIf(!hasPython)(`Python: ${title}${skipReason}`, () => {
     let port = 0;
     let err: () => string;
     beforeAll(async () => {
-      const s = await startPython(['--python', spec, '--body-memory-size', '64KB', '--max-body-size', '64MB']);
+      const s = await startPython(['--python', spec, '--threads', threads, '--body-memory-size', '64KB', '--max-body-size', '64MB']);
       port = s.port;
       err = () => s.t.err();
     }, 60_000);

@@ -106,12 +106,22 @@ describe.skipIf(!hasPython)(`Python: a spooled request body${skipReason}`, () =>
   }, 60_000);
 });
 
-describe.skipIf(!hasPython)(`Python: the gateway's obligations (PEP 3333)${skipReason}`, () => {
+describe.skipIf(!hasPython)(`Python: --threads runs requests on Python threads${skipReason}`, () => {
+  afterEach(killAll);
+
+  it('three requests run at once on three of the four threads; wsgi.multithread is True', async () => {
+    const { port } = await startPython(['gateway.py:app', '--threads', '4']);
+    const replies = await Promise.all([1, 2, 3].map(() => request(port, 'GET', '/barrier')));
+    expect(replies.map((r) => r.text)).toEqual(Array(3).fill('together multithread=True'));
+  }, 60_000);
+});
+
+for (const threads of ['1', '3']) describe.skipIf(!hasPython)(`Python: the gateway's obligations (PEP 3333), --threads ${threads}${skipReason}`, () => {
   let port = 0;
   let err: () => string;
   const events = async () => (await request(port, 'GET', '/events')).text;
   beforeAll(async () => {
-    const s = await startPython(['gateway.py:app']);
+    const s = await startPython(['gateway.py:app', '--threads', threads]);
     port = s.port;
     err = () => s.t.err();
   }, 60_000);

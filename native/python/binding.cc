@@ -5,6 +5,7 @@
 #define NAPI_VERSION 8
 #endif
 #include <node_api.h>
+#include <uv.h>
 
 #include "py.h"
 
@@ -66,7 +67,7 @@ napi_value throw_error(napi_env env, const char* code, const std::string& msg) {
 }
 
 // load({ app, chdir, pythonpath, virtualenv, executable, scriptName, urlScheme,
-//        multiprocess, harakiri }) → external (tsgi_native_app*)
+//        multiprocess, harakiri, threads }) → external (tsgi_native_app*)
 napi_value load(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value opts;
@@ -90,6 +91,9 @@ napi_value load(napi_env env, napi_callback_info info) {
     if (napi_get_named_property(env, opts, "harakiri", &v) == napi_ok && napi_get_value_double(env, v, &ms) == napi_ok &&
         ms > 0)
       cfg.harakiri_ms = static_cast<uint64_t>(ms);
+    if (napi_get_named_property(env, opts, "threads", &v) == napi_ok && napi_get_value_double(env, v, &ms) == napi_ok &&
+        ms > 1)
+      cfg.threads = static_cast<int>(ms);
   }
   cfg.server_names = get_strings(env, opts, "serverNames");
   cfg.server_ports = get_strings(env, opts, "serverPorts");
@@ -112,8 +116,27 @@ napi_value configure(napi_env env, napi_callback_info info) {
   if (argc < 2 || napi_get_value_external(env, argv[0], &app) != napi_ok || !app ||
       napi_typeof(env, argv[1], &t) != napi_ok || t != napi_object)
     return throw_error(env, "ERR_INVALID_ARG_TYPE", "configure(app, listeners): app must be what load() returned");
-  tsgi::py::set_listeners(static_cast<tsgi_native_app*>(app), get_strings(env, argv[1], "serverNames"),
-                          get_strings(env, argv[1], "serverPorts"));
+  auto* native = static_cast<tsgi_native_app*>(app);
+  tsgi::py::set_listeners(native, get_strings(env, argv[1], "serverNames"), get_strings(env, argv[1], "serverPorts"));
+  if (!native->core) return throw_error(env, "ERR_INVALID_STATE", "configure(app): the server has not taken the application yet");
+  std::string error;
+  bool ok;
+  {
+    tsgi::py::Gil gil;
+    ok = tsgi::py::prepare_app(native, &error);
+  }
+  if (!ok) return throw_error(env, "TSGI_PYTHON_LOAD", error);
+  int threads = tsgi::py::app_config(native)->threads;
+  static uv_async_t* wake = nullptr;
+  if (threads > 1 && !wake) {
+    // Python threads hand their responses to the loop thread through this handle.
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    wake = new uv_async_t;
+    uv_async_init(loop, wake, [](uv_async_t*) { tsgi::py::run_loop_ops(); });
+    uv_unref(reinterpret_cast<uv_handle_t*>(wake));
+    tsgi::py::start_threads(native, threads, [](void* a) { uv_async_send(static_cast<uv_async_t*>(a)); }, wake);
+  }
   return nullptr;
 }
 

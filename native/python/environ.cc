@@ -31,6 +31,7 @@ PyObject* http10 = nullptr;
 PyObject* http11 = nullptr;
 PyObject* empty = nullptr;
 PyObject* multiprocess = nullptr;
+PyObject* multithread = nullptr;
 
 PyObject* intern(const char* s) { return PyUnicode_InternFromString(s); }
 
@@ -91,6 +92,7 @@ bool init_environ(const Config& cfg, const tsgi_core_ops* core, std::string* err
   http11 = intern("HTTP/1.1");
   empty = intern("");
   multiprocess = cfg.multiprocess ? Py_True : Py_False;
+  multithread = cfg.threads > 1 ? Py_True : Py_False;
   if (PyErr_Occurred()) {
     *error = take_traceback();
     return false;
@@ -138,7 +140,7 @@ PyObject* build_environ(const tsgi_request_view* v) {
       put(d, k.request_uri, latin1(head + method_end, static_cast<size_t>(target_end - method_end))) &&
       put_borrowed(d, k.wsgi_version, version) && put_borrowed(d, k.wsgi_url_scheme, url_scheme) &&
       put(d, k.wsgi_input, new_input(v)) && put_borrowed(d, k.wsgi_errors, errors) &&
-      put_borrowed(d, k.wsgi_multithread, Py_False) && put_borrowed(d, k.wsgi_multiprocess, multiprocess) &&
+      put_borrowed(d, k.wsgi_multithread, multithread) && put_borrowed(d, k.wsgi_multiprocess, multiprocess) &&
       put_borrowed(d, k.wsgi_run_once, Py_False) &&
       put_borrowed(d, k.wsgi_file_wrapper, reinterpret_cast<PyObject*>(&FileWrapperType)) &&
       put_borrowed(d, k.wsgi_input_terminated, Py_True);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
 
 #include "py.h"
 
@@ -31,6 +32,8 @@ struct ExchangeObject {
 
 struct Gateway {
   App* app;
+  const tsgi_core_ops* ops;   // the core's, or the proxy of a Python thread
+  bool threaded = false;      // on a Python thread: the proxy blocks instead of pausing
   tsgi_exchange* ex;
   ExchangeObject* obj;
   std::string request;        // "METHOD URI", for the error log
@@ -63,19 +66,20 @@ PyTypeObject ExchangeType = {PyVarObject_HEAD_INIT(nullptr, 0) "tsgi.Exchange"};
 
 // Bytes handed to the core are released by it later, possibly without the GIL held: the
 // references are dropped the next time the loop thread holds the GIL.
+std::mutex g_released_mu;
 std::vector<PyObject*> g_released;
-void release_bytes(void* ctx) { g_released.push_back(static_cast<PyObject*>(ctx)); }
+void release_bytes(void* ctx) {
+  std::lock_guard<std::mutex> lock(g_released_mu);
+  g_released.push_back(static_cast<PyObject*>(ctx));
+}
 
 // The GIL for one call from the core, dropping released bytes before giving it back.
 struct Section {
   Gil gil;
-  ~Section() {
-    for (PyObject* o : g_released) Py_DECREF(o);
-    g_released.clear();
-  }
+  ~Section() { drop_released(); }
 };
 
-const tsgi_core_ops* core_of(Gateway* g) { return g->app->base.core; }
+const tsgi_core_ops* core_of(Gateway* g) { return g->ops; }
 
 void log_error(Gateway* g, const std::string& msg) {
   const tsgi_core_ops* core = core_of(g);
@@ -411,6 +415,10 @@ bool try_sendfile(Gateway* g, Outcome* out) {
     return true;
   }
   g->sent += length;
+  if (g->threaded) {
+    *out = Outcome::Complete;  // the proxy returned once the file was sent
+    return true;
+  }
   g->file_wait = true;
   *out = Outcome::Wait;
   return true;
@@ -541,28 +549,48 @@ Outcome call_app(Gateway* g, const tsgi_request_view* view) {
   return drive(g);
 }
 
-void on_request(tsgi_native_app* base, tsgi_exchange* ex, const tsgi_request_view* view) {
+}  // namespace
+
+void drop_released() {
+  std::vector<PyObject*> list;
+  {
+    std::lock_guard<std::mutex> lock(g_released_mu);
+    list.swap(g_released);
+  }
+  for (PyObject* o : list) Py_DECREF(o);
+}
+
+bool prepare_app(tsgi_native_app* base, std::string* error) {
   App* app = reinterpret_cast<App*>(base);
-  Section s;
-  if (!app->environ_ready) {
-    std::string err;
-    if (!init_environ(app->cfg, base->core, &err)) {
-      base->core->log(TSGI_LOG_ERROR, err.data(), err.size());
-      if (view->body_fd >= 0) ::close(view->body_fd);
-      base->core->abort(ex);
-      return;
-    }
-    app->environ_ready = true;
+  if (app->environ_ready) return true;
+  if (!init_environ(app->cfg, base->core, error)) return false;
+  app->environ_ready = true;
+  return true;
+}
+
+const Config* app_config(tsgi_native_app* base) { return &reinterpret_cast<App*>(base)->cfg; }
+
+void serve_exchange(tsgi_native_app* base, tsgi_exchange* ex, const tsgi_request_view* view,
+                    const tsgi_core_ops* ops) {
+  App* app = reinterpret_cast<App*>(base);
+  std::string err;
+  if (!prepare_app(base, &err)) {
+    ops->log(TSGI_LOG_ERROR, err.data(), err.size());
+    if (view->body_fd >= 0) ::close(view->body_fd);
+    ops->abort(ex);
+    return;
   }
   auto* obj = PyObject_New(ExchangeObject, &ExchangeType);
   if (!obj) {
     PyErr_Clear();
     if (view->body_fd >= 0) ::close(view->body_fd);
-    base->core->abort(ex);
+    ops->abort(ex);
     return;
   }
   auto* g = new Gateway();
   g->app = app;
+  g->ops = ops;
+  g->threaded = ops != base->core;
   g->ex = ex;
   g->obj = obj;
   obj->gw = g;
@@ -571,21 +599,33 @@ void on_request(tsgi_native_app* base, tsgi_exchange* ex, const tsgi_request_vie
   g->request.push_back(' ');
   g->request.append(view->head + rec[TSGI_REC_METHOD_END],
                     static_cast<size_t>(rec[TSGI_REC_TARGET_END] - rec[TSGI_REC_METHOD_END]));
-  base->core->set_user(ex, g);
+  if (!g->threaded) ops->set_user(ex, g);
   static uint64_t next_id = 0;
   g->id = ++next_id;
   g->started = std::chrono::steady_clock::now();
-  harakiri_arm(g->id, g->started);
+  if (!g->threaded) harakiri_arm(g->id, g->started);
   g->busy++;
   Outcome o = call_app(g, view);
   g->busy--;
   settle(g, o);
-  harakiri_disarm();
+  if (!g->threaded) harakiri_disarm();
+}
+
+namespace {
+
+void on_request(tsgi_native_app* base, tsgi_exchange* ex, const tsgi_request_view* view) {
+  if (threads_enabled()) {
+    submit(base, ex, view);
+    return;
+  }
+  Section s;
+  serve_exchange(base, ex, view, base->core);
 }
 
 void on_drain(tsgi_native_app*, tsgi_exchange*, void* user) {
+  if (!user) return;
+  if (threads_enabled()) return threaded_drain(user);
   auto* g = static_cast<Gateway*>(user);
-  if (!g) return;
   Section s;
   Outcome o = Outcome::Wait;
   g->busy++;
@@ -603,8 +643,9 @@ void on_drain(tsgi_native_app*, tsgi_exchange*, void* user) {
 }
 
 void on_abort(tsgi_native_app*, tsgi_exchange*, void* user) {
+  if (!user) return;
+  if (threads_enabled()) return threaded_abort(user);
   auto* g = static_cast<Gateway*>(user);
-  if (!g) return;
   Section s;
   g->gone = true;
   g->ex = nullptr;

@@ -28,6 +28,7 @@ struct Config {
   std::vector<std::string> server_names;  // SERVER_NAME by listener index
   std::vector<std::string> server_ports;  // SERVER_PORT by listener index
   uint64_t harakiri_ms = 0;             // a request's Python code running longer is interrupted (0: never)
+  int threads = 1;                      // Python threads serving requests (1: on the loop thread)
 };
 
 // interpreter.cc: starts the interpreter once per process (libpython made global first so
@@ -67,9 +68,26 @@ PyObject* file_wrapper_filelike(PyObject* wrapper);
 
 // environ.cc
 bool init_environ(const Config& cfg, const tsgi_core_ops* core, std::string* error);
+const Config* app_config(tsgi_native_app* app);
 PyObject* build_environ(const tsgi_request_view* view);
 
 // gateway.cc: the tsgi_native_app serving the callable.
+// Runs one request through the gateway (the GIL held) answering through ops: the core's
+// own on the loop thread, or threads.cc's proxy on a Python thread.
+void serve_exchange(tsgi_native_app* app, tsgi_exchange* ex, const tsgi_request_view* view,
+                    const tsgi_core_ops* ops);
+// Drops the bytes objects the core has released (the GIL held).
+void drop_released();
+// Builds what every environ shares (the GIL held, the core attached); idempotent.
+bool prepare_app(tsgi_native_app* app, std::string* error);
+
+// threads.cc: --threads N.
+void start_threads(tsgi_native_app* app, int threads, void (*wake)(void*), void* arg);
+bool threads_enabled();
+void submit(tsgi_native_app* app, tsgi_exchange* ex, const tsgi_request_view* view);
+void run_loop_ops();  // on the loop thread, when woken
+void threaded_drain(void* user);
+void threaded_abort(void* user);
 // Takes the callable (a new reference); the config is copied.
 tsgi_native_app* make_app(PyObject* callable, const Config& cfg);
 bool init_gateway_types();

@@ -95,6 +95,7 @@ export class AppWorker {
         urlScheme: String(s.urlScheme ?? 'http'),
         multiprocess: Number(s.workers) > 1,
         harakiri: Number(s.harakiri ?? 0),
+        threads: Number(s.threads ?? 1),
       });
       this.log.info('application', { app: python, interface: 'python-wsgi' });
       return app;

@@ -105,7 +105,7 @@ export class Arbiter {
   /** Runs the server until it stops; resolves to the exit code. */
   async run(): Promise<number> {
     const s = this.settings;
-    this.log.info('starting tsgi', { version: this.version, app: this.opts.app, worker_class: kindFor(s), workers: s.workers, threads: s.threads });
+    this.log.info('starting tsgi', { version: this.version, app: this.opts.app, worker_class: kindFor(s, this.opts.app), workers: s.workers, threads: s.threads });
     try {
       this.sockets = await bindAll(s.bind, s.unixSocketMode);
     } catch (err) {
