@@ -34,6 +34,17 @@ describe.skipIf(!hasPython)(`Python: reloads and dead workers${skipReason}`, () 
     expect(result.ok).toBeGreaterThan(0);
   }, 60_000);
 
+  it('SIGTERM stops a worker with Python threads and the harakiri watchdog gracefully', async () => {
+    const dir = tmpdir('tsgi-py-stop-');
+    fs.writeFileSync(path.join(dir, 'site.py'), version(1));
+    const { t, port } = await startPython(['site.py:app', '--threads', '3', '--harakiri', '30s'], { cwd: dir });
+    expect((await request(port, 'GET', '/')).status).toBe(200);
+    process.kill(t.pid, 'SIGTERM');
+    const exit = await Promise.race([t.exited, sleep(15_000).then(() => 'still running')]);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(t.err()).not.toMatch(/did not stop in time/);
+  }, 40_000);
+
   it('a worker killed in the middle of a request: the client sees the connection end, a new worker serves', async () => {
     const dir = tmpdir('tsgi-py-kill-');
     fs.writeFileSync(path.join(dir, 'site.py'), version(1));

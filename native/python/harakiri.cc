@@ -22,8 +22,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::mutex g_mu;
-std::condition_variable g_cv;
+// Never destroyed: the watchdog waits on them until the process exits (destroying a
+// condition variable that has a waiter blocks exit() for ever).
+std::mutex& g_mu = *new std::mutex;
+std::condition_variable& g_cv = *new std::condition_variable;
 uint64_t g_limit_ms = 0;
 uint64_t g_armed_id = 0;             // the request running Python now (0: none)
 Clock::time_point g_deadline;

@@ -64,10 +64,12 @@ struct Job {
   uint64_t body_length;
 };
 
-std::mutex g_mu;
-std::deque<Op> g_ops;
-std::deque<Job> g_jobs;
-std::condition_variable g_jobs_cv;
+// Never destroyed: Python threads wait on these until the process exits, and destroying
+// a condition variable that has waiters blocks exit() for ever.
+std::mutex& g_mu = *new std::mutex;
+std::deque<Op>& g_ops = *new std::deque<Op>;
+std::deque<Job>& g_jobs = *new std::deque<Job>;
+std::condition_variable& g_jobs_cv = *new std::condition_variable;
 void (*g_wake)(void*) = nullptr;
 void* g_wake_arg = nullptr;
 tsgi_native_app* g_app = nullptr;
