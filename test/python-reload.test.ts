@@ -34,6 +34,19 @@ describe.skipIf(!hasPython)(`Python: reloads and dead workers${skipReason}`, () 
     expect(result.ok).toBeGreaterThan(0);
   }, 60_000);
 
+  it('--reload restarts the workers when a .py file changes', async () => {
+    const dir = tmpdir('tsgi-py-watch-');
+    fs.writeFileSync(path.join(dir, 'site.py'), version(1));
+    const { t, port } = await startPython(['site.py:app', '--reload'], { cwd: dir });
+    expect((await request(port, 'GET', '/')).text).toMatch(/^v1 /);
+    fs.writeFileSync(path.join(dir, 'site.py'), version(2));
+    await t.waitFor(/msg="file changed, reloading workers" .*site\.py/, 10_000);
+    let body = '';
+    const deadline = Date.now() + 15_000;
+    while (!(body = (await request(port, 'GET', '/')).text).startsWith('v2') && Date.now() < deadline) await sleep(100);
+    expect(body).toMatch(/^v2 /);
+  }, 40_000);
+
   it('SIGTERM stops a worker with Python threads and the harakiri watchdog gracefully', async () => {
     const dir = tmpdir('tsgi-py-stop-');
     fs.writeFileSync(path.join(dir, 'site.py'), version(1));

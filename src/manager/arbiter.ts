@@ -240,7 +240,9 @@ export class Arbiter {
     } catch {
       root = this.opts.cwd;
     }
-    const extra = this.settings.reloadExtraFiles.map((f) => path.resolve(this.opts.cwd, f));
+    // A Python application's directories too: --chdir and --pythonpath.
+    const python = [String(this.settings.chdir ?? ''), ...((this.settings.pythonpath as readonly string[] | undefined) ?? [])].filter((d) => d !== '');
+    const extra = [...this.settings.reloadExtraFiles, ...python].map((f) => path.resolve(this.opts.cwd, f));
     this.watcher = new FileWatcher([root, ...extra], (file) => {
       this.log.info('file changed, reloading workers', { file });
       void this.reload('file change');

@@ -1,7 +1,7 @@
 // A test harness, not the product: runs the Python gateway without node, through a fake
 // core that prints what the real one would frame. Build and run (from the repository root):
 //   g++ -std=c++17 -g -Wall -Inative $(/usr/bin/python3.11-config --includes) -o /tmp/tsgi-py-driver
-//     native/python/test/driver.cc native/python/{interpreter,environ,streams,gateway}.cc
+//     native/python/test/driver.cc native/python/{interpreter,environ,streams,gateway,harakiri,threads}.cc
 //     native/known_headers.cc $(/usr/bin/python3.11-config --ldflags --embed)
 //   /tmp/tsgi-py-driver test/fixtures/python/hello.py:app GET /path?x=1 [body]
 #include <cstdio>
