@@ -10,6 +10,7 @@
         "native/chunked_decoder.cc",
         "native/connection.cc",
         "native/date_cache.cc",
+        "native/environ_entries.cc",
         "native/framing.cc",
         "native/known_headers.cc",
         "native/listener.cc",
@@ -17,9 +18,12 @@
         "native/native_app.cc",
         "native/output_queue.cc",
         "native/parser.cc",
+        "native/proxy/allow_list.cc",
+        "native/proxy/proxy_protocol.cc",
         "native/request_record.cc",
         "native/server.cc",
-        "native/spool.cc"
+        "native/spool.cc",
+        "native/uwsgi/uwsgi_parser.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

@@ -34,7 +34,7 @@ Napi::Value throw_error(Napi::Env env, const std::string& message, const char* c
 
 Server* server_arg(const Napi::CallbackInfo& info) {
   Server* s = data_of(info)->server(info[0].As<Napi::Number>().DoubleValue());
-  if (!s) throw_error(info.Env(), "tsgi: unknown server", "ERR_TSGI_SERVER");
+  if (!s) throw_error(info.Env(), "tsgi: unknown server", "TSGI_ERR_SERVER");
   return s;
 }
 
@@ -42,9 +42,21 @@ Connection* conn_arg(const Napi::CallbackInfo& info) {
   return data_of(info)->find(info[0].As<Napi::Number>().DoubleValue());
 }
 
-double num(const Napi::Object& o, const char* key, double fallback) {
+// A limit createServer must be given: the native core has no defaults of its own (the
+// settings in src/settings/limits.ts are the one place they are declared). Missing or not
+// a non-negative number: a JS exception naming the field, and false.
+bool limit(const Napi::Object& o, const char* key, double* out) {
   Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= 0) {
+      *out = d;
+      return true;
+    }
+  }
+  throw_error(o.Env(), std::string("tsgi: createServer: the limits need ") + key + " as a non-negative number",
+              "TSGI_ERR_INVALID_LIMITS");
+  return false;
 }
 
 Napi::Value address_object(Napi::Env env, const ListenAddress& a) {
@@ -55,8 +67,67 @@ Napi::Value address_object(Napi::Env env, const ListenAddress& a) {
   return o;
 }
 
-Napi::Value listen_result(Napi::Env env, Listener* l, const ListenAddress& a, const ListenError& err) {
+// The listen options object (NativeListenOptions in src/native.ts) at v, or defaults when
+// it is undefined. false: invalid (a JS exception is pending).
+bool listen_options(Napi::Env env, Napi::Value v, ListenOptions* out) {
+  *out = ListenOptions();
+  if (v.IsUndefined() || v.IsNull()) return true;
+  if (!v.IsObject()) {
+    throw_error(env, "tsgi: listen options must be an object", "ERR_INVALID_ARG_TYPE");
+    return false;
+  }
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value protocol = o.Get("protocol");
+  if (!protocol.IsUndefined()) {
+    std::string p = protocol.IsString() ? protocol.As<Napi::String>().Utf8Value() : std::string();
+    if (p == "uwsgi") {
+      out->protocol = ListenProtocol::Uwsgi;
+    } else if (p != "http") {
+      throw_error(env, "tsgi: listen option protocol must be 'http' or 'uwsgi'", "ERR_INVALID_ARG_VALUE");
+      return false;
+    }
+  }
+  Napi::Value size = o.Get("uwsgiBufferSize");
+  if (!size.IsUndefined()) {
+    double n = size.IsNumber() ? size.As<Napi::Number>().DoubleValue() : -1;
+    if (!(n >= 1 && n <= 65535) || n != static_cast<double>(static_cast<int64_t>(n))) {
+      throw_error(env, "tsgi: listen option uwsgiBufferSize must be an integer from 1 to 65535 (the uwsgi packet's size field is 16 bits)",
+                  "ERR_INVALID_ARG_VALUE");
+      return false;
+    }
+    out->uwsgi_buffer_size = static_cast<size_t>(n);
+  }
+  out->proxy_protocol = o.Get("proxyProtocol").ToBoolean().Value();
+  Napi::Value allow = o.Get("proxyAllow");
+  std::vector<std::string> ranges;
+  if (allow.IsUndefined()) {
+    ranges = {"127.0.0.1", "::1"};
+  } else if (allow.IsArray()) {
+    Napi::Array a = allow.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value e = a.Get(i);
+      ranges.push_back(e.IsString() ? e.As<Napi::String>().Utf8Value() : std::string());
+    }
+  } else {
+    throw_error(env, "tsgi: listen option proxyAllow must be an array of addresses and CIDR ranges", "TSGI_ERR_PROXY_ALLOW");
+    return false;
+  }
+  for (const std::string& r : ranges) {
+    CidrRange c;
+    if (!parse_cidr(r.data(), r.size(), &c)) {
+      throw_error(env, "tsgi: proxyAllow entry \"" + r + "\" is not an IPv4/IPv6 address, a CIDR range (10.0.0.0/8, 2001:db8::/32) or *",
+                  "TSGI_ERR_PROXY_ALLOW");
+      return false;
+    }
+    out->proxy_allow.push_back(c);
+  }
+  return true;
+}
+
+Napi::Value listen_result(Napi::Env env, Listener* l, const ListenAddress& a, const ListenError& err,
+                          ListenOptions* options) {
   if (!l) return throw_error(env, err.message, uv_err_name(err.code));
+  l->options = std::move(*options);  // before the loop runs: no connection is accepted yet
   return address_object(env, a);
 }
 
@@ -260,23 +331,34 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   LoopData* ld = data_of(info);
   Napi::Object o = info[0].As<Napi::Object>();
   ServerLimits l;
-  l.parse.max_request_line = static_cast<size_t>(num(o, "maxRequestLine", 8190));
-  l.parse.max_header_bytes = static_cast<size_t>(num(o, "maxHeaderBytes", 16384));
-  double mh = num(o, "maxHeaders", 100);
-  l.parse.max_headers = static_cast<size_t>(mh > kMaxHeadersCap ? kMaxHeadersCap : mh);
-  l.max_body_bytes = static_cast<uint64_t>(num(o, "maxBodyBytes", 1 << 20));
-  l.body_memory_bytes = static_cast<uint64_t>(num(o, "bodyMemoryBytes", 1 << 20));
+  double v[15];
+  static const char* const keys[15] = {
+      "maxRequestLine", "maxHeaderBytes", "maxHeaders", "maxBodyBytes", "bodyMemoryBytes",
+      "headerTimeoutMs", "firstByteTimeoutMs", "minBodyRate", "minBodyRateGraceMs", "bodyTimeoutMs",
+      "keepAliveTimeoutMs", "writeTimeoutMs", "maxConnections", "maxKeepAliveRequests", nullptr};
+  for (int i = 0; keys[i]; i++) {
+    if (!limit(o, keys[i], &v[i])) return info.Env().Undefined();
+  }
   Napi::Value dir = o.Get("spoolDir");
-  l.spool_dir = dir.IsString() ? dir.As<Napi::String>().Utf8Value() : std::string("/tmp");
-  l.header_timeout_ms = static_cast<uint64_t>(num(o, "headerTimeoutMs", 60000));
-  l.first_byte_timeout_ms = static_cast<uint64_t>(num(o, "firstByteTimeoutMs", 5000));
-  l.min_body_rate = static_cast<uint64_t>(num(o, "minBodyRate", 240));
-  l.min_body_rate_grace_ms = static_cast<uint64_t>(num(o, "minBodyRateGraceMs", 5000));
-  l.body_timeout_ms = static_cast<uint64_t>(num(o, "bodyTimeoutMs", 60000));
-  l.keep_alive_timeout_ms = static_cast<uint64_t>(num(o, "keepAliveTimeoutMs", 5000));
-  l.write_timeout_ms = static_cast<uint64_t>(num(o, "writeTimeoutMs", 60000));
-  l.max_connections = static_cast<uint32_t>(num(o, "maxConnections", 10000));
-  l.max_keep_alive_requests = static_cast<uint32_t>(num(o, "maxKeepAliveRequests", 0));
+  if (!dir.IsString()) {
+    throw_error(info.Env(), "tsgi: createServer: the limits need spoolDir as a string", "TSGI_ERR_INVALID_LIMITS");
+    return info.Env().Undefined();
+  }
+  l.parse.max_request_line = static_cast<size_t>(v[0]);
+  l.parse.max_header_bytes = static_cast<size_t>(v[1]);
+  l.parse.max_headers = static_cast<size_t>(v[2] > kMaxHeadersCap ? kMaxHeadersCap : v[2]);
+  l.max_body_bytes = static_cast<uint64_t>(v[3]);
+  l.body_memory_bytes = static_cast<uint64_t>(v[4]);
+  l.spool_dir = dir.As<Napi::String>().Utf8Value();
+  l.header_timeout_ms = static_cast<uint64_t>(v[5]);
+  l.first_byte_timeout_ms = static_cast<uint64_t>(v[6]);
+  l.min_body_rate = static_cast<uint64_t>(v[7]);
+  l.min_body_rate_grace_ms = static_cast<uint64_t>(v[8]);
+  l.body_timeout_ms = static_cast<uint64_t>(v[9]);
+  l.keep_alive_timeout_ms = static_cast<uint64_t>(v[10]);
+  l.write_timeout_ms = static_cast<uint64_t>(v[11]);
+  l.max_connections = static_cast<uint32_t>(v[12]);
+  l.max_keep_alive_requests = static_cast<uint32_t>(v[13]);
   // A native application (native_app.h) answers the requests itself, instead of JS.
   tsgi_native_app* native_app = nullptr;
   if (info.Length() > 2 && info[2].IsExternal()) {
@@ -297,31 +379,37 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
   if (!s) return info.Env().Undefined();
+  ListenOptions options;
+  if (!listen_options(info.Env(), info[4], &options)) return info.Env().Undefined();
   ListenAddress a;
   ListenError err;
   Listener* l = listen_tcp(s, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(),
                            info[3].As<Napi::Number>().Int32Value(), &a, &err);
-  return listen_result(info.Env(), l, a, err);
+  return listen_result(info.Env(), l, a, err, &options);
 }
 
 Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
   if (!s) return info.Env().Undefined();
+  ListenOptions options;
+  if (!listen_options(info.Env(), info[4], &options)) return info.Env().Undefined();
   ListenAddress a;
   ListenError err;
   Listener* l = listen_unix(s, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(),
                             info[3].As<Napi::Number>().Int32Value(), &a, &err);
-  return listen_result(info.Env(), l, a, err);
+  return listen_result(info.Env(), l, a, err, &options);
 }
 
 Napi::Value ListenFd(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
   if (!s) return info.Env().Undefined();
+  ListenOptions options;
+  if (!listen_options(info.Env(), info[3], &options)) return info.Env().Undefined();
   ListenAddress a;
   ListenError err;
   int backlog = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 511;
   Listener* l = listen_fd(s, info[1].As<Napi::Number>().Int32Value(), backlog, &a, &err);
-  return listen_result(info.Env(), l, a, err);
+  return listen_result(info.Env(), l, a, err, &options);
 }
 
 Napi::Value StopListening(const Napi::CallbackInfo& info) {
@@ -464,6 +552,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_add_async_cleanup_hook(env, on_env_cleanup, ld, nullptr);
 
   exports.Set("record", Napi::Int32Array::New(env, kRecordInts, ab, 0));
+  // Listener features of this build beyond plain HTTP (src/native.ts NativeCapabilities).
+  Napi::Object caps = Napi::Object::New(env);
+  caps.Set("uwsgi", true);
+  caps.Set("proxyProtocol", true);
+  exports.Set("capabilities", caps);
   exports.Set("knownHeaders", Napi::Function::New(env, KnownHeaders, "knownHeaders"));
   exports.Set("createServer", Napi::Function::New(env, CreateServer, "createServer"));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));

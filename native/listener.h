@@ -5,6 +5,7 @@
 #include <string>
 #include <sys/types.h>
 
+#include "listen_options.h"
 #include "loop_data.h"
 
 namespace tsgi {
@@ -41,6 +42,7 @@ class Listener {
   int port = 0;        // REC_LOCAL_PORT (0 for Unix sockets)
   bool is_pipe;
   bool closing = false;
+  ListenOptions options;  // protocol, PROXY protocol (set before the first accept)
   std::string unlink_path;  // the socket file this listener created
   // listen_fd: the caller's descriptor and the socket's identity. While that descriptor
   // still names the same socket, closing this listener's dup leaves the socket listening

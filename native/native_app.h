@@ -48,6 +48,7 @@ extern "C" {
 #define TSGI_REC_FLAGS 9
 #define TSGI_REC_HEADER_COUNT 10
 #define TSGI_REC_TRAILERS_START 11
+#define TSGI_REC_OVERRIDE_COUNT 12 /* entries after the headers that set environ keys outright */
 #define TSGI_REC_HEADERS 16 /* then (id, keyEnd, valueEnd) per header */
 #define TSGI_FLAG_KEEP_ALIVE 1
 #define TSGI_FLAG_HEAD 2

@@ -57,6 +57,60 @@ export interface NativeAddress {
   port: number;            // 0 for Unix sockets
 }
 
+/** TLS of an https listener: PEM bytes read by the TypeScript side, settings validated there. */
+export interface NativeTlsOptions {
+  cert: Buffer;                // certificate chain, PEM
+  key: Buffer;                 // private key, PEM (may be the same bytes as cert)
+  passphrase: string;          // of an encrypted key; '' when none
+  ca: Buffer | undefined;      // CA certificates for client certificates, PEM
+  certReqs: 'none' | 'optional' | 'required';
+  ciphers: string;             // OpenSSL cipher list for TLS 1.2; '' keeps OpenSSL's default
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  sni: Readonly<Record<string, { cert: Buffer; key: Buffer; certName?: string; keyName?: string }>>; // by lower-case server name ('*.example.com' allowed)
+  certName?: string;           // how errors name cert and key: the file's path, or the option ('tls.cert')
+  keyName?: string;
+  handshakeTimeoutMs: number;  // a handshake not done this long after accept: closed
+}
+
+/**
+ * What a listener speaks (the last argument of listenTcp/listenUnix/listenFd; every field
+ * optional). Plain HTTP/1.1 without it.
+ */
+export interface NativeListenOptions {
+  /**
+   * 'http' (the default) or 'uwsgi': the uwsgi binary protocol nginx's uwsgi_pass sends
+   * (modifier1 0). A uwsgi connection carries one request (its body framed by
+   * CONTENT_LENGTH) and is answered in HTTP/1.1 with Connection: close, a streamed body
+   * of unknown length delimited by the close, as uWSGI does; bytes after the body are
+   * ignored. A malformed packet gets 400, one over uwsgiBufferSize 431, then the close.
+   */
+  protocol?: 'http' | 'uwsgi';
+  /** The largest uwsgi packet (its variables, the 4-byte header not counted), 1..65535; 4096 when absent. */
+  uwsgiBufferSize?: number;
+  /**
+   * Every connection starts with a PROXY protocol header (v1 or v2), read within
+   * firstByteTimeoutMs of the accept; its client address and port become REMOTE_ADDR and
+   * REMOTE_PORT, its TLS records `tsgi.proxy` (see REC_OVERRIDE_COUNT). A connection
+   * whose peer is not in proxyAllow, or whose header is malformed, is closed without a
+   * response. Unix socket peers are always allowed (the socket file's mode decides).
+   */
+  proxyProtocol?: boolean;
+  /** Addresses and CIDR ranges ('10.0.0.0/8', '::1', '*') allowed to send the header; ['127.0.0.1', '::1'] when absent. An invalid entry throws (code TSGI_ERR_PROXY_ALLOW). */
+  proxyAllow?: string[];
+  /** Present: HTTP over TLS (an https bind). */
+  tls?: NativeTlsOptions;
+}
+
+/**
+ * Optional features of this build of the native core. A listener asking for one that is
+ * absent is refused by the TypeScript side with a clear error (never served as plain HTTP).
+ */
+export interface NativeCapabilities {
+  tls?: boolean;
+  uwsgi?: boolean;
+  proxyProtocol?: boolean;
+}
+
 export interface NativeStats {
   connections: number;     // open now
   requests: number;        // dispatched to JS since start
@@ -72,6 +126,8 @@ export interface NativeBinding {
   knownHeaders(): string[];
   /** The request record, rewritten before each onRequest (layout: REC_* below). */
   record: Int32Array;
+  /** What this build supports beyond plain HTTP listeners (absent: none of it). */
+  capabilities?: NativeCapabilities;
 
   /**
    * nativeApp: a native application (an external holding a tsgi_native_app*, see
@@ -80,16 +136,16 @@ export interface NativeBinding {
    */
   createServer(limits: NativeLimits, handlers: NativeHandlers, nativeApp?: unknown): number;
   /** host '' means all IPv4 and IPv6 addresses ('::' dual-stack). Throws an Error with .code (EADDRINUSE…). */
-  listenTcp(server: number, host: string, port: number, backlog: number): NativeAddress;
+  listenTcp(server: number, host: string, port: number, backlog: number, options?: NativeListenOptions): NativeAddress;
   /** mode: file mode for the socket file, or -1 to leave it. An existing stale socket file is an error (EADDRINUSE). */
-  listenUnix(server: number, socketPath: string, backlog: number, mode: number): NativeAddress;
+  listenUnix(server: number, socketPath: string, backlog: number, mode: number, options?: NativeListenOptions): NativeAddress;
   /**
    * A bound socket (TCP or Unix) inherited by this process, listening already or not (the
    * pre-fork master binds without listening); it is dup()ed, the caller keeps fd.
    * listen(2) is called on it with backlog (511 when absent); on an already listening
    * socket that resizes its accept queue, for every process sharing the socket.
    */
-  listenFd(server: number, fd: number, backlog: number): NativeAddress;
+  listenFd(server: number, fd: number, backlog: number, options?: NativeListenOptions): NativeAddress;
   /**
    * Stops accepting on every listener of the server (the sockets are closed). Connections
    * already waiting in a listener's accept queue are accepted first (closing the socket
@@ -169,6 +225,12 @@ export const REC_LISTENER = 8;       // index of that listener, in listen order
 export const REC_FLAGS = 9;          // FLAG_* bits
 export const REC_HEADER_COUNT = 10;
 export const REC_TRAILERS_START = 11; // chunked bodies: head.slice(trailersStart) is the accepted trailer fields, 'name:value\n' each
+// Entries after the headers (same 3-int layout, id 0, the key as text) that set environ
+// keys outright instead of adding headers: from a uwsgi packet SERVER_NAME, SERVER_PORT,
+// SERVER_PROTOCOL, HTTPS and wsgi.url_scheme; from a PROXY protocol header
+// 'tsgi.proxy.<name>' entries, which the environ gathers into one object, tsgi.proxy
+// (and HTTPS, wsgi.url_scheme when its SSL record says the client used TLS).
+export const REC_OVERRIDE_COUNT = 12;
 export const REC_HEADERS = 16;       // then 3 ints per header, in arrival order:
 //   id       known-header id (knownHeaders()[id] is the environ key) or 0
 //   keyEnd   id 0: the environ key ('HTTP_' + name upper-cased, '-' as '_') = head.slice(prevEnd, keyEnd);
@@ -180,6 +242,7 @@ export const MAX_HEADERS_CAP = 1024;
 export const FLAG_KEEP_ALIVE = 1;      // the connection persists after this response (unless the response says otherwise)
 export const FLAG_HEAD = 2;            // REQUEST_METHOD is HEAD: no response body is sent
 export const FLAG_CHUNKED_BODY = 4;    // the body arrived chunked (CONTENT_LENGTH is what was received)
+export const FLAG_UWSGI = 8;           // the request came as a uwsgi packet (REQUEST_URI and PATH_INFO are the packet's)
 
 export const RESP_HAS_DATE = 1;        // the application sent Date itself
 export const RESP_CLOSE = 2;           // close the connection after this response

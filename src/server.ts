@@ -10,11 +10,14 @@ import { ErrorOutput } from './errors-stream';
 import { ListenError, OptionError } from './errors';
 import { fileWrapper } from './file-wrapper';
 import { EMPTY_INPUT, RequestInput } from './input';
+import { checkCapabilities, nativeListenOptions } from './listen-options';
 import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Exchange, type GatewayContext } from './response';
 import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
-import type { App, FileWrapperFactory, ServerAddress } from './types';
+import { forwardedTrust } from './forwarded-trust';
+import { healthResponder } from './health';
+import type { App, Environ, FileWrapperFactory, ServerAddress } from './types';
 import { isNativeApp, type NativeApp } from './native-app';
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
@@ -94,13 +97,18 @@ export class Server {
       knownKeys,
       serverNames: [],
       serverPorts: [],
+      urlSchemes: [],
     };
     const app = this.app;
     const gateway: GatewayContext = { nb, app: app as App, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
+    const front: FrontContext = {
+      health: healthResponder(opts.healthPath, nb, () => this.state !== 'listening'),
+      forwarded: forwardedTrust(opts.forwardedAllowIps),
+    };
     // A native application answers inside the core: the handlers are never called for it.
     const id = isNativeApp(app)
-      ? nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway), app.handle)
-      : nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway));
+      ? nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway, front), app.handle)
+      : nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway, front));
     this[kNativeId] = id;
 
     try {
@@ -109,6 +117,7 @@ export class Server {
         this.listeners.push(Object.freeze({ address: addr.address, family: addr.family, port: addr.port }));
         ctx.serverNames.push(serverName(b, addr));
         ctx.serverPorts.push(addr.family === 'unix' ? '' : String(addr.port));
+        ctx.urlSchemes!.push(b.tls ? 'https' : opts.urlScheme);
       });
     } catch (e) {
       nb.stopListening(id);
@@ -194,16 +203,26 @@ export class Server {
   }
 }
 
+/** What the server does with a request before the application sees it. */
+interface FrontContext {
+  /** healthPath: answers the request itself (true) or leaves it (false). */
+  readonly health: ((conn: number, head: string, bodyFd: number) => boolean) | undefined;
+  /** forwardedAllowIps: trusted forwarded headers into the environ. */
+  readonly forwarded: ((environ: Environ) => void) | undefined;
+}
+
 /** The native callbacks of one server. */
-function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayContext): NativeHandlers {
+function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayContext, front: FrontContext): NativeHandlers {
   const rec = nb.record;
   const live = gateway.live;
   return {
     onRequest(conn, head, body, bodyFd, bodyLength) {
       let input: RequestInput | null = null;
       try {
+        if (front.health !== undefined && front.health(conn, head, bodyFd)) return;
         if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
         const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength);
+        if (front.forwarded !== undefined) front.forwarded(environ);
         new Exchange(gateway, conn, environ, input, rec[REC_FLAGS]).run();
       } catch (e) {
         // Only a bug in tsgi itself gets here; never let it reach the native caller.
@@ -231,11 +250,14 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
+  // What the listener speaks: its protocol (a uwsgi bind), TLS, and the PROXY protocol settings.
+  const options = nativeListenOptions(b, opts);
+  checkCapabilities(nb, b, options);
   try {
     switch (b.kind) {
-      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog);
-      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode);
-      case 'fd': return nb.listenFd(id, b.fd, opts.backlog);
+      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog, options);
+      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode, options);
+      case 'fd': return nb.listenFd(id, b.fd, opts.backlog, options);
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

@@ -106,6 +106,13 @@ export interface Environ {
    * HTTP_* keys.
    */
   'tsgi.trailers': ReadonlyArray<readonly [string, string]>;
+  /**
+   * On a listener with the PROXY protocol: what the proxy's header said, as strings
+   * (version, command, family, source/destination address and port, and when the proxy
+   * sent them alpn, authority, uniqueId, ssl, sslVersion, sslCipher, sslCn, sslSigAlg,
+   * sslKeyAlg, sslVerify, sslClient). Absent on other listeners.
+   */
+  'tsgi.proxy'?: Readonly<Record<string, string>>;
   /** HTTP_* request headers (repeated headers joined with ',', Cookie with '; ') and any middleware keys. */
   [key: string]: unknown;
 }

@@ -199,6 +199,22 @@ PyObject* build_environ(const tsgi_request_view* v) {
     }
     Py_DECREF(key);
   }
+  // Override entries (a uwsgi packet's SERVER_NAME, HTTPS…, a PROXY protocol header's
+  // tsgi.proxy.<name>): keys set outright, key text then value, like unknown headers.
+  int32_t overrides = rec[TSGI_REC_OVERRIDE_COUNT];
+  for (int32_t i = 0; i < overrides; i++, hp += 3) {
+    int32_t key_end = hp[1], value_end = hp[2];
+    PyObject* key = latin1(head + prev_end, static_cast<size_t>(key_end - prev_end));
+    PyObject* value = key ? latin1(head + key_end, static_cast<size_t>(value_end - key_end)) : nullptr;
+    prev_end = value_end;
+    int rc = value ? PyDict_SetItem(d, key, value) : -1;
+    Py_XDECREF(key);
+    Py_XDECREF(value);
+    if (rc) {
+      Py_DECREF(d);
+      return nullptr;
+    }
+  }
   if (rec[TSGI_REC_FLAGS] & TSGI_FLAG_CHUNKED_BODY) {
     PyObject* cl = PyUnicode_FromFormat("%llu", static_cast<unsigned long long>(v->body_length));
     if (!put(d, k.content_length, cl)) {

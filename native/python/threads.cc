@@ -233,7 +233,8 @@ void submit(tsgi_native_app* app, tsgi_exchange* ex, const tsgi_request_view* vi
   Job job;
   job.x = x;
   job.head.assign(view->head, view->head_len);
-  size_t ints = TSGI_REC_HEADERS + 3 * static_cast<size_t>(view->record[TSGI_REC_HEADER_COUNT]);
+  size_t ints = TSGI_REC_HEADERS + 3 * static_cast<size_t>(view->record[TSGI_REC_HEADER_COUNT] +
+                                                          view->record[TSGI_REC_OVERRIDE_COUNT]);
   job.record.assign(view->record, view->record + ints);
   if (view->body_len) job.body.assign(view->body, view->body_len);
   job.body_fd = view->body_fd;

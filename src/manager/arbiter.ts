@@ -17,6 +17,8 @@ import { ErrorLog } from '../logging/error-log';
 import { resolveSettings, type ResolvedSettings, type SettingInputs } from '../settings/sources';
 import type { SettingValues } from '../settings/registry';
 import { bindAll, type ListenSocket } from './sockets';
+import { formatBind } from '../bind';
+import { WORKER_KEY_PASSWORD_ENV } from './protocol';
 import { Pidfile } from './pidfile';
 import { dropPrivileges } from './privileges';
 import { SignalQueue, type MasterSignal } from './signals';
@@ -340,12 +342,16 @@ export class Arbiter {
       cwd: this.opts.cwd,
       id,
       fds: this.sockets.map((_, i) => 3 + i),
-      settings: { ...s },
+      binds: this.sockets.map((sock, i) => formatBind({ kind: 'fd', fd: 3 + i, protocol: sock.protocol, tls: sock.tls })),
+      // The key's passphrase goes through the environment, not argv (which anyone may read in ps).
+      settings: { ...s, keyfilePassword: '' },
       maxRequests: s.maxRequests > 0 ? s.maxRequests + jitter : 0,
       heartbeatMs,
     };
+    const password = String(s.keyfilePassword ?? '');
     const child = fork(this.workerEntry, [JSON.stringify(cfg)], {
       cwd: this.opts.cwd,
+      env: password === '' ? process.env : { ...process.env, [WORKER_KEY_PASSWORD_ENV]: password },
       execArgv: [],
       stdio: ['inherit', 'inherit', 'inherit', ...this.sockets.map((sock) => sock.fd), 'ipc'],
     });

@@ -1,6 +1,9 @@
 // The messages between the master and a worker process (over the IPC channel), and
 // between a worker process and its worker threads (over MessagePorts).
 
+/** The environment variable that carries --keyfile-password from the master to a worker process (kept out of argv). */
+export const WORKER_KEY_PASSWORD_ENV = 'TSGI_WORKER_KEY_PASSWORD';
+
 /** What the master tells a worker when it starts it (argv[2], JSON). */
 export interface WorkerConfig {
   app: string;
@@ -9,6 +12,8 @@ export interface WorkerConfig {
   id: number;
   /** Descriptors of the listening sockets in the worker process (3, 4, …). */
   fds: number[];
+  /** The same sockets as bind strings with their protocol ('fd://3', 'https+fd://4', 'uwsgi+fd://5'). */
+  binds?: string[];
   /** The settings, after precedence. */
   settings: Record<string, unknown>;
   /** max-requests for this worker, jitter included (0: no limit). */
