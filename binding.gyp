@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "tsgi_python%": "<!(node scripts/python-config.js available)"
+  },
   "targets": [
     {
       "target_name": "tsgi",
@@ -12,6 +15,7 @@
         "native/known_headers.cc",
         "native/listener.cc",
         "native/loop_data.cc",
+        "native/native_app.cc",
         "native/output_queue.cc",
         "native/parser.cc",
         "native/proxy/allow_list.cc",
@@ -34,5 +38,31 @@
         "GCC_ENABLE_CPP_EXCEPTIONS": "NO"
       }
     }
+  ],
+  "conditions": [
+    ["tsgi_python==1", {
+      "targets": [
+        {
+          "target_name": "tsgi_python",
+          "sources": [
+            "native/python/binding.cc",
+            "native/python/environ.cc",
+            "native/python/gateway.cc",
+            "native/python/harakiri.cc",
+            "native/python/interpreter.cc",
+            "native/python/streams.cc",
+            "native/python/threads.cc"
+          ],
+          "defines": [
+            "NAPI_VERSION=8",
+            "TSGI_PYTHON_EXE=\"<!(node scripts/python-config.js exe)\""
+          ],
+          "cflags": ["-O2", "-fno-exceptions", "<!@(node scripts/python-config.js cflags)"],
+          "cflags_cc": ["-std=c++17", "-O2", "-fno-exceptions", "<!@(node scripts/python-config.js cflags)"],
+          "cflags_cc!": ["-std=gnu++17", "-std=gnu++20"],
+          "libraries": ["<!@(node scripts/python-config.js ldflags)"]
+        }
+      ]
+    }]
   ]
 }

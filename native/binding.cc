@@ -8,6 +8,7 @@
 #include <napi.h>
 
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "connection.h"
@@ -16,6 +17,7 @@
 #include "loop_data.h"
 #include "output_queue.h"
 #include "request_sink.h"
+#include "native_app_sink.h"
 #include "server.h"
 
 namespace tsgi {
@@ -241,8 +243,12 @@ class JsSink final : public RequestSink {
   }
 
   void set_done(napi_value fn) { done_ = make_ref(ld_->env, fn); }
+  // A native application (native_app.h) answers this server's requests instead of JS;
+  // the close notification stays here.
+  void set_native(RequestSink* app) { native_.reset(app); }
 
   void request(Connection* c, const DispatchedRequest& r) override {
+    if (native_) return native_->request(c, r);
     napi_env env = ld_->env;
     if (batch_depth_ > 0 && !batch_scope_) {
       // Inside a batch: one callback scope for all its requests (opened by the first),
@@ -296,8 +302,14 @@ class JsSink final : public RequestSink {
     napi_close_handle_scope(env, batch_handles_);
     batch_handles_ = nullptr;
   }
-  void drain(Connection* c) override { event(c, on_drain_); }
-  void aborted(Connection* c) override { event(c, on_abort_); }
+  void drain(Connection* c) override {
+    if (native_) return native_->drain(c);
+    event(c, on_drain_);
+  }
+  void aborted(Connection* c) override {
+    if (native_) return native_->aborted(c);
+    event(c, on_abort_);
+  }
 
   void closed(bool notify) override {
     napi_ref done = done_;
@@ -348,6 +360,7 @@ class JsSink final : public RequestSink {
   napi_ref on_drain_ = nullptr;
   napi_ref on_abort_ = nullptr;
   napi_ref done_ = nullptr;
+  std::unique_ptr<RequestSink> native_;
 };
 
 Napi::Value KnownHeaders(const Napi::CallbackInfo& info) {
@@ -389,8 +402,20 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   l.write_timeout_ms = static_cast<uint64_t>(v[11]);
   l.max_connections = static_cast<uint32_t>(v[12]);
   l.max_keep_alive_requests = static_cast<uint32_t>(v[13]);
+  // A native application (native_app.h) answers the requests itself, instead of JS.
+  tsgi_native_app* native_app = nullptr;
+  if (info.Length() > 2 && info[2].IsExternal()) {
+    native_app = static_cast<tsgi_native_app*>(info[2].As<Napi::External<void>>().Data());
+    std::string why;
+    if (!NativeAppSink::compatible(native_app, &why)) {
+      Napi::Error::New(info.Env(), why).ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+  }
   int index = static_cast<int>(ld->servers.size());
-  ld->servers.push_back(new Server(ld, index, l, new JsSink(ld, info[1])));
+  JsSink* sink = new JsSink(ld, info[1]);
+  if (native_app) sink->set_native(new NativeAppSink(native_app));
+  ld->servers.push_back(new Server(ld, index, l, sink));
   return Napi::Number::New(info.Env(), index);
 }
 

@@ -7,6 +7,8 @@
 //   node scripts/install-native.js --cmake [--sanitize]
 //                                            build with cmake-js into build-cmake/ (the same
 //                                            sources; --sanitize adds ASan + UBSan)
+// The optional Python addon (tsgi_python.node) is built alongside when
+// scripts/python-config.js finds Python's development files; else one line says why not.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -88,8 +90,22 @@ function buildCmake() {
   execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 }
 
+/** One line when the optional Python addon (native/python/) is not built, saying why. */
+function reportPython() {
+  let reason = '';
+  try {
+    reason = execFileSync(process.execPath, [path.join(__dirname, 'python-config.js'), 'reason'],
+      { encoding: 'utf8' }).trim();
+  } catch (e) {
+    reason = `the probe failed (${e.message.split('\n')[0]})`;
+  }
+  if (reason) console.warn(`tsgi: Python support skipped: ${reason}`);
+}
+
 if (process.argv.includes('--cmake')) {
   buildCmake();
+  reportPython();
 } else if (force || !prebuildLoads()) {
   build();
+  reportPython();
 }

@@ -14,6 +14,7 @@ import { checkApp } from './cli/check';
 import { Arbiter } from './manager/arbiter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './manager/exit-codes';
 import { topMain } from './stats/top-command';
+import { loadPythonApp, pythonSpec } from './python';
 import { benchMain } from './cli/bench-command';
 
 export function version(): string {
@@ -58,8 +59,21 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       out(printConfig(resolved.values, resolved.sources));
       return EXIT_OK;
     }
-    if (!args.app) throw new ConfigError('no application given: tsgi MODULE[:EXPORT] [options], e.g. tsgi app.js:app (see tsgi --help)');
-    if (args.actions.has('check')) {
+    const python = String(resolved.values.python ?? '');
+    if (python !== '' && args.app) throw new ConfigError(`one application only: got ${JSON.stringify(args.app)} and --python ${JSON.stringify(python)}`);
+    const app = args.app ?? (python !== '' ? python : undefined);
+    if (!app) throw new ConfigError('no application given: tsgi MODULE[:EXPORT] [options], e.g. tsgi app.js:app, or tsgi --python myproject.wsgi:application (see tsgi --help)');
+    if (args.actions.has('check') && pythonSpec(app, python) !== undefined) {
+      try {
+        loadPythonApp({ app: pythonSpec(app, python)!, chdir: String(resolved.values.chdir ?? ''), pythonpath: (resolved.values.pythonpath as string[]) ?? [], virtualenv: String(resolved.values.virtualenv || process.env.VIRTUAL_ENV || ''), scriptName: '', urlScheme: 'http', multiprocess: false, harakiri: 0, threads: 1 });
+      } catch (e) {
+        err(`tsgi: ${app}: ${(e as Error).message}\n`);
+        return EXIT_FAILURE;
+      }
+      out(`tsgi: ${app}: a Python WSGI application\n`);
+      return EXIT_OK;
+    }
+    if (args.actions.has('check') && args.app) {
       let result;
       try {
         result = await checkApp(args.app, cwd, String(resolved.values.interface ?? 'auto'));
@@ -74,7 +88,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
       out(`tsgi: ${args.app}: ${result.message}\n`);
       return EXIT_OK;
     }
-    const arbiter = new Arbiter({ app: args.app, cwd, inputs: { cli: args.settings, env: process.env, cwd }, resolved, version: version() });
+    const arbiter = new Arbiter({ app, cwd, inputs: { cli: args.settings, env: process.env, cwd }, resolved, version: version() });
     return await arbiter.run();
   } catch (e) {
     if (e instanceof ConfigError || (e as { code?: string }).code === 'TSGI_ERR_INVALID_BIND') {

@@ -129,7 +129,12 @@ export interface NativeBinding {
   /** What this build supports beyond plain HTTP listeners (absent: none of it). */
   capabilities?: NativeCapabilities;
 
-  createServer(limits: NativeLimits, handlers: NativeHandlers): number;
+  /**
+   * nativeApp: a native application (an external holding a tsgi_native_app*, see
+   * native/native_app.h) that answers every request inside the core; the handlers'
+   * onRequest/onDrain/onAbort are then not called.
+   */
+  createServer(limits: NativeLimits, handlers: NativeHandlers, nativeApp?: unknown): number;
   /** host '' means all IPv4 and IPv6 addresses ('::' dual-stack). Throws an Error with .code (EADDRINUSE…). */
   listenTcp(server: number, host: string, port: number, backlog: number, options?: NativeListenOptions): NativeAddress;
   /** mode: file mode for the socket file, or -1 to leave it. An existing stale socket file is an error (EADDRINUSE). */

@@ -18,6 +18,7 @@ import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
 import { forwardedTrust } from './forwarded-trust';
 import { healthResponder } from './health';
 import type { App, Environ, FileWrapperFactory, ServerAddress } from './types';
+import { isNativeApp, type NativeApp } from './native-app';
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
 
@@ -40,15 +41,15 @@ const noop = () => {};
 export class Server {
   readonly [kOptions]: ResolvedOptions;
   [kNativeId] = -1;
-  private readonly app: App;
+  private readonly app: App | NativeApp;
   private state: State = 'new';
   private listeners: ServerAddress[] = [];
   private closing: Promise<void> | undefined;
   private onSignal: (() => void) | undefined;
   private nb: NativeBinding | undefined;
 
-  constructor(app: App, options?: ServerOptions) {
-    if (typeof app !== 'function') {
+  constructor(app: App | NativeApp, options?: ServerOptions) {
+    if (typeof app !== 'function' && !isNativeApp(app)) {
       throw new OptionError('TSGI_ERR_INVALID_OPTION', `the application must be a function (environ, startResponse) => body, got ${app === null ? 'null' : typeof app}`);
     }
     this.app = app;
@@ -98,12 +99,16 @@ export class Server {
       serverPorts: [],
       urlSchemes: [],
     };
-    const gateway: GatewayContext = { nb, app: this.app, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
+    const app = this.app;
+    const gateway: GatewayContext = { nb, app: app as App, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
     const front: FrontContext = {
       health: healthResponder(opts.healthPath, nb, () => this.state !== 'listening'),
       forwarded: forwardedTrust(opts.forwardedAllowIps),
     };
-    const id = nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway, front));
+    // A native application answers inside the core: the handlers are never called for it.
+    const id = isNativeApp(app)
+      ? nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway, front), app.handle)
+      : nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway, front));
     this[kNativeId] = id;
 
     try {
@@ -120,6 +125,7 @@ export class Server {
       this.state = 'closed';
       throw e;
     }
+    if (isNativeApp(app)) app.configure({ serverNames: ctx.serverNames.slice(), serverPorts: ctx.serverPorts.slice() });
     opts.logger.info('listening', { addresses: this.listeners.map((a) => formatBind(a.family === 'unix' ? { kind: 'unix', path: a.address } : { kind: 'tcp', host: a.address, port: a.port })).join(' ') });
 
     if (opts.signal !== undefined) {
@@ -272,7 +278,7 @@ function serverName(b: BindAddress, addr: NativeAddress): string {
 }
 
 /** A server that is not listening yet: call listen(). */
-export function createServer(app: App, options?: ServerOptions): Server {
+export function createServer(app: App | NativeApp, options?: ServerOptions): Server {
   return new Server(app, options);
 }
 

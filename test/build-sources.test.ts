@@ -13,10 +13,20 @@ function gypSources(): string[] {
   return [...target.sources].sort();
 }
 
-function cmakeSources(): string[] {
+/** The optional Python addon's sources (a target under binding.gyp's conditions). */
+function gypPythonSources(): string[] {
+  const gyp = JSON.parse(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8'));
+  for (const [, branch] of gyp.conditions ?? []) {
+    const target = branch.targets?.find((t: { target_name: string }) => t.target_name === 'tsgi_python');
+    if (target) return [...target.sources].sort();
+  }
+  throw new Error('binding.gyp: no tsgi_python target');
+}
+
+function cmakeSources(list = 'TSGI_ADDON_SOURCES'): string[] {
   const text = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8').replace(/#.*$/gm, '');
-  const m = /set\(\s*TSGI_ADDON_SOURCES\s+([^)]*)\)/.exec(text);
-  if (!m) throw new Error('CMakeLists.txt: no set(TSGI_ADDON_SOURCES ...)');
+  const m = new RegExp(`set\\(\\s*${list}\\s+([^)]*)\\)`).exec(text);
+  if (!m) throw new Error(`CMakeLists.txt: no set(${list} ...)`);
   return m[1].split(/\s+/).filter(Boolean).sort();
 }
 
@@ -25,13 +35,22 @@ describe('native build sources', () => {
     expect(cmakeSources()).toEqual(gypSources());
   });
 
-  it('every native .cc file (subdirectories included, the tests not) is built, and every listed file exists', () => {
+  it('every native .cc file (subdirectories included, the tests and the Python addon not) is built, and every listed file exists', () => {
     const onDisk = (fs.readdirSync(path.join(root, 'native'), { recursive: true }) as string[])
       .map((f) => f.split(path.sep).join('/'))
-      .filter((f) => f.endsWith('.cc') && !f.startsWith('test/') && !f.startsWith('unit/'))
+      .filter((f) => f.endsWith('.cc') && !f.startsWith('test/') && !f.startsWith('unit/') && !f.startsWith('python/'))
       .map((f) => `native/${f}`)
       .sort();
     expect(gypSources()).toEqual(onDisk);
+  });
+
+  it('the Python addon has the same sources in both, and every native/python/*.cc is built', () => {
+    expect(cmakeSources('TSGI_PYTHON_SOURCES')).toEqual(gypPythonSources());
+    const onDisk = fs.readdirSync(path.join(root, 'native', 'python'))
+      .filter((f) => f.endsWith('.cc'))
+      .map((f) => `native/python/${f}`)
+      .sort();
+    expect(gypPythonSources()).toEqual(onDisk);
   });
 
   it('the addon target of CMakeLists.txt is built from that list', () => {

@@ -18,13 +18,15 @@ import { tlsFromSettings } from '../tls-options';
 import type { InFlight, WorkerConfig, WorkerCounters, WorkerMessage } from './protocol';
 import { zeroCounters } from './protocol';
 import { residentMemory } from './resident-memory';
+import { isNativeApp, type NativeApp } from '../native-app';
+import { loadPythonApp, pythonSpec } from '../python';
 
 type Environ = Record<string, unknown>;
 
 
 // Sections whose settings are the embedding server's own options, passed through by name.
 // TLS settings (--certfile …) become the `tls` option.
-const MANAGER_SECTIONS = new Set(['sockets', 'TLS', 'workers', 'process', 'logging', 'stats', 'development']);
+const MANAGER_SECTIONS = new Set(['sockets', 'TLS', 'workers', 'process', 'logging', 'stats', 'development', 'python']);
 
 
 /** The application's own modules this process has loaded (--reload watches their directories). */
@@ -41,6 +43,8 @@ export class AppWorker {
   readonly log: ErrorLog;
   private timer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** The application answers inside the native core (no per-request hooks run). */
+  private native = false;
   /** The process-wide request count shared by a thread worker's threads. */
   private readonly served: Int32Array | undefined;
 
@@ -57,8 +61,7 @@ export class AppWorker {
     if (s.accessLog) this.accessLog = new AccessLog(new LogFile(String(s.accessLog), 1), String(s.accessLogFormat));
     // Heartbeats start before the app loads, so a load that hangs is caught by --timeout.
     this.run();
-    const { app, detection } = await resolveApp(await loadApp(this.cfg.app, this.cfg.cwd), String(s.interface ?? 'auto'), this.cfg.app, { overrideGlobalObjects: s.overrideGlobalObjects !== false });
-    this.log.info('application', { app: this.cfg.app, interface: detection.interface, detected: detection.kind, why: detection.why });
+    const app = await this.loadApplication();
     if (s.reload) this.send({ t: 'files', files: loadedFiles() });
     const options: Record<string, unknown> = {};
     for (const setting of SETTINGS) if (!MANAGER_SECTIONS.has(setting.section) && setting.name in s) options[setting.name] = s[setting.name];
@@ -78,7 +81,32 @@ export class AppWorker {
       errors: this.log,
     });
     this.server = createServer(app as App, options);
+    this.native = isNativeApp(app);
     await this.server.listen();
+  }
+
+  /** The application: a Python WSGI callable in the embedded interpreter, or a JavaScript one. */
+  private async loadApplication(): Promise<App | NativeApp> {
+    const s = this.cfg.settings;
+    const python = pythonSpec(this.cfg.app, String(s.python ?? ''));
+    if (python !== undefined) {
+      const app = loadPythonApp({
+        app: python,
+        chdir: String(s.chdir ?? ''),
+        pythonpath: (s.pythonpath as string[] | undefined) ?? [],
+        virtualenv: String(s.virtualenv || process.env.VIRTUAL_ENV || ''),
+        scriptName: String(s.scriptName ?? ''),
+        urlScheme: String(s.urlScheme ?? 'http'),
+        multiprocess: Number(s.workers) > 1,
+        harakiri: Number(s.harakiri ?? 0),
+        threads: Number(s.threads ?? 1),
+      });
+      this.log.info('application', { app: python, interface: 'python-wsgi' });
+      return app;
+    }
+    const { app, detection } = await resolveApp(await loadApp(this.cfg.app, this.cfg.cwd), String(s.interface ?? 'auto'), this.cfg.app, { overrideGlobalObjects: s.overrideGlobalObjects !== false });
+    this.log.info('application', { app: this.cfg.app, interface: detection.interface, detected: detection.kind, why: detection.why });
+    return app;
   }
 
   private hooks(): ServerHooks {
@@ -132,6 +160,11 @@ export class AppWorker {
   }
 
   snapshot(): WorkerCounters {
+    if (this.native) {
+      // A native application runs no JavaScript per request: its counts come from the core.
+      const st = this.server?.stats();
+      if (st) this.counters.requests = st.requests;
+    }
     const first = this.inFlight.values().next();
     this.counters.oldest = first.done ? null : first.value;
     this.counters.rss = residentMemory();

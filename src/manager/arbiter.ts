@@ -107,7 +107,7 @@ export class Arbiter {
   /** Runs the server until it stops; resolves to the exit code. */
   async run(): Promise<number> {
     const s = this.settings;
-    this.log.info('starting tsgi', { version: this.version, app: this.opts.app, worker_class: kindFor(s), workers: s.workers, threads: s.threads });
+    this.log.info('starting tsgi', { version: this.version, app: this.opts.app, worker_class: kindFor(s, this.opts.app), workers: s.workers, threads: s.threads });
     try {
       this.sockets = await bindAll(s.bind, s.unixSocketMode);
     } catch (err) {
@@ -242,7 +242,9 @@ export class Arbiter {
     } catch {
       root = this.opts.cwd;
     }
-    const extra = this.settings.reloadExtraFiles.map((f) => path.resolve(this.opts.cwd, f));
+    // A Python application's directories too: --chdir and --pythonpath.
+    const python = [String(this.settings.chdir ?? ''), ...((this.settings.pythonpath as readonly string[] | undefined) ?? [])].filter((d) => d !== '');
+    const extra = [...this.settings.reloadExtraFiles, ...python].map((f) => path.resolve(this.opts.cwd, f));
     this.watcher = new FileWatcher([root, ...extra], (file) => {
       this.log.info('file changed, reloading workers', { file });
       void this.reload('file change');

@@ -9,6 +9,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppWorker } from './app-worker';
+import { pythonSpec } from '../python';
 import type { WorkerConfig, WorkerCounters, WorkerMessage } from './protocol';
 import { zeroCounters } from './protocol';
 import { AppLoadError } from '../app-loader';
@@ -171,6 +172,9 @@ export const WORKER_KINDS = {
 
 export type WorkerKindName = keyof typeof WORKER_KINDS;
 
-export function kindFor(settings: Record<string, unknown>): WorkerKindName {
+export function kindFor(settings: Record<string, unknown>, app?: string): WorkerKindName {
+  // A Python application has one interpreter per process: its threads are Python threads
+  // inside the process worker (native/python/threads.cc), not worker_threads.
+  if (pythonSpec(app, String(settings.python ?? '')) !== undefined) return 'process';
   return Number(settings.threads) > 1 ? 'thread' : 'process';
 }

@@ -41,7 +41,7 @@ function retire(reason: string) {
   post({ t: 'retire', reason });
 }
 
-const worker: WorkerKind = new WORKER_KINDS[kindFor(cfg.settings)](cfg, send);
+const worker: WorkerKind = new WORKER_KINDS[kindFor(cfg.settings, cfg.app)](cfg, send);
 let stopping = false;
 
 function gracefulStop(refuseFds?: readonly number[]) {

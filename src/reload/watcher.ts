@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-const WATCHED = /\.(c|m)?(j|t)sx?$|\.json$/;
+const WATCHED = /\.(c|m)?(j|t)sx?$|\.json$|\.py$/;  // .py: Python applications
 const IGNORED = /(^|[\\/])(node_modules|\.git|coverage)([\\/]|$)/;
 // Editor lock and backup files that happen to end like a source file (emacs: .#app.js).
 const EDITOR_FILE = /(^|[\\/])\.#[^\\/]*$/;

@@ -11,9 +11,10 @@ import * as server from './server';
 import * as limits from './limits';
 import * as tls from './tls';
 import * as proxy from './proxy';
+import * as python from './python';
 
 /** The order sections appear in --help and the reference page. */
-export const SECTIONS = ['sockets', 'TLS', 'proxy', 'workers', 'server', 'limits', 'logging', 'stats', 'process', 'development'];
+export const SECTIONS = ['sockets', 'TLS', 'proxy', 'workers', 'server', 'limits', 'python', 'logging', 'stats', 'process', 'development'];
 
 function isSetting(v: unknown): v is Setting {
   return typeof v === 'object' && v !== null && typeof (v as Setting).name === 'string'
@@ -49,7 +50,7 @@ function collect(modules: object[]): readonly Setting[] {
   return Object.freeze(list.sort((a, b) => rank(a) - rank(b)));
 }
 
-export const SETTINGS: readonly Setting[] = collect([sockets, tls, proxy, workers, server, limits, processSettings, logging, stats, development]);
+export const SETTINGS: readonly Setting[] = collect([sockets, tls, proxy, workers, server, limits, python, processSettings, logging, stats, development]);
 
 const byName = new Map(SETTINGS.map((s) => [s.name, s]));
 const byCli = new Map(SETTINGS.map((s) => [s.cli, s]));
@@ -69,7 +70,7 @@ type ModuleValues<M> = { readonly [K in keyof M as M[K] extends { readonly cli: 
 type Declared = ModuleValues<typeof sockets> & ModuleValues<typeof workers> & ModuleValues<typeof server>
   & ModuleValues<typeof limits> & ModuleValues<typeof processSettings> & ModuleValues<typeof logging>
   & ModuleValues<typeof stats> & ModuleValues<typeof development> & ModuleValues<typeof tls>
-  & ModuleValues<typeof proxy>;
+  & ModuleValues<typeof proxy> & ModuleValues<typeof python>;
 
 /**
  * The settings' values after precedence; frozen. Derived from the declarations, so a

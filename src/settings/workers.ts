@@ -27,7 +27,7 @@ export const threads = defineSetting<number>({
   default: 1,
   min: 1,
   max: 256,
-  doc: 'Worker threads per worker process, each with its own event loop and copy of the application.',
+  doc: 'Worker threads per worker process, each with its own event loop and copy of the application; for a Python application, Python threads sharing the process\'s interpreter and event loop.',
 });
 
 export const timeout = defineSetting<number>({
