@@ -11,7 +11,9 @@
         "native/known_headers.cc",
         "native/listener.cc",
         "native/loop_data.cc",
+        "native/output_queue.cc",
         "native/parser.cc",
+        "native/request_record.cc",
         "native/server.cc",
         "native/spool.cc"
       ],

@@ -1,15 +1,21 @@
 // The Node-API surface of the addon (the contract is src/native.ts): registers the
-// exports, converts arguments, and hands over to the server, listener and connection
-// code. Nothing else lives here.
+// exports, converts JS values to the plain C++ types of the server, listener and
+// connection code (chunks as Bytes, Buffers held by napi references through a Release
+// hook), and delivers requests to JS (JsSink, the RequestSink of every server made here).
 #ifndef NAPI_VERSION
 #define NAPI_VERSION 8
 #endif
 #include <napi.h>
 
+#include <cstring>
+#include <vector>
+
 #include "connection.h"
 #include "known_headers.h"
 #include "listener.h"
 #include "loop_data.h"
+#include "output_queue.h"
+#include "request_sink.h"
 #include "server.h"
 
 namespace tsgi {
@@ -52,6 +58,184 @@ Napi::Value listen_result(Napi::Env env, Listener* l, const ListenAddress& a, co
   return address_object(env, a);
 }
 
+// ---- JS values as Bytes -----------------------------------------------------------------
+
+void delete_ref(void* env, void* ref) {
+  napi_delete_reference(static_cast<napi_env>(env), static_cast<napi_ref>(ref));
+}
+
+// Keeps a Buffer (cookie: its napi_value, valid during the call) alive until written.
+Release hold_value(void* env, void* value) {
+  napi_ref ref = nullptr;
+  napi_create_reference(static_cast<napi_env>(env), static_cast<napi_value>(value), 1, &ref);
+  Release r;
+  r.fn = delete_ref;
+  r.ctx = env;
+  r.cookie = ref;
+  return r;
+}
+
+size_t fill_utf8(void* env, void* value, char* out, size_t room) {
+  size_t copied = 0;
+  napi_get_value_string_utf8(static_cast<napi_env>(env), static_cast<napi_value>(value), out, room, &copied);
+  return copied;
+}
+
+size_t fill_latin1(void* env, void* value, char* out, size_t room) {
+  size_t copied = 0;
+  napi_get_value_string_latin1(static_cast<napi_env>(env), static_cast<napi_value>(value), out, room, &copied);
+  return copied;
+}
+
+// A chunk: a string (sent as UTF-8, encoded straight into the output), a Buffer or a byte
+// typed array (held while queued); anything else is empty.
+Bytes chunk_bytes(napi_env env, napi_value v) {
+  Bytes b;
+  b.ctx = env;
+  b.cookie = v;
+  napi_valuetype type;
+  if (napi_typeof(env, v, &type) != napi_ok) return b;
+  if (type == napi_string) {
+    napi_get_value_string_utf8(env, v, nullptr, 0, &b.len);
+    b.fill = fill_utf8;
+    return b;
+  }
+  if (type != napi_object) return b;
+  void* data = nullptr;
+  size_t len = 0;
+  if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) {
+    napi_typedarray_type tt;
+    napi_value ab;
+    size_t off;
+    if (napi_get_typedarray_info(env, v, &tt, &len, &data, &ab, &off) != napi_ok) return b;
+    // len is in elements; only byte arrays are chunks
+    if (tt != napi_uint8_array && tt != napi_int8_array && tt != napi_uint8_clamped_array) return b;
+  }
+  b.data = static_cast<const char*>(data);
+  b.len = len;
+  b.hold = hold_value;
+  return b;
+}
+
+// A response head string (latin-1), encoded straight into the output.
+Bytes head_bytes(napi_env env, napi_value v) {
+  Bytes b;
+  b.ctx = env;
+  b.cookie = v;
+  napi_get_value_string_latin1(env, v, nullptr, 0, &b.len);
+  b.fill = fill_latin1;
+  return b;
+}
+
+// ---- requests to JS -------------------------------------------------------------------
+
+// Calls fn as an event from the loop (a callback scope: microtasks and nextTicks run
+// after it). An exception thrown by fn is reported as uncaught.
+void call_js(LoopData* ld, napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
+  napi_value result;
+  napi_status st = napi_make_callback(ld->env, ld->async_ctx, recv, fn, argc, argv, &result);
+  if (st == napi_pending_exception) {
+    napi_value err;
+    if (napi_get_and_clear_last_exception(ld->env, &err) == napi_ok) napi_fatal_exception(ld->env, err);
+  }
+}
+
+napi_ref make_ref(napi_env env, napi_value v) {
+  napi_ref r = nullptr;
+  napi_create_reference(env, v, 1, &r);
+  return r;
+}
+
+napi_value deref(napi_env env, napi_ref r) {
+  napi_value v = nullptr;
+  napi_get_reference_value(env, r, &v);
+  return v;
+}
+
+// A server's JavaScript side: its handlers object (onRequest, onDrain, onAbort) and the
+// callback of close().
+class JsSink final : public RequestSink {
+ public:
+  JsSink(LoopData* ld, napi_value handlers) : ld_(ld) {
+    napi_env env = ld->env;
+    handlers_ = make_ref(env, handlers);
+    on_request_ = make_ref(env, named(env, handlers, "onRequest"));
+    on_drain_ = make_ref(env, named(env, handlers, "onDrain"));
+    on_abort_ = make_ref(env, named(env, handlers, "onAbort"));
+  }
+  ~JsSink() override {
+    if (ld_->tearing_down) return;  // the env is going away with its references
+    for (napi_ref* r : {&handlers_, &on_request_, &on_drain_, &on_abort_, &done_})
+      if (*r) napi_delete_reference(ld_->env, *r), *r = nullptr;
+  }
+
+  void set_done(napi_value fn) { done_ = make_ref(ld_->env, fn); }
+
+  void request(Connection* c, const DispatchedRequest& r) override {
+    napi_env env = ld_->env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value argv[5];
+    napi_create_double(env, c->id, &argv[0]);
+    napi_create_string_latin1(env, r.text, r.text_len, &argv[1]);
+    if (r.body_len > 0) {
+      void* unused;
+      napi_create_buffer_copy(env, r.body_len, r.body, &unused, &argv[2]);
+    } else {
+      napi_get_null(env, &argv[2]);
+    }
+    napi_create_int32(env, r.body_fd, &argv[3]);
+    napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
+    std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
+    call_js(ld_, deref(env, handlers_), deref(env, on_request_), 5, argv);
+    napi_close_handle_scope(env, scope);
+  }
+  void drain(Connection* c) override { event(c, on_drain_); }
+  void aborted(Connection* c) override { event(c, on_abort_); }
+
+  void closed(bool notify) override {
+    napi_ref done = done_;
+    done_ = nullptr;
+    if (!done) return;
+    napi_env env = ld_->env;
+    if (!notify) {
+      napi_delete_reference(env, done);
+      return;
+    }
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value fn = deref(env, done);
+    napi_value global;
+    napi_get_global(env, &global);
+    napi_delete_reference(env, done);
+    call_js(ld_, global, fn, 0, nullptr);
+    napi_close_handle_scope(env, scope);
+  }
+
+ private:
+  static napi_value named(napi_env env, napi_value obj, const char* name) {
+    napi_value v = nullptr;
+    napi_get_named_property(env, obj, name, &v);
+    return v;
+  }
+  void event(Connection* c, napi_ref handler) {
+    napi_env env = ld_->env;
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
+    napi_value arg;
+    napi_create_double(env, c->id, &arg);
+    call_js(ld_, deref(env, handlers_), deref(env, handler), 1, &arg);
+    napi_close_handle_scope(env, scope);
+  }
+
+  LoopData* ld_;
+  napi_ref handlers_ = nullptr;
+  napi_ref on_request_ = nullptr;
+  napi_ref on_drain_ = nullptr;
+  napi_ref on_abort_ = nullptr;
+  napi_ref done_ = nullptr;
+};
+
 Napi::Value KnownHeaders(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Array a = Napi::Array::New(env, kKnownHeaderCount);
@@ -81,7 +265,7 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   l.max_connections = static_cast<uint32_t>(num(o, "maxConnections", 10000));
   l.max_keep_alive_requests = static_cast<uint32_t>(num(o, "maxKeepAliveRequests", 0));
   int index = static_cast<int>(ld->servers.size());
-  ld->servers.push_back(new Server(ld, index, l, info[1]));
+  ld->servers.push_back(new Server(ld, index, l, new JsSink(ld, info[1])));
   return Napi::Number::New(info.Env(), index);
 }
 
@@ -134,7 +318,9 @@ Napi::Value Close(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
   if (!s) return info.Env().Undefined();
   JsCallScope scope(data_of(info));
-  s->close(info[1].ToBoolean().Value(), info[2].IsFunction() ? static_cast<napi_value>(info[2]) : nullptr);
+  // The callback of the first close() only (a second one only hastens the first).
+  if (!s->closing && info[2].IsFunction()) static_cast<JsSink*>(s->sink)->set_done(info[2]);
+  s->close(info[1].ToBoolean().Value());
   return info.Env().Undefined();
 }
 
@@ -158,7 +344,31 @@ Napi::Value Respond(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
-  int r = c->respond(info[1], info[2], static_cast<int64_t>(info[3].As<Napi::Number>().DoubleValue()),
+  napi_env env = info.Env();
+  napi_value body = info[2];
+  // The body: one chunk, an array of chunks, or nothing.
+  uint32_t count = 0;
+  bool is_array = false;
+  napi_valuetype type;
+  napi_typeof(env, body, &type);
+  if (type == napi_object) napi_is_array(env, body, &is_array);
+  if (is_array) napi_get_array_length(env, body, &count);
+  else if (type == napi_string || type == napi_object) count = 1;
+  constexpr uint32_t kInline = 16;
+  Bytes parts_inline[kInline];
+  std::vector<Bytes> parts_v;
+  Bytes* parts = parts_inline;
+  if (count > kInline) {
+    parts_v.resize(count);
+    parts = parts_v.data();
+  }
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value v = body;
+    if (is_array) napi_get_element(env, body, i, &v);
+    parts[i] = chunk_bytes(env, v);
+  }
+  int r = c->respond(head_bytes(env, info[1]), parts, count,
+                     static_cast<int64_t>(info[3].As<Napi::Number>().DoubleValue()),
                      info[4].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), r);
 }
@@ -168,7 +378,7 @@ Napi::Value WriteHead(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
-  int r = c->write_head(info[1], static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()),
+  int r = c->write_head(head_bytes(info.Env(), info[1]), static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()),
                         info[3].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), r);
 }
@@ -177,14 +387,14 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (!c) return Napi::Boolean::New(info.Env(), false);
   JsCallScope scope(c->ld);
-  return Napi::Boolean::New(info.Env(), c->write(info[1]) == 1);
+  return Napi::Boolean::New(info.Env(), c->write(chunk_bytes(info.Env(), info[1])) == 1);
 }
 
 Napi::Value End(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
-  return Napi::Number::New(info.Env(), c->end(info[1]));
+  return Napi::Number::New(info.Env(), c->end(chunk_bytes(info.Env(), info[1])));
 }
 
 Napi::Value SendFile(const Napi::CallbackInfo& info) {
@@ -208,8 +418,12 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
 
 void on_instance_finalize(Napi::Env, LoopData* d) { d->instance_finalized(); }
 
+void remove_cleanup_hook(void* handle) {
+  napi_remove_async_cleanup_hook(static_cast<napi_async_cleanup_hook_handle>(handle));
+}
+
 void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
-  static_cast<LoopData*>(arg)->begin_teardown(handle);
+  static_cast<LoopData*>(arg)->begin_teardown(remove_cleanup_hook, handle);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -6,11 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include "errors.h"
-#include "known_headers.h"
+#include "request_sink.h"
 #include "listener.h"
 #include "server.h"
 #include "spool.h"
@@ -21,7 +20,6 @@ namespace {
 
 constexpr uint64_t kHighWater = 128 * 1024;   // write() returns false above this
 constexpr uint64_t kLowWater = 32 * 1024;     // onDrain below this
-constexpr size_t kCopyBelow = 16 * 1024;      // smaller Buffers are copied into the stage
 constexpr size_t kMaxBuffered = 256 * 1024;   // stop reading above this while a request is in flight
 // Queued output above which a connection is neither read nor dispatched (a client that
 // pipelines requests and does not read the responses), and below which that resumes.
@@ -33,54 +31,27 @@ constexpr uint64_t kLingerMs = 2000;          // after a closing response: wait 
 // the accept), or an idle keep-alive connection (from the end of its last response).
 // Capped by the header and keep-alive timeouts.
 constexpr uint64_t kDrainGraceMs = 2000;
-constexpr size_t kMaxIov = 64;
-constexpr size_t kFileBlock = 64 * 1024;      // pread path of sendFile: bytes read at a time
-
-inline int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
-bool sendfile_disabled() {
-  static const bool disabled = [] {
-    const char* v = std::getenv("TSGI_NO_SENDFILE");
-    return v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0;
-  }();
-  return disabled;
-}
-
 Connection::Connection() { req_rec_.resize(kRecordHeaders + 3 * 32); }
 
-Connection::~Connection() {
-  if (spare_req_) delete spare_req_;
-}
+Connection::~Connection() = default;
 
 void Connection::reset() {
   open_handles_ = 0;
   poll_ = nullptr;
   poll_fd_ = -1;
-  phase_ = Phase::Head;
-  bytes_seen_ = reading_ = closing_ = aborted_by_js_ = in_flight_ = in_dispatch_ = corked_ = false;
-  no_more_requests_ = close_after_flush_ = shutdown_started_ = need_drain_ = file_waiting_ = false;
-  peer_eof_ = resp_short_ = output_paused_ = false;
+  st_ = {};
   wait_list = nullptr;
   wait_next = wait_prev = nullptr;
-  file_buf_off_ = 0;
-  served_ = 0;
   refused = false;
   inbuf_.clear();
   body_mem_.clear();
   spool_fd_ = -1;
-  resp_started_ = false;
-  stage_.clear();
-  pieces_.clear();
-  piece_head_ = 0;
-  queued_ = 0;
-  write_req_ = nullptr;
+  req_ = {};
+  resp_ = {};
+  out_.reset();
   next = prev = nullptr;
 }
 
@@ -100,6 +71,8 @@ bool Connection::init_handle(Listener* l) {
     return false;
   }
   h_.handle.data = this;
+  transport_.attach(&h_.stream);
+  out_.attach(&transport_, this, ld->loop, &server->stats.bytes_sent);
   open_handles_ = 1;
   ld->handle_opened();
   server->connection_opened(this);
@@ -145,8 +118,8 @@ void Connection::accepted() {
       remote_addr_len_ = std::strlen(remote_addr_);
     }
   }
-  phase_since_ = uv_now(ld->loop);
-  last_write_progress_ = phase_since_;
+  st_.phase_since = uv_now(ld->loop);
+  out_.set_progress(st_.phase_since);
   wait_in(&server->pre_head);
   start_reading();
 }
@@ -154,16 +127,16 @@ void Connection::accepted() {
 void Connection::refuse() {
   wait_in(nullptr);
   refused = true;
-  no_more_requests_ = true;
-  phase_ = Phase::Linger;
+  st_.no_more_requests = true;
+  st_.phase = Phase::Linger;
   const CannedResponse& r = canned_response(503);
-  stage_.append(r.bytes, r.len);
-  close_after_flush_ = true;
+  out_.stage().append(r.bytes, r.len);
+  st_.close_after_flush = true;
   flush();
 }
 
 void Connection::evict() {
-  if (closing_) return;
+  if (st_.closing) return;
   refused = true;
   server->active_connections--;
   server->stats.evicted++;
@@ -171,12 +144,12 @@ void Connection::evict() {
 }
 
 bool Connection::evictable() const {
-  return !closing_ && !in_flight_ && !write_req_ && !file_waiting_ && pending_output() == 0;
+  return !st_.closing && !st_.in_flight && !out_.writing() && !out_.waiting_writable() && pending_output() == 0;
 }
 
 bool Connection::body_below_rate(uint64_t now) const {
   uint64_t rate = server->limits.min_body_rate;
-  return rate > 0 && phase_ == Phase::Body && body_wire_ * 1000 < rate * (now - body_since_);
+  return rate > 0 && st_.phase == Phase::Body && req_.body_wire * 1000 < rate * (now - req_.body_since);
 }
 
 void Connection::wait_in(ConnList* list) {
@@ -199,14 +172,14 @@ void Connection::wait_in(ConnList* list) {
 // ---- reading --------------------------------------------------------------------------
 
 void Connection::start_reading() {
-  if (reading_ || closing_ || peer_eof_) return;
-  if (uv_read_start(&h_.stream, on_alloc, on_read) == 0) reading_ = true;
+  if (st_.reading || st_.closing || st_.peer_eof) return;
+  if (uv_read_start(&h_.stream, on_alloc, on_read) == 0) st_.reading = true;
 }
 
 void Connection::stop_reading() {
-  if (!reading_) return;
+  if (!st_.reading) return;
   uv_read_stop(&h_.stream);
-  reading_ = false;
+  st_.reading = false;
 }
 
 void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -236,28 +209,28 @@ void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
 }
 
 void Connection::handle_input(const char* data, size_t len) {
-  if (closing_ || phase_ == Phase::Linger || no_more_requests_) return;  // discarded
+  if (st_.closing || st_.phase == Phase::Linger || st_.no_more_requests) return;  // discarded
   bool from_inbuf = false;
-  if (!inbuf_.empty() || in_flight_) {
+  if (!inbuf_.empty() || st_.in_flight) {
     inbuf_.append(data, len);
     data = inbuf_.data();
     len = inbuf_.size();
     from_inbuf = true;
   }
-  if (in_flight_ || output_paused_) {
-    if (inbuf_.size() > kMaxBuffered || output_paused_) stop_reading();
+  if (st_.in_flight || st_.output_paused) {
+    if (inbuf_.size() > kMaxBuffered || st_.output_paused) stop_reading();
     return;
   }
-  corked_ = true;
+  st_.corked = true;
   size_t used = process(data, len);
-  corked_ = false;
-  if (!closing_ && !no_more_requests_) {
+  st_.corked = false;
+  if (!st_.closing && !st_.no_more_requests) {
     if (from_inbuf) {
       inbuf_.consume_front(used);
     } else if (used < len) {
       inbuf_.append(data + used, len - used);
     }
-    if ((in_flight_ && inbuf_.size() > kMaxBuffered) || output_paused_) stop_reading();
+    if ((st_.in_flight && inbuf_.size() > kMaxBuffered) || st_.output_paused) stop_reading();
   } else {
     inbuf_.clear();
   }
@@ -265,32 +238,32 @@ void Connection::handle_input(const char* data, size_t len) {
 }
 
 void Connection::resume() {
-  if (closing_ || in_flight_) return;
+  if (st_.closing || st_.in_flight) return;
   bool paused = false;
-  if (!no_more_requests_ && !inbuf_.empty()) {
-    corked_ = true;
+  if (!st_.no_more_requests && !inbuf_.empty()) {
+    st_.corked = true;
     size_t used = process(inbuf_.data(), inbuf_.size());
-    corked_ = false;
-    paused = output_paused_;
-    if (closing_ || no_more_requests_) inbuf_.clear();
+    st_.corked = false;
+    paused = st_.output_paused;
+    if (st_.closing || st_.no_more_requests) inbuf_.clear();
     else inbuf_.consume_front(used);
     flush();
   }
   // Paused for output: requests are still buffered, and check_output_resume() comes back
   // here once the queue drained (already on its way when flush() just wrote it all).
-  if (closing_ || paused || output_paused_) return;
-  if (peer_eof_) {
-    if (!in_flight_) input_ended();
+  if (st_.closing || paused || st_.output_paused) return;
+  if (st_.peer_eof) {
+    if (!st_.in_flight) input_ended();
     return;
   }
-  if (!no_more_requests_ && (!in_flight_ || inbuf_.size() <= kMaxBuffered)) start_reading();
+  if (!st_.no_more_requests && (!st_.in_flight || inbuf_.size() <= kMaxBuffered)) start_reading();
 }
 
 // The output queue drained below the resume mark: requests buffered meanwhile are
 // dispatched (in order) and reading starts again, on the next loop turn.
 void Connection::check_output_resume() {
-  if (!output_paused_ || closing_ || pending_output() > kOutputResumeBelow) return;
-  output_paused_ = false;
+  if (!st_.output_paused || st_.closing || pending_output() > kOutputResumeBelow) return;
+  st_.output_paused = false;
   ld->defer(DeferredKind::Resume, id);
 }
 
@@ -304,15 +277,15 @@ void Connection::check_output_resume() {
 // as any disconnect does. A half-closed client that stops reading is dropped by the
 // write timeout.
 void Connection::on_peer_eof() {
-  if (closing_) return;
-  peer_eof_ = true;
-  stop_reading();  // libuv stopped at EOF already; keep reading_ in step
-  if (shutdown_started_) {
+  if (st_.closing) return;
+  st_.peer_eof = true;
+  stop_reading();  // libuv stopped at EOF already; keep st_.reading in step
+  if (st_.shutdown_started) {
     close_now();  // lingering after our last response: this FIN is what it waited for
     return;
   }
-  if (!in_flight_) resume();  // else finish_response() resumes, and resume() ends the input
-  if (!closing_) watch_for_reset();
+  if (!st_.in_flight) resume();  // else finish_response() resumes, and resume() ends the input
+  if (!st_.closing) watch_for_reset();
 }
 
 // A half-closed connection is no longer read, so a reset from the client would only be
@@ -320,7 +293,7 @@ void Connection::on_peer_eof() {
 // watches for out-of-band data only: epoll reports an error or hang-up regardless, and
 // on_poll closes the connection then (onAbort for a request in flight).
 void Connection::watch_for_reset() {
-  if (closing_ || file_waiting_) return;  // on_poll re-arms the watch after writability
+  if (st_.closing || out_.waiting_writable()) return;  // on_poll re-arms the watch after writability
   uv_os_fd_t sock;
   if (uv_fileno(&h_.handle, &sock) != 0 || !ensure_poll(sock)) return;
   uv_poll_start(poll_, UV_PRIORITIZED, on_poll);
@@ -336,37 +309,37 @@ void Connection::watch_for_reset() {
 //   for, so it gets 400 (as a body timeout gets 408) and then the connection closes;
 //   the application never sees the request.
 void Connection::input_ended() {
-  if (closing_ || in_flight_ || close_after_flush_) return;
-  if (!no_more_requests_ && phase_ == Phase::Body) {
+  if (st_.closing || st_.in_flight || st_.close_after_flush) return;
+  if (!st_.no_more_requests && st_.phase == Phase::Body) {
     fail(400);
     return;
   }
   inbuf_.clear();
   wait_in(nullptr);
-  no_more_requests_ = true;
-  close_after_flush_ = true;
-  phase_ = Phase::Flush;
-  phase_since_ = uv_now(ld->loop);
+  st_.no_more_requests = true;
+  st_.close_after_flush = true;
+  st_.phase = Phase::Flush;
+  st_.phase_since = uv_now(ld->loop);
   flush();  // closes once the queued responses are out (at once when nothing is queued)
 }
 
 // The parse loop: head → body → dispatch, as long as JS answers synchronously.
 size_t Connection::process(const char* data, size_t len) {
   size_t pos = 0;
-  while (!closing_ && !no_more_requests_ && !in_flight_) {
-    if (phase_ == Phase::Idle || phase_ == Phase::Head) {
+  while (!st_.closing && !st_.no_more_requests && !st_.in_flight) {
+    if (st_.phase == Phase::Idle || st_.phase == Phase::Head) {
       if (pos == len) break;
       // A client that sends requests without reading the responses: nothing more is
       // dispatched, nor read, until the queued output drains (check_output_resume).
       if (pending_output() > kOutputPauseAbove) {
-        output_paused_ = true;
+        st_.output_paused = true;
         break;
       }
-      if (phase_ == Phase::Idle || !bytes_seen_) {
+      if (st_.phase == Phase::Idle || !st_.bytes_seen) {
         // The head deadline counts from the first byte, and does not restart after it.
-        phase_since_ = uv_now(ld->loop);
-        phase_ = Phase::Head;
-        bytes_seen_ = true;
+        st_.phase_since = uv_now(ld->loop);
+        st_.phase = Phase::Head;
+        st_.bytes_seen = true;
       }
       RequestHead head;
       head.headers = ld->headers;
@@ -379,28 +352,28 @@ size_t Connection::process(const char* data, size_t len) {
         break;
       }
       pos += used;
-      req_minor_ = head.version_minor;
-      req_keep_alive_ = head.keep_alive;
-      req_head_method_ = head.method.len == 4 && std::memcmp(head.method.data, "HEAD", 4) == 0;
-      body_kind_ = head.body_kind;
-      body_received_ = 0;
-      body_remaining_ = head.body_kind == BodyKind::Length ? head.content_length : 0;
-      build_record(head);
-      if (body_kind_ == BodyKind::Length && head.content_length > server->limits.max_body_bytes) {
+      req_ = {};
+      req_.minor = head.version_minor;
+      req_.keep_alive = head.keep_alive;
+      req_.head_method = is_head_method(head);
+      req_.body_kind = head.body_kind;
+      req_.body_remaining = head.body_kind == BodyKind::Length ? head.content_length : 0;
+      build_record(head);  // the head's spans point into data: recorded before anything moves
+      if (req_.body_kind == BodyKind::Length && head.content_length > server->limits.max_body_bytes) {
         fail(413);
         break;
       }
-      if (body_kind_ == BodyKind::None || (body_kind_ == BodyKind::Length && body_remaining_ == 0)) {
-        body_kind_ = BodyKind::None;
+      if (req_.body_kind == BodyKind::None || (req_.body_kind == BodyKind::Length && req_.body_remaining == 0)) {
+        req_.body_kind = BodyKind::None;
         dispatch();
         continue;
       }
       wait_in(&server->in_body);
-      if (body_kind_ == BodyKind::Chunked) {
+      if (req_.body_kind == BodyKind::Chunked) {
         trailer_text_.text.clear();
         decoder_ = ChunkedDecoder(ChunkedLimits{}, &trailer_text_);
       }
-      if (body_kind_ == BodyKind::Length && body_remaining_ > server->limits.body_memory_bytes) {
+      if (req_.body_kind == BodyKind::Length && req_.body_remaining > server->limits.body_memory_bytes) {
         int fd = spool_open(server->limits.spool_dir);
         if (fd < 0) {
           fail(500);
@@ -409,23 +382,23 @@ size_t Connection::process(const char* data, size_t len) {
         spool_fd_ = fd;
       }
       // 100 Continue: the body is wanted and the client is waiting for the word.
-      if (head.expect_continue && pos == len) stage_.append(kContinueResponse, sizeof kContinueResponse - 1);
-      phase_ = Phase::Body;
-      phase_since_ = uv_now(ld->loop);
-      body_since_ = phase_since_;
-      body_wire_ = 0;
+      if (head.expect_continue && pos == len) out_.stage().append(kContinueResponse, sizeof kContinueResponse - 1);
+      st_.phase = Phase::Body;
+      st_.phase_since = uv_now(ld->loop);
+      req_.body_since = st_.phase_since;
+      req_.body_wire = 0;
     }
-    if (phase_ == Phase::Body) {
+    if (st_.phase == Phase::Body) {
       if (pos == len) break;
-      phase_since_ = uv_now(ld->loop);
-      if (body_kind_ == BodyKind::Length) {
+      st_.phase_since = uv_now(ld->loop);
+      if (req_.body_kind == BodyKind::Length) {
         size_t take = len - pos;
-        if (take > body_remaining_) take = static_cast<size_t>(body_remaining_);
+        if (take > req_.body_remaining) take = static_cast<size_t>(req_.body_remaining);
         if (!store_body(data + pos, take)) break;
         pos += take;
-        body_wire_ += take;
-        body_remaining_ -= take;
-        if (body_remaining_ > 0) break;
+        req_.body_wire += take;
+        req_.body_remaining -= take;
+        if (req_.body_remaining > 0) break;
         dispatch();
         continue;
       }
@@ -435,9 +408,9 @@ size_t Connection::process(const char* data, size_t len) {
         Span out;
         ChunkStatus st = decoder_.feed(data + pos, len - pos, &used, &out);
         pos += used;
-        body_wire_ += used;
+        req_.body_wire += used;
         if (st == ChunkStatus::Data) {
-          if (body_received_ + out.len > server->limits.max_body_bytes) {
+          if (req_.body_received + out.len > server->limits.max_body_bytes) {
             fail(413);
             return pos;
           }
@@ -462,91 +435,9 @@ size_t Connection::process(const char* data, size_t len) {
   return pos;
 }
 
-// The head string and record for the request: method, target, decoded path, remote
-// address, then per header the environ key (unknown names only) and the value; the
-// trailer fields of a chunked body are appended at its end once they arrived.
-void Connection::build_record(const RequestHead& h) {
-  size_t need = kRecordHeaders + 3 * h.header_count;
-  if (req_rec_.size() < need) req_rec_.resize(need);
-  int32_t* rec = req_rec_.data();
-  ByteBuffer& t = req_text_;
-  t.clear();
-  t.append(h.method.data, h.method.len);
-  rec[kRecMethodEnd] = static_cast<int32_t>(t.size());
-  t.append(h.target.data, h.target.len);
-  int32_t target_start = rec[kRecMethodEnd];
-  rec[kRecTargetEnd] = static_cast<int32_t>(t.size());
-  // The path part: origin-form starts at '/', absolute-form drops scheme and authority
-  // (the parser accepts only those, `*` with OPTIONS, and http(s)://authority targets).
-  const char* tp = h.target.data;
-  size_t tl = h.target.len;
-  size_t ps = 0;
-  if (tp && tl >= 3 && tp[0] != '/') {
-    const char* sep = static_cast<const char*>(memmem(tp, tl, "://", 3));
-    if (sep) {
-      ps = static_cast<size_t>(sep - tp) + 3;
-      while (ps < tl && tp[ps] != '/' && tp[ps] != '?') ps++;
-    }
-  }
-  const char* q = static_cast<const char*>(std::memchr(tp + ps, '?', tl - ps));
-  size_t pe = q ? static_cast<size_t>(q - tp) : tl;
-  rec[kRecQueryStart] = q ? target_start + static_cast<int32_t>(pe + 1) : -1;
-  char* out = t.reserve(pe - ps + 1);  // + 1: the "/" of an absolute-form target with an empty path
-  size_t n = 0;
-  for (size_t i = ps; i < pe; i++) {
-    char c = tp[i];
-    if (c == '%' && i + 2 < pe) {  // an invalid escape is kept as it is
-      int hi = hex_value(tp[i + 1]);
-      int lo = hex_value(tp[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out[n++] = static_cast<char>(hi * 16 + lo);
-        i += 2;
-        continue;
-      }
-    }
-    out[n++] = c;
-  }
-  if (n == 0 && ps != 0) out[n++] = '/';  // http://host or http://host?q: the path is "/"
-  t.commit(n);
-  rec[kRecPathEnd] = static_cast<int32_t>(t.size());
-  t.append(remote_addr_, remote_addr_len_);
-  rec[kRecAddrEnd] = static_cast<int32_t>(t.size());
-  rec[kRecVersionMinor] = h.version_minor;
-  rec[kRecRemotePort] = remote_port_;
-  rec[kRecLocalPort] = local_port_;
-  rec[kRecListener] = listener_index_;
-  int32_t flags = 0;
-  uint32_t max_ka = server->limits.max_keep_alive_requests;
-  if (h.keep_alive && !server->closing && (max_ka == 0 || served_ + 1 < max_ka)) flags |= kFlagKeepAlive;
-  if (req_head_method_) flags |= kFlagHead;
-  if (h.body_kind == BodyKind::Chunked) flags |= kFlagChunkedBody;
-  rec[kRecFlags] = flags;
-  int32_t count = 0;
-  int32_t* hp = rec + kRecordHeaders;
-  for (size_t i = 0; i < h.header_count; i++) {
-    const HeaderField& f = h.headers[i];
-    if (f.known) {
-      hp[0] = f.known;
-      hp[1] = static_cast<int32_t>(t.size());
-    } else {
-      if (header_name_has_underscore(f.name.data, f.name.len)) continue;
-      char* k = t.reserve(environ_key_size(f.name.len));
-      t.commit(environ_key_for(f.name.data, f.name.len, k));
-      hp[0] = 0;
-      hp[1] = static_cast<int32_t>(t.size());
-    }
-    t.append(f.value.data, f.value.len);
-    hp[2] = static_cast<int32_t>(t.size());
-    hp += 3;
-    count++;
-  }
-  rec[kRecHeaderCount] = count;
-  rec[kRecTrailersStart] = static_cast<int32_t>(t.size());
-}
-
 bool Connection::store_body(const char* p, size_t n) {
   if (n == 0) return true;
-  body_received_ += n;
+  req_.body_received += n;
   if (spool_fd_ < 0 && body_mem_.size() + n > server->limits.body_memory_bytes) {
     int fd = spool_open(server->limits.spool_dir);
     if (fd < 0 || spool_write(fd, body_mem_.data(), body_mem_.size()) != 0) {
@@ -568,40 +459,44 @@ bool Connection::store_body(const char* p, size_t n) {
   return true;
 }
 
+// The head string and record for the request (request_record.h).
+void Connection::build_record(const RequestHead& h) {
+  RecordContext ctx;
+  ctx.remote_addr = remote_addr_;
+  ctx.remote_addr_len = remote_addr_len_;
+  ctx.remote_port = remote_port_;
+  ctx.local_port = local_port_;
+  ctx.listener = listener_index_;
+  uint32_t max_ka = server->limits.max_keep_alive_requests;
+  ctx.keep_alive = h.keep_alive && !server->closing && (max_ka == 0 || st_.served + 1 < max_ka);
+  build_request_record(h, ctx, &req_text_, &req_rec_);
+}
+
 void Connection::dispatch() {
   wait_in(nullptr);
-  phase_ = Phase::Request;
-  in_flight_ = true;
-  resp_started_ = false;
+  st_.phase = Phase::Request;
+  st_.in_flight = true;
+  resp_ = {};
   server->stats.requests++;
-  napi_env env = ld->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value argv[5];
-  napi_create_double(env, id, &argv[0]);
-  napi_create_string_latin1(env, req_text_.data(), req_text_.size(), &argv[1]);
-  int fd = -1;
+  DispatchedRequest r;
+  r.record = req_rec_.data();
+  r.record_ints = record_ints(req_rec_);
+  r.text = req_text_.data();
+  r.text_len = req_text_.size();
+  r.body_bytes = req_.body_received;
   if (spool_fd_ >= 0) {
     spool_rewind(spool_fd_);
-    fd = spool_fd_;
-    spool_fd_ = -1;  // JS owns it now
-    napi_get_null(env, &argv[2]);
-  } else if (body_mem_.empty()) {
-    napi_get_null(env, &argv[2]);
-  } else {
-    void* unused;
-    napi_create_buffer_copy(env, body_mem_.size(), body_mem_.data(), &unused, &argv[2]);
-    body_mem_.clear();
-    body_mem_.shrink_if_over(1 << 20);
+    r.body_fd = spool_fd_;
+    spool_fd_ = -1;  // the sink owns it now
+  } else if (!body_mem_.empty()) {
+    r.body = body_mem_.data();
+    r.body_len = body_mem_.size();
   }
-  napi_create_int32(env, fd, &argv[3]);
-  napi_create_double(env, static_cast<double>(body_received_), &argv[4]);
-  std::memcpy(ld->record, req_rec_.data(),
-              (kRecordHeaders + 3 * static_cast<size_t>(req_rec_[kRecHeaderCount])) * sizeof(int32_t));
-  in_dispatch_ = true;
-  ld->call(server->handlers(), server->on_request(), 5, argv);
-  in_dispatch_ = false;
-  napi_close_handle_scope(env, scope);
+  st_.in_dispatch = true;
+  server->sink->request(this, r);
+  st_.in_dispatch = false;
+  body_mem_.clear();
+  body_mem_.shrink_if_over(1 << 20);
 }
 
 void Connection::fail(uint16_t status) {
@@ -611,99 +506,75 @@ void Connection::fail(uint16_t status) {
   }
   body_mem_.clear();
   wait_in(nullptr);
-  no_more_requests_ = true;
-  phase_ = Phase::Linger;
-  phase_since_ = uv_now(ld->loop);
+  st_.no_more_requests = true;
+  st_.phase = Phase::Linger;
+  st_.phase_since = uv_now(ld->loop);
   const CannedResponse& r = canned_response(status);
-  stage_.append(r.bytes, r.len);
-  close_after_flush_ = true;
+  out_.stage().append(r.bytes, r.len);
+  st_.close_after_flush = true;
   maybe_flush();
 }
 
 // ---- responses ------------------------------------------------------------------------
 
-void Connection::append_js_latin1(napi_value s) {
-  size_t len = 0;
-  napi_get_value_string_latin1(ld->env, s, nullptr, 0, &len);
-  char* p = stage_.reserve(len + 1);
-  size_t copied = 0;
-  napi_get_value_string_latin1(ld->env, s, p, len + 1, &copied);
-  stage_.commit(copied);
+// The body rule, once: of len bytes offered, how many go out. None for HEAD, 1xx/204/304
+// or after a short file; never more than the declared Content-Length left (*clamped
+// says that cut the offer).
+int64_t Connection::body_allowance(int64_t len, bool* clamped) {
+  *clamped = false;
+  if (resp_.no_body || resp_.short_file || len <= 0) return 0;
+  int64_t take = len;
+  if (resp_.remaining >= 0) {
+    if (take > resp_.remaining) {
+      take = resp_.remaining;
+      *clamped = true;
+    }
+    resp_.remaining -= take;
+  }
+  return take;
 }
 
-// Byte length of a chunk (Buffer, typed array or string); *bytes is set for binary ones.
-int64_t Connection::chunk_length(napi_value v, const char** bytes) {
-  *bytes = nullptr;
-  napi_env env = ld->env;
-  napi_valuetype type;
-  napi_typeof(env, v, &type);
-  if (type == napi_string) {
-    size_t len = 0;
-    napi_get_value_string_utf8(env, v, nullptr, 0, &len);
-    return static_cast<int64_t>(len);
-  }
-  if (type != napi_object) return 0;
-  void* data = nullptr;
-  size_t len = 0;
-  if (napi_get_buffer_info(env, v, &data, &len) != napi_ok) {
-    napi_typedarray_type tt;
-    napi_value ab;
-    size_t off;
-    if (napi_get_typedarray_info(env, v, &tt, &len, &data, &ab, &off) != napi_ok) return 0;
-    // len is in elements; only byte arrays are chunks
-    if (tt != napi_uint8_array && tt != napi_int8_array && tt != napi_uint8_clamped_array) return 0;
-  }
-  *bytes = static_cast<const char*>(data);
-  return static_cast<int64_t>(len);
+// Chunk framing around take bytes of a streamed body, when the response is chunked.
+void Connection::chunk_open(int64_t take) {
+  if (resp_.chunked) append_chunk_header(out_.stage(), static_cast<uint64_t>(take));
 }
 
-// Appends the first take bytes of chunk v (of len bytes) to the output queue.
-void Connection::append_chunk(napi_value v, const char* bytes, int64_t len, int64_t take) {
+void Connection::chunk_close() {
+  if (resp_.chunked) append_chunk_end(out_.stage());
+}
+
+void Connection::queue_body(const Bytes& b, int64_t take) {
   if (take <= 0) return;
-  if (bytes == nullptr) {  // string: encoded straight into the stage
-    char* p = stage_.reserve(static_cast<size_t>(len) + 1);
-    size_t copied = 0;
-    napi_get_value_string_utf8(ld->env, v, p, static_cast<size_t>(len) + 1, &copied);
-    stage_.commit(static_cast<size_t>(take) < copied ? static_cast<size_t>(take) : copied);
-    return;
-  }
-  if (static_cast<size_t>(take) < kCopyBelow) {
-    stage_.append(bytes, static_cast<size_t>(take));
-    return;
-  }
-  sync_stage();
-  Piece pc{};
-  pc.kind = Piece::External;
-  pc.ptr = bytes;
-  pc.len = static_cast<size_t>(take);
-  napi_create_reference(ld->env, v, 1, &pc.ref);
-  note_queue_growth();
-  pieces_.push_back(pc);
-  queued_ += pc.len;
+  chunk_open(take);
+  out_.push(b, static_cast<size_t>(take));
+  chunk_close();
 }
 
-int Connection::start_response(napi_value head, int64_t content_length, int32_t flags, bool streamed,
+int Connection::start_response(const Bytes& head, int64_t content_length, int32_t flags, bool streamed,
                                int64_t body_length) {
-  size_t start = stage_.size();
-  append_status_prefix(stage_);
-  append_js_latin1(head);
-  int status = status_code_of(stage_.data() + start + 9, stage_.size() - start - 9);
-  resp_no_body_ = req_head_method_ || status_forbids_body(status);
+  ByteBuffer& st = out_.stage();
+  size_t start = st.size();
+  append_status_prefix(st);
+  Bytes h = head;
+  h.hold = nullptr;  // the head is parsed below: always copied into the stage
+  out_.push(h, h.len);
+  int status = status_code_of(st.data() + start + 9, st.size() - start - 9);
+  resp_.no_body = req_.head_method || status_forbids_body(status);
   uint32_t max_ka = server->limits.max_keep_alive_requests;
   // After the client's FIN with nothing more buffered, this response is the last one.
-  bool keep = req_keep_alive_ && !(flags & kRespClose) && !server->closing && !no_more_requests_ &&
-              (max_ka == 0 || served_ + 1 < max_ka) && !(peer_eof_ && inbuf_.empty());
+  bool keep = req_.keep_alive && !(flags & kRespClose) && !server->closing && !st_.no_more_requests &&
+              (max_ka == 0 || st_.served + 1 < max_ka) && !(st_.peer_eof && inbuf_.empty());
   HeadFraming f;
   if (!(flags & kRespHasDate)) {
     f.date_line = ld->date.line();
     f.date_line_len = ld->date.line_len();
   }
-  resp_chunked_ = false;
-  resp_remaining_ = -1;
+  resp_.chunked = false;
+  resp_.remaining = -1;
   int result = kResultOk;
   if (content_length >= 0) {
-    resp_remaining_ = resp_no_body_ ? 0 : content_length;
-    if (!streamed && !resp_no_body_) {
+    resp_.remaining = resp_.no_body ? 0 : content_length;
+    if (!streamed && !resp_.no_body) {
       if (body_length < content_length) {
         result = kResultShort;
         keep = false;
@@ -712,462 +583,170 @@ int Connection::start_response(napi_value head, int64_t content_length, int32_t 
       }
     }
   } else if (streamed) {
-    if (!resp_no_body_) {
-      if (req_minor_ >= 1) resp_chunked_ = true;
+    if (!resp_.no_body) {
+      if (req_.minor >= 1) resp_.chunked = true;
       else keep = false;  // close-delimited
     }
-  } else if (!(status >= 100 && status < 200) && status != 204 && status != 304) {
-    if (!req_head_method_ || body_length > 0) f.content_length = body_length;
+  } else if (!status_forbids_body(status)) {
+    if (!req_.head_method || body_length > 0) f.content_length = body_length;
   }
-  f.chunked = resp_chunked_;
+  f.chunked = resp_.chunked;
   f.connection = !keep ? ConnectionToken::Close
-                       : (req_minor_ == 0 ? ConnectionToken::KeepAlive : ConnectionToken::None);
-  resp_keep_alive_ = keep;
-  append_head_end(stage_, f);
+                       : (req_.minor == 0 ? ConnectionToken::KeepAlive : ConnectionToken::None);
+  resp_.keep_alive = keep;
+  append_head_end(st, f);
   return result;
 }
 
-int Connection::respond(napi_value head, napi_value body, int64_t content_length, int32_t flags) {
-  if (closing_ || !in_flight_ || resp_started_) return kResultGone;
-  napi_env env = ld->env;
-  // Gather the body parts and their total length first: Content-Length goes in the head.
-  napi_value single = body;
-  uint32_t count = 0;
-  bool is_array = false;
-  napi_valuetype type;
-  napi_typeof(env, body, &type);
-  if (type == napi_object) napi_is_array(env, body, &is_array);
-  if (is_array) napi_get_array_length(env, body, &count);
-  else if (type == napi_string || type == napi_object) count = 1;
+int Connection::respond(const Bytes& head, const Bytes* parts, size_t count, int64_t content_length,
+                        int32_t flags) {
+  if (st_.closing || !st_.in_flight || resp_.started) return kResultGone;
+  // Content-Length goes in the head: the total of the parts.
   int64_t total = 0;
-  constexpr uint32_t kInline = 16;
-  napi_value parts_inline[kInline];
-  const char* bytes_inline[kInline];
-  int64_t lens_inline[kInline];
-  std::vector<napi_value> parts_v;
-  std::vector<const char*> bytes_v;
-  std::vector<int64_t> lens_v;
-  napi_value* parts = parts_inline;
-  const char** bytes = bytes_inline;
-  int64_t* lens = lens_inline;
-  if (count > kInline) {
-    parts_v.resize(count);
-    bytes_v.resize(count);
-    lens_v.resize(count);
-    parts = parts_v.data();
-    bytes = bytes_v.data();
-    lens = lens_v.data();
-  }
-  for (uint32_t i = 0; i < count; i++) {
-    if (is_array) napi_get_element(env, body, i, &parts[i]);
-    else parts[i] = single;
-    lens[i] = chunk_length(parts[i], &bytes[i]);
-    total += lens[i];
-  }
+  for (size_t i = 0; i < count; i++) total += static_cast<int64_t>(parts[i].len);
   int result = start_response(head, content_length, flags, false, total);
-  if (!resp_no_body_) {
-    int64_t budget = content_length >= 0 ? content_length : total;
-    for (uint32_t i = 0; i < count && budget > 0; i++) {
-      int64_t take = lens[i] < budget ? lens[i] : budget;
-      append_chunk(parts[i], bytes[i], lens[i], take);
-      budget -= take;
-    }
+  bool clamped;
+  for (size_t i = 0; i < count; i++) {
+    int64_t take = body_allowance(static_cast<int64_t>(parts[i].len), &clamped);
+    if (take > 0) out_.push(parts[i], static_cast<size_t>(take));
   }
   finish_response();
   return result;
 }
 
-int Connection::write_head(napi_value head, int64_t content_length, int32_t flags) {
-  if (closing_ || !in_flight_ || resp_started_) return kResultGone;
+int Connection::write_head(const Bytes& head, int64_t content_length, int32_t flags) {
+  if (st_.closing || !st_.in_flight || resp_.started) return kResultGone;
   int r = start_response(head, content_length, flags, true, 0);
-  resp_started_ = true;
+  resp_.started = true;
   return r;
 }
 
-int Connection::write(napi_value chunk) {
-  if (closing_ || !in_flight_ || !resp_started_) return -1;
-  const char* bytes;
-  int64_t len = chunk_length(chunk, &bytes);
-  if (!resp_no_body_ && !resp_short_ && len > 0) {
-    int64_t take = len;
-    if (resp_remaining_ >= 0) {
-      if (take > resp_remaining_) take = resp_remaining_;
-      resp_remaining_ -= take;
-    }
-    if (take > 0) {
-      if (resp_chunked_) append_chunk_header(stage_, static_cast<uint64_t>(take));
-      append_chunk(chunk, bytes, len, take);
-      if (resp_chunked_) append_chunk_end(stage_);
-    }
-  }
+int Connection::write(const Bytes& chunk) {
+  if (st_.closing || !st_.in_flight || !resp_.started) return -1;
+  bool clamped;
+  queue_body(chunk, body_allowance(static_cast<int64_t>(chunk.len), &clamped));
   maybe_flush();
-  if (closing_) return -1;
-  sync_stage();
-  if (queued_ > kHighWater) {
-    need_drain_ = true;
+  if (st_.closing) return -1;
+  out_.sync();
+  if (out_.queued() > kHighWater) {
+    st_.need_drain = true;
     return 0;
   }
   return 1;
 }
 
-int Connection::end(napi_value chunk) {
-  if (closing_ || !in_flight_ || !resp_started_) return kResultGone;
-  int result = kResultOk;
-  napi_valuetype type;
-  napi_typeof(ld->env, chunk, &type);
-  if (resp_short_) {
+int Connection::end(const Bytes& chunk) {
+  if (st_.closing || !st_.in_flight || !resp_.started) return kResultGone;
+  if (resp_.short_file) {
     // A sendFile of this response ended early: the response cannot be completed and
     // nothing more of it is sent; the connection closes.
-    resp_keep_alive_ = false;
+    resp_.keep_alive = false;
     finish_response();
     return kResultShort;
   }
-  if (type == napi_string || type == napi_object) {
-    const char* bytes;
-    int64_t len = chunk_length(chunk, &bytes);
-    if (!resp_no_body_ && len > 0) {
-      int64_t take = len;
-      if (resp_remaining_ >= 0) {
-        if (take > resp_remaining_) {
-          take = resp_remaining_;
-          result = kResultTruncated;
-        }
-        resp_remaining_ -= take;
-      }
-      if (take > 0) {
-        if (resp_chunked_) append_chunk_header(stage_, static_cast<uint64_t>(take));
-        append_chunk(chunk, bytes, len, take);
-        if (resp_chunked_) append_chunk_end(stage_);
-      }
-    }
-  }
-  if (resp_chunked_) append_last_chunk(stage_);
-  if (resp_remaining_ > 0) {
+  int result = kResultOk;
+  bool clamped;
+  queue_body(chunk, body_allowance(static_cast<int64_t>(chunk.len), &clamped));
+  if (clamped) result = kResultTruncated;
+  if (resp_.chunked) append_last_chunk(out_.stage());
+  if (resp_.remaining > 0) {
     result = kResultShort;
-    resp_keep_alive_ = false;
+    resp_.keep_alive = false;
   }
   finish_response();
   return result;
 }
 
 int Connection::send_file(int fd, int64_t offset, int64_t length) {
-  if (closing_ || !in_flight_ || !resp_started_) return kResultGone;
-  int result = kResultOk;
-  int64_t take = resp_no_body_ || resp_short_ ? 0 : length;
-  if (resp_remaining_ >= 0 && take > resp_remaining_) {
-    take = resp_remaining_;
-    result = kResultTruncated;
-  }
-  if (resp_remaining_ >= 0) resp_remaining_ -= take;
+  if (st_.closing || !st_.in_flight || !resp_.started) return kResultGone;
+  bool clamped;
+  int64_t take = body_allowance(length, &clamped);
   if (take > 0) {
-    if (resp_chunked_) append_chunk_header(stage_, static_cast<uint64_t>(take));
-    sync_stage();
-    Piece pc{};
-    pc.kind = Piece::File;
-    pc.len = static_cast<size_t>(take);
-    pc.fd = fd;
-    pc.file_off = offset;
-    pc.seq = served_;
-    pc.no_sendfile = sendfile_disabled();
-    pc.buffered = 0;
-    note_queue_growth();
-    pieces_.push_back(pc);
-    queued_ += pc.len;
-    if (resp_chunked_) append_chunk_end(stage_);
+    chunk_open(take);
+    out_.push_file(fd, offset, static_cast<size_t>(take), st_.served);
+    chunk_close();
   } else {
     // Nothing to send: "done" right away, on the next loop turn.
     ld->defer(DeferredKind::Drain, id);
   }
   maybe_flush();
-  return result;
+  return clamped ? kResultTruncated : kResultOk;
 }
 
 void Connection::abort() {
-  if (closing_) return;
-  aborted_by_js_ = true;
+  if (st_.closing) return;
+  st_.aborted_by_js = true;
   close_now();
 }
 
 void Connection::finish_response() {
-  in_flight_ = false;
-  resp_started_ = false;
-  resp_short_ = false;
-  need_drain_ = false;  // an onDrain now would be taken for the next request's
-  served_++;
-  if (!resp_keep_alive_) {
-    no_more_requests_ = true;
-    close_after_flush_ = true;
+  const bool keep_alive = resp_.keep_alive;
+  st_.in_flight = false;
+  resp_ = {};
+  st_.need_drain = false;  // an onDrain now would be taken for the next request's
+  st_.served++;
+  if (!keep_alive) {
+    st_.no_more_requests = true;
+    st_.close_after_flush = true;
   } else {
-    phase_ = Phase::Idle;
-    phase_since_ = uv_now(ld->loop);
-    bytes_seen_ = false;
+    st_.phase = Phase::Idle;
+    st_.phase_since = uv_now(ld->loop);
+    st_.bytes_seen = false;
     wait_in(&server->pre_head);
   }
-  if (in_dispatch_ || corked_) return;  // the parse loop goes on and flushes
+  if (st_.in_dispatch || st_.corked) return;  // the parse loop goes on and flushes
   flush();
-  if (closing_ || no_more_requests_) return;
-  if (!inbuf_.empty() || peer_eof_) ld->defer(DeferredKind::Resume, id);
+  if (st_.closing || st_.no_more_requests) return;
+  if (!inbuf_.empty() || st_.peer_eof) ld->defer(DeferredKind::Resume, id);
   else start_reading();
 }
 
-// ---- the output queue -----------------------------------------------------------------
-
-// The write timeout counts from when output became pending, not from the last write.
-void Connection::note_queue_growth() {
-  if (queued_ == 0 && !write_req_) last_write_progress_ = uv_now(ld->loop);
-}
-
-void Connection::sync_stage() {
-  size_t size = stage_.size();
-  if (size == stage_synced_) return;
-  size_t n = size - stage_synced_;
-  note_queue_growth();
-  if (pieces_.size() > piece_head_) {
-    Piece& last = pieces_.back();
-    if (last.kind == Piece::Stage && last.off + last.len == stage_synced_) {
-      last.len += n;
-      queued_ += n;
-      stage_synced_ = size;
-      return;
-    }
-  }
-  Piece pc{};
-  pc.kind = Piece::Stage;
-  pc.off = stage_synced_;
-  pc.len = n;
-  pieces_.push_back(pc);
-  queued_ += n;
-  stage_synced_ = size;
-}
-
-void Connection::consume_written(size_t n) {
-  queued_ -= n;
-  server->stats.bytes_sent += n;
-  if (n) last_write_progress_ = uv_now(ld->loop);
-  while (n > 0 && piece_head_ < pieces_.size()) {
-    Piece& p = pieces_[piece_head_];
-    size_t k = n < p.len ? n : p.len;
-    p.len -= k;
-    n -= k;
-    if (p.kind == Piece::Stage) p.off += k;
-    else p.ptr += k;
-    if (p.len == 0) {
-      if (p.kind == Piece::External && p.ref) napi_delete_reference(ld->env, p.ref);
-      piece_head_++;
-    }
-  }
-}
+// ---- output ---------------------------------------------------------------------------
 
 void Connection::flush() {
-  if (closing_) return;
-  sync_stage();
-  while (!write_req_ && !file_waiting_ && piece_head_ < pieces_.size()) {
-    Piece& first = pieces_[piece_head_];
-    if (first.kind == Piece::File) {
-      if (!send_file_piece()) return;
-      continue;
-    }
-    uv_buf_t iov[kMaxIov];
-    unsigned n = 0;
-    size_t total = 0;
-    for (size_t i = piece_head_; i < pieces_.size() && n < kMaxIov; i++) {
-      const Piece& p = pieces_[i];
-      if (p.kind == Piece::File) break;
-      const char* base = p.kind == Piece::Stage ? stage_.data() + p.off : p.ptr;
-      iov[n++] = uv_buf_init(const_cast<char*>(base), static_cast<unsigned>(p.len));
-      total += p.len;
-    }
-    int r = uv_try_write(&h_.stream, iov, n);
-    if (r == UV_EAGAIN || r == UV_ENOSYS) r = 0;
-    if (r < 0) {
-      close_now();
-      return;
-    }
-    consume_written(static_cast<size_t>(r));
-    if (static_cast<size_t>(r) < total) {
-      start_async_write();
-      return;
-    }
-  }
-  if (write_req_ || file_waiting_) return;
-  if (piece_head_ >= pieces_.size()) {
-    pieces_.clear();
-    piece_head_ = 0;
-    stage_.clear();
-    stage_synced_ = 0;
-    stage_.shrink_if_over(1 << 20);
-    queue_emptied();
-    check_output_resume();  // written at once: no on_write to resume from
-  }
+  if (st_.closing) return;
+  if (out_.flush() != OutputQueue::FlushResult::Empty) return;
+  queue_emptied();
+  check_output_resume();  // written at once: no write completion to resume from
 }
 
-// The kernel took part of the queue: the rest before the next file goes by uv_write.
-void Connection::start_async_write() {
-  WriteReq* w = spare_req_ ? spare_req_ : new WriteReq();
-  spare_req_ = nullptr;
-  w->conn = this;
-  w->bufs.clear();
-  w->refs.clear();
-  w->storage.clear();
-  w->bytes = 0;
-  size_t end = piece_head_;
-  size_t stage_bytes = 0;
-  while (end < pieces_.size() && pieces_[end].kind != Piece::File) {
-    if (pieces_[end].kind == Piece::Stage) stage_bytes += pieces_[end].len;
-    end++;
-  }
-  bool take_stage = end == pieces_.size();  // nothing after: the stage itself moves over
-  if (take_stage) {
-    w->storage.swap(stage_);
-  } else {
-    w->storage.reserve(stage_bytes);
-  }
-  // First pass places the bytes, second builds the buffers (storage no longer moves).
-  std::vector<size_t> offs;
-  for (size_t i = piece_head_; i < end; i++) {
-    Piece& p = pieces_[i];
-    if (p.kind == Piece::Stage && !take_stage) {
-      offs.push_back(w->storage.size());
-      w->storage.append(stage_.data() + p.off, p.len);
-    } else {
-      offs.push_back(p.off);
-    }
-  }
-  size_t k = 0;
-  for (size_t i = piece_head_; i < end; i++, k++) {
-    Piece& p = pieces_[i];
-    if (p.kind == Piece::Stage) {
-      w->bufs.push_back(uv_buf_init(w->storage.data() + offs[k], static_cast<unsigned>(p.len)));
-    } else {
-      w->bufs.push_back(uv_buf_init(const_cast<char*>(p.ptr), static_cast<unsigned>(p.len)));
-      if (p.ref) w->refs.push_back(p.ref);
-      p.ref = nullptr;
-    }
-    w->bytes += p.len;
-  }
-  piece_head_ = end;
-  if (take_stage) {
-    pieces_.clear();
-    piece_head_ = 0;
-    stage_synced_ = 0;
-  }
-  // The bytes are still queued until the write completes.
-  write_req_ = w;
-  w->req.data = w;
-  int r = uv_write(&w->req, &h_.stream, w->bufs.data(), static_cast<unsigned>(w->bufs.size()), on_write);
-  if (r != 0) {
-    write_req_ = nullptr;
-    for (napi_ref ref : w->refs) napi_delete_reference(ld->env, ref);
-    w->refs.clear();
-    spare_req_ = w;
-    close_now();
-  }
+void Connection::output_failed() { close_now(); }
+
+void Connection::output_write_failed() { close_now(); }
+
+void Connection::output_write_done() {
+  if (st_.closing) return;
+  flush();
+  if (!st_.closing) check_drain();
+  if (!st_.closing) check_output_resume();
 }
 
-void Connection::on_write(uv_write_t* req, int status) {
-  WriteReq* w = static_cast<WriteReq*>(req->data);
-  Connection* c = w->conn;
-  for (napi_ref ref : w->refs) napi_delete_reference(c->ld->env, ref);
-  w->refs.clear();
-  c->write_req_ = nullptr;
-  c->queued_ -= w->bytes;
-  if (status == 0) {
-    c->server->stats.bytes_sent += w->bytes;
-    c->last_write_progress_ = uv_now(c->ld->loop);
+// A file piece is over. Sent: "onDrain when done", never from inside the JS call that
+// queued it. Ended early: below.
+bool Connection::output_file_done(bool ended_early, uint32_t tag) {
+  if (!ended_early) {
+    drain_soon();
+    return !st_.closing;
   }
-  w->storage.clear();
-  w->storage.shrink_if_over(1 << 20);
-  if (c->spare_req_) delete w;
-  else c->spare_req_ = w;
-  if (status < 0) {
-    c->close_now();
-    return;
-  }
-  if (c->closing_) return;
-  c->flush();
-  if (!c->closing_) c->check_drain();
-  if (!c->closing_) c->check_output_resume();
-}
-
-// Sends the file at the queue's head: sendfile(2), or pread() into file_buf_ and writes
-// when sendfile cannot be used for it (EINVAL, ENOSYS, EOPNOTSUPP: a file system or fd
-// kind without support) or TSGI_NO_SENDFILE is set. Either way the socket's own buffer
-// is the backpressure: a full socket waits for writability, so at most one block is held
-// in memory. False while waiting for writability (or when the connection closed).
-bool Connection::send_file_piece() {
-  uv_os_fd_t sock;
-  if (uv_fileno(&h_.handle, &sock) != 0) {
+  // The file at the queue's head ended before the length given to sendFile (it is
+  // shorter than it was said to be, or was truncated meanwhile). The response cannot be
+  // completed: nothing queued after the file is sent (its framing would be wrong) and the
+  // connection closes, never waits for bytes that will not come. When the file belongs to
+  // the response in flight, this is reported as for a body shorter than its
+  // Content-Length: onDrain still comes (the sendFile is over), end() returns
+  // RESULT_SHORT and the connection closes after it. Otherwise (the response already
+  // ended) the connection closes now; a later request in flight gets onAbort.
+  bool current = st_.in_flight && resp_.started && tag == st_.served;
+  out_.drop();  // a File piece is only sent with no write in progress: nothing stays queued
+  st_.no_more_requests = true;
+  inbuf_.clear();
+  if (!current) {
     close_now();
     return false;
   }
-  for (;;) {
-    Piece& p = pieces_[piece_head_];
-    if (p.buffered > 0) {
-      // pread path: a block read and not yet fully written. Like sendfile, straight to
-      // the socket: a File piece is only sent when no libuv write is in progress.
-      ssize_t r = ::write(sock, file_buf_.data() + file_buf_off_, p.buffered);
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_writable(sock);
-      if (r <= 0) {
-        close_now();  // the socket failed (EPIPE, ECONNRESET…)
-        return false;
-      }
-      file_buf_off_ += static_cast<size_t>(r);
-      p.buffered -= static_cast<size_t>(r);
-      queued_ -= static_cast<size_t>(r);
-      server->stats.bytes_sent += static_cast<uint64_t>(r);
-      last_write_progress_ = uv_now(ld->loop);
-      continue;
-    }
-    if (p.len == 0) break;
-    if (p.no_sendfile) {
-      size_t want = p.len < kFileBlock ? p.len : kFileBlock;
-      char* dst = file_buf_.reserve(kFileBlock);  // size stays 0: only the capacity is used
-      ssize_t n = pread(p.fd, dst, want, static_cast<off_t>(p.file_off));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        close_now();  // the file cannot be read: the response cannot be completed
-        return false;
-      }
-      if (n == 0) {
-        file_ended_early();
-        return !closing_;
-      }
-      p.file_off += n;
-      p.len -= static_cast<size_t>(n);
-      p.buffered = static_cast<size_t>(n);
-      file_buf_off_ = 0;
-      continue;
-    }
-    off_t off = static_cast<off_t>(p.file_off);
-    size_t want = p.len < (1u << 30) ? p.len : (1u << 30);
-    ssize_t n = sendfile(sock, p.fd, &off, want);
-    if (n > 0) {
-      p.file_off += n;
-      p.len -= static_cast<size_t>(n);
-      queued_ -= static_cast<size_t>(n);
-      server->stats.bytes_sent += static_cast<uint64_t>(n);
-      last_write_progress_ = uv_now(ld->loop);
-      continue;
-    }
-    if (n == 0) {
-      file_ended_early();
-      return !closing_;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return wait_writable(sock);
-    if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP) {
-      p.no_sendfile = true;  // not for this file: read and write it instead
-      continue;
-    }
-    close_now();  // the socket failed (EPIPE, ECONNRESET…) or the file cannot be read
-    return false;
-  }
-  piece_head_++;
-  // "onDrain when done": never from inside the JS call that queued it.
-  if (ld->js_depth > 0 || in_dispatch_) ld->defer(DeferredKind::Drain, id);
-  else emit_drain();
-  return !closing_;
+  resp_.short_file = true;
+  drain_soon();
+  return !st_.closing;
 }
 
 // The poll handle on a dup of the socket (libuv watches the socket itself for the
@@ -1194,51 +773,32 @@ bool Connection::ensure_poll(uv_os_fd_t sock) {
   return true;
 }
 
-// The socket is full: flush() again once it is writable. Always false.
-bool Connection::wait_writable(uv_os_fd_t sock) {
+// The socket is full while a file is sent: flush() again once it is writable.
+bool Connection::output_wait_writable() {
+  uv_os_fd_t sock;
+  if (uv_fileno(&h_.handle, &sock) != 0) {
+    close_now();
+    return false;
+  }
   if (!ensure_poll(sock)) return false;
   uv_poll_start(poll_, UV_WRITABLE, on_poll);
-  file_waiting_ = true;
-  return false;
-}
-
-// The file at the queue's head ended before the length given to sendFile (it is
-// shorter than it was said to be, or was truncated meanwhile). The response cannot be
-// completed: nothing queued after the file is sent (its framing would be wrong) and the
-// connection closes, never waits for bytes that will not come. When the file belongs to
-// the response in flight, this is reported as for a body shorter than its
-// Content-Length: onDrain still comes (the sendFile is over), end() returns
-// RESULT_SHORT and the connection closes after it. Otherwise (the response already
-// ended) the connection closes now; a later request in flight gets onAbort.
-void Connection::file_ended_early() {
-  bool current = in_flight_ && resp_started_ && pieces_[piece_head_].seq == served_;
-  drop_output();
-  queued_ = 0;  // a File piece is only sent with no write in progress: nothing else is queued
-  no_more_requests_ = true;
-  inbuf_.clear();
-  if (!current) {
-    close_now();
-    return;
-  }
-  resp_short_ = true;
-  if (ld->js_depth > 0 || in_dispatch_) ld->defer(DeferredKind::Drain, id);
-  else emit_drain();
+  return true;
 }
 
 void Connection::on_poll(uv_poll_t* p, int status, int events) {
   Connection* c = static_cast<Connection*>(p->data);
-  if (c->closing_) return;
+  if (c->st_.closing) return;
   if (status < 0) {
     c->close_now();
     return;
   }
-  if (c->file_waiting_) {
+  if (c->out_.waiting_writable()) {
     if (!(events & UV_WRITABLE)) return;
-    c->file_waiting_ = false;
+    c->out_.writable();
     uv_poll_stop(p);
     c->flush();
-    if (!c->closing_) c->check_output_resume();
-    if (!c->closing_ && c->peer_eof_ && !c->file_waiting_) c->watch_for_reset();
+    if (!c->st_.closing) c->check_output_resume();
+    if (!c->st_.closing && c->st_.peer_eof && !c->out_.waiting_writable()) c->watch_for_reset();
     return;
   }
   // Watching a half-closed connection (watch_for_reset): an error or hang-up.
@@ -1246,7 +806,7 @@ void Connection::on_poll(uv_poll_t* p, int status, int events) {
 }
 
 void Connection::queue_emptied() {
-  if (close_after_flush_) {
+  if (st_.close_after_flush) {
     begin_shutdown();
     return;
   }
@@ -1254,34 +814,32 @@ void Connection::queue_emptied() {
 }
 
 void Connection::check_drain() {
-  if (!need_drain_ || queued_ > kLowWater) return;
-  need_drain_ = false;
-  if (ld->js_depth > 0 || in_dispatch_) ld->defer(DeferredKind::Drain, id);
+  if (!st_.need_drain || pending_output() > kLowWater) return;
+  st_.need_drain = false;
+  drain_soon();
+}
+
+void Connection::drain_soon() {
+  if (ld->js_depth > 0 || st_.in_dispatch) ld->defer(DeferredKind::Drain, id);
   else emit_drain();
 }
 
 void Connection::emit_drain() {
-  if (closing_ || ld->tearing_down) return;
-  napi_env env = ld->env;
-  napi_handle_scope scope;
-  napi_open_handle_scope(env, &scope);
-  napi_value arg;
-  napi_create_double(env, id, &arg);
-  ld->call(server->handlers(), server->on_drain(), 1, &arg);
-  napi_close_handle_scope(env, scope);
+  if (st_.closing || ld->tearing_down) return;
+  server->sink->drain(this);
 }
 
 void Connection::begin_shutdown() {
-  if (shutdown_started_ || closing_) return;
-  if (peer_eof_) {
+  if (st_.shutdown_started || st_.closing) return;
+  if (st_.peer_eof) {
     // The client's FIN was read, so nothing unread is left to make close() send a reset:
     // closing sends our FIN after the queued bytes, and there is nothing to linger for.
     close_now();
     return;
   }
-  shutdown_started_ = true;
-  phase_ = Phase::Linger;
-  phase_since_ = uv_now(ld->loop);
+  st_.shutdown_started = true;
+  st_.phase = Phase::Linger;
+  st_.phase_since = uv_now(ld->loop);
   shutdown_req_.data = this;
   if (uv_shutdown(&shutdown_req_, &h_.stream, on_shutdown) != 0) {
     close_now();
@@ -1298,8 +856,8 @@ void Connection::on_shutdown(uv_shutdown_t* req, int status) {
 // ---- closing --------------------------------------------------------------------------
 
 void Connection::close_now() {
-  if (closing_) return;
-  closing_ = true;
+  if (st_.closing) return;
+  st_.closing = true;
   wait_in(nullptr);
   stop_reading();
   if (poll_) {
@@ -1322,39 +880,20 @@ void Connection::on_poll_close(uv_handle_t* h) {
 void Connection::on_close(uv_handle_t* h) {
   Connection* c = static_cast<Connection*>(h->data);
   LoopData* ld = c->ld;
-  if (c->in_flight_ && !c->aborted_by_js_ && !ld->tearing_down) {
-    c->in_flight_ = false;
-    napi_env env = ld->env;
-    napi_handle_scope scope;
-    napi_open_handle_scope(env, &scope);
-    napi_value arg;
-    napi_create_double(env, c->id, &arg);
-    ld->call(c->server->handlers(), c->server->on_abort(), 1, &arg);
-    napi_close_handle_scope(env, scope);
+  if (c->st_.in_flight && !c->st_.aborted_by_js && !ld->tearing_down) {
+    c->st_.in_flight = false;
+    c->server->sink->aborted(c);
   }
-  c->in_flight_ = false;
+  c->st_.in_flight = false;
   ld->handle_closed();
   if (--c->open_handles_ == 0) c->release_pieces();
 }
 
-// Forgets every queued output piece and the staged bytes, releasing the Buffers held for
-// them.
-void Connection::drop_output() {
-  for (size_t i = piece_head_; i < pieces_.size(); i++)
-    if (pieces_[i].kind == Piece::External && pieces_[i].ref) napi_delete_reference(ld->env, pieces_[i].ref);
-  pieces_.clear();
-  piece_head_ = 0;
-  stage_.clear();
-  stage_synced_ = 0;
-}
-
 // The last handle closed: free what the connection holds and return it to the pool.
 void Connection::release_pieces() {
-  drop_output();
-  stage_.shrink_if_over(64 * 1024);
+  out_.release_memory();
   inbuf_.clear();
   inbuf_.shrink_if_over(64 * 1024);
-  file_buf_.shrink_if_over(0);
   body_mem_.clear();
   body_mem_.shrink_if_over(64 * 1024);
   if (spool_fd_ >= 0) {
@@ -1392,13 +931,13 @@ void Connection::release_pieces() {
 //   linger runs its course (kLingerMs), so bytes the client still sends are read, not
 //   left to make close() send a reset.
 void Connection::begin_graceful_close() {
-  if (closing_) return;
-  if (in_flight_ || phase_ == Phase::Body || phase_ == Phase::Head) return;
-  if (phase_ != Phase::Idle || close_after_flush_ || no_more_requests_) return;  // on its way out
+  if (st_.closing) return;
+  if (st_.in_flight || st_.phase == Phase::Body || st_.phase == Phase::Head) return;
+  if (st_.phase != Phase::Idle || st_.close_after_flush || st_.no_more_requests) return;  // on its way out
   if (!inbuf_.empty()) return;  // a request: answered
   if (output_pending()) return;  // the grace counts once the last response is out (tick)
   uint64_t grace = std::min<uint64_t>(server->limits.keep_alive_timeout_ms, kDrainGraceMs);
-  if (uv_now(ld->loop) - phase_since_ >= grace) end_idle();
+  if (uv_now(ld->loop) - st_.phase_since >= grace) end_idle();
 }
 
 // A connection with no request to answer, while the server drains: nothing more is read
@@ -1406,15 +945,15 @@ void Connection::begin_graceful_close() {
 // the client's FIN (kLingerMs at most), reading and discarding. A request that crossed
 // our FIN meets a clean close the client can retry on, never a reset.
 void Connection::end_idle() {
-  if (closing_ || close_after_flush_) return;
+  if (st_.closing || st_.close_after_flush) return;
   // Bytes that arrived since the loop last read (timers run before reading): a request,
   // read and answered next.
-  if (!peer_eof_ && input_pending()) return;
-  no_more_requests_ = true;
-  close_after_flush_ = true;
+  if (!st_.peer_eof && input_pending()) return;
+  st_.no_more_requests = true;
+  st_.close_after_flush = true;
   inbuf_.clear();
-  phase_ = Phase::Flush;
-  phase_since_ = uv_now(ld->loop);
+  st_.phase = Phase::Flush;
+  st_.phase_since = uv_now(ld->loop);
   flush();  // queue empty: begin_shutdown() at once
 }
 
@@ -1427,28 +966,28 @@ bool Connection::input_pending() {
 }
 
 void Connection::tick(uint64_t now) {
-  if (closing_) return;
+  if (st_.closing) return;
   const ServerLimits& l = server->limits;
   // A large uv_write completes in one callback: libuv's own queue shows partial progress.
-  if (write_req_ && h_.stream.write_queue_size != last_write_queue_size_) {
-    last_write_queue_size_ = h_.stream.write_queue_size;
-    last_write_progress_ = now;
+  if (out_.writing() && transport_.write_queue_size() != last_write_queue_size_) {
+    last_write_queue_size_ = transport_.write_queue_size();
+    out_.set_progress(now);
   }
   const bool output_pending = this->output_pending();
-  if (output_pending && now - last_write_progress_ >= l.write_timeout_ms) {
+  if (output_pending && now - out_.last_progress() >= l.write_timeout_ms) {
     close_now();  // the client stopped reading
     return;
   }
-  uint64_t age = now - phase_since_;
-  switch (phase_) {
+  uint64_t age = now - st_.phase_since;
+  switch (st_.phase) {
     case Phase::Head:
       // While the server closes gracefully, a connection that has sent nothing yet gets the
       // drain grace for its first bytes rather than the whole header timeout: a request
       // racing the close is answered, a pre-opened idle connection does not hold a
       // reloading worker until its graceful timeout.
-      if (!bytes_seen_ && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kDrainGraceMs)) {
+      if (!st_.bytes_seen && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kDrainGraceMs)) {
         end_idle();
-      } else if (!bytes_seen_) {
+      } else if (!st_.bytes_seen) {
         if (age >= l.first_byte_timeout_ms) close_now();  // sent nothing at all
       } else if (age >= l.header_timeout_ms) {
         fail(408);  // the head's deadline, counted from its first byte
@@ -1459,7 +998,7 @@ void Connection::tick(uint64_t now) {
       // Bytes every few seconds reset the pause clock but not the average: after the
       // grace, a body arriving slower than the minimum data rate gets 408 as well.
       if (age >= l.body_timeout_ms ||
-          (now - body_since_ >= l.min_body_rate_grace_ms && body_below_rate(now))) {
+          (now - req_.body_since >= l.min_body_rate_grace_ms && body_below_rate(now))) {
         fail(408);
         flush();
       }
@@ -1467,7 +1006,7 @@ void Connection::tick(uint64_t now) {
     case Phase::Idle:
       // Idle means nothing to do either way: while the last response is still being
       // written the write timeout is the bound, and the keep-alive clock starts after.
-      if (output_pending) phase_since_ = now;
+      if (output_pending) st_.phase_since = now;
       else if (server->closing && age >= std::min<uint64_t>(l.keep_alive_timeout_ms, kDrainGraceMs)) end_idle();
       else if (age >= l.keep_alive_timeout_ms) close_now();
       break;

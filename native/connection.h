@@ -1,8 +1,9 @@
-// One client connection: reading and parsing requests straight from the loop's receive
-// buffer, collecting bodies (memory or spool file), dispatching to JS one request at a
-// time, framing responses into an output queue that is written with as few syscalls as
-// possible (corked per read), sendfile (or pread where sendfile cannot be used),
-// keep-alive, half-closed clients (answered, then closed), timeouts and closing.
+// One client connection, the state machine: reading and parsing requests straight from
+// the loop's receive buffer, collecting bodies (memory or spool file), dispatching one
+// request at a time to the server's RequestSink (request_sink.h), framing responses
+// into its OutputQueue (output_queue.h; flushed once per read while corked, so that
+// pipelined responses leave in one write), keep-alive, half-closed clients (answered,
+// then closed), timeouts and closing. No Node-API here: binding.cc converts JS values.
 #pragma once
 
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "framing.h"
 #include "loop_data.h"
+#include "output_queue.h"
 
 namespace tsgi {
 
@@ -39,12 +41,7 @@ enum class Phase : uint8_t {
   Linger,   // response sent, write side shut down: waiting for the client to close
 };
 
-// TSGI_NO_SENDFILE=1 in the environment when the addon loads: a diagnostic switch that
-// sends files with pread() and ordinary writes instead of sendfile(2), the path taken
-// anyway when sendfile is not supported for a file. Read once, on first use.
-bool sendfile_disabled();
-
-class Connection {
+class Connection final : private OutputQueue::Owner {
  public:
   Connection();
   ~Connection();
@@ -62,11 +59,17 @@ class Connection {
   // Reading a body slower than the minimum data rate so far (grace not counted).
   bool body_below_rate(uint64_t now) const;
 
-  // ---- called from JS (binding.cc); each returns a RESULT_* code unless noted ----
-  int respond(napi_value head, napi_value body, int64_t content_length, int32_t flags);
-  int write_head(napi_value head, int64_t content_length, int32_t flags);
-  int write(napi_value chunk);  // 1: keep writing, 0: wait for onDrain, -1: gone
-  int end(napi_value chunk);
+  // ---- the response to the request in flight (binding.cc converts JS values; a native
+  // application can call these directly). head: the status line without "HTTP/1.1 " and
+  // the application's header lines, each ending in CRLF; the server adds its own headers
+  // and the blank line. Each returns a RESULT_* code unless noted. ----
+  // The whole response at once: the head and the body parts (Content-Length from their
+  // total unless content_length >= 0 says otherwise).
+  int respond(const Bytes& head, const Bytes* parts, size_t count, int64_t content_length, int32_t flags);
+  // A streamed response: the head now, then write()/send_file() and end().
+  int write_head(const Bytes& head, int64_t content_length, int32_t flags);
+  int write(const Bytes& chunk);  // 1: keep writing, 0: wait for onDrain, -1: gone
+  int end(const Bytes& chunk);    // chunk.len 0: no last chunk
   int send_file(int fd, int64_t offset, int64_t length);
   void abort();
 
@@ -76,8 +79,8 @@ class Connection {
   void tick(uint64_t now);
   void resume();      // deferred: process what was buffered while a request was in flight
   void emit_drain();  // deferred onDrain
-  bool in_flight() const { return in_flight_; }
-  bool closing() const { return closing_; }
+  bool in_flight() const { return st_.in_flight; }
+  bool closing() const { return st_.closing; }
 
   double id = 0;
   uint32_t slot = 0;
@@ -92,30 +95,8 @@ class Connection {
   bool refused = false;  // not counted in active_connections: refused with 503, or evicted
 
  private:
-  struct Piece {
-    enum Kind : uint8_t { Stage, External, File } kind;
-    size_t off;       // Stage: offset in stage_
-    size_t len;       // bytes left
-    const char* ptr;  // External: the bytes
-    napi_ref ref;     // External: keeps the Buffer alive
-    int fd;           // File: the file, and where its next unread byte is
-    int64_t file_off;
-    uint32_t seq;     // File: served_ when queued (which response it belongs to)
-    bool no_sendfile; // File: pread() into file_buf_ and write, instead of sendfile(2)
-    size_t buffered;  // File, pread path: bytes at file_buf_ + file_buf_off_ read but not yet written
-  };
-  struct WriteReq {
-    uv_write_t req;
-    Connection* conn;
-    ByteBuffer storage;
-    std::vector<napi_ref> refs;
-    std::vector<uv_buf_t> bufs;
-    size_t bytes = 0;
-  };
-
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-  static void on_write(uv_write_t* req, int status);
   static void on_shutdown(uv_shutdown_t* req, int status);
   static void on_close(uv_handle_t* h);
   static void on_poll_close(uv_handle_t* h);
@@ -140,38 +121,35 @@ class Connection {
   void wait_in(ConnList* list);
 
   // response
-  int start_response(napi_value head, int64_t content_length, int32_t flags, bool streamed,
+  int start_response(const Bytes& head, int64_t content_length, int32_t flags, bool streamed,
                      int64_t body_length);
   void finish_response();
-  int64_t chunk_length(napi_value v, const char** bytes);
-  void append_chunk(napi_value v, const char* bytes, int64_t len, int64_t take);
-  void append_js_latin1(napi_value s);
+  int64_t body_allowance(int64_t len, bool* clamped);
+  void chunk_open(int64_t take);
+  void chunk_close();
+  void queue_body(const Bytes& b, int64_t take);
 
-  // output queue
-  // Bytes written into stage_ since the last call become a Stage piece of the queue.
-  void sync_stage();
-  void note_queue_growth();
+  // output (the queue is out_; these are the connection's side of it)
   void flush();
   void maybe_flush() {
-    if (!corked_) flush();
+    if (!st_.corked) flush();
   }
-  void consume_written(size_t n);
-  void start_async_write();
-  bool send_file_piece();
+  void output_failed() override;
+  bool output_wait_writable() override;
+  bool output_file_done(bool ended_early, uint32_t tag) override;
+  void output_write_done() override;
+  void output_write_failed() override;
   bool ensure_poll(uv_os_fd_t sock);
-  bool wait_writable(uv_os_fd_t sock);
   void watch_for_reset();
-  void file_ended_early();
   void queue_emptied();
   void check_drain();
-  // Output not yet written: queued pieces and staged bytes not yet made one.
-  uint64_t pending_output() const { return queued_ + (stage_.size() - stage_synced_); }
-  // Anything of a response not written yet: queued pieces, a write in progress, staged bytes.
-  bool output_pending() const { return piece_head_ < pieces_.size() || write_req_ || stage_.size() > stage_synced_; }
+  // onDrain now, or on the next loop turn when inside a call from JS or a dispatch.
+  void drain_soon();
+  uint64_t pending_output() const { return out_.pending(); }
+  bool output_pending() const { return out_.has_output(); }
   // Reading and dispatching were paused for a full output queue: resume once it drained.
   void check_output_resume();
   void release_pieces();
-  void drop_output();
   void begin_shutdown();
   void end_idle();
 
@@ -193,62 +171,59 @@ class Connection {
   size_t remote_addr_len_ = 0;
   int remote_port_ = 0;
 
-  Phase phase_ = Phase::Head;
-  uint64_t phase_since_ = 0;
-  uint64_t last_write_progress_ = 0;
   size_t last_write_queue_size_ = 0;
-  bool bytes_seen_ = false;   // some bytes of the current request head arrived
-  bool reading_ = false;
-  bool closing_ = false;
-  bool aborted_by_js_ = false;
-  bool in_flight_ = false;
-  bool in_dispatch_ = false;  // inside this connection's onRequest call
-  bool corked_ = false;
-  bool no_more_requests_ = false;
-  bool close_after_flush_ = false;
-  bool shutdown_started_ = false;
-  bool need_drain_ = false;
-  bool file_waiting_ = false;
-  bool peer_eof_ = false;     // the client sent FIN: nothing more will be read
-  bool output_paused_ = false; // queued output over the high-water mark: not read, not dispatched
-  uint32_t served_ = 0;
+  // The connection's own state, reset with st_ = {} for each new connection.
+  struct State {
+    Phase phase = Phase::Head;
+    uint64_t phase_since = 0;
+    uint32_t served = 0;            // responses finished
+    bool bytes_seen = false;        // some bytes of the current request head arrived
+    bool reading = false;
+    bool closing = false;
+    bool aborted_by_js = false;
+    bool in_flight = false;
+    bool in_dispatch = false;       // inside this connection's RequestSink::request call
+    bool corked = false;            // reading: the parse loop flushes once at its end
+    bool no_more_requests = false;
+    bool close_after_flush = false;
+    bool shutdown_started = false;
+    bool need_drain = false;
+    bool peer_eof = false;          // the client sent FIN: nothing more will be read
+    bool output_paused = false;     // queued output over the pause mark: not read, not dispatched
+  } st_;
 
   ByteBuffer inbuf_;  // bytes received but not yet consumed (partial head, pipelined)
 
-  // the current request
+  // the current request (reset with req_ = {} for each head)
+  struct Request {
+    uint8_t minor = 1;
+    bool keep_alive = true;
+    bool head_method = false;
+    BodyKind body_kind = BodyKind::None;
+    uint64_t body_remaining = 0;
+    uint64_t body_received = 0;
+    uint64_t body_since = 0;  // when the body phase began (minimum data rate)
+    uint64_t body_wire = 0;   // bytes of the body read so far, framing included
+  } req_;
   ByteBuffer req_text_;
   std::vector<int32_t> req_rec_;
-  uint8_t req_minor_ = 1;
-  bool req_keep_alive_ = true;
-  bool req_head_method_ = false;
-  BodyKind body_kind_ = BodyKind::None;
-  uint64_t body_remaining_ = 0;
-  uint64_t body_received_ = 0;
-  uint64_t body_since_ = 0;   // when the body phase began (minimum data rate)
-  uint64_t body_wire_ = 0;    // bytes of the body read so far, framing included
   ChunkedDecoder decoder_;
   TrailerText trailer_text_;  // the accepted trailer fields of a chunked body
   ByteBuffer body_mem_;
   int spool_fd_ = -1;
 
-  // the current response
-  bool resp_started_ = false;
-  bool resp_chunked_ = false;
-  bool resp_no_body_ = false;
-  bool resp_keep_alive_ = true;
-  int64_t resp_remaining_ = -1;  // declared Content-Length left to send, -1 none
-  bool resp_short_ = false;      // a sendFile of this response hit the file's end early
+  // the current response (reset with resp_ = {} when it ends)
+  struct Response {
+    bool started = false;     // streamed: the head is queued
+    bool chunked = false;
+    bool no_body = false;     // HEAD, or a status without a body
+    bool keep_alive = true;
+    bool short_file = false;  // a sendFile of this response hit the file's end early
+    int64_t remaining = -1;   // declared Content-Length left to send, -1 none
+  } resp_;
 
-  // output queue: pieces_[piece_head_..] in order; Stage pieces point into stage_
-  ByteBuffer stage_;
-  std::vector<Piece> pieces_;
-  size_t piece_head_ = 0;
-  size_t stage_synced_ = 0;  // stage_ bytes already covered by pieces
-  uint64_t queued_ = 0;
-  WriteReq* write_req_ = nullptr;
-  WriteReq* spare_req_ = nullptr;
-  ByteBuffer file_buf_;     // pread path of a File piece: one block (size 0, capacity used)
-  size_t file_buf_off_ = 0;
+  SocketTransport transport_;
+  OutputQueue out_;
 };
 
 }  // namespace tsgi

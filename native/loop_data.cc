@@ -88,15 +88,6 @@ Server* LoopData::server(double index) const {
   return servers[static_cast<size_t>(index)];
 }
 
-void LoopData::call(napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
-  napi_value result;
-  napi_status st = napi_make_callback(env, async_ctx, recv, fn, argc, argv, &result);
-  if (st == napi_pending_exception) {
-    napi_value err;
-    if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
-  }
-}
-
 void LoopData::defer(DeferredKind kind, double id) {
   deferred_.push_back(Deferred{kind, id});
   if (!idle_active_ && !tearing_down) {
@@ -131,14 +122,15 @@ void LoopData::handle_closed() {
   live_handles_--;
   if (tearing_down && live_handles_ == 0 && !teardown_done_) {
     teardown_done_ = true;
-    if (cleanup_hook_) napi_remove_async_cleanup_hook(cleanup_hook_);
-    cleanup_hook_ = nullptr;
+    if (teardown_done_fn_) teardown_done_fn_(teardown_done_arg_);
+    teardown_done_fn_ = nullptr;
     maybe_free();
   }
 }
 
-void LoopData::begin_teardown(napi_async_cleanup_hook_handle hook) {
-  cleanup_hook_ = hook;
+void LoopData::begin_teardown(void (*done)(void* arg), void* arg) {
+  teardown_done_fn_ = done;
+  teardown_done_arg_ = arg;
   tearing_down = true;
   for (Server* s : servers) s->teardown();
   uv_timer_stop(&date_timer_);

@@ -1,7 +1,8 @@
 // Per-environment state of the addon: one per thread (main or worker) that loads it.
 // Holds what every server on that thread's loop shares: the receive buffer, the
-// header array the parser fills, the Date line, the request record, the connection
-// table and the queue of work deferred out of JS-called methods.
+// header array the parser fills, the Date line, the request record JS reads (its
+// layout: request_record.h), the connection table and the queue of work deferred out
+// of JS-called methods.
 #pragma once
 
 #ifndef NAPI_VERSION
@@ -15,6 +16,7 @@
 
 #include "date_cache.h"
 #include "parser.h"
+#include "request_record.h"
 
 namespace tsgi {
 
@@ -23,25 +25,8 @@ class Connection;
 
 constexpr size_t kReceiveBufferSize = 64 * 1024;
 constexpr size_t kMaxHeadersCap = 1024;       // MAX_HEADERS_CAP in src/native.ts
-constexpr size_t kRecordHeaders = 16;         // REC_HEADERS
 constexpr size_t kRecordInts = kRecordHeaders + 3 * kMaxHeadersCap;
 
-// Request record indexes (REC_* in src/native.ts).
-enum RecordIndex : int {
-  kRecVersionMinor = 0,
-  kRecMethodEnd = 1,
-  kRecTargetEnd = 2,
-  kRecQueryStart = 3,
-  kRecPathEnd = 4,
-  kRecAddrEnd = 5,
-  kRecRemotePort = 6,
-  kRecLocalPort = 7,
-  kRecListener = 8,
-  kRecFlags = 9,
-  kRecHeaderCount = 10,
-  kRecTrailersStart = 11,
-};
-enum RequestFlag : int32_t { kFlagKeepAlive = 1, kFlagHead = 2, kFlagChunkedBody = 4 };
 enum ResponseFlag : int32_t { kRespHasDate = 1, kRespClose = 2 };
 enum ResultCode : int32_t { kResultOk = 0, kResultShort = 1, kResultTruncated = 2, kResultGone = -1 };
 
@@ -64,10 +49,6 @@ class LoopData {
 
   Server* server(double index) const;
 
-  // Calls fn as an event from the loop (a callback scope: microtasks and nextTicks
-  // run after it). An exception thrown by fn is reported as uncaught.
-  void call(napi_value recv, napi_value fn, size_t argc, const napi_value* argv);
-
   // Runs work on the next loop turn: used when a JS-called method would otherwise
   // call back into JS re-entrantly.
   void defer(DeferredKind kind, double id);
@@ -76,8 +57,9 @@ class LoopData {
   void handle_opened() { live_handles_++; }
   void handle_closed();
 
-  // Env teardown: closes everything, then removes the cleanup hook.
-  void begin_teardown(napi_async_cleanup_hook_handle hook);
+  // Env teardown: closes everything, then calls done(arg) once every handle closed
+  // (binding.cc removes its cleanup hook there).
+  void begin_teardown(void (*done)(void* arg), void* arg);
   void instance_finalized();
 
   napi_env env;
@@ -108,7 +90,8 @@ class LoopData {
   std::vector<uint32_t> free_slots_;
   std::vector<Connection*> pool_;
   int live_handles_ = 0;
-  napi_async_cleanup_hook_handle cleanup_hook_ = nullptr;
+  void (*teardown_done_fn_)(void* arg) = nullptr;
+  void* teardown_done_arg_ = nullptr;
   bool instance_finalized_ = false;
   bool teardown_done_ = false;
 };

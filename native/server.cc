@@ -5,39 +5,21 @@
 
 #include "connection.h"
 #include "listener.h"
+#include "request_sink.h"
 
 namespace tsgi {
 
 namespace {
 constexpr uint64_t kDrainTickMs = 100;  // tick period while closing gracefully
 
-napi_ref make_ref(napi_env env, napi_value v) {
-  napi_ref r = nullptr;
-  napi_create_reference(env, v, 1, &r);
-  return r;
-}
-napi_value named(napi_env env, napi_value obj, const char* name) {
-  napi_value v = nullptr;
-  napi_get_named_property(env, obj, name, &v);
-  return v;
-}
 // Oldest entries of an eviction list looked at for a victim (bounded: accepting stays O(1)).
 constexpr int kEvictionScan = 64;
 // At max_connections, admissions (each evicting or refusing someone) are counted per period.
 constexpr uint64_t kAdmissionPeriodMs = 100;
-napi_value deref(napi_env env, napi_ref r) {
-  napi_value v = nullptr;
-  napi_get_reference_value(env, r, &v);
-  return v;
-}
 }  // namespace
 
-Server::Server(LoopData* l, int idx, const ServerLimits& lim, napi_value h) : ld(l), index(idx), limits(lim) {
-  napi_env env = ld->env;
-  handlers_ = make_ref(env, h);
-  on_request_ = make_ref(env, named(env, h, "onRequest"));
-  on_drain_ = make_ref(env, named(env, h, "onDrain"));
-  on_abort_ = make_ref(env, named(env, h, "onAbort"));
+Server::Server(LoopData* l, int idx, const ServerLimits& lim, RequestSink* s)
+    : ld(l), sink(s), index(idx), limits(lim) {
   // The tick's period follows the shortest timeout, at most a second.
   uint64_t shortest = limits.header_timeout_ms;
   for (uint64_t t : {limits.body_timeout_ms, limits.keep_alive_timeout_ms, limits.write_timeout_ms,
@@ -56,17 +38,7 @@ Server::Server(LoopData* l, int idx, const ServerLimits& lim, napi_value h) : ld
   uv_unref(reinterpret_cast<uv_handle_t*>(tick_timer_));
 }
 
-Server::~Server() {
-  if (ld->tearing_down) return;  // the env is going away with its references
-  napi_env env = ld->env;
-  for (napi_ref* r : {&handlers_, &on_request_, &on_drain_, &on_abort_, &done_})
-    if (*r) napi_delete_reference(env, *r), *r = nullptr;
-}
-
-napi_value Server::handlers() const { return deref(ld->env, handlers_); }
-napi_value Server::on_request() const { return deref(ld->env, on_request_); }
-napi_value Server::on_drain() const { return deref(ld->env, on_drain_); }
-napi_value Server::on_abort() const { return deref(ld->env, on_abort_); }
+Server::~Server() { delete sink; }
 
 void Server::listener_opened() { open_listener_handles++; }
 
@@ -133,7 +105,7 @@ void Server::connection_closed(Connection* c) {
   check_done();
 }
 
-void Server::close(bool grace, napi_value done) {
+void Server::close(bool grace) {
   if (closing) {
     // A second close: a non-graceful one still closes what is left.
     if (!grace) {
@@ -143,7 +115,6 @@ void Server::close(bool grace, napi_value done) {
   }
   closing = true;
   graceful = grace;
-  if (done) done_ = make_ref(ld->env, done);
   // Graceful: connections waiting in the accept queue are accepted and get their first
   // request answered, like those accepted a moment ago (begin_graceful_close below).
   // (Listeners the caller asked to refuse on were closed by stop_listening already.)
@@ -178,22 +149,7 @@ void Server::finish_close() {
   if (!done_pending_ || open_connections > 0 || open_listener_handles > 0) return;
   done_pending_ = false;
   close_tick_timer();
-  LoopData* l = ld;
-  napi_ref done = done_;
-  done_ = nullptr;
-  if (done && !l->tearing_down) {
-    napi_env env = l->env;
-    napi_handle_scope scope;
-    napi_open_handle_scope(env, &scope);
-    napi_value fn = deref(env, done);
-    napi_value global;
-    napi_get_global(env, &global);
-    napi_delete_reference(env, done);
-    l->call(global, fn, 0, nullptr);
-    napi_close_handle_scope(env, scope);
-  } else if (done) {
-    napi_delete_reference(l->env, done);
-  }
+  sink->closed(!ld->tearing_down);
 }
 
 void Server::teardown() {

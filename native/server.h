@@ -1,4 +1,4 @@
-// A server: its limits, its JS handlers, its listeners and connections, the timeout
+// A server: its limits, its RequestSink, its listeners and connections, the timeout
 // tick, statistics, and closing (graceful or not).
 #pragma once
 
@@ -10,6 +10,7 @@
 namespace tsgi {
 
 class Listener;
+class RequestSink;
 
 struct ServerLimits {
   ParseLimits parse;
@@ -43,7 +44,8 @@ struct ConnList {
 
 class Server {
  public:
-  Server(LoopData* ld, int index, const ServerLimits& limits, napi_value handlers);
+  // sink: where requests go; the server owns it.
+  Server(LoopData* ld, int index, const ServerLimits& limits, RequestSink* sink);
   ~Server();
 
   void listener_opened();
@@ -53,8 +55,9 @@ class Server {
   // listeners (by the caller's descriptor) whose shared socket stops listening for every
   // process, so that new clients are refused (Listener::close, refuse).
   void stop_listening(bool accept_queued, const std::vector<int>& refuse_fds = {});
-  // graceful: see NativeBinding.close in src/native.ts.
-  void close(bool graceful, napi_value done);
+  // graceful: see NativeBinding.close in src/native.ts. The sink hears closed() once
+  // nothing is left open.
+  void close(bool graceful);
 
   void connection_opened(Connection* c);
   // Near the connection limit, the connection to close so that `incoming` can be served:
@@ -74,13 +77,8 @@ class Server {
   void finish_close();
   void teardown();
 
-  // Handlers, as values in the current handle scope.
-  napi_value handlers() const;
-  napi_value on_request() const;
-  napi_value on_drain() const;
-  napi_value on_abort() const;
-
   LoopData* ld;
+  RequestSink* sink;  // where requests go (binding.cc: JavaScript), owned
   int index;
   ServerLimits limits;
   ServerStats stats;
@@ -100,11 +98,6 @@ class Server {
   void close_tick_timer();
   void tick();
 
-  napi_ref handlers_ = nullptr;
-  napi_ref on_request_ = nullptr;
-  napi_ref on_drain_ = nullptr;
-  napi_ref on_abort_ = nullptr;
-  napi_ref done_ = nullptr;
   uv_timer_t* tick_timer_ = nullptr;
   uint64_t tick_period_ = 1000;
   uint64_t last_tick_ = 0;

@@ -13,7 +13,7 @@ import {
   FLAG_HEAD, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
 } from './native';
 import {
-  BODY_500, BODY_504, HEAD_500, HEAD_504, checkStart, invalidChunk, prepareHead, startResponseMissing, type HeadTarget,
+  BODY_500, BODY_504, HEAD_500, HEAD_504, invalidChunk, startResponse, startResponseMissing, type StartTarget,
 } from './start-response';
 import { kRange, kRelease } from './symbols';
 import type { App, Body, Chunk, Closable, Environ, ErrorStream, ServerHooks, StartResponse, Write } from './types';
@@ -60,7 +60,7 @@ function toNativeChunk(v: unknown): Buffer | string | null {
 }
 
 /** One request and its response. Created per request; the fast path finishes inside its constructor's caller. */
-export class Exchange implements HeadTarget {
+export class Exchange implements StartTarget {
   head = '';
   statusCode = 0;
   contentLength = -1;
@@ -140,11 +140,7 @@ export class Exchange implements HeadTarget {
 
   /** The client went away (or a timeout closed the connection) while the request was in flight. */
   abort(): void {
-    if (this.finished) return;
-    this.aborted = true;
-    this.closePending();
-    this.closeBody();
-    this.finish(new ApplicationError('TSGI_ERR_CLIENT_GONE', 'the client went away before the response was complete'));
+    this.gone();
   }
 
   /**
@@ -231,24 +227,7 @@ export class Exchange implements HeadTarget {
       out[i] = n;
     }
     if (!this.started) throw startResponseMissing();
-    const nb = this.ctx.nb;
-    let result: number;
-    if (this.headersSent) {
-      // write() already sent the head: stream the rest.
-      for (let i = 0; i < out.length - 1; i++) this.writeChunk(out[i] as Buffer | string);
-      const last = out.length > 0 ? (out[out.length - 1] as Buffer | string) : null;
-      if (last !== null) this.bytesSent += chunkBytes(last);
-      result = nb.end(this.conn, last);
-    } else {
-      this.headersSent = true;
-      const payload = out.length === 0 ? null : out.length === 1 ? (out[0] as Buffer | string) : (out as Array<Buffer | string>);
-      // Sizes are counted only when someone reads them: the hooks, or the short-body log line.
-      const counted = this.ctx.hooks !== undefined;
-      if (counted) for (const c of out) this.bytesSent += chunkBytes(c as Buffer | string);
-      result = nb.respond(this.conn, this.head, payload, this.contentLength, this.respFlags);
-      if (!counted && result === RESULT_SHORT) for (const c of out) this.bytesSent += chunkBytes(c as Buffer | string);
-    }
-    this.ended(result);
+    this.endWith(out as Array<Buffer | string>);
   }
 
   /** Pulls a sync iterable until it ends, the queue is full, or this turn's byte budget is spent. */
@@ -370,24 +349,41 @@ export class Exchange implements HeadTarget {
   /** The body ended: send what is left and end the response. */
   private complete(batch: Array<Buffer | string> | null): void {
     if (!this.started) return this.fail(startResponseMissing());
+    this.endWith(batch);
+  }
+
+  /**
+   * Ends the response with `chunks` (the caller's array, not modified; null or empty:
+   * nothing more): the whole response in one native call if its head has not gone out,
+   * else the rest of a streamed one.
+   */
+  private endWith(chunks: Array<Buffer | string> | null): void {
     const nb = this.ctx.nb;
+    const n = chunks === null ? 0 : chunks.length;
     let result: number;
     if (!this.headersSent) {
       this.headersSent = true;
-      const payload = batch === null ? null : batch.length === 1 ? batch[0] : batch;
-      if (batch !== null && (this.ctx.hooks !== undefined || this.contentLength >= 0)) for (const c of batch) this.bytesSent += chunkBytes(c);
+      const payload = n === 0 ? null : n === 1 ? chunks![0] : chunks;
+      // Sizes are counted only when someone reads them: the hooks, or the short-body log line.
+      const counted = this.ctx.hooks !== undefined;
+      if (counted) this.countBytes(chunks, n);
       result = nb.respond(this.conn, this.head, payload, this.contentLength, this.respFlags);
+      if (!counted && result === RESULT_SHORT) this.countBytes(chunks, n);
     } else {
       let last: Buffer | string | null = null;
-      if (batch !== null) {
-        last = batch.pop()!;
-        if (batch.length > 0) this.writeBatch(batch);
+      if (n > 0) {
+        if (n > 1) this.writeBatch(chunks!, n - 1);
         if (this.finished) return;
+        last = chunks![n - 1];
         this.bytesSent += chunkBytes(last);
       }
       result = nb.end(this.conn, last);
     }
     this.ended(result);
+  }
+
+  private countBytes(chunks: Array<Buffer | string> | null, n: number): void {
+    for (let i = 0; i < n; i++) this.bytesSent += chunkBytes(chunks![i]);
   }
 
   /** Sends a FileWrapper body with the native sendFile, honouring the application's Content-Length. */
@@ -412,10 +408,7 @@ export class Exchange implements HeadTarget {
       this.head += 'Content-Length: ' + size + '\r\n';
       this.contentLength = size;
     }
-    if (!this.headersSent) {
-      this.headersSent = true;
-      if (nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) === RESULT_GONE) return this.gone();
-    }
+    if (!this.sendHead()) return;
     if (length === 0 || (this.reqFlags & FLAG_HEAD) !== 0) return this.complete(null);
     this.bytesSent += length;
     if (nb.sendFile(this.conn, fd, offset, length) === RESULT_GONE) return this.gone();
@@ -426,23 +419,24 @@ export class Exchange implements HeadTarget {
 
   /** Writes one chunk, sending the head first if it has not gone out. Returns false when the queue is full. */
   private writeChunk(chunk: Buffer | string): boolean {
-    const nb = this.ctx.nb;
-    if (!this.headersSent) {
-      this.headersSent = true;
-      if (nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) === RESULT_GONE) {
-        this.gone();
-        return false;
-      }
-    }
+    if (!this.sendHead()) return false;
     this.bytesSent += chunkBytes(chunk);
-    return nb.write(this.conn, chunk);
+    return this.ctx.nb.write(this.conn, chunk);
   }
 
-  /** Writes chunks that were available together: small neighbours merged, large ones from their own memory. */
-  private writeBatch(batch: Array<Buffer | string>): boolean {
+  /** Sends the head if it has not gone out yet; false when the client is gone (the exchange has then finished). */
+  private sendHead(): boolean {
+    if (this.headersSent) return true;
+    this.headersSent = true;
+    if (this.ctx.nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) !== RESULT_GONE) return true;
+    this.gone();
+    return false;
+  }
+
+  /** Writes batch[0..n) (chunks that were available together): small neighbours merged, large ones from their own memory. */
+  private writeBatch(batch: Array<Buffer | string>, n = batch.length): boolean {
     let ok = true;
     let i = 0;
-    const n = batch.length;
     while (i < n && !this.finished) {
       let j = i;
       let strings = true;
@@ -474,15 +468,8 @@ export class Exchange implements HeadTarget {
     const c = toNativeChunk(chunk);
     if (c === null) throw invalidChunk(chunk, 'write() takes a chunk that');
     const nb = this.ctx.nb;
-    let headNow = false;
-    if (!this.headersSent) {
-      this.headersSent = true;
-      headNow = true;
-      if (nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) === RESULT_GONE) {
-        this.gone();
-        throw new ApplicationError('TSGI_ERR_CLIENT_GONE', 'write(): the client went away');
-      }
-    }
+    const headNow = !this.headersSent;
+    if (!this.sendHead()) throw new ApplicationError('TSGI_ERR_CLIENT_GONE', 'write(): the client went away');
     if (c.length === 0) {
       // write('') transmits the headers (PEP 3333): flush the head queued just now.
       if (headNow) nb.write(this.conn, c);
@@ -506,9 +493,11 @@ export class Exchange implements HeadTarget {
     this.finish(undefined);
   }
 
+  /** The client is gone: the application's pending promise and its body are closed. */
   private gone(): void {
     if (this.finished) return;
     this.aborted = true;
+    this.closePending();
     this.closeBody();
     this.finish(new ApplicationError('TSGI_ERR_CLIENT_GONE', 'the client went away before the response was complete'));
   }
@@ -607,7 +596,7 @@ export class Exchange implements HeadTarget {
     }
   }
 
-  // For startResponse (below), which is bound to the exchange.
+  // For startResponse (start-response.ts), which is bound to the exchange.
   /** @internal */ isStarted(): boolean { return this.started; }
   /** @internal */ isHeadersSent(): boolean { return this.headersSent; }
   /** @internal */ markStarted(): Write {
@@ -623,11 +612,3 @@ function resumeLater(ex: Exchange): void {
 function expireLater(ex: Exchange): void {
   ex.expire();
 }
-
-/** PEP 3333's start_response, bound to one exchange. */
-function startResponse(this: Exchange, status: string, headers: unknown, excInfo?: unknown): Write {
-  checkStart(excInfo, this.isStarted(), this.isHeadersSent());
-  prepareHead(this, status, headers);
-  return this.markStarted();
-}
-

@@ -4,7 +4,7 @@
 // are not tokens, hop-by-hop headers, a Content-Length that is not a plain number.
 import { ApplicationError } from './errors';
 import { RESP_HAS_DATE } from './native';
-import type { ResponseHeaders } from './types';
+import type { ResponseHeaders, Write } from './types';
 import { FIELD_VALUE, TOKEN, isHopByHop } from './http-syntax';
 
 /** Where the validated head goes (the gateway's per-request state). */
@@ -19,12 +19,57 @@ export interface HeadTarget {
 }
 
 const STATUS = /^([2-5]\d\d) [\t\x20-\x7e\x80-\xff]*$/;
-const DIGITS = /^\d{1,16}$/;
-// Lengths of the header names prepareHead treats specially (te, date, upgrade, trailer,
-// trailers, connection, keep-alive, content-length, transfer-encoding).
-const SPECIAL_LENGTH = new Uint8Array(18);
-for (const n of [2, 4, 7, 8, 10, 14, 17]) SPECIAL_LENGTH[n] = 1;
 
+// What a header name means to prepareHead, cached per distinct name: most applications
+// send the same few names, so the token check and the lower-casing run once per name.
+const enum NameClass { Plain, ContentLength, Date, HopByHop }
+const nameClasses = new Map<string, NameClass>();
+/** Distinct names remembered; past this the cache starts over (applications that invent names). */
+const NAME_CACHE_MAX = 1024;
+
+function classifyName(name: string): NameClass | undefined {
+  if (!TOKEN.test(name)) return undefined;
+  const lower = name.toLowerCase();
+  const kind = lower === 'content-length' ? NameClass.ContentLength
+    : lower === 'date' ? NameClass.Date
+    : isHopByHop(lower) ? NameClass.HopByHop
+    : NameClass.Plain;
+  if (nameClasses.size >= NAME_CACHE_MAX) nameClasses.clear();
+  nameClasses.set(name, kind);
+  return kind;
+}
+
+/** FIELD_VALUE's rule; a loop is cheaper than the regular expression for short values. */
+function isFieldValue(v: string): boolean {
+  const n = v.length;
+  if (n > 48) return FIELD_VALUE.test(v);
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
+
+/** A Content-Length value (optional surrounding blanks, 1 to 16 digits) as a number, or -1. */
+function parseContentLength(v: string): number {
+  let i = 0;
+  let end = v.length;
+  while (i < end && (v.charCodeAt(i) === 0x20 || v.charCodeAt(i) === 0x09)) i++;
+  while (end > i && (v.charCodeAt(end - 1) === 0x20 || v.charCodeAt(end - 1) === 0x09)) end--;
+  if (end === i || end - i > 16) return -1;
+  let n = 0;
+  for (; i < end; i++) {
+    const d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+// The last valid status string and its code: most responses repeat it. (A symbol no
+// application can pass, until the first valid status.)
+let lastStatus: unknown = Symbol('no status yet');
+let lastStatusCode = 0;
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? v.slice(0, 60) + '…' : v);
@@ -32,8 +77,8 @@ function describe(v: unknown): string {
   return v === null ? 'null' : typeof v;
 }
 
-/** Validates status and headers and writes the serialised head into `target`. Throws ApplicationError. */
-export function prepareHead(target: HeadTarget, status: unknown, headers: unknown): void {
+function statusCodeOf(status: unknown): number {
+  if (status === lastStatus) return lastStatusCode;
   if (typeof status !== 'string') {
     throw new ApplicationError('TSGI_ERR_INVALID_STATUS', `startResponse: the status must be a string such as '200 OK', got ${describe(status)}`);
   }
@@ -45,10 +90,19 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
       : "it must be a three-digit code, a space and a reason, e.g. '200 OK'";
     throw new ApplicationError('TSGI_ERR_INVALID_STATUS', `startResponse: invalid status ${describe(status)}: ${why}`);
   }
+  const code = (status.charCodeAt(0) - 48) * 100 + (status.charCodeAt(1) - 48) * 10 + (status.charCodeAt(2) - 48);
+  lastStatus = status;
+  lastStatusCode = code;
+  return code;
+}
+
+/** Validates status and headers and writes the serialised head into `target`. Throws ApplicationError. */
+export function prepareHead(target: HeadTarget, status: unknown, headers: unknown): void {
+  const code = statusCodeOf(status);
   if (!Array.isArray(headers)) {
     throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: headers must be an array of [name, value] pairs, got ${describe(headers)}`);
   }
-  let head = status + '\r\n';
+  let head = (status as string) + '\r\n';
   let contentLength = -1;
   let flags = 0;
   for (let i = 0; i < headers.length; i++) {
@@ -58,36 +112,35 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
     }
     const name = pair[0];
     const value = pair[1];
-    if (typeof name !== 'string' || !TOKEN.test(name)) {
+    const kind = typeof name === 'string' ? nameClasses.get(name) ?? classifyName(name) : undefined;
+    if (kind === undefined) {
       throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: header name ${describe(name)} is not an HTTP token (letters, digits and !#$%&'*+-.^_\`|~)`);
     }
     if (typeof value !== 'string') {
       throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: the value of header ${name} must be a string, got ${describe(value)}`);
     }
-    if (!FIELD_VALUE.test(value)) {
+    if (!isFieldValue(value)) {
       throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: the value of header ${name} must be latin-1 without CR, LF, NUL or other control characters (encode it first), got ${describe(value)}`);
     }
-    // Only names that could be special are lower-cased: same length as one, or Proxy-*.
-    const first = name.charCodeAt(0) | 0x20;
-    const lower = (name.length < 18 && SPECIAL_LENGTH[name.length] === 1) || first === 112 /* p */ ? name.toLowerCase() : '';
-    if (lower === 'content-length') {
-      const v = value.trim();
-      if (!DIGITS.test(v)) throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: Content-Length must be a whole number of bytes, got ${describe(value)}`);
-      const n = Number(v);
-      if (contentLength >= 0) {
-        if (n !== contentLength) throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: two different Content-Length headers (${contentLength} and ${n})`);
-        continue;
+    if (kind !== NameClass.Plain) {
+      if (kind === NameClass.ContentLength) {
+        const n = parseContentLength(value);
+        if (n < 0) throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: Content-Length must be a whole number of bytes, got ${describe(value)}`);
+        if (contentLength >= 0) {
+          if (n !== contentLength) throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: two different Content-Length headers (${contentLength} and ${n})`);
+          continue;
+        }
+        contentLength = n;
+      } else if (kind === NameClass.Date) {
+        flags |= RESP_HAS_DATE;
+      } else {
+        throw new ApplicationError('TSGI_ERR_HOP_BY_HOP_HEADER', `startResponse: ${name} is a hop-by-hop header, which the server manages (PEP 3333); remove it from the response headers`);
       }
-      contentLength = n;
-    } else if (lower === 'date') {
-      flags |= RESP_HAS_DATE;
-    } else if (isHopByHop(lower)) {
-      throw new ApplicationError('TSGI_ERR_HOP_BY_HOP_HEADER', `startResponse: ${name} is a hop-by-hop header, which the server manages (PEP 3333); remove it from the response headers`);
     }
     head += name + ': ' + value + '\r\n';
   }
   target.head = head;
-  target.statusCode = (status.charCodeAt(0) - 48) * 100 + (status.charCodeAt(1) - 48) * 10 + (status.charCodeAt(2) - 48);
+  target.statusCode = code;
   target.contentLength = contentLength;
   target.respFlags = flags;
 }
@@ -102,6 +155,21 @@ export function checkStart(excInfo: unknown, started: boolean, headersSent: bool
   } else if (started) {
     throw startResponseTwice();
   }
+}
+
+/** What startResponse works on: one request's response state (the gateway's Exchange). */
+export interface StartTarget extends HeadTarget {
+  isStarted(): boolean;
+  isHeadersSent(): boolean;
+  /** Records that startResponse succeeded; returns the legacy write(). */
+  markStarted(): Write;
+}
+
+/** PEP 3333's start_response; the gateway binds it to each request's StartTarget. */
+export function startResponse(this: StartTarget, status: string, headers: unknown, excInfo?: unknown): Write {
+  checkStart(excInfo, this.isStarted(), this.isHeadersSent());
+  prepareHead(this, status, headers);
+  return this.markStarted();
 }
 
 /** startResponse was called again without excInfo. */

@@ -64,6 +64,26 @@ describe('startResponse arguments', () => {
     expect(code(() => head('200 OK', [["!#$%&'*+-.^_`|~09azAZ", 'v']]))).toBeUndefined();
   });
 
+  it('validation results are remembered per name and status, never per verdict: a refused name or status stays refused', () => {
+    expect(code(() => head('', []))).toBe('TSGI_ERR_INVALID_STATUS');
+    for (let i = 0; i < 3; i++) {
+      expect(head('200 OK', [['X-Same', 'v']]).statusCode).toBe(200);
+      expect(code(() => head('200 OK', [['X Same', 'v']]))).toBe('TSGI_ERR_INVALID_HEADER');
+      expect(code(() => head('200 OK', [['Connection', 'close']]))).toBe('TSGI_ERR_HOP_BY_HOP_HEADER');
+      expect(code(() => head('200', []))).toBe('TSGI_ERR_INVALID_STATUS');
+      expect(head('201 Created', [['content-length', '5']]).contentLength).toBe(5);
+    }
+  });
+
+  it('field values are checked the same way short or long: tab and obs-text pass, DEL and controls do not', () => {
+    for (const pad of ['', 'x'.repeat(100)]) {
+      expect(code(() => head('200 OK', [['X', pad + 'a	bÿ']]))).toBeUndefined();
+      expect(code(() => head('200 OK', [['X', pad + 'ab']]))).toBe('TSGI_ERR_INVALID_HEADER');
+      expect(code(() => head('200 OK', [['X', pad + 'ab']]))).toBe('TSGI_ERR_INVALID_HEADER');
+      expect(code(() => head('200 OK', [['X', pad + 'Ā']]))).toBe('TSGI_ERR_INVALID_HEADER');
+    }
+  });
+
   it('headers must be an array of [name, value] string pairs', () => {
     expect(code(() => head('200 OK', { 'Content-Type': 'x' }))).toBe('TSGI_ERR_INVALID_HEADER');
     expect(code(() => head('200 OK', [['A']]))).toBe('TSGI_ERR_INVALID_HEADER');
@@ -82,6 +102,8 @@ describe('startResponse arguments', () => {
     expect(head('200 OK', [['Content-Length', '11'], ['Content-Length', '11']]).head).toBe('200 OK\r\nContent-Length: 11\r\n');
     expect(code(() => head('200 OK', [['Content-Length', '-1']]))).toBe('TSGI_ERR_INVALID_HEADER');
     expect(code(() => head('200 OK', [['Content-Length', '1.5']]))).toBe('TSGI_ERR_INVALID_HEADER');
+    expect(head('200 OK', [['Content-Length', ' \t42 ']]).contentLength).toBe(42);
+    for (const bad of ['', ' ', '1 2', '+1', '0x10', '12345678901234567']) expect(code(() => head('200 OK', [['Content-Length', bad]])), bad).toBe('TSGI_ERR_INVALID_HEADER');
     expect(code(() => head('200 OK', [['Content-Length', '5'], ['Content-Length', '6']]))).toBe('TSGI_ERR_INVALID_HEADER');
   });
 

@@ -6,6 +6,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { sleep } from './helpers/time';
 
 export const ROOT = path.join(__dirname, '..');
 export const BIN = path.join(ROOT, 'bin', 'tsgi.js');
@@ -263,4 +264,4 @@ export async function load(port: number, opts: { requests: number; connections: 
   return result;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep } from './helpers/time';

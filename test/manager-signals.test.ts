@@ -128,6 +128,17 @@ describe('signals', () => {
     expect(t.err()).toMatch(/msg="(worker did not stop within the graceful timeout; killing it|worker died)"/);
   });
 
+  it('USR2 is logged as ignored (no binary upgrade) and the master and its worker go on serving', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0']);
+    const before = t.workerPids();
+    process.kill(t.pid, 'SIGUSR2');
+    await t.waitFor(/level=warning msg="SIGUSR2 ignored: tsgi has no binary upgrade; send HUP to reload the workers"/);
+    const res = await get({ port }, '/');
+    expect(res.status).toBe(200);
+    expect(t.workerPids()).toEqual(before);
+    expect(() => process.kill(t.pid, 0)).not.toThrow();
+  });
+
   it('INT stops at once, dropping requests in flight', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0']);
     const slow = get({ port }, '/slow?ms=5000').catch((e: Error) => e);

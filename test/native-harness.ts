@@ -7,6 +7,8 @@ import {
   REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END, REC_ADDR_END,
   REC_REMOTE_PORT, REC_LOCAL_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS, REC_HEADER_STRIDE,
 } from '../src/native';
+import { parseResponses as parseRaw } from './helpers/http';
+import { sleep, until } from './helpers/time';
 
 export const b: NativeBinding = binding();
 const known = b.knownHeaders();
@@ -195,60 +197,17 @@ export interface Resp {
   chunked: boolean;
 }
 
-/** Splits a byte stream into responses (Content-Length, chunked, or to the end). */
+/** Splits everything a connection received into responses (Content-Length, chunked, or to the end), bodies as latin-1 text. */
 export function parseResponses(text: string, headRequests = 0): Resp[] {
-  const out: Resp[] = [];
-  let at = 0;
-  while (at < text.length) {
-    const end = text.indexOf('\r\n\r\n', at);
-    if (end < 0) break;
-    const rawHead = text.slice(at, end);
-    const lines = rawHead.split('\r\n');
-    const status = Number(lines[0].split(' ')[1]);
-    const headers: Record<string, string> = {};
-    for (const l of lines.slice(1)) {
-      const c = l.indexOf(':');
-      headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
-    }
-    let pos = end + 4;
-    let body = '';
-    let chunked = false;
-    const noBody = out.length < headRequests || status === 204 || status === 304 || (status >= 100 && status < 200);
-    if (noBody) {
-      // nothing
-    } else if (headers['transfer-encoding'] === 'chunked') {
-      chunked = true;
-      for (;;) {
-        const le = text.indexOf('\r\n', pos);
-        if (le < 0) { pos = text.length; break; }
-        const size = parseInt(text.slice(pos, le), 16);
-        pos = le + 2;
-        if (size === 0) { pos += 2; break; }
-        body += text.slice(pos, pos + size);
-        pos += size + 2;
-      }
-    } else if (headers['content-length'] !== undefined) {
-      const n = Number(headers['content-length']);
-      body = text.slice(pos, pos + n);
-      pos += n;
-    } else {
-      body = text.slice(pos);
-      pos = text.length;
-    }
-    out.push({ status, headers, rawHead, body, chunked });
-    at = pos;
-  }
-  return out;
+  const heads = Array.from({ length: headRequests }, () => true);
+  return parseRaw(Buffer.from(text, 'latin1'), true, heads, true).responses.map((r) => ({
+    status: r.status, headers: r.header, rawHead: r.rawHead, body: r.body.toString('latin1'), chunked: r.chunked,
+  }));
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };
 
-export async function waitFor(cond: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+/** Waits until `cond()` holds (polling), or fails after `ms`. */
+export const waitFor = until;
 
 export const GET = (path = '/', extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { readPort, spawnFixture } from './helpers/child-server';
+import { sleep } from './helpers/time';
 
 const rss = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PAGE = 16 * 1024;
 
 describe('pipelined output is bounded', () => {

@@ -71,3 +71,19 @@ describe('setting values from text', () => {
     expect(() => parseSettingString(by('statsHttp'), 'maybe', 'command line')).toThrow(/true or false/);
   });
 });
+
+describe('SettingValues is derived from the declarations', () => {
+  it('a misspelt or undeclared name, or a value of the wrong type, fails to compile', async () => {
+    const ts = await import('typescript');
+    const file = path.join(__dirname, 'fixtures', 'types', 'setting-values.ts');
+    const program = ts.createProgram([file], { strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, types: ['node'], skipLibCheck: true, esModuleInterop: true });
+    const messages = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    // Every @ts-expect-error in the fixture found its error, and nothing else is wrong.
+    expect(messages).toEqual([]);
+  }, 60_000);
+
+  it('each setting is exported under its own name, so the derived type is keyed by the name', () => {
+    expect(settingByName('interface')?.cli).toBe('--interface');
+    expect(SETTINGS.every((s) => settingByName(s.name) === s)).toBe(true);
+  });
+});

@@ -7,7 +7,8 @@
 //   INT, QUIT   fast stop
 //   TTIN, TTOU  one worker more, one fewer
 //   USR1        reopen log files (the master's and every worker's)
-// Its loop takes one signal at a time off a queue and dispatches it to handle_<name>;
+//   USR2        ignored, with a warning (no binary upgrade)
+// Its loop takes one signal at a time off a queue and dispatches it through onSignal;
 // every tick it also kills workers past a deadline (murderWorkers) and starts the
 // workers that are missing (manageWorkers).
 import { fork, type ChildProcess } from 'node:child_process';
@@ -161,54 +162,39 @@ export class Arbiter {
     }
   }
 
+  /** What the master does on each signal it installs: a handler per signal, or the compiler complains. */
+  private readonly onSignal: Readonly<Record<MasterSignal, () => void>> = {
+    SIGHUP: () => {
+      if (!this.stopping) void this.reload();
+    },
+    SIGTERM: () => this.beginStop('graceful'),
+    SIGINT: () => this.beginStop('fast'),
+    SIGQUIT: () => this.beginStop('fast'),
+    SIGTTIN: () => {
+      if (this.stopping) return;
+      this.numWorkers++;
+      this.log.info('one more worker', { workers: this.numWorkers });
+    },
+    SIGTTOU: () => {
+      if (this.stopping || this.numWorkers <= 1) return;
+      this.numWorkers--;
+      this.log.info('one fewer worker', { workers: this.numWorkers });
+    },
+    SIGUSR1: () => {
+      this.log.reopen();
+      for (const w of this.workers.values()) this.signal(w, 'SIGUSR1');
+      this.log.info('log files reopened');
+    },
+    // Installed so that it does not end the master (the default action), but tsgi has no
+    // binary upgrade: a new master can take over the same fd:// sockets instead.
+    SIGUSR2: () => this.log.warning('SIGUSR2 ignored: tsgi has no binary upgrade; send HUP to reload the workers'),
+    // The master runs in the foreground and the terminal may resize.
+    SIGWINCH: () => {},
+  };
+
   private dispatch(sig: MasterSignal) {
-    const name = sig.slice(3).toLowerCase();
-    const handler = (this as unknown as Record<string, (() => void) | undefined>)['handle_' + name];
-    if (handler) {
-      this.log.info('signal', { signal: sig });
-      handler.call(this);
-    }
-  }
-
-  // --- signal handlers -------------------------------------------------------
-
-  handle_hup() {
-    if (this.stopping) return;
-    void this.reload();
-  }
-
-  handle_term() {
-    this.beginStop('graceful');
-  }
-
-  handle_int() {
-    this.beginStop('fast');
-  }
-
-  handle_quit() {
-    this.beginStop('fast');
-  }
-
-  handle_ttin() {
-    if (this.stopping) return;
-    this.numWorkers++;
-    this.log.info('one more worker', { workers: this.numWorkers });
-  }
-
-  handle_ttou() {
-    if (this.stopping || this.numWorkers <= 1) return;
-    this.numWorkers--;
-    this.log.info('one fewer worker', { workers: this.numWorkers });
-  }
-
-  handle_usr1() {
-    this.log.reopen();
-    for (const w of this.workers.values()) this.signal(w, 'SIGUSR1');
-    this.log.info('log files reopened');
-  }
-
-  handle_winch() {
-    // Ignored, as the master runs in the foreground and the terminal may resize.
+    if (sig !== 'SIGWINCH') this.log.info('signal', { signal: sig });
+    this.onSignal[sig]();
   }
 
   // --- reload ----------------------------------------------------------------
@@ -228,7 +214,7 @@ export class Arbiter {
         next = { values: this.settings, sources: {} };
       }
       const v = next.values;
-      const changed = ['bind', 'unixSocketMode', 'user', 'group', 'stats', 'statsHttp', 'pidfile']
+      const changed = (['bind', 'unixSocketMode', 'user', 'group', 'stats', 'statsHttp', 'pidfile'] as const)
         .filter((k) => JSON.stringify(v[k]) !== JSON.stringify(this.settings[k]));
       if (changed.length) this.log.warning('reload: these settings take effect on restart only', { settings: changed.join(',') });
       if (v.errorLog !== this.settings.errorLog || v.logLevel !== this.settings.logLevel) {

@@ -1,5 +1,5 @@
 // The master's signal queue. Handlers only enqueue; the arbiter's loop takes signals
-// off the queue one at a time and dispatches each to its handle_<name> method, so no
+// off the queue one at a time and dispatches each through its table of handlers, so no
 // handler runs in the middle of another.
 
 export const MASTER_SIGNALS = ['SIGHUP', 'SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGTTIN', 'SIGTTOU', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'] as const;

@@ -22,12 +22,19 @@ function isSetting(v: unknown): v is Setting {
 // --bind says, and sets wsgi.multiprocess / wsgi.multithread from --workers / --threads.
 export const EMBEDDING_ONLY = new Set(['host', 'port', 'multiprocess', 'multithread']);
 
+// Settings whose name is not a valid export name: export name → setting name.
+const EXPORT_ALIASES = { appInterface: 'interface' } as const;
+
 function collect(modules: object[]): readonly Setting[] {
   const list: Setting[] = [];
   const seen = new Map<string, Setting>();
   for (const mod of modules) {
-    for (const v of Object.values(mod)) {
-      if (!isSetting(v) || EMBEDDING_ONLY.has(v.name)) continue;
+    for (const [exported, v] of Object.entries(mod)) {
+      if (!isSetting(v)) continue;
+      // SettingValues takes each name from the export: they must agree.
+      const expected = (EXPORT_ALIASES as Record<string, string>)[exported] ?? exported;
+      if (v.name !== expected) throw new Error(`setting ${v.name} is exported as ${exported}; export it under its own name (or list it in EXPORT_ALIASES)`);
+      if (EMBEDDING_ONLY.has(v.name)) continue;
       for (const key of [v.name, v.cli, v.env, ...(v.short ? [v.short] : [])]) {
         const other = seen.get(key);
         if (other && other !== v) throw new Error(`settings ${other.name} and ${v.name} both claim ${key}`);
@@ -53,32 +60,20 @@ export function settingByFlag(flag: string): Setting | undefined {
   return byCli.get(flag);
 }
 
-/** The settings' values after precedence; frozen. */
-export type SettingValues = Readonly<Record<string, unknown>> & {
-  readonly bind: readonly string[];
-  readonly backlog: number;
-  readonly unixSocketMode: string;
-  readonly workers: number;
-  readonly threads: number;
-  readonly timeout: number;
-  readonly harakiri: number;
-  readonly maxRequests: number;
-  readonly maxRequestsJitter: number;
-  readonly reloadOnRss: number;
-  readonly gracefulTimeout: number;
-  readonly pidfile: string;
-  readonly user: string;
-  readonly group: string;
-  readonly config: string;
-  readonly accessLog: string;
-  readonly accessLogFormat: string;
-  readonly errorLog: string;
-  readonly logLevel: string;
-  readonly stats: string;
-  readonly statsHttp: boolean;
-  readonly reload: boolean;
-  readonly reloadExtraFiles: readonly string[];
-};
+/** The value type a declaration holds (lists read-only). */
+type ValueOf<S> = S extends { readonly default: infer T } ? (T extends string[] ? readonly string[] : T) : never;
+/** One settings module's values, by export name (collect() checks that it is the setting's name). */
+type ModuleValues<M> = { readonly [K in keyof M as M[K] extends { readonly cli: string; readonly env: string } ? K : never]: ValueOf<M[K]> };
+type Declared = ModuleValues<typeof sockets> & ModuleValues<typeof workers> & ModuleValues<typeof server>
+  & ModuleValues<typeof limits> & ModuleValues<typeof processSettings> & ModuleValues<typeof logging>
+  & ModuleValues<typeof stats> & ModuleValues<typeof development>;
+
+/**
+ * The settings' values after precedence; frozen. Derived from the declarations, so a
+ * misspelt setting name does not compile.
+ */
+export type SettingValues = Omit<Declared, 'host' | 'port' | 'multiprocess' | 'multithread' | keyof typeof EXPORT_ALIASES>
+  & { readonly interface: ValueOf<typeof workers.appInterface> };
 
 export function defaults(): SettingValues {
   const out: Record<string, unknown> = {};

@@ -11,20 +11,26 @@ export interface RawResponse {
   header: Record<string, string>;
   body: Buffer;
   chunked: boolean;
+  /** The status line and header lines as sent, without the blank line. */
+  rawHead: string;
 }
 
 /**
  * Parses as many complete responses as `buf` holds. `headRequests[i]` marks responses to
  * HEAD requests (no body). Returns the responses and the bytes consumed; with `eof`, a
- * response without Content-Length or chunking ends at the end of the input.
+ * response without Content-Length or chunking ends at the end of the input; with `eof`
+ * and `partial`, a last response cut short (its connection closed early) is returned with
+ * the body that arrived.
  */
-export function parseResponses(buf: Buffer, eof = false, headRequests: boolean[] = []): { responses: RawResponse[]; rest: Buffer } {
+export function parseResponses(buf: Buffer, eof = false, headRequests: boolean[] = [], partial = false): { responses: RawResponse[]; rest: Buffer } {
+  const cutShort = eof && partial;
   const responses: RawResponse[] = [];
   let at = 0;
   for (;;) {
     const end = buf.indexOf('\r\n\r\n', at);
     if (end < 0) break;
-    const lines = buf.subarray(at, end).toString('latin1').split('\r\n');
+    const rawHead = buf.subarray(at, end).toString('latin1');
+    const lines = rawHead.split('\r\n');
     const m = /^(HTTP\/1\.[01]) (\d{3}) ?(.*)$/.exec(lines[0]);
     if (!m) throw new Error(`bad status line ${JSON.stringify(lines[0])}`);
     const headers: Array<[string, string]> = [];
@@ -62,20 +68,20 @@ export function parseResponses(buf: Buffer, eof = false, headRequests: boolean[]
         parts.push(buf.subarray(le + 2, le + 2 + size));
         p = le + 2 + size + 2;
       }
-      if (!complete) break;
+      if (!complete && !cutShort) break;
       body = Buffer.concat(parts);
-      pos = p;
+      pos = complete ? p : buf.length;
     } else if (header['content-length'] !== undefined) {
       const n = Number(header['content-length']);
-      if (buf.length < pos + n) break;
+      if (buf.length < pos + n && !cutShort) break;
       body = buf.subarray(pos, pos + n);
-      pos += n;
+      pos = Math.min(buf.length, pos + n);
     } else {
       if (!eof) break;
       body = buf.subarray(pos);
       pos = buf.length;
     }
-    responses.push({ status, reason: m[3], version: m[1], headers, header, body: Buffer.from(body), chunked });
+    responses.push({ status, reason: m[3], version: m[1], headers, header, body: Buffer.from(body), chunked, rawHead });
     at = pos;
   }
   return { responses, rest: buf.subarray(at) };

@@ -1,0 +1,218 @@
+// Unit tests of the request record builder (request_record.h): heads parsed by the real
+// parser, then the record and head string checked field by field, as src/environ.ts
+// reads them. No Node, no libuv; built and run with ASan + UBSan by
+// test/native-request-record.test.ts.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../known_headers.h"
+#include "../parser.h"
+#include "../request_record.h"
+
+using namespace tsgi;
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      failures++;                                                                   \
+    }                                                                               \
+  } while (0)
+
+// One request head through the parser and the builder.
+struct Built {
+  std::string input;  // the parsed spans point into it
+  HeaderField fields[64];
+  RequestHead head;
+  ByteBuffer text;
+  std::vector<int32_t> rec;
+  bool ok = false;
+
+  std::string slice(int32_t from, int32_t to) const {
+    if (from < 0 || to < from || static_cast<size_t>(to) > text.size()) return "<bad slice>";
+    return std::string(text.data() + from, static_cast<size_t>(to - from));
+  }
+  std::string method() const { return slice(0, rec[kRecMethodEnd]); }
+  std::string uri() const { return slice(rec[kRecMethodEnd], rec[kRecTargetEnd]); }
+  std::string path() const { return slice(rec[kRecTargetEnd], rec[kRecPathEnd]); }
+  std::string query() const {
+    return rec[kRecQueryStart] < 0 ? std::string("<none>") : slice(rec[kRecQueryStart], rec[kRecTargetEnd]);
+  }
+  std::string addr() const { return slice(rec[kRecPathEnd], rec[kRecAddrEnd]); }
+  // Header i as "KEY=value" (known ids through kKnownHeaderKeys), in record order.
+  std::string header(int i) const {
+    const int32_t* h = rec.data() + kRecordHeaders + 3 * i;
+    int32_t prev = i == 0 ? rec[kRecAddrEnd] : rec[kRecordHeaders + 3 * (i - 1) + 2];
+    std::string key = h[0] ? std::string(kKnownHeaderKeys[h[0]]) : slice(prev, h[1]);
+    if (h[0]) CHECK(h[1] == prev);
+    return key + "=" + slice(h[1], h[2]);
+  }
+};
+
+static void build(Built* b, const std::string& req, const RecordContext& ctx) {
+  b->input = req;
+  b->head = RequestHead{};
+  b->head.headers = b->fields;
+  b->head.header_capacity = 64;
+  size_t used = 0;
+  ParseLimits limits;
+  ParseStatus st = parse_request_head(b->input.data(), b->input.size(), limits, &b->head, &used);
+  b->ok = st == ParseStatus::Complete;
+  if (b->ok) build_request_record(b->head, ctx, &b->text, &b->rec);
+}
+
+static RecordContext tcp_context(bool keep_alive) {
+  static const char addr[] = "192.0.2.7";
+  RecordContext c;
+  c.remote_addr = addr;
+  c.remote_addr_len = sizeof addr - 1;
+  c.remote_port = 51234;
+  c.local_port = 8080;
+  c.listener = 2;
+  c.keep_alive = keep_alive;
+  return c;
+}
+
+static void test_origin_form() {
+  Built b;
+  build(&b, "GET /a%20b/c%2Fd?x=1&y=%41 HTTP/1.1\r\nHost: example.org\r\nX-Thing: v1\r\nAccept: */*\r\n\r\n",
+        tcp_context(true));
+  CHECK(b.ok);
+  CHECK(b.method() == "GET");
+  CHECK(b.uri() == "/a%20b/c%2Fd?x=1&y=%41");
+  CHECK(b.path() == "/a b/c/d");  // decoded to bytes, %2F included
+  CHECK(b.query() == "x=1&y=%41");  // the query stays raw
+  CHECK(b.addr() == "192.0.2.7");
+  CHECK(b.rec[kRecVersionMinor] == 1);
+  CHECK(b.rec[kRecRemotePort] == 51234);
+  CHECK(b.rec[kRecLocalPort] == 8080);
+  CHECK(b.rec[kRecListener] == 2);
+  CHECK(b.rec[kRecFlags] == kFlagKeepAlive);
+  CHECK(b.rec[kRecHeaderCount] == 3);
+  CHECK(b.header(0) == "HTTP_HOST=example.org");
+  CHECK(b.header(1) == "HTTP_X_THING=v1");
+  CHECK(b.header(2) == "HTTP_ACCEPT=*/*");
+  CHECK(b.rec[kRecTrailersStart] == static_cast<int32_t>(b.text.size()));
+  CHECK(record_ints(b.rec) == kRecordHeaders + 9);
+}
+
+static void test_no_query_and_invalid_escapes() {
+  Built b;
+  build(&b, "GET /100%/%zz/%4 HTTP/1.0\r\n\r\n", tcp_context(false));
+  CHECK(b.ok);
+  CHECK(b.path() == "/100%/%zz/%4");  // invalid escapes are kept as they are
+  CHECK(b.query() == "<none>");
+  CHECK(b.rec[kRecVersionMinor] == 0);
+  CHECK(b.rec[kRecFlags] == 0);
+  CHECK(b.rec[kRecHeaderCount] == 0);
+
+  Built e;
+  build(&e, "GET /p? HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  CHECK(e.ok);
+  CHECK(e.path() == "/p");
+  CHECK(e.query() == "");  // present and empty
+  CHECK(e.rec[kRecQueryStart] == e.rec[kRecTargetEnd]);
+
+  Built z;
+  build(&z, "GET /%00%ff HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  CHECK(z.ok);
+  CHECK(z.path() == std::string("/\0\xff", 3));  // any byte, NUL included
+}
+
+static void test_absolute_form() {
+  Built b;
+  build(&b, "GET http://example.org:8080/x%2Fy?q=1 HTTP/1.1\r\nHost: example.org:8080\r\n\r\n", tcp_context(true));
+  CHECK(b.ok);
+  CHECK(b.uri() == "http://example.org:8080/x%2Fy?q=1");
+  CHECK(b.path() == "/x/y");
+  CHECK(b.query() == "q=1");
+
+  Built empty;
+  build(&empty, "GET http://example.org HTTP/1.1\r\nHost: example.org\r\n\r\n", tcp_context(true));
+  CHECK(empty.ok);
+  CHECK(empty.path() == "/");  // an empty path is "/"
+  CHECK(empty.query() == "<none>");
+
+  Built q;
+  build(&q, "GET https://example.org?a=b HTTP/1.1\r\nHost: example.org\r\n\r\n", tcp_context(true));
+  CHECK(q.ok);
+  CHECK(q.path() == "/");
+  CHECK(q.query() == "a=b");
+}
+
+static void test_asterisk_and_flags() {
+  Built b;
+  build(&b, "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  CHECK(b.ok);
+  CHECK(b.uri() == "*");
+  CHECK(b.path() == "*");
+
+  Built h;
+  build(&h, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  CHECK(h.ok);
+  CHECK(is_head_method(h.head));
+  CHECK(h.rec[kRecFlags] == (kFlagKeepAlive | kFlagHead));
+
+  Built c;
+  build(&c, "POST /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n",
+        tcp_context(false));
+  CHECK(c.ok);
+  CHECK(!is_head_method(c.head));
+  CHECK(c.rec[kRecFlags] == kFlagChunkedBody);
+  CHECK(c.rec[kRecHeaderCount] == 3);
+  CHECK(c.header(2) == "CONTENT_TYPE=text/plain");
+}
+
+static void test_underscore_names_and_unix_socket() {
+  RecordContext unix_ctx;  // Unix socket: no address, no ports
+  unix_ctx.listener = 0;
+  unix_ctx.keep_alive = true;
+  Built b;
+  build(&b, "GET / HTTP/1.1\r\nHost: h\r\nX_User: admin\r\nX-User: alice\r\n\r\n", unix_ctx);
+  CHECK(b.ok);
+  CHECK(b.addr() == "");
+  CHECK(b.rec[kRecRemotePort] == 0);
+  CHECK(b.rec[kRecLocalPort] == 0);
+  CHECK(b.rec[kRecHeaderCount] == 2);  // X_User is left out: it would alias X-User
+  CHECK(b.header(1) == "HTTP_X_USER=alice");
+}
+
+static void test_reuse_and_growth() {
+  // The same buffers for a later, larger request: cleared and grown, nothing stale.
+  Built b;
+  build(&b, "GET /first?x HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  CHECK(b.ok);
+  std::string req = "GET /second HTTP/1.1\r\nHost: h\r\n";
+  for (int i = 0; i < 40; i++) req += "X-H" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
+  req += "\r\n";
+  Built big;
+  big.text.append("stale", 5);
+  big.rec.assign(4, 7);
+  build(&big, req, tcp_context(true));
+  CHECK(big.ok);
+  CHECK(big.method() == "GET");
+  CHECK(big.path() == "/second");
+  CHECK(big.rec[kRecHeaderCount] == 41);
+  CHECK(big.rec.size() >= kRecordHeaders + 3 * 41);
+  CHECK(big.header(40) == "HTTP_X_H39=v39");
+  for (size_t i = 12; i < kRecordHeaders; i++) CHECK(big.rec[i] == 0);
+}
+
+int main() {
+  test_origin_form();
+  test_no_query_and_invalid_escapes();
+  test_absolute_form();
+  test_asterisk_and_flags();
+  test_underscore_names_and_unix_socket();
+  test_reuse_and_growth();
+  if (failures) {
+    std::fprintf(stderr, "%d check(s) failed\n", failures);
+    return 1;
+  }
+  std::printf("all checks passed\n");
+  return 0;
+}
