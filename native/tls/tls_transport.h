@@ -56,6 +56,12 @@ class TlsTransport final : public Transport, private TlsSink {
   // Writes pending ciphertext that no queue write covers (after feed, close_notify).
   void flush_output();
 
+  // Frees the session (the connection is back in the pool).
+  void release_session() {
+    stop();
+    session_.reset();
+  }
+
   const TlsSession* session() const { return session_.get(); }
   bool handshake_done() const { return session_ && session_->handshake_done(); }
 
