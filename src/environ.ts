@@ -18,9 +18,10 @@ export interface EnvironContext {
   readonly fileWrapper: FileWrapperFactory;
   /** Environ keys by known-header id (binding.knownHeaders()). */
   readonly knownKeys: readonly string[];
-  /** SERVER_NAME and SERVER_PORT by listener index. */
+  /** SERVER_NAME, SERVER_PORT and wsgi.url_scheme by listener index. */
   serverNames: string[];
   serverPorts: string[];
+  urlSchemes: string[];
 }
 
 /** wsgi.version: (1, 0), frozen and shared by every environ. */
@@ -87,7 +88,7 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     REMOTE_PORT: remotePort === 0 ? '' : '' + remotePort,
     REQUEST_URI: head.slice(methodEnd, targetEnd),
     'wsgi.version': WSGI_VERSION,
-    'wsgi.url_scheme': ctx.urlScheme,
+    'wsgi.url_scheme': ctx.urlSchemes[listener] ?? ctx.urlScheme,
     'wsgi.input': input,
     'wsgi.errors': ctx.errors,
     'wsgi.multithread': ctx.multithread,

@@ -57,6 +57,41 @@ export interface NativeAddress {
   port: number;            // 0 for Unix sockets
 }
 
+/** TLS of an https listener: PEM bytes read by the TypeScript side, settings validated there. */
+export interface NativeTlsOptions {
+  cert: Buffer;                // certificate chain, PEM
+  key: Buffer;                 // private key, PEM (may be the same bytes as cert)
+  passphrase: string;          // of an encrypted key; '' when none
+  ca: Buffer | undefined;      // CA certificates for client certificates, PEM
+  certReqs: 'none' | 'optional' | 'required';
+  ciphers: string;             // OpenSSL cipher list for TLS 1.2; '' keeps OpenSSL's default
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  sni: Readonly<Record<string, { cert: Buffer; key: Buffer }>>; // by lower-case server name ('*.example.com' allowed)
+  handshakeTimeoutMs: number;  // a handshake not done this long after accept: closed
+}
+
+/**
+ * What one listener speaks, given as the last argument of listenTcp/listenUnix/listenFd.
+ * Everything past the listener (parser output, record, dispatch) is the same for each.
+ */
+export interface NativeListenOptions {
+  protocol: 'http' | 'uwsgi';  // 'uwsgi': nginx's uwsgi_pass packets (modifier1 0), answered in HTTP
+  tls?: NativeTlsOptions;      // present: HTTP over TLS
+  proxyProtocol?: boolean;     // each connection starts with a PROXY protocol v1/v2 header
+  proxyAllow?: string[];       // peers allowed to send it: addresses, CIDR ranges, '*'; others are closed
+  uwsgiBufferSize?: number;    // largest uwsgi packet, bytes
+}
+
+/**
+ * Optional features of this build of the native core. A listener asking for one that is
+ * absent is refused by the TypeScript side with a clear error (never served as plain HTTP).
+ */
+export interface NativeCapabilities {
+  tls?: boolean;
+  uwsgi?: boolean;
+  proxyProtocol?: boolean;
+}
+
 export interface NativeStats {
   connections: number;     // open now
   requests: number;        // dispatched to JS since start
@@ -72,19 +107,21 @@ export interface NativeBinding {
   knownHeaders(): string[];
   /** The request record, rewritten before each onRequest (layout: REC_* below). */
   record: Int32Array;
+  /** What this build supports beyond plain HTTP listeners (absent: none of it). */
+  capabilities?: NativeCapabilities;
 
   createServer(limits: NativeLimits, handlers: NativeHandlers): number;
   /** host '' means all IPv4 and IPv6 addresses ('::' dual-stack). Throws an Error with .code (EADDRINUSE…). */
-  listenTcp(server: number, host: string, port: number, backlog: number): NativeAddress;
+  listenTcp(server: number, host: string, port: number, backlog: number, options?: NativeListenOptions): NativeAddress;
   /** mode: file mode for the socket file, or -1 to leave it. An existing stale socket file is an error (EADDRINUSE). */
-  listenUnix(server: number, socketPath: string, backlog: number, mode: number): NativeAddress;
+  listenUnix(server: number, socketPath: string, backlog: number, mode: number, options?: NativeListenOptions): NativeAddress;
   /**
    * A bound socket (TCP or Unix) inherited by this process, listening already or not (the
    * pre-fork master binds without listening); it is dup()ed, the caller keeps fd.
    * listen(2) is called on it with backlog (511 when absent); on an already listening
    * socket that resizes its accept queue, for every process sharing the socket.
    */
-  listenFd(server: number, fd: number, backlog: number): NativeAddress;
+  listenFd(server: number, fd: number, backlog: number, options?: NativeListenOptions): NativeAddress;
   /**
    * Stops accepting on every listener of the server (the sockets are closed). Connections
    * already waiting in a listener's accept queue are accepted first (closing the socket

@@ -14,7 +14,10 @@ import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type Native
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { Exchange, type GatewayContext } from './response';
 import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
-import type { App, FileWrapperFactory, ServerAddress } from './types';
+import { checkCapabilities, nativeListenOptions } from './listen-options';
+import { forwardedTrust } from './forwarded-trust';
+import { healthResponder } from './health';
+import type { App, Environ, FileWrapperFactory, ServerAddress } from './types';
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
 
@@ -93,9 +96,14 @@ export class Server {
       knownKeys,
       serverNames: [],
       serverPorts: [],
+      urlSchemes: [],
     };
     const gateway: GatewayContext = { nb, app: this.app, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
-    const id = nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway));
+    const front: FrontContext = {
+      health: healthResponder(opts.healthPath, nb, () => this.state !== 'listening'),
+      forwarded: forwardedTrust(opts.forwardedAllowIps),
+    };
+    const id = nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway, front));
     this[kNativeId] = id;
 
     try {
@@ -104,6 +112,7 @@ export class Server {
         this.listeners.push(Object.freeze({ address: addr.address, family: addr.family, port: addr.port }));
         ctx.serverNames.push(serverName(b, addr));
         ctx.serverPorts.push(addr.family === 'unix' ? '' : String(addr.port));
+        ctx.urlSchemes.push(b.tls ? 'https' : opts.urlScheme);
       });
     } catch (e) {
       nb.stopListening(id);
@@ -188,16 +197,26 @@ export class Server {
   }
 }
 
+/** What the server does with a request before the application sees it. */
+interface FrontContext {
+  /** healthPath: answers the request itself (true) or leaves it (false). */
+  readonly health: ((conn: number, head: string, bodyFd: number) => boolean) | undefined;
+  /** forwardedAllowIps: trusted forwarded headers into the environ. */
+  readonly forwarded: ((environ: Environ) => void) | undefined;
+}
+
 /** The native callbacks of one server. */
-function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayContext): NativeHandlers {
+function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayContext, front: FrontContext): NativeHandlers {
   const rec = nb.record;
   const live = gateway.live;
   return {
     onRequest(conn, head, body, bodyFd, bodyLength) {
       let input: RequestInput | null = null;
       try {
+        if (front.health !== undefined && front.health(conn, head, bodyFd)) return;
         if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
         const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength);
+        if (front.forwarded !== undefined) front.forwarded(environ);
         new Exchange(gateway, conn, environ, input, rec[REC_FLAGS]).run();
       } catch (e) {
         // Only a bug in tsgi itself gets here; never let it reach the native caller.
@@ -225,11 +244,13 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
+  const lo = nativeListenOptions(b, opts);
+  checkCapabilities(nb, b, lo);
   try {
     switch (b.kind) {
-      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog);
-      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode);
-      case 'fd': return nb.listenFd(id, b.fd, opts.backlog);
+      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog, lo);
+      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode, lo);
+      case 'fd': return nb.listenFd(id, b.fd, opts.backlog, lo);
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
