@@ -60,6 +60,12 @@ class TlsTransport final : public Transport, private TlsSink {
   void release_session() {
     stop();
     session_.reset();
+    out_.clear();
+    out_off_ = 0;
+    out_.shrink_if_over(0);
+    inflight_.shrink_if_over(0);
+    user_bufs_.clear();
+    user_bufs_.shrink_to_fit();
   }
 
   const TlsSession* session() const { return session_.get(); }
