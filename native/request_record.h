@@ -66,6 +66,7 @@ enum RequestFlag : int32_t {
   kFlagKeepAlive = 1,    // the connection persists after this response (unless it says otherwise)
   kFlagHead = 2,         // REQUEST_METHOD is HEAD: no response body is sent
   kFlagChunkedBody = 4,  // the body arrived chunked
+  kFlagTls = 8,          // the connection is TLS (https): HTTPS=on, tsgi.tls
 };
 
 // What the record says beside the head itself.
@@ -76,6 +77,7 @@ struct RecordContext {
   int local_port = 0;
   int listener = 0;
   bool keep_alive = false;  // the server's decision: kFlagKeepAlive
+  bool tls = false;         // kFlagTls
 };
 
 // True when the method is HEAD.

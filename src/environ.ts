@@ -6,7 +6,7 @@ import {
   REC_ADDR_END, REC_REMOTE_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
   REC_TRAILERS_START, FLAG_CHUNKED_BODY,
 } from './native';
-import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from './types';
+import type { Environ, ErrorStream, FileWrapperFactory, InputStream, TlsInfo } from './types';
 
 /** What the environ takes from the server rather than the request; built once per server. */
 export interface EnvironContext {
@@ -18,9 +18,10 @@ export interface EnvironContext {
   readonly fileWrapper: FileWrapperFactory;
   /** Environ keys by known-header id (binding.knownHeaders()). */
   readonly knownKeys: readonly string[];
-  /** SERVER_NAME and SERVER_PORT by listener index. */
+  /** SERVER_NAME, SERVER_PORT and wsgi.url_scheme by listener index. */
   serverNames: string[];
   serverPorts: string[];
+  urlSchemes: string[];
 }
 
 /** wsgi.version: (1, 0), frozen and shared by every environ. */
@@ -57,7 +58,7 @@ function trailers(text: string): ReadonlyArray<readonly [string, string]> {
  * `bodyLength` is the number of body bytes received (CONTENT_LENGTH of a chunked body).
  */
 export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string, conn: number,
-                             input: InputStream, bodyLength: number): Environ {
+                             input: InputStream, bodyLength: number, tls?: TlsInfo): Environ {
   const methodEnd = rec[REC_METHOD_END];
   const targetEnd = rec[REC_TARGET_END];
   const queryStart = rec[REC_QUERY_START];
@@ -87,7 +88,7 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     REMOTE_PORT: remotePort === 0 ? '' : '' + remotePort,
     REQUEST_URI: head.slice(methodEnd, targetEnd),
     'wsgi.version': WSGI_VERSION,
-    'wsgi.url_scheme': ctx.urlScheme,
+    'wsgi.url_scheme': ctx.urlSchemes[listener] ?? ctx.urlScheme,
     'wsgi.input': input,
     'wsgi.errors': ctx.errors,
     'wsgi.multithread': ctx.multithread,
@@ -117,6 +118,10 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     // differing ones) and a second Content-Type is refused: the first is the value.
     else if (key === CONTENT_LENGTH || key === CONTENT_TYPE) { if (prev === '') env[key] = value; }
     else env[key] = prev + (key === HTTP_COOKIE ? '; ' : ',') + value;
+  }
+  if (tls !== undefined) {
+    environ.HTTPS = 'on';
+    environ['tsgi.tls'] = tls;
   }
   if ((rec[REC_FLAGS] & FLAG_CHUNKED_BODY) !== 0) {
     environ.CONTENT_LENGTH = '' + bodyLength;

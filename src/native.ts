@@ -35,7 +35,7 @@ export interface NativeHandlers {
    * A connection has at most one request in flight: the next pipelined request is not
    * dispatched before this one's response ended (respond/end/abort).
    */
-  onRequest(conn: number, head: string, body: Buffer | null, bodyFd: number, bodyLength: number): void;
+  onRequest(conn: number, head: string, body: Buffer | null, bodyFd: number, bodyLength: number, tls: NativeTlsInfo | undefined): void;
   /** The connection's write queue fell below its low-water mark after write() returned false, or a sendFile finished. */
   onDrain(conn: number): void;
   /**
@@ -51,10 +51,55 @@ export interface NativeHandlers {
   onAbort(conn: number): void;
 }
 
+/**
+ * The TLS state of an HTTPS connection, given to onRequest (undefined on other listeners):
+ * one frozen object per connection, made at its first request.
+ */
+export interface NativeTlsInfo {
+  readonly protocol: string;     // 'TLSv1.3'
+  readonly cipher: string;       // 'TLS_AES_256_GCM_SHA384'
+  readonly peerSubject: string;  // the verified client certificate's subject (RFC 2253), or ''
+}
+
 export interface NativeAddress {
   address: string;         // '127.0.0.1', '::1', or the socket path for Unix sockets
   family: 'IPv4' | 'IPv6' | 'unix';
   port: number;            // 0 for Unix sockets
+}
+
+/** TLS of an https listener: PEM bytes read by the TypeScript side, settings validated there. */
+export interface NativeTlsOptions {
+  cert: Buffer;                // certificate chain, PEM
+  key: Buffer;                 // private key, PEM (may be the same bytes as cert)
+  passphrase: string;          // of an encrypted key; '' when none
+  ca: Buffer | undefined;      // CA certificates for client certificates, PEM
+  certReqs: 'none' | 'optional' | 'required';
+  ciphers: string;             // OpenSSL cipher list for TLS 1.2; '' keeps OpenSSL's default
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  sni: Readonly<Record<string, { cert: Buffer; key: Buffer }>>; // by lower-case server name ('*.example.com' allowed)
+  handshakeTimeoutMs: number;  // a handshake not done this long after accept: closed
+}
+
+/**
+ * What one listener speaks, given as the last argument of listenTcp/listenUnix/listenFd.
+ * Everything past the listener (parser output, record, dispatch) is the same for each.
+ */
+export interface NativeListenOptions {
+  protocol: 'http' | 'uwsgi';  // 'uwsgi': nginx's uwsgi_pass packets (modifier1 0), answered in HTTP
+  tls?: NativeTlsOptions;      // present: HTTP over TLS
+  proxyProtocol?: boolean;     // each connection starts with a PROXY protocol v1/v2 header
+  proxyAllow?: string[];       // peers allowed to send it: addresses, CIDR ranges, '*'; others are closed
+  uwsgiBufferSize?: number;    // largest uwsgi packet, bytes
+}
+
+/**
+ * Optional features of this build of the native core. A listener asking for one that is
+ * absent is refused by the TypeScript side with a clear error (never served as plain HTTP).
+ */
+export interface NativeCapabilities {
+  tls?: boolean;
+  uwsgi?: boolean;
+  proxyProtocol?: boolean;
 }
 
 export interface NativeStats {
@@ -72,19 +117,21 @@ export interface NativeBinding {
   knownHeaders(): string[];
   /** The request record, rewritten before each onRequest (layout: REC_* below). */
   record: Int32Array;
+  /** What this build supports beyond plain HTTP listeners (absent: none of it). */
+  capabilities?: NativeCapabilities;
 
   createServer(limits: NativeLimits, handlers: NativeHandlers): number;
   /** host '' means all IPv4 and IPv6 addresses ('::' dual-stack). Throws an Error with .code (EADDRINUSE…). */
-  listenTcp(server: number, host: string, port: number, backlog: number): NativeAddress;
+  listenTcp(server: number, host: string, port: number, backlog: number, options?: NativeListenOptions): NativeAddress;
   /** mode: file mode for the socket file, or -1 to leave it. An existing stale socket file is an error (EADDRINUSE). */
-  listenUnix(server: number, socketPath: string, backlog: number, mode: number): NativeAddress;
+  listenUnix(server: number, socketPath: string, backlog: number, mode: number, options?: NativeListenOptions): NativeAddress;
   /**
    * A bound socket (TCP or Unix) inherited by this process, listening already or not (the
    * pre-fork master binds without listening); it is dup()ed, the caller keeps fd.
    * listen(2) is called on it with backlog (511 when absent); on an already listening
    * socket that resizes its accept queue, for every process sharing the socket.
    */
-  listenFd(server: number, fd: number, backlog: number): NativeAddress;
+  listenFd(server: number, fd: number, backlog: number, options?: NativeListenOptions): NativeAddress;
   /**
    * Stops accepting on every listener of the server (the sockets are closed). Connections
    * already waiting in a listener's accept queue are accepted first (closing the socket
@@ -149,6 +196,12 @@ export interface NativeBinding {
   sendFile(conn: number, fd: number, offset: number, length: number): number;
   /** Closes the connection now (a response whose headers went out can no longer be completed). */
   abort(conn: number): void;
+  /**
+   * A new TLS configuration for every HTTPS listener of the server: new handshakes use
+   * it, open connections keep theirs. Throws an Error (code ERR_TSGI_TLS, the message says
+   * what is wrong) and changes nothing when it cannot be used. Returns the listeners updated.
+   */
+  reloadTls?(server: number, tls: NativeTlsOptions): number;
 }
 
 // Request record layout (Int32Array indexes). Positions are indexes into `head`.
@@ -174,7 +227,8 @@ export const MAX_HEADERS_CAP = 1024;
 
 export const FLAG_KEEP_ALIVE = 1;      // the connection persists after this response (unless the response says otherwise)
 export const FLAG_HEAD = 2;            // REQUEST_METHOD is HEAD: no response body is sent
-export const FLAG_CHUNKED_BODY = 4;    // the body arrived chunked (CONTENT_LENGTH is what was received)
+export const FLAG_CHUNKED_BODY = 4;
+export const FLAG_TLS = 8;             // the connection is TLS (HTTPS=on; onRequest gets its tsgi.tls)    // the body arrived chunked (CONTENT_LENGTH is what was received)
 
 export const RESP_HAS_DATE = 1;        // the application sent Date itself
 export const RESP_CLOSE = 2;           // close the connection after this response

@@ -4,13 +4,15 @@ import os from 'node:os';
 import { checkValue, type Setting } from './settings/setting';
 import { limitSettings } from './settings/limits';
 import { serverSettings } from './settings/server';
+import { proxySettings } from './settings/proxy';
+import { resolveTls, type TlsOptions } from './tls-options';
 import { backlog as backlogSetting, unixSocketMode as unixSocketModeSetting } from './settings/sockets';
 import { gracefulTimeout as gracefulTimeoutSetting, harakiri as harakiriSetting } from './settings/workers';
-import { parseBind, type BindAddress } from './bind';
+import { formatBind, parseBind, type BindAddress } from './bind';
 import { parseBytes, parseDuration } from './settings/units';
 import { OptionError } from './errors';
 import { Logger, type LogLevel } from './log';
-import type { NativeLimits } from './native';
+import type { NativeLimits, NativeTlsOptions } from './native';
 import type { ServerHooks } from './types';
 
 /** A stream that wsgi.errors writes to (process.stderr by default). */
@@ -23,8 +25,20 @@ export interface ServerOptions {
   host?: string;
   /** Port to listen on when `bind` is not given (default 8000; 0 picks a free port). */
   port?: number;
-  /** Bind strings: 'HOST:PORT', '[::1]:PORT', 'unix:PATH', 'fd://N'. Replaces host and port. */
+  /** Bind strings: 'HOST:PORT', '[::1]:PORT', 'unix:PATH', 'fd://N', and with a scheme 'https://HOST:PORT', 'uwsgi://HOST:PORT', 'https+unix:PATH', 'uwsgi+unix:PATH'. Replaces host and port. */
   bind?: string | string[];
+  /** TLS of the https binds: { cert, key, ... } as PEM text, Buffers or file paths. */
+  tls?: TlsOptions;
+  /** Largest uwsgi packet on uwsgi binds, bytes (default 4096). */
+  uwsgiBufferSize?: number | string;
+  /** Every connection starts with a PROXY protocol (v1/v2) header. Default false. */
+  proxyProtocol?: boolean;
+  /** Who may send the PROXY protocol header: addresses, CIDR ranges, '*'. Default loopback. */
+  proxyAllowIps?: string[];
+  /** Whose forwarded headers (X-Forwarded-*, Forwarded) are believed: addresses, CIDR ranges, 'unix', '*'. Default none (the tsgi command's default is 127.0.0.1, ::1, unix). */
+  forwardedAllowIps?: string[];
+  /** A path answered by the server without calling the application: 200 while serving, 503 once closing. Default '' (none). */
+  healthPath?: string;
   backlog?: number;
   /** File mode of unix: sockets in octal ('660'); '' leaves the umask's. */
   unixSocketMode?: string;
@@ -80,12 +94,18 @@ export interface ResolvedOptions {
   readonly limits: Readonly<NativeLimits>;
   readonly harakiri: number;
   readonly gracefulTimeout: number;
+  readonly tls: NativeTlsOptions | undefined;
+  readonly proxyProtocol: boolean;
+  readonly proxyAllowIps: readonly string[];
+  readonly uwsgiBufferSize: number;
+  readonly forwardedAllowIps: readonly string[];
+  readonly healthPath: string;
 }
 
 // Declarations are typed by value (Setting<number>…); checkValue takes any of them.
-const SETTINGS = [...serverSettings, ...limitSettings, backlogSetting, unixSocketModeSetting, harakiriSetting, gracefulTimeoutSetting] as unknown as readonly Setting[];
+const SETTINGS = [...serverSettings, ...limitSettings, ...proxySettings, backlogSetting, unixSocketModeSetting, harakiriSetting, gracefulTimeoutSetting] as unknown as readonly Setting[];
 const BY_NAME = new Map(SETTINGS.map((s) => [s.name, s]));
-const OTHER_KEYS = ['bind', 'errors', 'hooks', 'signal', 'logger', 'logLevel'];
+const OTHER_KEYS = ['bind', 'tls', 'errors', 'hooks', 'signal', 'logger', 'logLevel'];
 const LOG_LEVELS = ['debug', 'info', 'warning', 'error', 'critical'];
 /** Process-manager settings that an embedded server cannot honour, with what to use instead. */
 const MANAGER_ONLY: Record<string, string> = {
@@ -160,7 +180,13 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
     binds = list.map((b: string) => parseBind(b));
   } else {
     const h = value<string>(BY_NAME.get('host')!);
-    binds = [Object.freeze({ kind: 'tcp' as const, host: h, port: value<number>(BY_NAME.get('port')!) })];
+    binds = [Object.freeze({ kind: 'tcp' as const, host: h, port: value<number>(BY_NAME.get('port')!), protocol: 'http' as const, tls: false })];
+  }
+
+  const tls = raw.tls === undefined ? undefined : resolveTls(raw.tls);
+  const https = binds.find((b) => b.tls);
+  if (https !== undefined && tls === undefined) {
+    throw invalid(`bind ${JSON.stringify(formatBind(https))} is https and needs a certificate: give the option tls: { cert, key } (PEM text, Buffers or file paths)`);
   }
 
   const errors = raw.errors ?? process.stderr;
@@ -219,5 +245,12 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
     limits,
     harakiri: value<number>(harakiriSetting as unknown as Setting),
     gracefulTimeout: value<number>(gracefulTimeoutSetting as unknown as Setting),
+    tls,
+    proxyProtocol: value<boolean>(BY_NAME.get('proxyProtocol')!),
+    proxyAllowIps: Object.freeze([...value<string[]>(BY_NAME.get('proxyAllowIps')!)]),
+    uwsgiBufferSize: value<number>(BY_NAME.get('uwsgiBufferSize')!),
+    // An embedded server believes no one's forwarded headers unless told whom to.
+    forwardedAllowIps: Object.freeze(raw.forwardedAllowIps === undefined ? [] : [...value<string[]>(BY_NAME.get('forwardedAllowIps')!)]),
+    healthPath: value<string>(BY_NAME.get('healthPath')!),
   });
 }

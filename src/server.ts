@@ -12,9 +12,13 @@ import { fileWrapper } from './file-wrapper';
 import { EMPTY_INPUT, RequestInput } from './input';
 import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
+import { resolveTls, type TlsOptions } from './tls-options';
 import { Exchange, type GatewayContext } from './response';
 import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
-import type { App, FileWrapperFactory, ServerAddress } from './types';
+import { checkCapabilities, nativeListenOptions } from './listen-options';
+import { forwardedTrust } from './forwarded-trust';
+import { healthResponder } from './health';
+import type { App, Environ, FileWrapperFactory, ServerAddress } from './types';
 
 type State = 'new' | 'listening' | 'closing' | 'closed';
 
@@ -43,6 +47,8 @@ export class Server {
   private closing: Promise<void> | undefined;
   private onSignal: (() => void) | undefined;
   private nb: NativeBinding | undefined;
+  /** The tls option as given (paths are read again by reloadTls()). */
+  private readonly tlsOption: TlsOptions | undefined;
 
   constructor(app: App, options?: ServerOptions) {
     if (typeof app !== 'function') {
@@ -50,6 +56,26 @@ export class Server {
     }
     this.app = app;
     this[kOptions] = resolveOptions(options);
+    this.tlsOption = options?.tls;
+  }
+
+  /**
+   * A new certificate configuration for the HTTPS listeners: `tls` as for the tls option
+   * ({ cert, key, ... }; paths are read now), or without it the tls option given at
+   * creation read again (a renewed certificate at the same paths). New handshakes use
+   * it; open connections keep the one they started with. Throws an OptionError saying
+   * what is wrong (the current configuration stays). Returns how many listeners took it.
+   */
+  reloadTls(tls?: TlsOptions): number {
+    const given = tls ?? this.tlsOption;
+    if (given === undefined) throw new OptionError('TSGI_ERR_INVALID_OPTION', 'reloadTls(): this server has no tls option; give the new one: reloadTls({ cert, key })');
+    const resolved = resolveTls(given);
+    if (this.nb === undefined || this[kNativeId] < 0 || this.state !== 'listening' || this.nb.reloadTls === undefined) return 0;
+    try {
+      return this.nb.reloadTls(this[kNativeId], resolved);
+    } catch (e) {
+      throw new OptionError('TSGI_ERR_INVALID_OPTION', `reloadTls(): ${(e as Error).message}; the current certificates stay in use`);
+    }
   }
 
   /** True between listen() resolving and close() being called. */
@@ -93,9 +119,14 @@ export class Server {
       knownKeys,
       serverNames: [],
       serverPorts: [],
+      urlSchemes: [],
     };
     const gateway: GatewayContext = { nb, app: this.app, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
-    const id = nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway));
+    const front: FrontContext = {
+      health: healthResponder(opts.healthPath, nb, () => this.state !== 'listening'),
+      forwarded: forwardedTrust(opts.forwardedAllowIps),
+    };
+    const id = nb.createServer({ ...opts.limits }, makeHandlers(nb, ctx, gateway, front));
     this[kNativeId] = id;
 
     try {
@@ -104,6 +135,7 @@ export class Server {
         this.listeners.push(Object.freeze({ address: addr.address, family: addr.family, port: addr.port }));
         ctx.serverNames.push(serverName(b, addr));
         ctx.serverPorts.push(addr.family === 'unix' ? '' : String(addr.port));
+        ctx.urlSchemes.push(b.tls ? 'https' : opts.urlScheme);
       });
     } catch (e) {
       nb.stopListening(id);
@@ -188,16 +220,26 @@ export class Server {
   }
 }
 
+/** What the server does with a request before the application sees it. */
+interface FrontContext {
+  /** healthPath: answers the request itself (true) or leaves it (false). */
+  readonly health: ((conn: number, head: string, bodyFd: number) => boolean) | undefined;
+  /** forwardedAllowIps: trusted forwarded headers into the environ. */
+  readonly forwarded: ((environ: Environ) => void) | undefined;
+}
+
 /** The native callbacks of one server. */
-function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayContext): NativeHandlers {
+function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayContext, front: FrontContext): NativeHandlers {
   const rec = nb.record;
   const live = gateway.live;
   return {
-    onRequest(conn, head, body, bodyFd, bodyLength) {
+    onRequest(conn, head, body, bodyFd, bodyLength, tls) {
       let input: RequestInput | null = null;
       try {
+        if (front.health !== undefined && front.health(conn, head, bodyFd)) return;
         if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
-        const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength);
+        const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength, tls);
+        if (front.forwarded !== undefined) front.forwarded(environ);
         new Exchange(gateway, conn, environ, input, rec[REC_FLAGS]).run();
       } catch (e) {
         // Only a bug in tsgi itself gets here; never let it reach the native caller.
@@ -225,17 +267,20 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
+  const lo = nativeListenOptions(b, opts);
+  checkCapabilities(nb, b, lo);
   try {
     switch (b.kind) {
-      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog);
-      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode);
-      case 'fd': return nb.listenFd(id, b.fd, opts.backlog);
+      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog, lo);
+      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode, lo);
+      case 'fd': return nb.listenFd(id, b.fd, opts.backlog, lo);
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const hint = code === 'EADDRINUSE' ? 'another process listens there (or a stale socket file exists): stop it or pick another address'
       : code === 'EACCES' ? 'permission denied: use a port above 1023 or run with the needed privilege'
       : code === 'EADDRNOTAVAIL' ? 'that address is not on this machine'
+      : code === 'ERR_TSGI_TLS' ? 'check the tls options: certificate, key, passphrase, CA certificates, ciphers'
       : code === 'EBADF' || code === 'ENOTSOCK' ? 'the file descriptor is not an inherited listening socket'
       : 'see the cause';
     throw new ListenError(`cannot listen on ${formatBind(b)}: ${(e as Error).message ?? e} (${hint})`, code, e);

@@ -8,7 +8,7 @@ import { Logger } from '../src/log';
 describe('options', () => {
   it('defaults come from the setting declarations', () => {
     const o = resolveOptions({});
-    expect(o.binds).toEqual([{ kind: 'tcp', host: '127.0.0.1', port: 8000 }]);
+    expect(o.binds).toEqual([{ kind: 'tcp', host: '127.0.0.1', port: 8000, protocol: 'http', tls: false }]);
     expect(o.limits).toMatchObject({ maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, keepAliveTimeoutMs: 5000, maxKeepAliveRequests: 0 });
     expect(o.limits.spoolDir).not.toBe('');
     expect(o.hooks).toBeUndefined();

@@ -11,6 +11,13 @@ import { resolveSettings } from '../src/settings/sources';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-precedence-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** An existing file for the settings that name one (the TLS files). */
+function pemFile(n: number): string {
+  const file = path.join(dir, `file${n}.pem`);
+  fs.writeFileSync(file, '-----BEGIN CERTIFICATE-----\n');
+  return file;
+}
+
 /**
  * Three distinct valid values for a setting: as text (for the CLI and env), as the config
  * file gives it (`config`, when not the same as the resolved value) and as resolved (`value`).
@@ -27,12 +34,16 @@ function samples(s: Setting): Array<{ text: string; value: unknown; config?: unk
         : [{ text: 'true', value: true }, { text: 'false', value: false }, { text: 'true', value: true }];
     case 'list':
       if (s.name === 'bind') return [1, 2, 3].map((n) => ({ text: `127.0.0.1:${9000 + n}`, value: [`127.0.0.1:${9000 + n}`] }));
+      if (s.name === 'sni') return [1, 2, 3].map((n) => ({ text: `h${n}.example=${pemFile(n)}`, value: [`h${n}.example=${pemFile(n)}`] }));
+      if (s.name.endsWith('AllowIps')) return [1, 2, 3].map((n) => ({ text: `10.0.${n}.0/24`, value: [`10.0.${n}.0/24`] }));
       return [1, 2, 3].map((n) => ({ text: `extra${n}.js`, value: [`extra${n}.js`] }));
     case 'string': {
       if (s.choices) {
         const others = s.choices.filter((c) => c !== s.default);
         return [0, 1, 2].map((i) => ({ text: others[i % others.length], value: others[i % others.length] }));
       }
+      if (['certfile', 'keyfile', 'caCerts'].includes(s.name)) return [1, 2, 3].map((n) => ({ text: pemFile(n), value: pemFile(n) }));
+      if (s.name === 'healthPath') return ['/a', '/b', '/c'].map((m) => ({ text: m, value: m }));
       if (s.name === 'unixSocketMode') return ['600', '640', '660'].map((m) => ({ text: m, value: m }));
       if (s.name === 'stats') return ['127.0.0.1:9191', '127.0.0.1:9192', '127.0.0.1:9193'].map((m) => ({ text: m, value: m }));
       if (s.name === 'scriptName') return ['/a', '/b', '/c'].map((m) => ({ text: m, value: m }));

@@ -6,6 +6,12 @@
 namespace tsgi {
 namespace tls {
 
+namespace {
+// Ciphertext buffers larger than this are freed once empty and no large write goes on:
+// an idle keep-alive connection does not keep a large download's buffers.
+constexpr size_t kKeepBuffer = 64 * 1024;
+}  // namespace
+
 TlsTransport::~TlsTransport() { stop(); }
 
 bool TlsTransport::start(uv_stream_t* stream, std::shared_ptr<const TlsContext> context, Owner* owner) {
@@ -75,6 +81,7 @@ bool TlsTransport::write_now() {
   }
   out_.clear();
   out_off_ = 0;
+  out_.shrink_if_over(kKeepBuffer);
   return true;
 }
 
@@ -203,7 +210,7 @@ void TlsTransport::on_write(uv_write_t* req, int status) {
   TlsTransport* t = static_cast<TlsTransport*>(req->data);
   t->inflight_active_ = false;
   t->inflight_.clear();
-  t->inflight_.shrink_if_over(2 * kChunk);
+  if (t->user_req_ == nullptr) t->inflight_.shrink_if_over(kKeepBuffer);
   if (status < 0) {
     t->failed_ = true;
     if (t->user_req_ != nullptr) t->finish_user_write(status);
@@ -225,6 +232,12 @@ void TlsTransport::finish_user_write(int status) {
   user_cb_ = nullptr;
   user_bufs_.clear();
   user_skip_ = user_total_ = 0;
+  inflight_.shrink_if_over(kKeepBuffer);
+  if (out_off_ == out_.size()) {
+    out_.clear();
+    out_off_ = 0;
+    out_.shrink_if_over(kKeepBuffer);
+  }
   cb(req, status);
 }
 

@@ -56,6 +56,18 @@ class TlsTransport final : public Transport, private TlsSink {
   // Writes pending ciphertext that no queue write covers (after feed, close_notify).
   void flush_output();
 
+  // Frees the session (the connection is back in the pool).
+  void release_session() {
+    stop();
+    session_.reset();
+    out_.clear();
+    out_off_ = 0;
+    out_.shrink_if_over(0);
+    inflight_.shrink_if_over(0);
+    user_bufs_.clear();
+    user_bufs_.shrink_to_fit();
+  }
+
   const TlsSession* session() const { return session_.get(); }
   bool handshake_done() const { return session_ && session_->handshake_done(); }
 

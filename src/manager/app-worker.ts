@@ -14,6 +14,7 @@ import { AccessLog } from '../logging/access-log';
 import { LogFile } from '../logging/log-file';
 import { ErrorLog } from '../logging/error-log';
 import { SETTINGS } from '../settings/registry';
+import { tlsFromSettings } from '../tls-options';
 import type { InFlight, WorkerConfig, WorkerCounters, WorkerMessage } from './protocol';
 import { zeroCounters } from './protocol';
 import { residentMemory } from './resident-memory';
@@ -22,7 +23,8 @@ type Environ = Record<string, unknown>;
 
 
 // Sections whose settings are the embedding server's own options, passed through by name.
-const MANAGER_SECTIONS = new Set(['sockets', 'workers', 'process', 'logging', 'stats', 'development']);
+// TLS settings (--certfile …) become the `tls` option.
+const MANAGER_SECTIONS = new Set(['sockets', 'TLS', 'workers', 'process', 'logging', 'stats', 'development']);
 
 
 /** The application's own modules this process has loaded (--reload watches their directories). */
@@ -61,7 +63,9 @@ export class AppWorker {
     const options: Record<string, unknown> = {};
     for (const setting of SETTINGS) if (!MANAGER_SECTIONS.has(setting.section) && setting.name in s) options[setting.name] = s[setting.name];
     Object.assign(options, {
-      bind: this.cfg.fds.map((fd) => `fd://${fd}`),
+      // The inherited sockets, each with its protocol ('https+fd://3', 'uwsgi+fd://4').
+      bind: this.cfg.binds ?? this.cfg.fds.map((fd) => `fd://${fd}`),
+      tls: tlsFromSettings(s),
       backlog: s.backlog,
       // The per-request deadline is the gateway's; the graceful timeout bounds close().
       harakiri: s.harakiri,

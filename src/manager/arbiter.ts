@@ -17,6 +17,7 @@ import { ErrorLog } from '../logging/error-log';
 import { resolveSettings, type ResolvedSettings, type SettingInputs } from '../settings/sources';
 import type { SettingValues } from '../settings/registry';
 import { bindAll, type ListenSocket } from './sockets';
+import { formatBind } from '../bind';
 import { Pidfile } from './pidfile';
 import { dropPrivileges } from './privileges';
 import { SignalQueue, type MasterSignal } from './signals';
@@ -338,6 +339,7 @@ export class Arbiter {
       cwd: this.opts.cwd,
       id,
       fds: this.sockets.map((_, i) => 3 + i),
+      binds: this.sockets.map((sock, i) => formatBind({ kind: 'fd', fd: 3 + i, protocol: sock.protocol, tls: sock.tls })),
       settings: { ...s },
       maxRequests: s.maxRequests > 0 ? s.maxRequests + jitter : 0,
       heartbeatMs,

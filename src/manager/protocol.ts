@@ -9,6 +9,8 @@ export interface WorkerConfig {
   id: number;
   /** Descriptors of the listening sockets in the worker process (3, 4, …). */
   fds: number[];
+  /** The same sockets as bind strings with their protocol ('fd://3', 'https+fd://4', 'uwsgi+fd://5'). */
+  binds?: string[];
   /** The settings, after precedence. */
   settings: Record<string, unknown>;
   /** max-requests for this worker, jitter included (0: no limit). */

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import dns from 'node:dns/promises';
-import { parseBind } from '../bind';
+import { formatBind, parseBind, type ListenerProtocol } from '../bind';
 
 export interface ListenSocket {
   /** The bind string as given, e.g. '127.0.0.1:8000'. */
@@ -13,7 +13,10 @@ export interface ListenSocket {
   /** The socket's descriptor in the master. */
   readonly fd: number;
   readonly kind: 'tcp' | 'unix' | 'fd';
-  /** Printable address: '127.0.0.1:8000', '[::]:8000', 'unix:/run/app.sock', 'fd://3'. */
+  /** What the workers speak on it, from the bind's scheme. */
+  readonly protocol: ListenerProtocol;
+  readonly tls: boolean;
+  /** Printable address: '127.0.0.1:8000', '[::]:8000', 'unix:/run/app.sock', 'fd://3', 'https://[::]:8443', 'uwsgi+unix:/run/app.sock'. */
   readonly name: string;
   readonly port: number;
   close(): void;
@@ -64,7 +67,7 @@ async function bindOne(spec: string, unixMode: number | undefined): Promise<List
     } catch {
       throw new Error(`cannot use ${spec}: file descriptor ${b.fd} is not open in this process`);
     }
-    return { spec, fd: b.fd, kind: 'fd', name: spec, port: 0, close: () => {} };
+    return { spec, fd: b.fd, kind: 'fd', protocol: b.protocol, tls: b.tls, name: formatBind(b), port: 0, close: () => {} };
   }
   if (b.kind === 'unix') {
     if (await staleUnixSocket(b.path)) fs.unlinkSync(b.path);
@@ -72,7 +75,7 @@ async function bindOne(spec: string, unixMode: number | undefined): Promise<List
     if (typeof h === 'number') throw errnoError(h, spec);
     if (unixMode !== undefined) fs.chmodSync(b.path, unixMode);
     return {
-      spec, fd: h.fd, kind: 'unix', name: spec, port: 0,
+      spec, fd: h.fd, kind: 'unix', protocol: b.protocol, tls: b.tls, name: formatBind(b), port: 0,
       close: () => {
         h.close();
         try { fs.unlinkSync(b.path); } catch { /* already gone */ }
@@ -96,8 +99,8 @@ async function bindOne(spec: string, unixMode: number | undefined): Promise<List
   const addr: Record<string, unknown> = {};
   h.getsockname?.(addr);
   const port = Number(addr.port ?? b.port);
-  const name = family === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-  return { spec, fd: h.fd, kind: 'tcp', name, port, close: () => h.close() };
+  const name = formatBind({ kind: 'tcp', host, port, protocol: b.protocol, tls: b.tls });
+  return { spec, fd: h.fd, kind: 'tcp', protocol: b.protocol, tls: b.tls, name, port, close: () => h.close() };
 }
 
 /**

@@ -62,8 +62,13 @@ export function cidrContains(c: Cidr, ip: Uint8Array): boolean {
   return true;
 }
 
+/** Anything with a membership test for addresses (AddressList, TrustedPeers). */
+export interface AddressSet {
+  has(address: string): boolean;
+}
+
 /** A set of trusted addresses and ranges. */
-export class AddressList {
+export class AddressList implements AddressSet {
   private readonly rules: Cidr[];
   constructor(rules: readonly string[]) {
     this.rules = rules.map(parseCidr);
@@ -72,4 +77,52 @@ export class AddressList {
     const ip = parseIp(address);
     return ip !== null && this.rules.some((r) => cidrContains(r, ip));
   }
+}
+
+/**
+ * The peers a server believes (forwarded headers, the PROXY protocol): addresses, CIDR
+ * ranges, 'unix' (connections on Unix sockets, whose REMOTE_ADDR is '') and '*' (anyone).
+ * Built once; answers for a peer address are remembered (a server sees few proxies).
+ */
+export class TrustedPeers implements AddressSet {
+  readonly any: boolean;
+  readonly unix: boolean;
+  private readonly list: AddressList;
+  private readonly known = new Map<string, boolean>();
+  constructor(rules: readonly string[]) {
+    const own = rules.map((r) => r.trim()).filter((r) => r !== '');
+    this.any = own.includes('*');
+    this.unix = this.any || own.includes('unix');
+    this.list = new AddressList(own.filter((r) => r !== '*' && r !== 'unix'));
+  }
+  /** Whether the connection's peer (REMOTE_ADDR; '' on a Unix socket) is trusted. */
+  trusts(peer: string): boolean {
+    if (this.any) return true;
+    if (peer === '') return this.unix;
+    return this.has(peer);
+  }
+  /** Whether an address (a forwarded hop) is trusted. */
+  has(address: string): boolean {
+    if (this.any) return true;
+    let v = this.known.get(address);
+    if (v === undefined) {
+      v = this.list.has(address);
+      if (this.known.size < 4096) this.known.set(address, v);
+    }
+    return v;
+  }
+}
+
+/** What is wrong with an allow list (addresses, CIDR ranges, '*', and 'unix' when unixAllowed), or undefined. */
+export function allowListProblem(where: string, rules: readonly string[], unixAllowed: boolean): string | undefined {
+  for (const r of rules) {
+    const t = r.trim();
+    if (t === '*' || (unixAllowed && t === 'unix')) continue;
+    try {
+      parseCidr(t);
+    } catch (e) {
+      return `${where}: ${(e as Error).message}${unixAllowed ? ", 'unix' or '*'" : " or '*'"}`;
+    }
+  }
+  return undefined;
 }

@@ -11,7 +11,7 @@
 import type { App, Environ, StartResponse } from '../types';
 import { decodePrefix, nodeAddress, parseForwarded, splitHost, validPort } from './forwarded';
 import { requestHeader, splitList, type Middleware } from './headers';
-import { AddressList } from './ip';
+import { AddressList, type AddressSet } from './ip';
 
 export interface ProxyFixOptions {
   /** Proxy addresses and CIDR ranges whose forwarding headers are believed ('127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8'), and 'unix' for Unix-socket peers. */
@@ -36,6 +36,9 @@ export interface ProxyFixOriginal {
 
 const KNOWN_OPTIONS = new Set(['trustedProxies', 'forwarded', 'xForwarded']);
 
+const X_ONLY = ['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port'];
+const X_ONLY_WITH_PREFIX = [...X_ONLY, 'x-forwarded-prefix'];
+
 interface Hop { for: string | null; proto?: string; host?: string; port?: string; prefix?: string }
 
 export function proxyFix(options: ProxyFixOptions): Middleware {
@@ -56,7 +59,7 @@ export function proxyFix(options: ProxyFixOptions): Middleware {
   return (app: App): App => (environ: Environ, startResponse: StartResponse) => {
     if (trusted.has(environ.REMOTE_ADDR) || (trustUnix && environ.REMOTE_ADDR === '')) {
       try {
-        apply(environ, trusted, useForwarded, useX);
+        applyForwarded(environ, trusted, { forwarded: useForwarded, xForwarded: useX, prefix: true });
       } catch {
         // Malformed input never stops a request; the environ is left as the server built it.
       }
@@ -78,7 +81,24 @@ function pick(value: string, used: number): string | undefined {
   return members.length >= used ? members[members.length - used] : members[0];
 }
 
-function apply(environ: Environ, trusted: AddressList, useForwarded: boolean, useX: boolean): void {
+/** Which forwarding headers applyForwarded reads. */
+export interface ForwardedSources {
+  /** RFC 7239 Forwarded (preferred when present and well-formed). */
+  forwarded: boolean;
+  /** X-Forwarded-For/-Proto/-Host/-Port (and -Prefix when prefix is true). */
+  xForwarded: boolean;
+  /** X-Forwarded-Prefix moves into SCRIPT_NAME. */
+  prefix: boolean;
+}
+
+/**
+ * Rewrites the environ from the forwarding headers of a request whose peer is trusted
+ * (the caller checked): the trust walk above over `trusted`. Used by proxyFix() and by
+ * the server's forwardedAllowIps. Malformed values are ignored; may throw only on a bug.
+ */
+export function applyForwarded(environ: Environ, trusted: AddressSet, sources: ForwardedSources): void {
+  const useForwarded = sources.forwarded;
+  const useX = sources.xForwarded;
   let hops: Hop[] | null = null;
   let fromX = false;
   if (useForwarded) {
@@ -90,7 +110,7 @@ function apply(environ: Environ, trusted: AddressList, useForwarded: boolean, us
     if (xff !== '') {
       hops = splitList(xff).map((a) => ({ for: nodeAddress(a) }));
       fromX = true;
-    } else if (['x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix'].some((h) => requestHeader(environ, h) !== '')) {
+    } else if ((sources.prefix ? X_ONLY_WITH_PREFIX : X_ONLY).some((h) => requestHeader(environ, h) !== '')) {
       hops = [];
       fromX = true;
     }
@@ -111,8 +131,8 @@ function apply(environ: Environ, trusted: AddressList, useForwarded: boolean, us
       const v = requestHeader(environ, name);
       return v === '' ? undefined : pick(v, Math.max(1, used));
     };
-    hop = { for: hop.for, proto: x('x-forwarded-proto'), host: x('x-forwarded-host'), port: x('x-forwarded-port'), prefix: x('x-forwarded-prefix') };
-  } else if (useX) {
+    hop = { for: hop.for, proto: x('x-forwarded-proto'), host: x('x-forwarded-host'), port: x('x-forwarded-port'), prefix: sources.prefix ? x('x-forwarded-prefix') : undefined };
+  } else if (useX && sources.prefix) {
     const v = requestHeader(environ, 'x-forwarded-prefix');
     if (v !== '') hop.prefix = pick(v, Math.max(1, used));
   }

@@ -9,9 +9,11 @@ import * as stats from './stats';
 import * as development from './development';
 import * as server from './server';
 import * as limits from './limits';
+import * as tls from './tls';
+import * as proxy from './proxy';
 
 /** The order sections appear in --help and the reference page. */
-export const SECTIONS = ['sockets', 'workers', 'server', 'limits', 'logging', 'stats', 'process', 'development'];
+export const SECTIONS = ['sockets', 'TLS', 'proxy', 'workers', 'server', 'limits', 'logging', 'stats', 'process', 'development'];
 
 function isSetting(v: unknown): v is Setting {
   return typeof v === 'object' && v !== null && typeof (v as Setting).name === 'string'
@@ -47,7 +49,7 @@ function collect(modules: object[]): readonly Setting[] {
   return Object.freeze(list.sort((a, b) => rank(a) - rank(b)));
 }
 
-export const SETTINGS: readonly Setting[] = collect([sockets, workers, server, limits, processSettings, logging, stats, development]);
+export const SETTINGS: readonly Setting[] = collect([sockets, tls, proxy, workers, server, limits, processSettings, logging, stats, development]);
 
 const byName = new Map(SETTINGS.map((s) => [s.name, s]));
 const byCli = new Map(SETTINGS.map((s) => [s.cli, s]));

@@ -9,7 +9,7 @@ export const bind = defineSetting<string[]>({
   section: 'sockets',
   type: 'list',
   default: ['127.0.0.1:8000'],
-  doc: "Socket to listen on (repeatable): 'HOST:PORT', '[::]:PORT', 'unix:PATH' or 'fd://N' (an inherited socket). With no bind given anywhere, PORT from the environment means 0.0.0.0:$PORT.",
+  doc: "Socket to listen on (repeatable): 'HOST:PORT', '[::]:PORT', 'unix:PATH' or 'fd://N' (an inherited socket); 'https://HOST:PORT' or 'https+unix:PATH' for TLS (needs --certfile), 'uwsgi://HOST:PORT' or 'uwsgi+unix:PATH' for nginx's uwsgi_pass. With no bind given anywhere, PORT from the environment means 0.0.0.0:$PORT.",
   validate: (v) => {
     if (v.length === 0) return 'bind (--bind) needs at least one address';
     for (const b of v) {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SettingValue } from './setting';
 import { SETTINGS, settingByName, type SettingValues } from './registry';
+import { parseBind } from '../bind';
 import { coerceConfigValue, parseSettingString, validated } from './parse';
 import { ConfigError } from './config-error';
 import { importModule } from '../app-loader';
@@ -140,6 +141,19 @@ export async function resolveSettings(inputs: SettingInputs): Promise<ResolvedSe
     sources.bind = 'env';
   }
   if (configFile) values.config = configFile;
+  checkTogether(values);
   for (const v of Object.values(values)) if (Array.isArray(v)) Object.freeze(v);
   return { values: Object.freeze(values) as SettingValues, sources: Object.freeze(sources), configFile, warnings };
+}
+
+/** Settings that only make sense together: https binds need a certificate, client certificates a CA. */
+function checkTogether(values: Record<string, unknown>): void {
+  const https = (values.bind as string[]).find((b) => parseBind(b).tls);
+  if (https === undefined) return;
+  if (values.certfile === '') {
+    throw new ConfigError(`--bind ${https} is https and needs a certificate: give --certfile CERT.pem (and --keyfile KEY.pem)`);
+  }
+  if (values.certReqs !== 'none' && values.caCerts === '') {
+    throw new ConfigError(`--cert-reqs ${String(values.certReqs)} needs --ca-certs: the CA certificates client certificates are verified against`);
+  }
 }

@@ -93,7 +93,9 @@ export interface CurlResult { code: number; stdout: string; stderr: string }
 /** Runs curl; resolves with its exit code (never rejects on a non-zero exit). */
 export function curl(args: string[]): Promise<CurlResult> {
   return new Promise((resolve) => {
-    execFile('curl', ['-sS', '--max-time', '20', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    // LD_PRELOAD from a sanitizer run of the addon must not leak into curl.
+    const env = { ...process.env, LD_PRELOAD: '' };
+    execFile('curl', ['-sS', '--max-time', '20', ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
