@@ -34,7 +34,7 @@ Napi::Value throw_error(Napi::Env env, const std::string& message, const char* c
 
 Server* server_arg(const Napi::CallbackInfo& info) {
   Server* s = data_of(info)->server(info[0].As<Napi::Number>().DoubleValue());
-  if (!s) throw_error(info.Env(), "tsgi: unknown server", "ERR_TSGI_SERVER");
+  if (!s) throw_error(info.Env(), "tsgi: unknown server", "TSGI_ERR_SERVER");
   return s;
 }
 
@@ -42,9 +42,21 @@ Connection* conn_arg(const Napi::CallbackInfo& info) {
   return data_of(info)->find(info[0].As<Napi::Number>().DoubleValue());
 }
 
-double num(const Napi::Object& o, const char* key, double fallback) {
+// A limit createServer must be given: the native core has no defaults of its own (the
+// settings in src/settings/limits.ts are the one place they are declared). Missing or not
+// a non-negative number: a JS exception naming the field, and false.
+bool limit(const Napi::Object& o, const char* key, double* out) {
   Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : fallback;
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d >= 0) {
+      *out = d;
+      return true;
+    }
+  }
+  throw_error(o.Env(), std::string("tsgi: createServer: the limits need ") + key + " as a non-negative number",
+              "TSGI_ERR_INVALID_LIMITS");
+  return false;
 }
 
 Napi::Value address_object(Napi::Env env, const ListenAddress& a) {
@@ -352,23 +364,34 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   LoopData* ld = data_of(info);
   Napi::Object o = info[0].As<Napi::Object>();
   ServerLimits l;
-  l.parse.max_request_line = static_cast<size_t>(num(o, "maxRequestLine", 8190));
-  l.parse.max_header_bytes = static_cast<size_t>(num(o, "maxHeaderBytes", 16384));
-  double mh = num(o, "maxHeaders", 100);
-  l.parse.max_headers = static_cast<size_t>(mh > kMaxHeadersCap ? kMaxHeadersCap : mh);
-  l.max_body_bytes = static_cast<uint64_t>(num(o, "maxBodyBytes", 1 << 20));
-  l.body_memory_bytes = static_cast<uint64_t>(num(o, "bodyMemoryBytes", 1 << 20));
+  double v[15];
+  static const char* const keys[15] = {
+      "maxRequestLine", "maxHeaderBytes", "maxHeaders", "maxBodyBytes", "bodyMemoryBytes",
+      "headerTimeoutMs", "firstByteTimeoutMs", "minBodyRate", "minBodyRateGraceMs", "bodyTimeoutMs",
+      "keepAliveTimeoutMs", "writeTimeoutMs", "maxConnections", "maxKeepAliveRequests", nullptr};
+  for (int i = 0; keys[i]; i++) {
+    if (!limit(o, keys[i], &v[i])) return info.Env().Undefined();
+  }
   Napi::Value dir = o.Get("spoolDir");
-  l.spool_dir = dir.IsString() ? dir.As<Napi::String>().Utf8Value() : std::string("/tmp");
-  l.header_timeout_ms = static_cast<uint64_t>(num(o, "headerTimeoutMs", 60000));
-  l.first_byte_timeout_ms = static_cast<uint64_t>(num(o, "firstByteTimeoutMs", 5000));
-  l.min_body_rate = static_cast<uint64_t>(num(o, "minBodyRate", 240));
-  l.min_body_rate_grace_ms = static_cast<uint64_t>(num(o, "minBodyRateGraceMs", 5000));
-  l.body_timeout_ms = static_cast<uint64_t>(num(o, "bodyTimeoutMs", 60000));
-  l.keep_alive_timeout_ms = static_cast<uint64_t>(num(o, "keepAliveTimeoutMs", 5000));
-  l.write_timeout_ms = static_cast<uint64_t>(num(o, "writeTimeoutMs", 60000));
-  l.max_connections = static_cast<uint32_t>(num(o, "maxConnections", 10000));
-  l.max_keep_alive_requests = static_cast<uint32_t>(num(o, "maxKeepAliveRequests", 0));
+  if (!dir.IsString()) {
+    throw_error(info.Env(), "tsgi: createServer: the limits need spoolDir as a string", "TSGI_ERR_INVALID_LIMITS");
+    return info.Env().Undefined();
+  }
+  l.parse.max_request_line = static_cast<size_t>(v[0]);
+  l.parse.max_header_bytes = static_cast<size_t>(v[1]);
+  l.parse.max_headers = static_cast<size_t>(v[2] > kMaxHeadersCap ? kMaxHeadersCap : v[2]);
+  l.max_body_bytes = static_cast<uint64_t>(v[3]);
+  l.body_memory_bytes = static_cast<uint64_t>(v[4]);
+  l.spool_dir = dir.As<Napi::String>().Utf8Value();
+  l.header_timeout_ms = static_cast<uint64_t>(v[5]);
+  l.first_byte_timeout_ms = static_cast<uint64_t>(v[6]);
+  l.min_body_rate = static_cast<uint64_t>(v[7]);
+  l.min_body_rate_grace_ms = static_cast<uint64_t>(v[8]);
+  l.body_timeout_ms = static_cast<uint64_t>(v[9]);
+  l.keep_alive_timeout_ms = static_cast<uint64_t>(v[10]);
+  l.write_timeout_ms = static_cast<uint64_t>(v[11]);
+  l.max_connections = static_cast<uint32_t>(v[12]);
+  l.max_keep_alive_requests = static_cast<uint32_t>(v[13]);
   int index = static_cast<int>(ld->servers.size());
   ld->servers.push_back(new Server(ld, index, l, new JsSink(ld, info[1])));
   return Napi::Number::New(info.Env(), index);

@@ -12,19 +12,21 @@ namespace tsgi {
 class Listener;
 class RequestSink;
 
+// Every value comes from createServer (binding.cc), which requires each one: the settings
+// (src/settings/limits.ts) are the only place limits have defaults.
 struct ServerLimits {
   ParseLimits parse;
-  uint64_t max_body_bytes = 1 << 20;
-  uint64_t body_memory_bytes = 1 << 20;
+  uint64_t max_body_bytes = 0;
+  uint64_t body_memory_bytes = 0;
   std::string spool_dir;
-  uint64_t header_timeout_ms = 60000;     // from the head's first byte
-  uint64_t first_byte_timeout_ms = 5000;  // a new connection's wait for its first byte
-  uint64_t min_body_rate = 240;           // bytes/s averaged over the body, 0: none
-  uint64_t min_body_rate_grace_ms = 5000; // the rate is checked after this much of the body
-  uint64_t body_timeout_ms = 60000;
-  uint64_t keep_alive_timeout_ms = 5000;
-  uint64_t write_timeout_ms = 60000;
-  uint32_t max_connections = 10000;
+  uint64_t header_timeout_ms = 0;       // from the head's first byte
+  uint64_t first_byte_timeout_ms = 0;  // a new connection's wait for its first byte
+  uint64_t min_body_rate = 0;           // bytes/s averaged over the body, 0: none
+  uint64_t min_body_rate_grace_ms = 0;  // the rate is checked after this much of the body
+  uint64_t body_timeout_ms = 0;
+  uint64_t keep_alive_timeout_ms = 0;
+  uint64_t write_timeout_ms = 0;
+  uint32_t max_connections = 0;
   uint32_t max_keep_alive_requests = 0;
 };
 

@@ -2,7 +2,7 @@
 // Connection: close, and the connection is closed after it.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { b, echo, exchange, GET, parseResponses, sleep, startServer, waitFor, type Req, type TestServer } from './native-harness';
+import { b, baseLimits, echo, exchange, GET, parseResponses, sleep, startServer, waitFor, type Req, type TestServer } from './native-harness';
 
 let srv: TestServer | undefined;
 afterEach(async () => { await srv?.close(); srv = undefined; });
@@ -103,3 +103,18 @@ describe('limits and refusals', () => {
     await sleep(1);
   });
 });
+
+describe('the native core takes its limits from the settings only', () => {
+  const handlers = { onRequest() {}, onDrain() {}, onAbort() {} };
+  it('createServer refuses a limits object missing a field, naming it (no native default fills the gap)', () => {
+    for (const key of ['maxBodyBytes', 'keepAliveTimeoutMs', 'maxKeepAliveRequests', 'spoolDir'] as const) {
+      const limits: Record<string, unknown> = { ...baseLimits };
+      delete limits[key];
+      expect(() => b.createServer(limits as never, handlers), key)
+        .toThrow(expect.objectContaining({ code: 'TSGI_ERR_INVALID_LIMITS', message: expect.stringContaining(key) }));
+    }
+    expect(() => b.createServer({ ...baseLimits, maxConnections: -1 }, handlers))
+      .toThrow(expect.objectContaining({ code: 'TSGI_ERR_INVALID_LIMITS', message: expect.stringContaining('maxConnections') }));
+  });
+});
+

@@ -143,7 +143,7 @@ describe('worker threads', () => {
       const limits = ${JSON.stringify({
         maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1024, bodyMemoryBytes: 1024,
         spoolDir: '/tmp', headerTimeoutMs: 5000, bodyTimeoutMs: 5000, keepAliveTimeoutMs: 5000, writeTimeoutMs: 5000,
-        maxConnections: 100, maxKeepAliveRequests: 0,
+        maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeoutMs: 5000, minBodyRate: 0, minBodyRateGraceMs: 5000,
       })};
       const id = b.createServer(limits, {
         onRequest(conn) { b.respond(conn, '200 OK\\r\\n', 'worker ' + workerData.n, -1, 0); },
@@ -174,7 +174,7 @@ describe('worker threads', () => {
       const b = require(workerData.addon);
       const limits = { maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1024, bodyMemoryBytes: 1024,
         spoolDir: '/tmp', headerTimeoutMs: 5000, bodyTimeoutMs: 5000, keepAliveTimeoutMs: 5000, writeTimeoutMs: 5000,
-        maxConnections: 100, maxKeepAliveRequests: 0 };
+        maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeoutMs: 5000, minBodyRate: 0, minBodyRateGraceMs: 5000 };
       const id = b.createServer(limits, { onRequest() {}, onDrain() {}, onAbort() {} });
       parentPort.postMessage(b.listenTcp(id, '127.0.0.1', 0, 128).port);
     `;

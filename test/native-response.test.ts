@@ -293,7 +293,8 @@ const size = fs.fstatSync(fd).size;
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const limits = { maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1 << 20,
   bodyMemoryBytes: 1 << 20, spoolDir: '/tmp', headerTimeoutMs: 5000, bodyTimeoutMs: 5000,
-  keepAliveTimeoutMs: 5000, writeTimeoutMs: 5000, maxConnections: 100, maxKeepAliveRequests: 0 };
+  keepAliveTimeoutMs: 5000, writeTimeoutMs: 5000, maxConnections: 100, maxKeepAliveRequests: 0,
+  firstByteTimeoutMs: 5000, minBodyRate: 0, minBodyRateGraceMs: 5000 };
 const pending = new Map();
 const id = b.createServer(limits, {
   onRequest(conn, head) {
