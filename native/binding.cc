@@ -191,7 +191,10 @@ std::shared_ptr<tls::TlsContext> tls_context_of(const Napi::Object& t, std::stri
       o.sni.push_back(std::move(se));
     }
   }
-  *handshake_ms = static_cast<uint64_t>(num(t, "handshakeTimeoutMs", 10000));
+  Napi::Value hs = t.Get("handshakeTimeoutMs");
+  *handshake_ms = hs.IsNumber() && hs.As<Napi::Number>().DoubleValue() > 0
+                      ? static_cast<uint64_t>(hs.As<Napi::Number>().DoubleValue())
+                      : 10000;
   return tls::TlsContext::create(o, error);
 }
 
