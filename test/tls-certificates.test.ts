@@ -1,7 +1,10 @@
 // Certificates on HTTPS listeners: client certificates (required, optional), SNI,
 // session resumption, errors in the configuration, and a reload that gives new
 // handshakes the new certificate while open connections keep theirs.
+import fs from 'node:fs';
 import https from 'node:https';
+import path from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type App, type Server } from '../src/index';
 import { makeTestCerts, KEY_PASSPHRASE, type TestCerts } from './helpers/tls-certs';
@@ -112,3 +115,41 @@ describe('configuration errors and reload', () => {
     expect((await httpsRequest(port, certs)).peerCN).toBe('localhost-2');
   });
 });
+
+describe('listeners and closing', () => {
+  it('serves HTTPS on a Unix socket (https+unix:)', async () => {
+    const sock = path.join(certs.dir, 'tls.sock');
+    const server = await serve(app, { bind: `https+unix:${sock}`, tls: { cert: certs.file('server.pem'), key: certs.file('server.key') },
+      errors: { write: () => true }, logLevel: 'critical' });
+    servers.push(server);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = https.request({ socketPath: sock, path: '/unix', servername: 'localhost', ca: certs.read('ca.pem'), agent: false }, (res) => {
+        let text = '';
+        res.on('data', (c) => { text += c; });
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(JSON.parse(body).path).toBe('/unix');
+    expect(fs.existsSync(sock)).toBe(true);
+  });
+
+  it('a graceful close ends an idle keep-alive connection cleanly, never with a reset', async () => {
+    const { server, port } = await start({ cert: certs.file('server.pem'), key: certs.file('server.key') });
+    const c = await rawTls(port, certs);
+    let error: Error | undefined;
+    let ended = false;
+    c.socket.on('error', (e) => { error = e; });
+    c.socket.on('end', () => { ended = true; });
+    c.socket.write('GET /idle HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    await new Promise<void>((r) => { const t = setInterval(() => { if (c.received().includes('/idle')) { clearInterval(t); r(); } }, 10); });
+    const closing = server.close({ timeout: 5000 });
+    await c.closed;
+    await closing;
+    expect(error).toBeUndefined();
+    expect(ended).toBe(true);
+    expect((c.socket as tls.TLSSocket).readableEnded).toBe(true);
+  }, 20_000);
+});
+

@@ -123,6 +123,13 @@ describe('HTTPS listener', () => {
     expect(r.stderr).toMatch(/ALPN.*http\/1\.1/);
   });
 
+  it('ends a closing response with close_notify (curl sees the alert)', async () => {
+    const r = await curl(['-v', '--cacert', certs.file('ca.pem'), '-H', 'Connection: close', '--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}/bye`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('hello /bye');
+    expect(r.stderr).toMatch(/\(IN\), TLS alert, close notify/);
+  });
+
   it('refuses TLS 1.1 and serves TLS 1.2', async () => {
     const old = await curl(['--cacert', certs.file('ca.pem'), '--tlsv1.1', '--tls-max', '1.1', '--ciphers', 'DEFAULT:@SECLEVEL=0',
       '--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}/old`]);
