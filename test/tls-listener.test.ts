@@ -2,6 +2,7 @@
 // TLS sockets and curl as clients: the environ over TLS, keep-alive and pipelining,
 // ALPN, protocol versions, large bodies both ways, and what a TLS port does with
 // clients that do not speak TLS properly (each without affecting other connections).
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -123,11 +124,16 @@ describe('HTTPS listener', () => {
     expect(r.stderr).toMatch(/ALPN.*http\/1\.1/);
   });
 
-  it('ends a closing response with close_notify (curl sees the alert)', async () => {
-    const r = await curl(['-v', '--cacert', certs.file('ca.pem'), '-H', 'Connection: close', '--resolve', `localhost:${port}:127.0.0.1`, `https://localhost:${port}/bye`]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toBe('hello /bye');
-    expect(r.stderr).toMatch(/\(IN\), TLS alert, close notify/);
+  it('ends a closing response with close_notify (openssl s_client sees the alert)', async () => {
+    // s_client -ign_eof reads until the server closes, and -msg prints each record received.
+    const out = await new Promise<string>((resolve) => {
+      const child = execFile('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost',
+        '-CAfile', certs.file('ca.pem'), '-msg', '-ign_eof'], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LD_PRELOAD: '' } },
+      (_err, stdout) => resolve(stdout));
+      child.stdin!.end('GET /bye HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    });
+    expect(out).toContain('hello /bye');
+    expect(out).toMatch(/<<< TLS 1\.3, Alert \[length 0002\], warning close_notify/);
   });
 
   it('refuses TLS 1.1 and serves TLS 1.2', async () => {
