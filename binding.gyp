@@ -7,18 +7,22 @@
         "native/chunked_decoder.cc",
         "native/connection.cc",
         "native/date_cache.cc",
+        "native/environ_entries.cc",
         "native/framing.cc",
         "native/known_headers.cc",
         "native/listener.cc",
         "native/loop_data.cc",
         "native/output_queue.cc",
         "native/parser.cc",
+        "native/proxy/allow_list.cc",
+        "native/proxy/proxy_protocol.cc",
         "native/request_record.cc",
         "native/server.cc",
         "native/spool.cc",
         "native/tls/tls_context.cc",
         "native/tls/tls_session.cc",
-        "native/tls/tls_transport.cc"
+        "native/tls/tls_transport.cc",
+        "native/uwsgi/uwsgi_parser.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -41,28 +41,33 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * Starts `id`; resolves { id, label, pid, port, child, stderr(), stop() }.
  * Ready means: the server printed its ready line, or (for CLIs that print none)
- * GET /hello answered.
+ * GET /hello answered (with any status: the server is up).
  */
-async function launch(id, { host = '127.0.0.1', workers = 1, cpus = null, timeoutMs = 20000 } = {}) {
+async function launch(id, { host = '127.0.0.1', workers = 1, threads = 1, app = null, cpus = null, timeoutMs = 20000 } = {}) {
   hookExit();
   const peer = PEERS[id];
   if (!peer) throw new Error(`unknown server '${id}'`);
   const port = await freePort(host);
-  const [cmd, args] = pinned(cpus, process.execPath, peer.command({ host, port, workers }));
-  const child = spawn(cmd, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exec = peer.exec ? peer.exec() : process.execPath;
+  const [cmd, args] = pinned(cpus, exec, peer.command({ host, port, workers, threads, app }));
+  const child = spawn(cmd, args, { cwd: peer.cwd || ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let out = '';
   let err = '';
   let exited = null;
   child.stdout.setEncoding('utf8').on('data', (d) => { out = (out + d).slice(-8192); });
   child.stderr.setEncoding('utf8').on('data', (d) => { err = (err + d).slice(-8192); });
+  child.on('error', (e) => {
+    exited = `could not run ${exec}: ${e.message}`;
+    live.delete(child);
+  });
   child.on('exit', (code, signal) => {
     exited = signal || `exit code ${code}`;
     live.delete(child);
   });
   const handle = {
     id,
-    label: labelOf(id, workers),
+    label: labelOf(id, workers, threads),
     pid: child.pid,
     port,
     host,

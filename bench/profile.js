@@ -12,7 +12,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { PEERS, ROOT } = require('./peers');
-const { getScenario, NAMES } = require('./scenarios');
+const { getScenario, familyNames } = require('./scenarios');
+
+const NAMES = familyNames('js');
 const { ensureFile } = require('./payloads');
 const { READY_PREFIX } = require('./servers/common');
 const generators = require('./generators');
@@ -20,7 +22,7 @@ const system = require('./system');
 
 const HELP = `Usage: npm run profile -- [options]
 
-  --server ID         ${Object.keys(PEERS).filter((id) => !PEERS[id].multi).join(', ')} (default tsgi)
+  --server ID         ${Object.keys(PEERS).filter((id) => !PEERS[id].multi && PEERS[id].family === 'js').join(', ')} (default tsgi)
   --scenario NAME     ${NAMES.filter((n) => n !== 'idle').join(', ')} (default hello)
   --mode MODE         flame (clinic flame) or cpu-prof (node --cpu-prof) (default flame)
   --duration SECONDS  load duration (default 10)
@@ -40,7 +42,7 @@ function parse(argv) {
     if (v === undefined) throw new Error(`${flag} needs a value`);
     o[key] = ['duration', 'connections'].includes(key) ? Number(v) : v;
   }
-  if (!PEERS[o.server] || PEERS[o.server].multi) throw new Error(`--server must be one of the single-process servers`);
+  if (!PEERS[o.server] || PEERS[o.server].multi || PEERS[o.server].family !== 'js') throw new Error(`--server must be one of the single-process JavaScript servers`);
   if (!NAMES.includes(o.scenario) || o.scenario === 'idle') throw new Error(`--scenario must be a throughput scenario`);
   if (!['flame', 'cpu-prof'].includes(o.mode)) throw new Error('--mode must be flame or cpu-prof');
   if (!(Number.isInteger(o.duration) && o.duration >= 1 && o.duration <= 600)) throw new Error('--duration must be 1..600');

@@ -7,10 +7,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const options = require('./options');
-const { PEERS, ROOT, labelOf } = require('./peers');
+const { PEERS, ROOT, BASELINES, labelOf } = require('./peers');
 const { getScenario } = require('./scenarios');
 const { ensureFile } = require('./payloads');
-const { validateServer } = require('./validate');
+const { validateServer, differences } = require('./validate');
 const { launch, stopAll } = require('./launch');
 const generators = require('./generators');
 const system = require('./system');
@@ -21,14 +21,17 @@ const table = require('./report/table');
 const markdown = require('./report/markdown');
 const svg = require('./report/svg');
 const summary = require('./report/summary');
+const compare = require('./report/compare');
+const format = require('./report/format');
 
 function rotate(list, n) {
   const k = n % list.length;
   return list.slice(k).concat(list.slice(0, k));
 }
 
-function commandLine(argv) {
+function commandLine(argv, prog = null) {
   const args = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' ');
+  if (prog) return `${prog}${args ? ` ${args}` : ''}`;
   if (process.env.npm_lifecycle_event === 'bench') return `npm run bench${args ? ` -- ${args}` : ''}`;
   return `node bench/run.js${args ? ` ${args}` : ''}`;
 }
@@ -43,7 +46,7 @@ function pinSelf(cpus) {
  * Runs the whole benchmark described by `o` (parsed options); resolves the result
  * document (see docs/benchmarks.md for its shape). `ui` is a progress reporter.
  */
-async function runBench(o, ui, argv = []) {
+async function runBench(o, ui, argv = [], prog = null) {
   const startedAt = new Date().toISOString();
   const pinning = system.cpuPlan({ pin: o.pin });
   const { generator, note } = generators.choose(o.generator);
@@ -57,7 +60,9 @@ async function runBench(o, ui, argv = []) {
   }
   pinSelf(genCpus);
 
-  const scenarios = o.scenarios.map(getScenario);
+  const scenarios = o.scenarios.map((n) => getScenario(n, { path: o.app ? o.path : undefined }));
+  const families = new Set(scenarios.map((s) => s.family));
+  const runs = (id, s) => PEERS[id].family === s.family;
   const throughput = scenarios.filter((s) => s.kind === 'throughput');
   const wantIdle = scenarios.some((s) => s.kind === 'idle');
   let idleCount = o.idleConnections;
@@ -69,15 +74,19 @@ async function runBench(o, ui, argv = []) {
       ui.log(`bench: ${p.note}`);
     }
   }
-  ensureFile();
+  if (families.has('js')) ensureFile(); // the 1 MB file the file scenario serves
 
   // Start and validate every server; a server that fails is reported, not measured.
   const servers = [];
   const handles = new Map();
+  const launchOpts = { workers: o.workers, threads: o.threads, app: o.app, cpus: serverCpus };
+  const answers = new Map();
   for (const id of o.servers) {
-    const entry = { id, label: labelOf(id, o.workers), status: 'measured' };
+    // A server runs only the scenarios of its family (JavaScript, Python, --app).
+    if (!families.has(PEERS[id].family)) continue;
+    const entry = { id, label: labelOf(id, o.workers, o.threads), status: 'measured' };
     servers.push(entry);
-    const why = PEERS[id].unavailable();
+    const why = PEERS[id].unavailable({ workers: o.workers });
     if (why) {
       Object.assign(entry, { status: 'unavailable', reason: why });
       ui.log(`bench: ${entry.label} unavailable: ${why}`);
@@ -86,14 +95,15 @@ async function runBench(o, ui, argv = []) {
     ui.update(`starting ${entry.label}`);
     let h;
     try {
-      h = await launch(id, { workers: o.workers, cpus: serverCpus });
+      h = await launch(id, launchOpts);
     } catch (e) {
       Object.assign(entry, { status: 'failed-start', reason: e.message });
       ui.log(`bench: ${entry.label} did not start: ${e.message}`);
       continue;
     }
     ui.update(`validating ${entry.label}`);
-    const v = await validateServer(scenarios, h);
+    const v = await validateServer(scenarios.filter((s) => runs(id, s)), h);
+    answers.set(id, v.answers);
     if (!v.ok) {
       Object.assign(entry, { status: 'failed-validation', failures: v.failures });
       ui.log(`bench: ${entry.label} answers wrong, not measured: ${JSON.stringify(v.failures)}`);
@@ -102,14 +112,23 @@ async function runBench(o, ui, argv = []) {
     }
     handles.set(id, h);
   }
+  if (o.app) {
+    // Nothing says what the application answers, so both servers must at least agree.
+    const [a, b] = o.servers.map((id) => answers.get(id));
+    for (const s of scenarios) {
+      const d = a && b ? differences(a[s.name], b[s.name]) : null;
+      if (d) notes.push(`${s.name}: tsgi and node:http answer ${s.method} ${s.path} differently (${d})`);
+    }
+  }
 
   const measurements = [];
   const active = [...handles.keys()];
   const IDLE_STEP_S = 6; // fresh start, warm-up, 10,000 connects, settle
-  const totalSteps = o.rounds * (throughput.length + (wantIdle ? 1 : 0)) * active.length;
+  const pairs = throughput.reduce((n, s) => n + active.filter((id) => runs(id, s)).length, 0);
+  const idlers = wantIdle ? active.filter((id) => PEERS[id].family === 'js').length : 0;
+  const totalSteps = o.rounds * (pairs + idlers);
   let step = 0;
-  let left = o.rounds * active.length * (throughput.length * (o.duration + 1) + (wantIdle ? IDLE_STEP_S : 0)) +
-    throughput.length * active.length * o.warmup;
+  let left = o.rounds * (pairs * (o.duration + 1) + idlers * IDLE_STEP_S) + pairs * o.warmup;
   const eta = () => Math.max(0, left);
 
   try {
@@ -117,6 +136,7 @@ async function runBench(o, ui, argv = []) {
       const order = rotate(active, round - 1); // no server always goes first
       for (const s of throughput) {
         for (const id of order) {
+          if (!runs(id, s)) continue;
           const h = handles.get(id);
           step++;
           if (h.exited()) {
@@ -134,9 +154,13 @@ async function runBench(o, ui, argv = []) {
             ui.update(`round ${round}/${o.rounds} · ${s.name} · ${h.label} (${step}/${totalSteps})`, eta());
             const tree = system.processTree(h.pid);
             const sampler = system.cpuSampler(() => tree);
+            const cpuBefore = system.treeCpu(h.pid);
             const r = await generator.run({ ...run, duration: o.duration });
+            // The whole tree's CPU time over the generator's run, per completed request.
+            const serverCpuSeconds = system.cpuBetween(cpuBefore, system.treeCpu(h.pid));
             const serverCpu = sampler.stop();
-            measurements.push({ round, scenario: s.name, server: id, label: h.label, ...r, serverCpu });
+            const cpuPerRequestUs = system.cpuPerRequestUs(serverCpuSeconds, r.requests);
+            measurements.push({ round, scenario: s.name, server: id, label: h.label, ...r, serverCpu, serverCpuSeconds, cpuPerRequestUs });
             left -= o.duration + 1;
           } catch (e) {
             notes.push(`${h.label} / ${s.name} / round ${round}: ${e.message}`);
@@ -147,12 +171,13 @@ async function runBench(o, ui, argv = []) {
       if (wantIdle) {
         // Each idle measurement gets a fresh process (see bench/idle.js).
         for (const id of order) {
+          if (PEERS[id].family !== 'js') continue;
           step++;
           const label = `round ${round}/${o.rounds} · idle · ${handles.get(id).label}`;
           ui.update(label, eta());
           let h;
           try {
-            h = await launch(id, { workers: o.workers, cpus: serverCpus });
+            h = await launch(id, launchOpts);
             const r = await idle.measureIdle(h, {
               count: idleCount,
               timeLimitMs: 60000,
@@ -177,12 +202,13 @@ async function runBench(o, ui, argv = []) {
     ui.done();
   }
 
-  const rows = stats.summarize(measurements, { baselines: ['node', 'uws'], generatorCores: genThreads });
+  const baselines = o.app ? ['app-node'] : BASELINES;
+  const rows = stats.summarize(measurements, { baselines, generatorCores: genThreads });
   return {
     version: 1,
     startedAt,
     finishedAt: new Date().toISOString(),
-    command: commandLine(argv),
+    command: commandLine(argv, prog),
     machine: system.machine(),
     generator: { name: generator.name, version: generator.version(), note, threads: genThreads, cpus: genCpus },
     pinning,
@@ -195,8 +221,10 @@ async function runBench(o, ui, argv = []) {
       idleConnections: idleCount,
       rounds: o.rounds,
       workers: o.workers,
+      threads: o.threads,
+      ...(o.app ? { app: o.app.spec, path: o.path, interface: o.app.interface } : {}),
     },
-    baselines: ['node', 'uws'],
+    baselines,
     scenarios: o.scenarios,
     servers,
     measurements,
@@ -279,10 +307,33 @@ function printReport(doc, stream = process.stdout) {
   const skipped = summary.skipped(doc);
   if (skipped.length) out.push('Not measured:', ...skipped.map((l) => `  ${l}`), '');
   if (doc.notes.length) out.push('Notes:', ...doc.notes.map((l) => `  ${l}`), '');
+  if (doc.options.app) out.push(...appSummary(doc), '');
   stream.write(`${out.join('\n')}\n`);
 }
 
-async function main(argv) {
+/** `--app`: one line per scenario, tsgi against node:http. */
+function appSummary(doc) {
+  const lines = [`${doc.options.app} on tsgi against node:http (GET ${doc.options.path}):`];
+  for (const name of doc.scenarios) {
+    const t = doc.rows.find((r) => r.scenario === name && r.server === 'app-tsgi');
+    const n = doc.rows.find((r) => r.scenario === name && r.server === 'app-node');
+    if (!t || !n) {
+      lines.push(`  ${name}: not measured on both servers`);
+      continue;
+    }
+    const cpu = t.cpuRatios && t.cpuRatios['app-node'] != null ? `, CPU per request ${format.ratio(t.cpuRatios['app-node'])}` : '';
+    lines.push(`  ${name}: ${format.ratio(t.ratios['app-node'])} the requests per second (${Math.round(t.value).toLocaleString('en-US')} vs ${Math.round(n.value).toLocaleString('en-US')})${cpu}`);
+  }
+  return lines;
+}
+
+
+/**
+ * The command: parses `argv`, runs, reports, writes results; resolves the exit code.
+ * `prog` names the command in the results (e.g. 'tsgi bench') and `shown` its arguments
+ * as the user typed them.
+ */
+async function main(argv, { prog = null, shown = argv } = {}) {
   let o;
   try {
     o = options.parse(argv);
@@ -294,10 +345,20 @@ async function main(argv) {
     process.stdout.write(options.HELP);
     return 0;
   }
+  // Read before the run: the run rewrites latest.json, which may be the file named.
+  let before = null;
+  if (o.compare) {
+    try {
+      before = compare.load(o.compare);
+    } catch (e) {
+      process.stderr.write(`bench: ${e.message}\n`);
+      return 2;
+    }
+  }
   const ui = progress.create();
   let doc;
   try {
-    doc = await runBench(o, ui, argv);
+    doc = await runBench(o, ui, shown, prog);
   } catch (e) {
     ui.done();
     await stopAll();
@@ -314,6 +375,11 @@ async function main(argv) {
       process.stderr.write(`bench: --update-docs: ${e.message}\n`);
       return 1;
     }
+  }
+  if (before) {
+    const entries = compare.compare(before, doc, { threshold: o.threshold });
+    const lines = compare.render(entries, { threshold: o.threshold, color: compare.useColor(process.stdout), file: path.relative(process.cwd(), o.compare) });
+    process.stdout.write(`\n${lines.join('\n')}\n`);
   }
   return doc.measurements.length ? 0 : 1;
 }

@@ -13,6 +13,8 @@ const p = require('./payloads');
  * @property {number} pipeline                 requests per write
  * @property {{status:number, contentType:string, body:Buffer}} expect
  * @property {'throughput'|'idle'} kind
+ * @property {'js'|'python'|'app'} family   which servers run it: the JavaScript peers,
+ *   the Python WSGI peers, or the two servers of `--app` (the user's own application)
  */
 
 /** @type {Scenario[]} */
@@ -26,6 +28,7 @@ const SCENARIOS = [
     body: null,
     pipeline: 1,
     kind: 'throughput',
+    family: 'js',
     expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: p.HELLO_BYTES },
   },
   {
@@ -37,6 +40,7 @@ const SCENARIOS = [
     body: null,
     pipeline: 1,
     kind: 'throughput',
+    family: 'js',
     expect: { status: 200, contentType: p.CONTENT_TYPES.json, body: Buffer.from(p.JSON_TEXT) },
   },
   {
@@ -48,6 +52,7 @@ const SCENARIOS = [
     body: null,
     pipeline: 1,
     kind: 'throughput',
+    family: 'js',
     expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: Buffer.from(p.HEADERS_TEXT) },
   },
   {
@@ -59,6 +64,7 @@ const SCENARIOS = [
     body: p.ECHO_BODY,
     pipeline: 1,
     kind: 'throughput',
+    family: 'js',
     expect: { status: 200, contentType: p.CONTENT_TYPES.binary, body: p.ECHO_BODY },
   },
   {
@@ -70,6 +76,7 @@ const SCENARIOS = [
     body: null,
     pipeline: 1,
     kind: 'throughput',
+    family: 'js',
     expect: { status: 200, contentType: p.CONTENT_TYPES.binary, body: p.STREAM_BYTES },
   },
   {
@@ -81,6 +88,7 @@ const SCENARIOS = [
     body: null,
     pipeline: 1,
     kind: 'throughput',
+    family: 'js',
     expect: { status: 200, contentType: p.CONTENT_TYPES.binary, body: null /* filled lazily */ },
   },
   {
@@ -92,6 +100,7 @@ const SCENARIOS = [
     body: null,
     pipeline: 16,
     kind: 'throughput',
+    family: 'js',
     expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: p.HELLO_BYTES },
   },
   {
@@ -103,7 +112,96 @@ const SCENARIOS = [
     body: null,
     pipeline: 1,
     kind: 'idle',
+    family: 'js',
     expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: p.HELLO_BYTES },
+  },
+  // The Python WSGI peers (bench/apps/python/bench_app.py): the same bytes from every server.
+  {
+    name: 'py-hello',
+    description: 'a plain WSGI callable answering 11 bytes',
+    method: 'GET',
+    path: '/hello',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    family: 'python',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: p.HELLO_BYTES },
+  },
+  {
+    name: 'flask-json',
+    description: `Flask route, jsonify of the ~1 KB object (${p.JSON_TEXT.length + 1} bytes)`,
+    method: 'GET',
+    path: '/flask/json',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    family: 'python',
+    // Flask's jsonify ends the text with a newline and sends no charset.
+    expect: { status: 200, contentType: 'application/json', body: Buffer.from(`${p.JSON_TEXT}\n`) },
+  },
+  {
+    name: 'flask-echo',
+    description: 'Flask route, POST a 4 KB body, echo it',
+    method: 'POST',
+    path: '/flask/echo',
+    headers: [['Content-Type', 'application/octet-stream']],
+    body: p.ECHO_BODY,
+    pipeline: 1,
+    kind: 'throughput',
+    family: 'python',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.binary, body: p.ECHO_BODY },
+  },
+  {
+    name: 'django',
+    description: 'a Django view (single-file project, default middleware without sessions)',
+    method: 'GET',
+    path: '/django/',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    family: 'python',
+    expect: { status: 200, contentType: p.CONTENT_TYPES.text, body: p.HELLO_BYTES },
+  },
+  // `--app`: the user's own application, GET --path (default /). What it answers is not
+  // known in advance: validation asks for a status below 500 from both servers.
+  {
+    name: 'app-get',
+    description: 'GET PATH on keep-alive connections',
+    method: 'GET',
+    path: '/',
+    headers: [],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    family: 'app',
+    expect: null,
+  },
+  {
+    name: 'app-close',
+    description: 'GET PATH with Connection: close (a new connection per request)',
+    method: 'GET',
+    path: '/',
+    headers: [['Connection', 'close']],
+    body: null,
+    pipeline: 1,
+    kind: 'throughput',
+    family: 'app',
+    expect: null,
+  },
+  {
+    name: 'app-pipelined',
+    description: 'GET PATH, 16 requests per write',
+    method: 'GET',
+    path: '/',
+    headers: [],
+    body: null,
+    pipeline: 16,
+    kind: 'throughput',
+    family: 'app',
+    expect: null,
   },
 ];
 
@@ -117,11 +215,13 @@ Object.defineProperty(SCENARIOS.find((s) => s.name === 'file').expect, 'body', {
 });
 
 const NAMES = SCENARIOS.map((s) => s.name);
+const familyNames = (family) => SCENARIOS.filter((s) => s.family === family).map((s) => s.name);
 
-function getScenario(name) {
+/** The scenario named `name`; with `path`, an `--app` scenario aimed at that path. */
+function getScenario(name, { path } = {}) {
   const s = SCENARIOS.find((x) => x.name === name);
   if (!s) throw new Error(`unknown scenario '${name}' (known: ${NAMES.join(', ')})`);
-  return s;
+  return path && s.family === 'app' ? { ...s, path } : s;
 }
 
-module.exports = { SCENARIOS, NAMES, getScenario };
+module.exports = { SCENARIOS, NAMES, familyNames, getScenario };

@@ -56,8 +56,11 @@ function summarize(measurements, { baselines = ['node', 'uws'], generatorCores =
       const r = roundRatios(measurements, scenario, server, b, k);
       return r.length ? median(r) : null;
     };
+    const cpuRatios = {};
     for (const b of baselines) {
       ratios[b] = medianRatio(b, key);
+      // Server CPU time per request against the baseline's (below 1: cheaper).
+      if (key === 'rps') cpuRatios[b] = medianRatio(b, 'cpuPerRequestUs');
       // Latency ratios (below 1: lower latency), also taken within rounds; JSON only.
       if (key === 'rps') latencyRatios[b] = { p50: medianRatio(b, 'p50Ms'), p99: medianRatio(b, 'p99Ms') };
     }
@@ -76,6 +79,7 @@ function summarize(measurements, { baselines = ['node', 'uws'], generatorCores =
       non2xx: ms.reduce((s, m) => s + (m.non2xx || 0), 0),
       generatorCpu,
       serverCpu: median(ms.map((m) => m.serverCpu)),
+      ...(key === 'rps' ? { cpuPerRequestUs: median(ms.map((m) => m.cpuPerRequestUs)), cpuRatios } : {}),
       generatorBound: generatorCpu != null && generatorCpu >= 90 * generatorCores,
       ratios,
       ...(key === 'rps' ? { latencyRatios } : {}),

@@ -85,12 +85,31 @@ function clockTicks() {
   return clkTck;
 }
 
+/**
+ * The fields of a /proc/PID/stat line the harness uses. The command name (field 2) is in
+ * parentheses and may itself hold spaces and parentheses, so the fields after it are
+ * counted from the last ')'. Returns null for a line that is not a stat line.
+ */
+function parseStat(text) {
+  const close = text.lastIndexOf(')');
+  const open = text.indexOf(' (');
+  if (close < 0 || open < 0 || close < open) return null;
+  const rest = text.slice(close + 2).split(' ');
+  // rest[0] is field 3 (state): ppid is field 4, utime 14, stime 15 (in clock ticks).
+  const out = {
+    pid: Number(text.slice(0, open)),
+    comm: text.slice(open + 2, close),
+    state: rest[0],
+    ppid: Number(rest[1]),
+    utime: Number(rest[11]),
+    stime: Number(rest[12]),
+  };
+  return [out.pid, out.ppid, out.utime, out.stime].every(Number.isInteger) ? out : null;
+}
+
 function readStat(pid) {
   try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    // rest[0] is field 3 (state): ppid is field 4, utime 14, stime 15.
-    return { ppid: Number(rest[1]), utime: Number(rest[11]), stime: Number(rest[12]) };
+    return parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return null;
   }
@@ -138,6 +157,36 @@ function cpuSeconds(pids) {
     if (st) ticks += st.utime + st.stime;
   }
   return ticks / clockTicks();
+}
+
+/**
+ * CPU seconds (user + system, every thread) of each process in `pid`'s tree now:
+ * a Map pid → seconds.
+ */
+function treeCpu(pid) {
+  const out = new Map();
+  for (const p of processTree(pid)) {
+    const st = readStat(p);
+    if (st) out.set(p, (st.utime + st.stime) / clockTicks());
+  }
+  return out;
+}
+
+/**
+ * CPU seconds a process tree used between two treeCpu() snapshots. A process that
+ * appeared in between (a respawned worker) counts whole; one that ended in between
+ * is lost with what it used, which the kernel no longer reports per process.
+ */
+function cpuBetween(before, after) {
+  let s = 0;
+  for (const [p, sec] of after) s += Math.max(0, sec - (before.get(p) ?? 0));
+  return s;
+}
+
+/** Microseconds of server CPU per completed request; null when nothing completed. */
+function cpuPerRequestUs(cpuSecondsUsed, requests) {
+  if (!(requests > 0) || !(cpuSecondsUsed >= 0)) return null;
+  return (cpuSecondsUsed * 1e6) / requests;
 }
 
 /**
@@ -195,10 +244,16 @@ module.exports = {
   expandCpuList,
   cpuPlan,
   pinned,
+  parseStat,
+  readStat,
+  clockTicks,
   processTree,
   rssBytes,
   treeRssBytes,
   cpuSeconds,
+  treeCpu,
+  cpuBetween,
+  cpuPerRequestUs,
   cpuSampler,
   openFilesLimit,
   machine,

@@ -67,8 +67,67 @@ Napi::Value address_object(Napi::Env env, const ListenAddress& a) {
   return o;
 }
 
-Napi::Value listen_result(Napi::Env env, Listener* l, const ListenAddress& a, const ListenError& err) {
+// The listen options object (NativeListenOptions in src/native.ts) at v, or defaults when
+// it is undefined. false: invalid (a JS exception is pending).
+bool listen_options(Napi::Env env, Napi::Value v, ListenOptions* out) {
+  *out = ListenOptions();
+  if (v.IsUndefined() || v.IsNull()) return true;
+  if (!v.IsObject()) {
+    throw_error(env, "tsgi: listen options must be an object", "ERR_INVALID_ARG_TYPE");
+    return false;
+  }
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value protocol = o.Get("protocol");
+  if (!protocol.IsUndefined()) {
+    std::string p = protocol.IsString() ? protocol.As<Napi::String>().Utf8Value() : std::string();
+    if (p == "uwsgi") {
+      out->protocol = ListenProtocol::Uwsgi;
+    } else if (p != "http") {
+      throw_error(env, "tsgi: listen option protocol must be 'http' or 'uwsgi'", "ERR_INVALID_ARG_VALUE");
+      return false;
+    }
+  }
+  Napi::Value size = o.Get("uwsgiBufferSize");
+  if (!size.IsUndefined()) {
+    double n = size.IsNumber() ? size.As<Napi::Number>().DoubleValue() : -1;
+    if (!(n >= 1 && n <= 65535) || n != static_cast<double>(static_cast<int64_t>(n))) {
+      throw_error(env, "tsgi: listen option uwsgiBufferSize must be an integer from 1 to 65535 (the uwsgi packet's size field is 16 bits)",
+                  "ERR_INVALID_ARG_VALUE");
+      return false;
+    }
+    out->uwsgi_buffer_size = static_cast<size_t>(n);
+  }
+  out->proxy_protocol = o.Get("proxyProtocol").ToBoolean().Value();
+  Napi::Value allow = o.Get("proxyAllow");
+  std::vector<std::string> ranges;
+  if (allow.IsUndefined()) {
+    ranges = {"127.0.0.1", "::1"};
+  } else if (allow.IsArray()) {
+    Napi::Array a = allow.As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value e = a.Get(i);
+      ranges.push_back(e.IsString() ? e.As<Napi::String>().Utf8Value() : std::string());
+    }
+  } else {
+    throw_error(env, "tsgi: listen option proxyAllow must be an array of addresses and CIDR ranges", "TSGI_ERR_PROXY_ALLOW");
+    return false;
+  }
+  for (const std::string& r : ranges) {
+    CidrRange c;
+    if (!parse_cidr(r.data(), r.size(), &c)) {
+      throw_error(env, "tsgi: proxyAllow entry \"" + r + "\" is not an IPv4/IPv6 address, a CIDR range (10.0.0.0/8, 2001:db8::/32) or *",
+                  "TSGI_ERR_PROXY_ALLOW");
+      return false;
+    }
+    out->proxy_allow.push_back(c);
+  }
+  return true;
+}
+
+Napi::Value listen_result(Napi::Env env, Listener* l, const ListenAddress& a, const ListenError& err,
+                          ListenOptions* options) {
   if (!l) return throw_error(env, err.message, uv_err_name(err.code));
+  l->options = std::move(*options);  // before the loop runs: no connection is accepted yet
   return address_object(env, a);
 }
 
@@ -403,6 +462,8 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
 Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
   if (!s) return info.Env().Undefined();
+  ListenOptions options;
+  if (!listen_options(info.Env(), info[4], &options)) return info.Env().Undefined();
   ListenSetup setup = listen_setup(info, 4);
   if (!setup.ok) return info.Env().Undefined();
   ListenAddress a;
@@ -410,12 +471,14 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   Listener* l = listen_tcp(s, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(),
                            info[3].As<Napi::Number>().Int32Value(), &a, &err);
   apply_setup(l, setup);
-  return listen_result(info.Env(), l, a, err);
+  return listen_result(info.Env(), l, a, err, &options);
 }
 
 Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
   if (!s) return info.Env().Undefined();
+  ListenOptions options;
+  if (!listen_options(info.Env(), info[4], &options)) return info.Env().Undefined();
   ListenSetup setup = listen_setup(info, 4);
   if (!setup.ok) return info.Env().Undefined();
   ListenAddress a;
@@ -423,12 +486,14 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   Listener* l = listen_unix(s, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(),
                             info[3].As<Napi::Number>().Int32Value(), &a, &err);
   apply_setup(l, setup);
-  return listen_result(info.Env(), l, a, err);
+  return listen_result(info.Env(), l, a, err, &options);
 }
 
 Napi::Value ListenFd(const Napi::CallbackInfo& info) {
   Server* s = server_arg(info);
   if (!s) return info.Env().Undefined();
+  ListenOptions options;
+  if (!listen_options(info.Env(), info[3], &options)) return info.Env().Undefined();
   ListenSetup setup = listen_setup(info, 3);
   if (!setup.ok) return info.Env().Undefined();
   ListenAddress a;
@@ -436,7 +501,7 @@ Napi::Value ListenFd(const Napi::CallbackInfo& info) {
   int backlog = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 511;
   Listener* l = listen_fd(s, info[1].As<Napi::Number>().Int32Value(), backlog, &a, &err);
   apply_setup(l, setup);
-  return listen_result(info.Env(), l, a, err);
+  return listen_result(info.Env(), l, a, err, &options);
 }
 
 // reloadTls(server, tls): a new TLS configuration for every HTTPS listener of the server.
@@ -617,6 +682,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reloadTls", Napi::Function::New(env, ReloadTls, "reloadTls"));
   Napi::Object caps = Napi::Object::New(env);
   caps.Set("tls", true);
+  caps.Set("uwsgi", true);
+  caps.Set("proxyProtocol", true);
   exports.Set("capabilities", caps);
   return exports;
 }

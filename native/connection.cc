@@ -11,6 +11,8 @@
 #include "errors.h"
 #include "request_sink.h"
 #include "listener.h"
+#include "proxy/proxy_protocol.h"
+#include "uwsgi/uwsgi_parser.h"
 #include "server.h"
 #include "spool.h"
 
@@ -54,6 +56,10 @@ void Connection::reset() {
   resp_ = {};
   out_.reset();
   next = prev = nullptr;
+  proxy_pending_ = false;
+  accept_allow_ = nullptr;
+  proxy_entries_.clear();
+  uwsgi_entries_.clear();
 }
 
 // ---- accepting ------------------------------------------------------------------------
@@ -66,6 +72,10 @@ bool Connection::init_handle(Listener* l) {
   listener_index_ = l->index;
   local_port_ = l->port;
   is_pipe_ = l->is_pipe;
+  protocol_ = l->options.protocol;
+  uwsgi_buffer_size_ = l->options.uwsgi_buffer_size;
+  proxy_pending_ = l->options.proxy_protocol;
+  accept_allow_ = proxy_pending_ ? &l->options.proxy_allow : nullptr;
   int r = is_pipe_ ? uv_pipe_init(ld->loop, &h_.pipe, 0) : uv_tcp_init(ld->loop, &h_.tcp);
   if (r != 0) {
     ld->release_connection(this);
@@ -100,7 +110,7 @@ bool Connection::accept_fd(Listener* l, int sock) {
     return false;
   }
   accepted();
-  return true;
+  return !st_.closing;  // a peer that may not send the PROXY header is closed at once
 }
 
 // The socket is open: the peer's address, the clocks, and reading.
@@ -112,6 +122,12 @@ void Connection::accepted() {
     sockaddr_storage ss;
     int len = sizeof ss;
     if (uv_tcp_getpeername(&h_.tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+      // The PROXY protocol is taken only from the allowed addresses.
+      if (accept_allow_ && !cidr_match_peer(*accept_allow_, reinterpret_cast<const sockaddr*>(&ss))) {
+        accept_allow_ = nullptr;
+        close_now();
+        return;
+      }
       if (ss.ss_family == AF_INET) {
         const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
         uv_ip4_name(a, remote_addr_, sizeof remote_addr_);
@@ -127,6 +143,11 @@ void Connection::accepted() {
       remote_addr_len_ = std::strlen(remote_addr_);
     }
   }
+  if (accept_allow_ && !is_pipe_ && remote_addr_len_ == 0) {
+    close_now();  // the peer's address is unknown: it cannot be checked
+    return;
+  }
+  accept_allow_ = nullptr;
   st_.phase_since = uv_now(ld->loop);
   accepted_at_ = st_.phase_since;
   out_.set_progress(st_.phase_since);
@@ -219,8 +240,9 @@ void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   c->server->stats.bytes_received += static_cast<uint64_t>(nread);
-  if (c->tls_on_) c->read_tls(buf->base, static_cast<size_t>(nread));
-  else c->handle_input(buf->base, static_cast<size_t>(nread));
+  if (!c->tls_on_) c->handle_input(buf->base, static_cast<size_t>(nread));
+  else if (c->proxy_pending_) c->read_proxy_then_tls(buf->base, static_cast<size_t>(nread));
+  else c->read_tls(buf->base, static_cast<size_t>(nread));
 }
 
 // ---- TLS ------------------------------------------------------------------------------
@@ -259,6 +281,26 @@ void Connection::read_tls(const char* data, size_t len) {
       close_now();
       return;
   }
+}
+
+// PROXY protocol on a TLS listener: the header comes in clear before the handshake. A
+// partial header waits in inbuf_ (empty until the first request).
+void Connection::read_proxy_then_tls(const char* data, size_t len) {
+  std::string joined;
+  if (!inbuf_.empty()) {
+    inbuf_.append(data, len);
+    joined.assign(inbuf_.data(), inbuf_.size());
+    inbuf_.clear();
+    data = joined.data();
+    len = joined.size();
+  }
+  size_t used = 0;
+  if (!read_proxy_header(data, len, &used)) return;  // malformed: closed
+  if (proxy_pending_) {
+    inbuf_.append(data, len);
+    return;
+  }
+  if (used < len) read_tls(data + used, len - used);
 }
 
 void Connection::tls_input(const char* data, size_t len) { handle_input(data, len); }
@@ -392,22 +434,48 @@ size_t Connection::process(const char* data, size_t len) {
         st_.output_paused = true;
         break;
       }
+      if (proxy_pending_) {
+        // The PROXY header comes before the first request, within the first-byte timeout
+        // from the accept (st_.bytes_seen stays false until a request byte).
+        size_t used = 0;
+        if (!read_proxy_header(data + pos, len - pos, &used)) return pos;
+        if (used == 0) break;
+        pos += used;
+        continue;
+      }
       if (st_.phase == Phase::Idle || !st_.bytes_seen) {
         // The head deadline counts from the first byte, and does not restart after it.
         st_.phase_since = uv_now(ld->loop);
         st_.phase = Phase::Head;
         st_.bytes_seen = true;
       }
-      RequestHead head;
-      head.headers = ld->headers;
-      head.header_capacity = kMaxHeadersCap;
       size_t used = 0;
-      ParseStatus st = parse_request_head(data + pos, len - pos, server->limits.parse, &head, &used);
-      if (st == ParseStatus::Partial) break;
-      if (st == ParseStatus::Error) {
-        fail(head.error_status ? head.error_status : 400);
-        break;
+      UwsgiRequest* uw = nullptr;
+      RequestHead http_head;
+      if (protocol_ == ListenProtocol::Uwsgi) {
+        uw = &uwsgi_req_;
+        uw->head.headers = ld->headers;
+        uw->head.header_capacity = kMaxHeadersCap;
+        UwsgiLimits lim;
+        lim.buffer_size = uwsgi_buffer_size_;
+        lim.max_headers = server->limits.parse.max_headers;
+        UwsgiStatus st = parse_uwsgi_packet(data + pos, len - pos, lim, uw, &used);
+        if (st == UwsgiStatus::Incomplete) break;
+        if (st == UwsgiStatus::Error) {
+          fail(uw->head.error_status ? uw->head.error_status : 400);
+          break;
+        }
+      } else {
+        http_head.headers = ld->headers;
+        http_head.header_capacity = kMaxHeadersCap;
+        ParseStatus st = parse_request_head(data + pos, len - pos, server->limits.parse, &http_head, &used);
+        if (st == ParseStatus::Partial) break;
+        if (st == ParseStatus::Error) {
+          fail(http_head.error_status ? http_head.error_status : 400);
+          break;
+        }
       }
+      const RequestHead& head = uw ? uw->head : http_head;
       pos += used;
       req_ = {};
       req_.minor = head.version_minor;
@@ -415,7 +483,21 @@ size_t Connection::process(const char* data, size_t len) {
       req_.head_method = is_head_method(head);
       req_.body_kind = head.body_kind;
       req_.body_remaining = head.body_kind == BodyKind::Length ? head.content_length : 0;
-      build_record(head);  // the head's spans point into data: recorded before anything moves
+      // The head's spans point into data: recorded before anything moves.
+      if (uw) {
+        // nginx reads a uwsgi response to its Content-Length or to the close and sends
+        // one request per connection: framed as for HTTP/1.0 (a streamed body of unknown
+        // length ends with the close), with Connection: close.
+        req_.minor = 0;
+        req_.keep_alive = false;
+        uwsgi_entries_.clear();
+        uwsgi_environ_entries(*uw, &uwsgi_entries_);
+        RecordContext ctx = record_context();
+        ctx.request_overrides = &uwsgi_entries_;
+        build_uwsgi_request_record(*uw, ctx, &req_text_, &req_rec_);
+      } else {
+        build_record(head);
+      }
       if (req_.body_kind == BodyKind::Length && head.content_length > server->limits.max_body_bytes) {
         fail(413);
         break;
@@ -516,8 +598,9 @@ bool Connection::store_body(const char* p, size_t n) {
   return true;
 }
 
-// The head string and record for the request (request_record.h).
-void Connection::build_record(const RequestHead& h) {
+// What the record says beside the head: the peer (or the PROXY header's client), the
+// listener, the PROXY header's environ entries.
+RecordContext Connection::record_context() const {
   RecordContext ctx;
   ctx.remote_addr = remote_addr_;
   ctx.remote_addr_len = remote_addr_len_;
@@ -525,9 +608,43 @@ void Connection::build_record(const RequestHead& h) {
   ctx.local_port = local_port_;
   ctx.listener = listener_index_;
   ctx.tls = tls_on_;
+  if (!proxy_entries_.empty()) ctx.connection_overrides = &proxy_entries_;
+  return ctx;
+}
+
+// The head string and record for the request (request_record.h).
+void Connection::build_record(const RequestHead& h) {
+  RecordContext ctx = record_context();
   uint32_t max_ka = server->limits.max_keep_alive_requests;
   ctx.keep_alive = h.keep_alive && !server->closing && (max_ka == 0 || st_.served + 1 < max_ka);
   build_request_record(h, ctx, &req_text_, &req_rec_);
+}
+
+bool Connection::read_proxy_header(const char* data, size_t len, size_t* used) {
+  *used = 0;
+  ProxyHeader ph;
+  ProxyStatus st = parse_proxy_header(data, len, ProxyLimits{}, &ph, used);
+  if (st == ProxyStatus::Incomplete) return true;
+  if (st == ProxyStatus::Error) {
+    // Nothing is answered: the bytes are not a request, and the peer is a proxy that
+    // sent something else than it was configured to.
+    close_now();
+    return false;
+  }
+  if (ph.has_addresses()) {
+    remote_addr_len_ = format_proxy_address(ph, true, remote_addr_, sizeof remote_addr_);
+    // An IPv4 client given as an IPv4-mapped IPv6 address reads as IPv4, as on a socket.
+    if (std::strncmp(remote_addr_, "::ffff:", 7) == 0 && std::strchr(remote_addr_ + 7, '.')) {
+      std::memmove(remote_addr_, remote_addr_ + 7, std::strlen(remote_addr_ + 7) + 1);
+      remote_addr_len_ = std::strlen(remote_addr_);
+    }
+    remote_port_ = ph.src_port;
+  }
+  proxy_entries_.clear();
+  proxy_environ_entries(ph, &proxy_entries_);
+  proxy_pending_ = false;
+  st_.phase_since = uv_now(ld->loop);  // the first request byte gets its own window
+  return true;
 }
 
 void Connection::dispatch() {

@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "environ_entries.h"
 #include "framing.h"
+#include "listen_options.h"
 #include "loop_data.h"
 #include "output_queue.h"
 #include "tls/tls_transport.h"
@@ -117,6 +119,11 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void input_ended();
   size_t process(const char* data, size_t len);
   bool begin_request(const char* data, size_t pos, size_t len);
+  // The PROXY protocol header at data (a listener with proxy_protocol): incomplete, it
+  // stays buffered (*used 0); complete, the client's address is taken from it (*used its
+  // size). false: malformed, the connection is closed without a response.
+  bool read_proxy_header(const char* data, size_t len, size_t* used);
+  RecordContext record_context() const;
   void build_record(const RequestHead& h);
   bool store_body(const char* p, size_t n);
   void dispatch();
@@ -160,6 +167,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   // TLS (tls_on_): ciphertext read is fed to the transport, its plaintext is the input
   Transport* active_transport() { return tls_on_ ? static_cast<Transport*>(tls_.get()) : &transport_; }
   void read_tls(const char* data, size_t len);
+  void read_proxy_then_tls(const char* data, size_t len);
   void tls_input(const char* data, size_t len) override;
   void tls_write_failed() override;
 
@@ -177,6 +185,14 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
 
   int listener_index_ = 0;
   int local_port_ = 0;
+  // What the listener speaks (copied at accept).
+  ListenProtocol protocol_ = ListenProtocol::Http;
+  size_t uwsgi_buffer_size_ = 4096;
+  bool proxy_pending_ = false;  // a PROXY protocol header must come first, and has not yet
+  const std::vector<CidrRange>* accept_allow_ = nullptr;  // during accept_fd only: who may send it
+  std::vector<EnvironEntry> proxy_entries_;  // what the PROXY header said: every request's overrides
+  std::vector<EnvironEntry> uwsgi_entries_;  // the current uwsgi request's own overrides
+  UwsgiRequest uwsgi_req_;                   // the uwsgi parser's output
   char remote_addr_[64];
   size_t remote_addr_len_ = 0;
   int remote_port_ = 0;

@@ -6,6 +6,7 @@
 #include <string>
 #include <sys/types.h>
 
+#include "listen_options.h"
 #include "loop_data.h"
 
 namespace tsgi {
@@ -46,6 +47,7 @@ class Listener {
   int port = 0;        // REC_LOCAL_PORT (0 for Unix sockets)
   bool is_pipe;
   bool closing = false;
+  ListenOptions options;  // protocol, PROXY protocol (set before the first accept)
   std::string unlink_path;  // the socket file this listener created
   // HTTPS: the TLS configuration new connections take (replaced by a reload; open
   // connections keep the one they started with), and how long a handshake may take.

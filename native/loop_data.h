@@ -25,7 +25,7 @@ class Connection;
 
 constexpr size_t kReceiveBufferSize = 64 * 1024;
 constexpr size_t kMaxHeadersCap = 1024;       // MAX_HEADERS_CAP in src/native.ts
-constexpr size_t kRecordInts = kRecordHeaders + 3 * kMaxHeadersCap;
+constexpr size_t kRecordInts = kRecordHeaders + 3 * (kMaxHeadersCap + kMaxOverrides);
 
 enum ResponseFlag : int32_t { kRespHasDate = 1, kRespClose = 2 };
 enum ResultCode : int32_t { kResultOk = 0, kResultShort = 1, kResultTruncated = 2, kResultGone = -1 };

@@ -49,11 +49,31 @@ size_t percent_decode(const char* src, size_t n, char* out) {
   return w;
 }
 
+// The override entries of ctx after the header entries at hp; returns their count.
+int32_t append_overrides(const RecordContext& ctx, ByteBuffer& t, int32_t* hp) {
+  int32_t n = 0;
+  const std::vector<EnvironEntry>* lists[2] = {ctx.connection_overrides, ctx.request_overrides};
+  for (const std::vector<EnvironEntry>* list : lists) {
+    if (list == nullptr) continue;
+    for (const EnvironEntry& e : *list) {
+      if (static_cast<size_t>(n) == kMaxOverrides) return n;
+      t.append(e.key.data(), e.key.size());
+      hp[0] = 0;
+      hp[1] = static_cast<int32_t>(t.size());
+      t.append(e.value.data(), e.value.size());
+      hp[2] = static_cast<int32_t>(t.size());
+      hp += 3;
+      n++;
+    }
+  }
+  return n;
+}
+
 }  // namespace
 
 void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBuffer* text,
                           std::vector<int32_t>* record) {
-  size_t need = kRecordHeaders + 3 * h.header_count;
+  size_t need = kRecordHeaders + 3 * (h.header_count + kMaxOverrides);
   if (record->size() < need) record->resize(need);
   int32_t* rec = record->data();
   std::memset(rec, 0, kRecordHeaders * sizeof(int32_t));
@@ -107,6 +127,63 @@ void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBu
     count++;
   }
   rec[kRecHeaderCount] = count;
+  rec[kRecOverrideCount] = append_overrides(ctx, t, hp);
+  rec[kRecTrailersStart] = static_cast<int32_t>(t.size());
+}
+
+void build_uwsgi_request_record(const UwsgiRequest& u, const RecordContext& ctx, ByteBuffer* text,
+                                std::vector<int32_t>* record) {
+  const RequestHead& h = u.head;
+  size_t need = kRecordHeaders + 3 * (h.header_count + kMaxOverrides);
+  if (record->size() < need) record->resize(need);
+  int32_t* rec = record->data();
+  std::memset(rec, 0, kRecordHeaders * sizeof(int32_t));
+  ByteBuffer& t = *text;
+  t.clear();
+  t.append(h.method.data, h.method.len);
+  const int32_t target_start = static_cast<int32_t>(t.size());
+  rec[kRecMethodEnd] = target_start;
+  t.append(h.target.data, h.target.len);
+  if (!u.has_request_uri && u.query_string.len > 0) {
+    t.append('?');
+    t.append(u.query_string.data, u.query_string.len);
+  }
+  rec[kRecTargetEnd] = static_cast<int32_t>(t.size());
+  const size_t tl = t.size() - static_cast<size_t>(target_start);
+  const char* q = static_cast<const char*>(std::memchr(t.data() + target_start, '?', tl));
+  const size_t pe = q ? static_cast<size_t>(q - (t.data() + target_start)) : tl;
+  rec[kRecQueryStart] = q ? target_start + static_cast<int32_t>(pe + 1) : -1;
+  if (u.has_path_info) {
+    t.append(u.path_info.data, u.path_info.len);
+  } else {
+    char* out = t.reserve(pe);  // may move the text: the target is read after
+    t.commit(percent_decode(t.data() + target_start, pe, out));
+  }
+  rec[kRecPathEnd] = static_cast<int32_t>(t.size());
+  if (u.remote_addr.len > 0) {
+    t.append(u.remote_addr.data, u.remote_addr.len);
+    rec[kRecRemotePort] = u.remote_port;
+  } else {
+    t.append(ctx.remote_addr, ctx.remote_addr_len);
+    rec[kRecRemotePort] = ctx.remote_port;
+  }
+  rec[kRecAddrEnd] = static_cast<int32_t>(t.size());
+  rec[kRecVersionMinor] = h.version_minor;
+  rec[kRecLocalPort] = ctx.local_port;
+  rec[kRecListener] = ctx.listener;
+  rec[kRecFlags] = kFlagUwsgi | (is_head_method(h) ? kFlagHead : 0);
+  int32_t* hp = rec + kRecordHeaders;
+  for (size_t i = 0; i < h.header_count; i++) {
+    const HeaderField& f = h.headers[i];
+    hp[0] = f.known;
+    if (!f.known) t.append(f.name.data, f.name.len);  // already an environ key
+    hp[1] = static_cast<int32_t>(t.size());
+    t.append(f.value.data, f.value.len);
+    hp[2] = static_cast<int32_t>(t.size());
+    hp += 3;
+  }
+  rec[kRecHeaderCount] = static_cast<int32_t>(h.header_count);
+  rec[kRecOverrideCount] = append_overrides(ctx, t, hp);
   rec[kRecTrailersStart] = static_cast<int32_t>(t.size());
 }
 

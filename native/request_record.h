@@ -6,6 +6,7 @@
 //
 //   METHOD | TARGET (raw, as received) | PATH (percent-decoded) | REMOTE_ADDR |
 //   per header: [environ key, only for names without a known id] VALUE |
+//   per override: ENVIRON KEY VALUE |
 //   trailer fields of a chunked body, "name:value\n" each (appended by the connection
 //   once the body ended)
 //
@@ -25,27 +26,41 @@
 //   [9]  kRecFlags          kFlag* bits
 //   [10] kRecHeaderCount    header entries that follow
 //   [11] kRecTrailersStart  text[trailersStart, end): the trailer fields (chunked bodies)
-//   [12..15]                unused
+//   [12] kRecOverrideCount  override entries after the header entries
+//   [13..15]                unused
 //   [16] kRecordHeaders     then 3 ints per header field, in arrival order:
 //        id        known header id (known_headers.h), or 0
 //        keyEnd    id 0: the environ key ("HTTP_" + name upper-cased, '-' as '_') is
 //                  text[prevEnd, keyEnd); known ids: keyEnd == prevEnd
 //        valueEnd  the value is text[keyEnd, valueEnd); prevEnd starts at addrEnd
 //   Fields whose name holds '_' are left out (they would alias a '-' name's key).
+//   Then 3 ints per override entry, the same way with id 0: environ keys the listener's
+//   protocol sets outright instead of adding a header (EnvironEntry: from a PROXY
+//   protocol header 'tsgi.proxy.<name>', HTTPS, wsgi.url_scheme; from a uwsgi packet
+//   SERVER_NAME, SERVER_PORT, SERVER_PROTOCOL, HTTPS, wsgi.url_scheme, QUERY_STRING).
+//
+// A uwsgi request (build_uwsgi_request_record) has the same layout, from the packet's
+// variables (uwsgi/uwsgi_parser.h): the target is REQUEST_URI (or PATH_INFO "?"
+// QUERY_STRING), PATH is PATH_INFO as sent (nginx decoded it) or else REQUEST_URI's
+// decoded path, REMOTE_ADDR/REMOTE_PORT are the packet's when it has them, header
+// names are environ keys already (written as sent for id 0), kFlagUwsgi is set.
 //
 // The same constants are REC_* and FLAG_* in src/native.ts.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "framing.h"
 #include "parser.h"
+#include "uwsgi/uwsgi_parser.h"
 
 namespace tsgi {
 
 constexpr size_t kRecordHeaders = 16;  // REC_HEADERS
+constexpr size_t kMaxOverrides = 32;   // override entries at most (more are left out)
 
 enum RecordIndex : int {
   kRecVersionMinor = 0,
@@ -60,13 +75,21 @@ enum RecordIndex : int {
   kRecFlags = 9,
   kRecHeaderCount = 10,
   kRecTrailersStart = 11,
+  kRecOverrideCount = 12,
 };
 
 enum RequestFlag : int32_t {
   kFlagKeepAlive = 1,    // the connection persists after this response (unless it says otherwise)
   kFlagHead = 2,         // REQUEST_METHOD is HEAD: no response body is sent
   kFlagChunkedBody = 4,  // the body arrived chunked
-  kFlagTls = 8,          // the connection is TLS (https): HTTPS=on, tsgi.tls
+  kFlagUwsgi = 8,        // a uwsgi packet (never keep-alive: one request per connection)
+  kFlagTls = 16,         // the connection is TLS (https): HTTPS=on, tsgi.tls
+};
+
+// An environ key set outright by the listener's protocol (an override entry).
+struct EnvironEntry {
+  std::string key;
+  std::string value;
 };
 
 // What the record says beside the head itself.
@@ -78,6 +101,9 @@ struct RecordContext {
   int listener = 0;
   bool keep_alive = false;  // the server's decision: kFlagKeepAlive
   bool tls = false;         // kFlagTls
+  // Override entries: the connection's (PROXY protocol), then the request's own (uwsgi).
+  const std::vector<EnvironEntry>* connection_overrides = nullptr;
+  const std::vector<EnvironEntry>* request_overrides = nullptr;
 };
 
 // True when the method is HEAD.
@@ -89,9 +115,14 @@ bool is_head_method(const RequestHead& h);
 void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBuffer* text,
                           std::vector<int32_t>* rec);
 
-// Ints of rec in use: the fixed part and the header entries.
+// The same for a uwsgi request (the layout above); ctx.remote_addr and remote_port are
+// used when the packet has no REMOTE_ADDR.
+void build_uwsgi_request_record(const UwsgiRequest& u, const RecordContext& ctx, ByteBuffer* text,
+                                std::vector<int32_t>* rec);
+
+// Ints of rec in use: the fixed part, the header entries and the override entries.
 inline size_t record_ints(const std::vector<int32_t>& rec) {
-  return kRecordHeaders + 3 * static_cast<size_t>(rec[kRecHeaderCount]);
+  return kRecordHeaders + 3 * static_cast<size_t>(rec[kRecHeaderCount] + rec[kRecOverrideCount]);
 }
 
 }  // namespace tsgi

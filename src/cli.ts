@@ -14,6 +14,7 @@ import { checkApp } from './cli/check';
 import { Arbiter } from './manager/arbiter';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './manager/exit-codes';
 import { topMain } from './stats/top-command';
+import { benchMain } from './cli/bench-command';
 
 export function version(): string {
   try {
@@ -34,6 +35,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const out = (text: string) => process.stdout.write(text);
   const err = (text: string) => process.stderr.write(text);
   if (argv[0] === 'top') return topMain(argv.slice(1), { out, err });
+  if (argv[0] === 'bench') return benchMain(argv.slice(1), { out, err });
   try {
     const args = parseArgs(argv, appendedArgsStart(argv, process.env));
     if (args.actions.has('help')) {

@@ -4,7 +4,7 @@
 import {
   REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END,
   REC_ADDR_END, REC_REMOTE_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
-  REC_TRAILERS_START, FLAG_CHUNKED_BODY,
+  REC_TRAILERS_START, REC_OVERRIDE_COUNT, FLAG_CHUNKED_BODY,
 } from './native';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream, TlsInfo } from './types';
 
@@ -51,6 +51,28 @@ function trailers(text: string): ReadonlyArray<readonly [string, string]> {
     at = nl + 1;
   }
   return out;
+}
+
+const PROXY_PREFIX = 'tsgi.proxy.';
+
+/**
+ * The record's override entries (REC_OVERRIDE_COUNT, after the headers): keys set
+ * outright (SERVER_NAME, HTTPS, wsgi.url_scheme, ...), and 'tsgi.proxy.<name>' entries
+ * gathered into the frozen object environ['tsgi.proxy'].
+ */
+function applyOverrides(env: Record<string, unknown>, rec: Int32Array, head: string, at: number,
+                        prevEnd: number, count: number): void {
+  let proxy: Record<string, string> | undefined;
+  for (let i = 0; i < count; i++, at += 3) {
+    const keyEnd = rec[at + 1];
+    const valueEnd = rec[at + 2];
+    const key = head.slice(prevEnd, keyEnd);
+    const value = head.slice(keyEnd, valueEnd);
+    prevEnd = valueEnd;
+    if (key.startsWith(PROXY_PREFIX)) (proxy ??= {})[key.slice(PROXY_PREFIX.length)] = value;
+    else env[key] = value;
+  }
+  if (proxy !== undefined) env['tsgi.proxy'] = Object.freeze(proxy);
 }
 
 /**
@@ -105,7 +127,8 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
   const keys = ctx.knownKeys;
   let prevEnd = addrEnd;
   const env = environ as Record<string, unknown>;
-  for (let i = 0, at = REC_HEADERS; i < count; i++, at += 3) {
+  let at = REC_HEADERS;
+  for (let i = 0; i < count; i++, at += 3) {
     const id = rec[at];
     const keyEnd = rec[at + 1];
     const valueEnd = rec[at + 2];
@@ -123,6 +146,8 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     environ.HTTPS = 'on';
     environ['tsgi.tls'] = tls;
   }
+  const overrides = rec[REC_OVERRIDE_COUNT];
+  if (overrides > 0) applyOverrides(env, rec, head, at, prevEnd, overrides);
   if ((rec[REC_FLAGS] & FLAG_CHUNKED_BODY) !== 0) {
     environ.CONTENT_LENGTH = '' + bodyLength;
     environ['tsgi.trailers'] = trailers(head.slice(rec[REC_TRAILERS_START]));

@@ -81,15 +81,32 @@ export interface NativeTlsOptions {
 }
 
 /**
- * What one listener speaks, given as the last argument of listenTcp/listenUnix/listenFd.
- * Everything past the listener (parser output, record, dispatch) is the same for each.
+ * What a listener speaks (the last argument of listenTcp/listenUnix/listenFd; every field
+ * optional). Plain HTTP/1.1 without it.
  */
 export interface NativeListenOptions {
-  protocol: 'http' | 'uwsgi';  // 'uwsgi': nginx's uwsgi_pass packets (modifier1 0), answered in HTTP
-  tls?: NativeTlsOptions;      // present: HTTP over TLS
-  proxyProtocol?: boolean;     // each connection starts with a PROXY protocol v1/v2 header
-  proxyAllow?: string[];       // peers allowed to send it: addresses, CIDR ranges, '*'; others are closed
-  uwsgiBufferSize?: number;    // largest uwsgi packet, bytes
+  /**
+   * 'http' (the default) or 'uwsgi': the uwsgi binary protocol nginx's uwsgi_pass sends
+   * (modifier1 0). A uwsgi connection carries one request (its body framed by
+   * CONTENT_LENGTH) and is answered in HTTP/1.1 with Connection: close, a streamed body
+   * of unknown length delimited by the close, as uWSGI does; bytes after the body are
+   * ignored. A malformed packet gets 400, one over uwsgiBufferSize 431, then the close.
+   */
+  protocol?: 'http' | 'uwsgi';
+  /** The largest uwsgi packet (its variables, the 4-byte header not counted), 1..65535; 4096 when absent. */
+  uwsgiBufferSize?: number;
+  /**
+   * Every connection starts with a PROXY protocol header (v1 or v2), read within
+   * firstByteTimeoutMs of the accept; its client address and port become REMOTE_ADDR and
+   * REMOTE_PORT, its TLS records `tsgi.proxy` (see REC_OVERRIDE_COUNT). A connection
+   * whose peer is not in proxyAllow, or whose header is malformed, is closed without a
+   * response. Unix socket peers are always allowed (the socket file's mode decides).
+   */
+  proxyProtocol?: boolean;
+  /** Addresses and CIDR ranges ('10.0.0.0/8', '::1', '*') allowed to send the header; ['127.0.0.1', '::1'] when absent. An invalid entry throws (code TSGI_ERR_PROXY_ALLOW). */
+  proxyAllow?: string[];
+  /** Present: HTTP over TLS with this configuration (an https bind). */
+  tls?: NativeTlsOptions;
 }
 
 /**
@@ -217,6 +234,12 @@ export const REC_LISTENER = 8;       // index of that listener, in listen order
 export const REC_FLAGS = 9;          // FLAG_* bits
 export const REC_HEADER_COUNT = 10;
 export const REC_TRAILERS_START = 11; // chunked bodies: head.slice(trailersStart) is the accepted trailer fields, 'name:value\n' each
+// Entries after the headers (same 3-int layout, id 0, the key as text) that set environ
+// keys outright instead of adding headers: from a uwsgi packet SERVER_NAME, SERVER_PORT,
+// SERVER_PROTOCOL, HTTPS and wsgi.url_scheme; from a PROXY protocol header
+// 'tsgi.proxy.<name>' entries, which the environ gathers into one object, tsgi.proxy
+// (and HTTPS, wsgi.url_scheme when its SSL record says the client used TLS).
+export const REC_OVERRIDE_COUNT = 12;
 export const REC_HEADERS = 16;       // then 3 ints per header, in arrival order:
 //   id       known-header id (knownHeaders()[id] is the environ key) or 0
 //   keyEnd   id 0: the environ key ('HTTP_' + name upper-cased, '-' as '_') = head.slice(prevEnd, keyEnd);
@@ -227,8 +250,9 @@ export const MAX_HEADERS_CAP = 1024;
 
 export const FLAG_KEEP_ALIVE = 1;      // the connection persists after this response (unless the response says otherwise)
 export const FLAG_HEAD = 2;            // REQUEST_METHOD is HEAD: no response body is sent
-export const FLAG_CHUNKED_BODY = 4;
-export const FLAG_TLS = 8;             // the connection is TLS (HTTPS=on; onRequest gets its tsgi.tls)    // the body arrived chunked (CONTENT_LENGTH is what was received)
+export const FLAG_CHUNKED_BODY = 4;    // the body arrived chunked (CONTENT_LENGTH is what was received)
+export const FLAG_UWSGI = 8;           // the request came as a uwsgi packet (REQUEST_URI and PATH_INFO are the packet's)
+export const FLAG_TLS = 16;            // the connection is TLS (HTTPS=on; onRequest gets its tsgi.tls)
 
 export const RESP_HAS_DATE = 1;        // the application sent Date itself
 export const RESP_CLOSE = 2;           // close the connection after this response

@@ -267,13 +267,14 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
-  const lo = nativeListenOptions(b, opts);
-  checkCapabilities(nb, b, lo);
+  // What the listener speaks: its protocol (a uwsgi bind) and the PROXY protocol settings.
+  const options = nativeListenOptions(b, opts);
+  checkCapabilities(nb, b, options);
   try {
     switch (b.kind) {
-      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog, lo);
-      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode, lo);
-      case 'fd': return nb.listenFd(id, b.fd, opts.backlog, lo);
+      case 'tcp': return nb.listenTcp(id, host, b.port, opts.backlog, options);
+      case 'unix': return nb.listenUnix(id, b.path, opts.backlog, opts.unixSocketMode, options);
+      case 'fd': return nb.listenFd(id, b.fd, opts.backlog, options);
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;

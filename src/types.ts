@@ -120,6 +120,13 @@ export interface Environ {
   HTTPS?: string;
   /** On an HTTPS listener: the connection's TLS (frozen, the same object for each request of the connection). */
   'tsgi.tls'?: TlsInfo;
+  /**
+   * On a listener with the PROXY protocol: what the proxy's header said, as strings
+   * (version, command, family, source/destination address and port, and when the proxy
+   * sent them alpn, authority, uniqueId, ssl, sslVersion, sslCipher, sslCn, sslSigAlg,
+   * sslKeyAlg, sslVerify, sslClient). Absent on other listeners.
+   */
+  'tsgi.proxy'?: Readonly<Record<string, string>>;
   /** HTTP_* request headers (repeated headers joined with ',', Cookie with '; ') and any middleware keys. */
   [key: string]: unknown;
 }

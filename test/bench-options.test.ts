@@ -1,6 +1,8 @@
 // Command-line options, the CPU split, the idle-connection plan and the wrk scripts.
 import { describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const options = require('../bench/options.js');
@@ -13,8 +15,10 @@ describe('options', () => {
   it('has defaults: all scenarios, 3 rounds, single-process servers only', () => {
     const o = options.parse([]);
     expect(o.rounds).toBe(3);
-    expect(o.scenarios).toEqual(['hello', 'json', 'headers', 'echo', 'stream', 'file', 'pipelined', 'idle']);
-    expect(o.servers).toEqual(['tsgi', 'node', 'uws', 'fastify', 'express', 'hono', 'hono-tsgi']);
+    expect(o.scenarios).toEqual(['hello', 'json', 'headers', 'echo', 'stream', 'file', 'pipelined', 'idle', 'py-hello', 'flask-json', 'flask-echo', 'django']);
+    expect(o.servers).toEqual(['tsgi', 'node', 'uws', 'fastify', 'express', 'hono', 'hono-tsgi', 'tsgi-python', 'uwsgi', 'gunicorn-sync', 'gunicorn-gthread', 'waitress', 'cheroot']);
+    expect(o.threads).toBe(1);
+    expect(o.app).toBeNull();
   });
 
   it('runs the frameworks-on-tsgi peers only when --servers names them', () => {
@@ -35,6 +39,33 @@ describe('options', () => {
     expect(o.duration).toBe(2);
     expect(o.connections).toBe(64);
     expect(o.generator).toBe('autocannon');
+  });
+
+  it('takes --threads, --compare and --threshold', () => {
+    const o = options.parse(['--threads', '4', '--compare', 'old.json', '--threshold=2.5']);
+    expect(o.threads).toBe(4);
+    expect(o.compare).toBe(path.resolve('old.json'));
+    expect(o.threshold).toBe(2.5);
+    expect(() => options.parse(['--threads', '0'])).toThrow(/--threads must be between 1 and 256/);
+    expect(() => options.parse(['--threshold', '0'])).toThrow(/--threshold/);
+  });
+
+  it('--app runs the application on tsgi and node:http with the app-* scenarios, GET --path', () => {
+    const o = options.parse(['--app', './server.js:app', '--path', '/api']);
+    expect(o.servers).toEqual(['app-tsgi', 'app-node']);
+    expect(o.scenarios).toEqual(['app-get', 'app-close']);
+    expect(o.app).toEqual({ spec: './server.js:app', cwd: process.cwd(), interface: 'auto' });
+    expect(o.path).toBe('/api');
+    expect(o.out).toBe(path.join(os.tmpdir(), 'tsgi-bench-app')); // never the committed bench/results
+    expect(options.parse(['--app', 'a.js', '--scenarios', 'app-pipelined']).scenarios).toEqual(['app-pipelined']);
+    expect(getScenario('app-get', { path: '/api' }).path).toBe('/api');
+    expect(getScenario('hello', { path: '/api' }).path).toBe('/hello'); // fixed scenarios keep theirs
+    expect(() => options.parse(['--app', 'a.js', '--scenarios', 'hello'])).toThrow(/scenario 'hello' does not apply with --app/);
+    expect(() => options.parse(['--app', 'a.js', '--servers', 'node'])).toThrow(/--servers does not apply with --app/);
+    expect(() => options.parse(['--app', 'a.js', '--path', 'api'])).toThrow(/--path must start with \//);
+    expect(() => options.parse(['--app', 'a.js', '--update-docs'])).toThrow(/--update-docs does not apply/);
+    expect(() => options.parse(['--scenarios', 'app-get'])).toThrow(/unknown scenario 'app-get'/);
+    expect(() => options.parse(['--servers', 'app-tsgi'])).toThrow(/unknown server 'app-tsgi'/);
   });
 
   it('rejects what it does not know, with a readable message', () => {

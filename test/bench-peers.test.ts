@@ -20,7 +20,7 @@ describe('peer servers', () => {
       expect(why).toBeNull();
       const h = await launch(id, { workers: 2 });
       try {
-        const r = await validateServer(SCENARIOS, h);
+        const r = await validateServer(SCENARIOS.filter((s: { family: string }) => s.family === PEERS[id].family), h);
         expect(r.failures).toEqual({});
       } finally {
         await h.stop();

@@ -52,11 +52,18 @@ describe('bench smoke run', () => {
         expect(row.value).toBeGreaterThan(0);
         expect(row.errors).toBe(0);
         expect(row.non2xx).toBe(0);
+        // The server's own CPU time per request, from /proc, beside req/s.
+        expect(row.cpuPerRequestUs).toBeGreaterThan(0);
+        expect(row.cpuPerRequestUs).toBeLessThan(1e6 / row.value * 2 + 1000); // at most about the wall time of one request per core
       }
+      for (const mm of doc.measurements) expect(mm.cpuPerRequestUs).toBeCloseTo((mm.serverCpuSeconds * 1e6) / mm.requests, 6);
       const node = doc.rows.find((x: { server: string }) => x.server === 'node');
       const uws = doc.rows.find((x: { server: string }) => x.server === 'uws');
       expect(node.ratios.node).toBe(1);
       expect(uws.ratios.node).toBeCloseTo(uws.value / node.value, 6); // one round: the plain ratio
+      expect(uws.cpuRatios.node).toBeCloseTo(uws.cpuPerRequestUs / node.cpuPerRequestUs, 6);
+      expect(uws.cpuRatios.uws).toBe(1);
+      expect(r.stdout).toMatch(/CPU\/req/);
       expect(fs.readFileSync(path.join(out, 'latest.svg'), 'utf8')).toMatch(/^<svg /);
       expect(fs.readFileSync(path.join(out, 'latest.md'), 'utf8')).toMatch(/\| \*\*hello\*\* \|/);
     } finally {

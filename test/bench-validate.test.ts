@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 
 const require = createRequire(import.meta.url);
-const { SCENARIOS, getScenario } = require('../bench/scenarios.js');
+const { SCENARIOS: ALL, getScenario } = require('../bench/scenarios.js');
+// The JavaScript peers' scenarios (the Python ones have their own servers).
+const SCENARIOS = ALL.filter((s: { family: string }) => s.family === 'js');
 const { validateServer, validateScenario, checkResponse } = require('../bench/validate.js');
 const { handler } = require('../bench/servers/node-http.js');
 const { parseResponses, formatRequest } = require('../bench/http-client.js');

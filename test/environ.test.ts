@@ -119,4 +119,25 @@ describe('environ (PEP 3333 "environ Variables")', () => {
     const fixed = a.indexOf('tsgi.listener') + 1;
     expect(b.slice(0, fixed)).toEqual(a.slice(0, fixed));
   });
+
+  it('override entries (uwsgi, PROXY protocol) set keys outright; tsgi.proxy.* entries become one frozen object', () => {
+    const e = env({
+      target: '/p',
+      headers: [['HTTP_HOST', 'h.example']],
+      overrides: [['SERVER_NAME', 'www.example'], ['SERVER_PORT', '443'], ['SERVER_PROTOCOL', 'HTTP/2.0'], ['HTTPS', 'on'],
+        ['wsgi.url_scheme', 'https'], ['tsgi.proxy.version', '2'], ['tsgi.proxy.sslCn', 'client \xe9']],
+    });
+    expect(e).toMatchObject({
+      SERVER_NAME: 'www.example', SERVER_PORT: '443', SERVER_PROTOCOL: 'HTTP/2.0', HTTPS: 'on', 'wsgi.url_scheme': 'https',
+      HTTP_HOST: 'h.example', PATH_INFO: '/p',
+    });
+    expect(e['tsgi.proxy']).toEqual({ version: '2', sslCn: 'client \xe9' });
+    expect(Object.isFrozen(e['tsgi.proxy'])).toBe(true);
+    expect(e['tsgi.proxy.version']).toBeUndefined();
+    // Without overrides nothing of the kind appears.
+    const plain = env({ target: '/p' });
+    expect(plain.SERVER_NAME).toBe('127.0.0.1');
+    expect('tsgi.proxy' in plain).toBe(false);
+    expect('HTTPS' in plain).toBe(false);
+  });
 });

@@ -6,6 +6,7 @@ import {
   binding, type NativeBinding, type NativeLimits, type NativeAddress,
   REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END, REC_ADDR_END,
   REC_REMOTE_PORT, REC_LOCAL_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS, REC_HEADER_STRIDE,
+  REC_OVERRIDE_COUNT,
 } from '../src/native';
 import { parseResponses as parseRaw } from './helpers/http';
 import { sleep, until } from './helpers/time';
@@ -44,6 +45,10 @@ export interface Req {
   minor: number;
   flags: number;
   headers: Array<[string, string]>;
+  /** Environ keys the listener's protocol sets outright (uwsgi variables, tsgi.proxy.*). */
+  overrides: Array<[string, string]>;
+  /** The head string as received (for buildEnviron). */
+  head: string;
   body: Buffer | null;
   bodyFd: number;
   bodyLength: number;
@@ -60,6 +65,12 @@ export function decode(conn: number, head: string, body: Buffer | null, bodyFd: 
     headers.push([id ? known[id] : head.slice(prev, keyEnd), head.slice(keyEnd, valueEnd)]);
     prev = valueEnd;
   }
+  const overrides: Array<[string, string]> = [];
+  for (let i = 0; i < r[REC_OVERRIDE_COUNT]; i++) {
+    const o = REC_HEADERS + (r[REC_HEADER_COUNT] + i) * REC_HEADER_STRIDE;
+    overrides.push([head.slice(prev, r[o + 1]), head.slice(r[o + 1], r[o + 2])]);
+    prev = r[o + 2];
+  }
   return {
     conn,
     method: head.slice(0, r[REC_METHOD_END]),
@@ -73,6 +84,8 @@ export function decode(conn: number, head: string, body: Buffer | null, bodyFd: 
     minor: r[REC_VERSION_MINOR],
     flags: r[REC_FLAGS],
     headers,
+    overrides,
+    head,
     body,
     bodyFd,
     bodyLength,

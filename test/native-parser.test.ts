@@ -1,5 +1,5 @@
-// The C++ request parser, chunked decoder and known-header table (RFC 9112 §2-§7), tested
-// as plain C++ without Node: the table tests built with -fsanitize=address,undefined and
+// The C++ request parser, chunked decoder and known-header table (RFC 9112 §2-§7), the
+// uwsgi packet parser and the PROXY protocol header parser, tested as plain C++ without Node: the table tests built with -fsanitize=address,undefined and
 // run (every case whole, at every prefix, in every split), then each libFuzzer target
 // built with clang and run for a bounded time. Sources: native/test/. Then the target,
 // Content-Length and singleton-field rules again over a real socket.
@@ -16,6 +16,8 @@ const ROOT = path.join(__dirname, '..');
 const NATIVE = path.join(ROOT, 'native');
 const TESTS = path.join(NATIVE, 'test');
 const SOURCES = ['parser.cc', 'chunked_decoder.cc', 'known_headers.cc'].map((f) => path.join(NATIVE, f));
+const UWSGI_SOURCES = ['uwsgi/uwsgi_parser.cc', 'known_headers.cc'].map((f) => path.join(NATIVE, f));
+const PROXY_SOURCES = ['proxy/proxy_protocol.cc', 'proxy/allow_list.cc'].map((f) => path.join(NATIVE, f));
 const FUZZ_SECONDS = 10;
 
 const out = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-native-parser-'));
@@ -38,10 +40,10 @@ function describeRun(what: string, r: SpawnSyncReturns<string>): string {
     `--- stdout ---\n${tail(r.stdout ?? '')}\n--- stderr ---\n${tail(r.stderr ?? '')}`;
 }
 
-// Compiles one test or fuzzer source with the three parser sources; warnings are errors.
-function compile(compiler: string, source: string, exe: string, flags: string[]): void {
+// Compiles one test or fuzzer source with the parser's sources; warnings are errors.
+function compile(compiler: string, source: string, exe: string, flags: string[], sources = SOURCES): void {
   const r = run(compiler, ['-std=c++17', '-Wall', '-Wextra', '-Werror', ...flags,
-    path.join(TESTS, source), ...SOURCES, '-o', exe], 300_000);
+    path.join(TESTS, source), ...sources, '-o', exe], 300_000);
   if (r.status !== 0) {
     keepOut = true;
     throw new Error(describeRun(`${compiler} ${source}`, r));
@@ -80,6 +82,18 @@ describe('native parser (C++ table tests under ASan + UBSan)', () => {
     expect(runTable(exe)).toBeGreaterThanOrEqual(60);
   }, 600_000);
 
+  it('uwsgi packets: valid and invalid cases, whole and at every prefix; environ keys to known ids', () => {
+    const exe = path.join(out, 'uwsgi_test');
+    compile('g++', 'uwsgi_test.cc', exe, SANITIZE, UWSGI_SOURCES);
+    expect(runTable(exe)).toBeGreaterThanOrEqual(80);
+  }, 600_000);
+
+  it('PROXY protocol v1/v2 headers and the allow list: valid and invalid cases, whole and at every prefix', () => {
+    const exe = path.join(out, 'proxy_protocol_test');
+    compile('g++', 'proxy_protocol_test.cc', exe, SANITIZE, PROXY_SOURCES);
+    expect(runTable(exe)).toBeGreaterThanOrEqual(75);
+  }, 600_000);
+
   it('the micro-benchmark builds (it is run by hand, not here)', () => {
     compile('g++', 'bench_parser.cc', path.join(out, 'bench_parser'), ['-O2']);
   }, 600_000);
@@ -91,11 +105,14 @@ if (!hasClang) {
 }
 
 describe.skipIf(!hasClang)(`native parser fuzzers (libFuzzer, ${FUZZ_SECONDS} s each)`, () => {
-  for (const name of ['parser', 'chunked']) {
+  const fuzzSources: Record<string, string[]> = {
+    parser: SOURCES, chunked: SOURCES, uwsgi: UWSGI_SOURCES, proxy_protocol: PROXY_SOURCES,
+  };
+  for (const name of Object.keys(fuzzSources)) {
     it(`fuzz_${name} finds nothing`, () => {
       const exe = path.join(out, `fuzz_${name}`);
       compile('clang++', `fuzz_${name}.cc`, exe,
-        ['-g', '-O1', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all']);
+        ['-g', '-O1', '-fsanitize=fuzzer,address,undefined', '-fno-sanitize-recover=all'], fuzzSources[name]);
       const corpus = path.join(out, `corpus-${name}`);
       const artifacts = path.join(ROOT, 'build-test', 'fuzz-artifacts');
       fs.mkdirSync(corpus, { recursive: true });

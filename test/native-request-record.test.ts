@@ -1,6 +1,6 @@
 // Builds and runs the plain C++ unit tests of the request record builder
 // (native/unit/request_record_test.cc: target splitting, percent-decoding, environ keys,
-// flags, the layout src/native.ts reads) under ASan + UBSan.
+// flags, override entries, uwsgi records, the layout src/native.ts reads) under ASan + UBSan.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -13,6 +13,7 @@ it('native/unit/request_record_test.cc passes under ASan + UBSan', () => {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-record-')), 'request_record_test');
   const sources = [
     'native/unit/request_record_test.cc', 'native/request_record.cc', 'native/parser.cc', 'native/known_headers.cc',
+    'native/uwsgi/uwsgi_parser.cc',
   ];
   const flags = ['-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
   execFileSync(process.env.CXX || 'g++', [...flags, ...sources, '-o', out], { cwd: root, stdio: 'pipe', timeout: 120_000 });

@@ -10,6 +10,12 @@ function ms(n) {
   return n >= 100 ? `${n.toFixed(0)} ms` : n >= 10 ? `${n.toFixed(1)} ms` : `${n.toFixed(2)} ms`;
 }
 
+/** Microseconds of CPU per request. */
+function us(n) {
+  if (n == null) return '–';
+  return n >= 100 ? `${n.toFixed(0)} µs` : n >= 10 ? `${n.toFixed(1)} µs` : `${n.toFixed(2)} µs`;
+}
+
 function ratio(r) {
   return r == null ? '–' : `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
 }
@@ -47,4 +53,4 @@ function grouped(rows, order) {
   return out;
 }
 
-module.exports = { int, ms, ratio, value, unit, notes, grouped };
+module.exports = { int, ms, us, ratio, value, unit, notes, grouped };

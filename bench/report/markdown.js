@@ -2,19 +2,22 @@
 // The Markdown report: context, one table for all scenarios, the chart, the caveats.
 const f = require('./format');
 const summary = require('./summary');
-
-const BASELINE_LABELS = { node: '× node:http', uws: '× uWS' };
+const { baselinesOf } = require('./table');
 
 function esc(s) {
   return String(s).replace(/\|/g, '\\|');
 }
 
 function render(doc, { chart = null } = {}) {
-  const present = new Set(doc.rows.map((r) => r.server));
-  const baselines = (doc.baselines || ['node', 'uws']).filter((b) => present.has(b));
+  const baselines = baselinesOf(doc);
+  const cpu = doc.rows.some((r) => r.cpuPerRequestUs != null);
   const out = [];
   out.push(...summary.context(doc).map((l) => `- ${esc(l).replace(/^Command: (.*)$/, 'Command: `$1`')}`), '');
-  const head = ['Scenario', 'Server', 'req/s · RSS/conn', 'p50', 'p99', ...baselines.map((b) => BASELINE_LABELS[b] || `× ${b}`), 'Notes'];
+  const head = [
+    'Scenario', 'Server', 'req/s · RSS/conn', 'p50', 'p99', ...baselines.map((b) => `× ${b.name}`),
+    ...(cpu ? ['CPU/req', ...baselines.map((b) => `CPU × ${b.name}`)] : []),
+    'Notes',
+  ];
   out.push(`| ${head.join(' | ')} |`);
   out.push(`|${head.map((h, i) => (i >= 2 && i < head.length - 1 ? ' ---: ' : ' --- ')).join('|')}|`);
   for (const g of f.grouped(doc.rows, doc.scenarios)) {
@@ -25,7 +28,8 @@ function render(doc, { chart = null } = {}) {
         f.value(r),
         r.metric === 'rps' ? f.ms(r.p50Ms) : '',
         r.metric === 'rps' ? f.ms(r.p99Ms) : '',
-        ...baselines.map((b) => f.ratio(r.ratios[b])),
+        ...baselines.map((b) => f.ratio(r.ratios[b.id])),
+        ...(cpu ? [r.metric === 'rps' ? f.us(r.cpuPerRequestUs) : '', ...baselines.map((b) => (r.cpuRatios ? f.ratio(r.cpuRatios[b.id]) : ''))] : []),
         esc(f.notes(r)),
       ];
       out.push(`| ${cells.join(' | ')} |`);

@@ -1,10 +1,11 @@
 'use strict';
 // The chart: one panel per scenario, one horizontal bar per server (best first),
-// each bar labelled with its figure and its ratio to node:http. Plain SVG 1.1 with
-// no scripts or external references, so it renders on GitHub and in any browser.
+// each bar labelled with its figure, its ratio to node:http and the server's CPU time
+// per request. Plain SVG 1.1 with no scripts or external references, so it renders on
+// GitHub and in any browser.
 const f = require('./format');
 
-const WIDTH = 900;
+const WIDTH = 1040; // the longest bar (BAR_MAX) leaves room for its label
 const LABEL_W = 190;
 const BAR_MAX = 520;
 const BAR_H = 18;
@@ -37,10 +38,11 @@ function render(doc) {
     for (const r of g.rows) {
       const w = max > 0 ? Math.max(1, Math.round((r.value / max) * BAR_MAX)) : 1;
       const vsNode = r.ratios && r.ratios.node != null && r.server !== 'node' ? `  (${f.ratio(r.ratios.node)} node:http)` : '';
+      const cpu = r.cpuPerRequestUs != null ? `  · ${f.us(r.cpuPerRequestUs)} CPU/req` : '';
       parts.push(
         `<text x="${LABEL_W - 8}" y="${y + 13}" class="label" text-anchor="end">${xml(r.label)}</text>`,
         `<rect class="bar" data-server="${xml(r.server)}" x="${LABEL_W}" y="${y}" width="${w}" height="${BAR_H}" rx="2" fill="${colorOf(r.server)}"/>`,
-        `<text x="${LABEL_W + w + 6}" y="${y + 13}" class="value">${xml(f.value(r) + vsNode)}</text>`,
+        `<text x="${LABEL_W + w + 6}" y="${y + 13}" class="value">${xml(f.value(r) + vsNode + cpu)}</text>`,
       );
       y += BAR_H + GAP;
     }

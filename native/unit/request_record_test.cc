@@ -10,6 +10,7 @@
 #include "../known_headers.h"
 #include "../parser.h"
 #include "../request_record.h"
+#include "../uwsgi/uwsgi_parser.h"
 
 using namespace tsgi;
 
@@ -202,7 +203,131 @@ static void test_reuse_and_growth() {
   for (size_t i = 12; i < kRecordHeaders; i++) CHECK(big.rec[i] == 0);
 }
 
+// Override entry i (after the headers) as "KEY=value".
+static std::string override_entry(const Built& b, int i) {
+  const int32_t n = b.rec[kRecHeaderCount];
+  const int32_t* o = b.rec.data() + kRecordHeaders + 3 * (n + i);
+  const int32_t prev = n + i == 0 ? b.rec[kRecAddrEnd] : o[-1];
+  CHECK(o[0] == 0);
+  return b.slice(prev, o[1]) + "=" + b.slice(o[1], o[2]);
+}
+
+static void test_overrides() {
+  // The PROXY protocol's entries after the headers, then a request's own; counted in
+  // record_ints, before the trailers.
+  std::vector<EnvironEntry> conn = {{"tsgi.proxy.version", "2"}, {"HTTPS", "on"}};
+  std::vector<EnvironEntry> own = {{"SERVER_NAME", std::string("n\0x", 3)}};
+  RecordContext ctx = tcp_context(true);
+  ctx.connection_overrides = &conn;
+  ctx.request_overrides = &own;
+  Built b;
+  build(&b, "GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\n\r\n", ctx);
+  CHECK(b.ok);
+  CHECK(b.rec[kRecHeaderCount] == 2);
+  CHECK(b.rec[kRecOverrideCount] == 3);
+  CHECK(record_ints(b.rec) == kRecordHeaders + 3 * 5);
+  CHECK(b.header(1) == "HTTP_X_A=1");
+  CHECK(override_entry(b, 0) == "tsgi.proxy.version=2");
+  CHECK(override_entry(b, 1) == "HTTPS=on");
+  CHECK(override_entry(b, 2) == std::string("SERVER_NAME=n\0x", 15));
+  CHECK(b.rec[kRecTrailersStart] == static_cast<int32_t>(b.text.size()));
+
+  // At most kMaxOverrides.
+  std::vector<EnvironEntry> many(kMaxOverrides + 5, EnvironEntry{"K", "v"});
+  RecordContext c2 = tcp_context(true);
+  c2.connection_overrides = &many;
+  Built m;
+  build(&m, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", c2);
+  CHECK(m.rec[kRecOverrideCount] == static_cast<int32_t>(kMaxOverrides));
+
+  // None: the count is 0.
+  Built z;
+  build(&z, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  CHECK(z.rec[kRecOverrideCount] == 0);
+}
+
+// A uwsgi packet through the uwsgi parser and the uwsgi record builder.
+struct BuiltUwsgi : Built {
+  UwsgiRequest u;
+};
+
+static std::string uwsgi_packet(const std::vector<std::pair<std::string, std::string>>& vars) {
+  std::string block;
+  for (const auto& kv : vars) {
+    block += static_cast<char>(kv.first.size() & 0xFF);
+    block += static_cast<char>(kv.first.size() >> 8);
+    block += kv.first;
+    block += static_cast<char>(kv.second.size() & 0xFF);
+    block += static_cast<char>(kv.second.size() >> 8);
+    block += kv.second;
+  }
+  std::string p(1, '\0');
+  p += static_cast<char>(block.size() & 0xFF);
+  p += static_cast<char>(block.size() >> 8);
+  p += '\0';
+  return p + block;
+}
+
+static void build_uwsgi(BuiltUwsgi* b, const std::vector<std::pair<std::string, std::string>>& vars,
+                        const RecordContext& ctx) {
+  b->input = uwsgi_packet(vars);
+  b->u = UwsgiRequest();
+  b->u.head.headers = b->fields;
+  b->u.head.header_capacity = 64;
+  size_t used = 0;
+  b->ok = parse_uwsgi_packet(b->input.data(), b->input.size(), UwsgiLimits{}, &b->u, &used) == UwsgiStatus::Complete;
+  if (b->ok) build_uwsgi_request_record(b->u, ctx, &b->text, &b->rec);
+}
+
+static void test_uwsgi_record() {
+  BuiltUwsgi a;
+  build_uwsgi(&a, {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/a%20b?x=1"}, {"PATH_INFO", "/a b"},
+                   {"QUERY_STRING", "x=1"}, {"REMOTE_ADDR", "203.0.113.5"}, {"REMOTE_PORT", "4444"},
+                   {"HTTP_HOST", "h"}, {"HTTP_X_ODD_NAME", "v"}, {"CONTENT_LENGTH", "3"}},
+              tcp_context(true));
+  CHECK(a.ok);
+  CHECK(a.method() == "POST");
+  CHECK(a.uri() == "/a%20b?x=1");
+  CHECK(a.query() == "x=1");
+  CHECK(a.path() == "/a b");  // PATH_INFO as sent, not decoded again
+  CHECK(a.addr() == "203.0.113.5");
+  CHECK(a.rec[kRecRemotePort] == 4444);
+  CHECK(a.rec[kRecLocalPort] == 8080);
+  CHECK(a.rec[kRecListener] == 2);
+  CHECK(a.rec[kRecFlags] == kFlagUwsgi);  // never keep-alive
+  CHECK(a.rec[kRecHeaderCount] == 3);
+  CHECK(a.header(0) == "HTTP_HOST=h");
+  CHECK(a.header(1) == "HTTP_X_ODD_NAME=v");  // the variable's key as sent
+  CHECK(a.header(2) == "CONTENT_LENGTH=3");
+  CHECK(a.rec[kRecOverrideCount] == 0);
+
+  // No REQUEST_URI, no PATH_INFO decoding needed; no REMOTE_ADDR: the connection's.
+  BuiltUwsgi b;
+  build_uwsgi(&b, {{"REQUEST_METHOD", "HEAD"}, {"PATH_INFO", "/p"}, {"QUERY_STRING", "q=2"}}, tcp_context(true));
+  CHECK(b.ok);
+  CHECK(b.uri() == "/p?q=2");
+  CHECK(b.query() == "q=2");
+  CHECK(b.path() == "/p");
+  CHECK(b.addr() == "192.0.2.7");
+  CHECK(b.rec[kRecRemotePort] == 51234);
+  CHECK(b.rec[kRecFlags] == (kFlagUwsgi | kFlagHead));
+
+  // No PATH_INFO: REQUEST_URI's path, percent-decoded; request overrides follow.
+  std::vector<EnvironEntry> own = {{"SERVER_NAME", "www"}};
+  RecordContext ctx = tcp_context(false);
+  ctx.request_overrides = &own;
+  BuiltUwsgi c;
+  build_uwsgi(&c, {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/caf%C3%A9/%zz?k"}}, ctx);
+  CHECK(c.ok);
+  CHECK(c.path() == "/caf\xC3\xA9/%zz");
+  CHECK(c.query() == "k");
+  CHECK(c.rec[kRecOverrideCount] == 1);
+  CHECK(override_entry(c, 0) == "SERVER_NAME=www");
+}
+
 int main() {
+  test_overrides();
+  test_uwsgi_record();
   test_origin_form();
   test_no_query_and_invalid_escapes();
   test_absolute_form();

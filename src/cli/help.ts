@@ -44,6 +44,8 @@ export function helpText(version: string): string {
     '  tsgi MODULE[:EXPORT] [options]   serve the application (EXPORT defaults to app)',
     '  tsgi top [--once] ADDR           live view of the workers of a server started with --stats ADDR',
     '                                   (tsgi top --help for its options)',
+    '  tsgi bench MODULE[:EXPORT]       measure the application on tsgi against node:http',
+    '                                   (tsgi bench --help for its options)',
     '',
     'MODULE is a .js, .mjs, .cjs or .ts file. EXPORT may name a factory to call: app.js:createApp()',
     '',

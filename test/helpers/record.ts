@@ -3,7 +3,7 @@
 import {
   REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END, REC_ADDR_END,
   REC_REMOTE_PORT, REC_LOCAL_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
-  REC_TRAILERS_START,
+  REC_TRAILERS_START, REC_OVERRIDE_COUNT,
 } from '../../src/native';
 
 /** A stand-in for binding.knownHeaders(): id → environ key. */
@@ -24,6 +24,8 @@ export interface SyntheticRequest {
   headers?: Array<[string, string]>;
   /** The trailer text of a chunked body, as the native core appends it ('name:value\n' each). */
   trailers?: string;
+  /** [environ key, value] entries that set keys outright (REC_OVERRIDE_COUNT: uwsgi, PROXY protocol). */
+  overrides?: Array<[string, string]>;
 }
 
 export function synthesize(req: SyntheticRequest): { rec: Int32Array; head: string } {
@@ -50,6 +52,16 @@ export function synthesize(req: SyntheticRequest): { rec: Int32Array; head: stri
     const at = REC_HEADERS + 3 * i;
     rec[at] = id > 0 ? id : 0;
     if (id <= 0) head += key;
+    rec[at + 1] = head.length;
+    head += value;
+    rec[at + 2] = head.length;
+  });
+  const overrides = req.overrides ?? [];
+  rec[REC_OVERRIDE_COUNT] = overrides.length;
+  overrides.forEach(([key, value], i) => {
+    const at = REC_HEADERS + 3 * (headers.length + i);
+    rec[at] = 0;
+    head += key;
     rec[at + 1] = head.length;
     head += value;
     rec[at + 2] = head.length;
