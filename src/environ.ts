@@ -21,7 +21,8 @@ export interface EnvironContext {
   /** SERVER_NAME, SERVER_PORT and wsgi.url_scheme by listener index. */
   serverNames: string[];
   serverPorts: string[];
-  urlSchemes: string[];
+  /** wsgi.url_scheme by listener index (https listeners); urlScheme for the others. */
+  urlSchemes?: string[];
 }
 
 /** wsgi.version: (1, 0), frozen and shared by every environ. */
@@ -110,7 +111,7 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     REMOTE_PORT: remotePort === 0 ? '' : '' + remotePort,
     REQUEST_URI: head.slice(methodEnd, targetEnd),
     'wsgi.version': WSGI_VERSION,
-    'wsgi.url_scheme': ctx.urlSchemes[listener] ?? ctx.urlScheme,
+    'wsgi.url_scheme': ctx.urlSchemes?.[listener] ?? ctx.urlScheme,
     'wsgi.input': input,
     'wsgi.errors': ctx.errors,
     'wsgi.multithread': ctx.multithread,

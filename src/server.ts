@@ -109,6 +109,7 @@ export class Server {
     const nb = (this.nb = binding());
     knownKeys ??= nb.knownHeaders();
     const errors = new ErrorOutput(opts.errors);
+    const urlSchemes: string[] = [];
     const ctx: EnvironContext = {
       scriptName: opts.scriptName,
       urlScheme: opts.urlScheme,
@@ -119,7 +120,7 @@ export class Server {
       knownKeys,
       serverNames: [],
       serverPorts: [],
-      urlSchemes: [],
+      urlSchemes,
     };
     const gateway: GatewayContext = { nb, app: this.app, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
     const front: FrontContext = {
@@ -135,7 +136,7 @@ export class Server {
         this.listeners.push(Object.freeze({ address: addr.address, family: addr.family, port: addr.port }));
         ctx.serverNames.push(serverName(b, addr));
         ctx.serverPorts.push(addr.family === 'unix' ? '' : String(addr.port));
-        ctx.urlSchemes.push(b.tls ? 'https' : opts.urlScheme);
+        urlSchemes.push(b.tls ? 'https' : opts.urlScheme);
       });
     } catch (e) {
       nb.stopListening(id);
