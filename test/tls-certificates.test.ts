@@ -2,6 +2,7 @@
 // session resumption, errors in the configuration, and a reload that gives new
 // handshakes the new certificate while open connections keep theirs.
 import fs from 'node:fs';
+import net from 'node:net';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -15,7 +16,7 @@ const servers: Server[] = [];
 
 const app: App = (environ, startResponse) => {
   startResponse('200 OK', [['Content-Type', 'application/json']]);
-  return [JSON.stringify({ path: environ.PATH_INFO, tls: environ['tsgi.tls'] })];
+  return [JSON.stringify({ path: environ.PATH_INFO, tls: environ['tsgi.tls'], remote: environ.REMOTE_ADDR, https: environ.HTTPS })];
 };
 
 async function start(tls: Record<string, unknown>): Promise<{ server: Server; port: number }> {
@@ -151,5 +152,25 @@ describe('listeners and closing', () => {
     expect(ended).toBe(true);
     expect((c.socket as tls.TLSSocket).readableEnded).toBe(true);
   }, 20_000);
-});
 
+  it('reads a PROXY protocol header in clear before the TLS handshake', async () => {
+    const server = await serve(app, { bind: 'https://127.0.0.1:0', tls: { cert: certs.file('server.pem'), key: certs.file('server.key') },
+      proxyProtocol: true, errors: { write: () => true }, logLevel: 'critical' });
+    servers.push(server);
+    const port = server.address()!.port;
+    const raw = net.connect(port, '127.0.0.1');
+    await new Promise((r) => raw.once('connect', r));
+    raw.write('PROXY TCP4 203.0.113.7 192.0.2.1 40000 443\r\n');
+    const body = await new Promise<string>((resolve, reject) => {
+      const socket = tls.connect({ socket: raw, servername: 'localhost', ca: certs.read('ca.pem') }, () => {
+        socket.write('GET /proxied HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      });
+      let text = '';
+      socket.on('data', (c) => { text += c; });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    const json = JSON.parse(body.slice(body.indexOf('\r\n\r\n') + 4));
+    expect(json).toMatchObject({ path: '/proxied', remote: '203.0.113.7', https: 'on' });
+  });
+});
