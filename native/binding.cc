@@ -665,6 +665,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_add_async_cleanup_hook(env, on_env_cleanup, ld, nullptr);
 
   exports.Set("record", Napi::Int32Array::New(env, kRecordInts, ab, 0));
+  // Listener features of this build beyond plain HTTP (src/native.ts NativeCapabilities).
+  Napi::Object caps = Napi::Object::New(env);
+  caps.Set("tls", true);
+  caps.Set("uwsgi", true);
+  caps.Set("proxyProtocol", true);
+  exports.Set("capabilities", caps);
   exports.Set("knownHeaders", Napi::Function::New(env, KnownHeaders, "knownHeaders"));
   exports.Set("createServer", Napi::Function::New(env, CreateServer, "createServer"));
   exports.Set("listenTcp", Napi::Function::New(env, ListenTcp, "listenTcp"));
@@ -680,11 +686,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sendFile", Napi::Function::New(env, SendFile, "sendFile"));
   exports.Set("abort", Napi::Function::New(env, Abort, "abort"));
   exports.Set("reloadTls", Napi::Function::New(env, ReloadTls, "reloadTls"));
-  Napi::Object caps = Napi::Object::New(env);
-  caps.Set("tls", true);
-  caps.Set("uwsgi", true);
-  caps.Set("proxyProtocol", true);
-  exports.Set("capabilities", caps);
   return exports;
 }
 

@@ -18,10 +18,10 @@ export interface EnvironContext {
   readonly fileWrapper: FileWrapperFactory;
   /** Environ keys by known-header id (binding.knownHeaders()). */
   readonly knownKeys: readonly string[];
-  /** SERVER_NAME, SERVER_PORT and wsgi.url_scheme by listener index. */
+  /** SERVER_NAME and SERVER_PORT by listener index. */
   serverNames: string[];
   serverPorts: string[];
-  /** wsgi.url_scheme by listener index (https listeners); urlScheme for the others. */
+  /** wsgi.url_scheme by listener index ('https' on TLS listeners); urlScheme where absent. */
   urlSchemes?: string[];
 }
 

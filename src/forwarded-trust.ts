@@ -7,7 +7,7 @@ import { applyForwarded } from './middleware/proxy-fix';
 import { TrustedPeers } from './middleware/ip';
 import type { Environ } from './types';
 
-const SOURCES = Object.freeze({ forwarded: true, xForwarded: true, prefix: false });
+const SOURCES = Object.freeze({ forwarded: true, xForwarded: true, prefix: false, original: false });
 
 /** A function applying trusted forwarded headers to an environ, or undefined when no one is trusted. */
 export function forwardedTrust(rules: readonly string[]): ((environ: Environ) => void) | undefined {

@@ -6,12 +6,13 @@ export type {
 } from './types';
 export { Server, createServer, serve, type CloseOptions } from './server';
 export type { ServerOptions, TextSink } from './options';
+export type { TlsOptions } from './tls-options';
 export { Request, RequestHeaders, decodeNative, encodeNative } from './request';
 export { Response, type ResponseInit, type ResponseBody, type HeadersInit } from './app-response';
 export { Form, UploadedFile, FORM_DEFAULTS, type FormOptions } from './form';
 export type { CookieOptions } from './cookies';
 export { FileWrapper, fileWrapper } from './file-wrapper';
-export { parseBind, formatBind, type BindAddress } from './bind';
+export { parseBind, formatBind, type BindAddress, type ListenerProtocol } from './bind';
 export { ERROR_CODES, TsgiError, ApplicationError, OptionError, ListenError, ValidationError, FormError, type ErrorCode } from './errors';
 export { validator, type ValidatorOptions } from './middleware/validator';
 export { Logger, type LogLevel, type LogFormat, type LoggerOptions, type LogFields } from './log';

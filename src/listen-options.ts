@@ -1,8 +1,8 @@
-// The native listen options of one bind (NativeListenOptions in src/native.ts): what the
-// listener speaks (HTTP, or uwsgi packets for a uwsgi:// / uwsgi+unix: bind), TLS for an
-// https bind, and whether a PROXY protocol header comes first, from whom. Plain HTTP
-// listeners get undefined. A listener that needs a feature this build of the native core
-// lacks is refused (checkCapabilities), never served as plain HTTP.
+// What each listener speaks, for the native core (NativeListenOptions, the last argument of
+// listenTcp/listenUnix/listenFd): the protocol of its bind (HTTP, or uwsgi packets for a
+// uwsgi:// / uwsgi+unix: bind), TLS for https binds, and whether a PROXY protocol header
+// comes first, from whom. Plain HTTP listeners get undefined. A listener that needs a
+// feature this build of the native core lacks is refused here, never served as plain HTTP.
 import { formatBind, type BindAddress } from './bind';
 import { ListenError } from './errors';
 import type { NativeBinding, NativeListenOptions, NativeTlsOptions } from './native';
@@ -15,20 +15,21 @@ export interface ListenSettings {
   readonly proxyAllowIps?: readonly string[];
   /** The largest uwsgi packet, 1..65535 (the native default: 4096). */
   readonly uwsgiBufferSize?: number;
-  /** The TLS configuration of https binds. */
+  /** TLS of the https binds (PEM bytes, read by resolveOptions). */
   readonly tls?: NativeTlsOptions;
 }
 
 /**
- * The listen options for a bind (its `protocol` field, 'http' when absent, and `tls` for
- * an https bind) under the resolved options (their ListenSettings fields, when present).
+ * The listen options for a bind (its `protocol` field, 'http' when absent; `tls` for an
+ * https bind) under the resolved options (their ListenSettings fields, when present).
+ * undefined for a plain HTTP listener.
  */
 export function nativeListenOptions(bind: object, settings: object): NativeListenOptions | undefined {
   const b = bind as { readonly protocol?: unknown; readonly tls?: unknown };
   const s = settings as ListenSettings;
   const uwsgi = b.protocol === 'uwsgi';
-  const tls = b.tls === true && s.tls !== undefined;
-  if (!uwsgi && !s.proxyProtocol && !tls) return undefined;
+  const tls = b.tls === true ? s.tls : undefined;
+  if (!uwsgi && !s.proxyProtocol && tls === undefined) return undefined;
   const out: NativeListenOptions = {};
   if (uwsgi) {
     out.protocol = 'uwsgi';
@@ -38,7 +39,7 @@ export function nativeListenOptions(bind: object, settings: object): NativeListe
     out.proxyProtocol = true;
     if (s.proxyAllowIps !== undefined) out.proxyAllow = [...s.proxyAllowIps];
   }
-  if (tls) out.tls = s.tls;
+  if (tls !== undefined) out.tls = tls;
   return out;
 }
 

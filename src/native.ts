@@ -76,7 +76,9 @@ export interface NativeTlsOptions {
   certReqs: 'none' | 'optional' | 'required';
   ciphers: string;             // OpenSSL cipher list for TLS 1.2; '' keeps OpenSSL's default
   minVersion: 'TLSv1.2' | 'TLSv1.3';
-  sni: Readonly<Record<string, { cert: Buffer; key: Buffer }>>; // by lower-case server name ('*.example.com' allowed)
+  sni: Readonly<Record<string, { cert: Buffer; key: Buffer; certName?: string; keyName?: string }>>; // by lower-case server name ('*.example.com' allowed)
+  certName?: string;           // how errors name cert and key: the file's path, or the option ('tls.cert')
+  keyName?: string;
   handshakeTimeoutMs: number;  // a handshake not done this long after accept: closed
 }
 
@@ -105,7 +107,7 @@ export interface NativeListenOptions {
   proxyProtocol?: boolean;
   /** Addresses and CIDR ranges ('10.0.0.0/8', '::1', '*') allowed to send the header; ['127.0.0.1', '::1'] when absent. An invalid entry throws (code TSGI_ERR_PROXY_ALLOW). */
   proxyAllow?: string[];
-  /** Present: HTTP over TLS with this configuration (an https bind). */
+  /** Present: HTTP over TLS (an https bind). */
   tls?: NativeTlsOptions;
 }
 

@@ -10,12 +10,12 @@ import { ErrorOutput } from './errors-stream';
 import { ListenError, OptionError } from './errors';
 import { fileWrapper } from './file-wrapper';
 import { EMPTY_INPUT, RequestInput } from './input';
+import { checkCapabilities, nativeListenOptions } from './listen-options';
 import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { resolveTls, type TlsOptions } from './tls-options';
 import { Exchange, type GatewayContext } from './response';
 import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
-import { checkCapabilities, nativeListenOptions } from './listen-options';
 import { forwardedTrust } from './forwarded-trust';
 import { healthResponder } from './health';
 import type { App, Environ, FileWrapperFactory, ServerAddress } from './types';
@@ -109,7 +109,6 @@ export class Server {
     const nb = (this.nb = binding());
     knownKeys ??= nb.knownHeaders();
     const errors = new ErrorOutput(opts.errors);
-    const urlSchemes: string[] = [];
     const ctx: EnvironContext = {
       scriptName: opts.scriptName,
       urlScheme: opts.urlScheme,
@@ -120,7 +119,7 @@ export class Server {
       knownKeys,
       serverNames: [],
       serverPorts: [],
-      urlSchemes,
+      urlSchemes: [],
     };
     const gateway: GatewayContext = { nb, app: this.app, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
     const front: FrontContext = {
@@ -136,7 +135,7 @@ export class Server {
         this.listeners.push(Object.freeze({ address: addr.address, family: addr.family, port: addr.port }));
         ctx.serverNames.push(serverName(b, addr));
         ctx.serverPorts.push(addr.family === 'unix' ? '' : String(addr.port));
-        urlSchemes.push(b.tls ? 'https' : opts.urlScheme);
+        ctx.urlSchemes!.push(b.tls ? 'https' : opts.urlScheme);
       });
     } catch (e) {
       nb.stopListening(id);
@@ -268,7 +267,7 @@ async function resolveHost(host: string): Promise<string> {
 }
 
 function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, opts: ResolvedOptions): NativeAddress {
-  // What the listener speaks: its protocol (a uwsgi bind) and the PROXY protocol settings.
+  // What the listener speaks: its protocol (a uwsgi bind), TLS, and the PROXY protocol settings.
   const options = nativeListenOptions(b, opts);
   checkCapabilities(nb, b, options);
   try {

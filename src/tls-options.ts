@@ -64,6 +64,11 @@ export function parseSniEntries(items: readonly string[]): SniEntry[] {
   return out;
 }
 
+/** How the native core names a PEM in its errors: the file's path, or the option. */
+function pemName(value: unknown, what: string): string {
+  return typeof value === 'string' && value !== '' && !value.includes('-----BEGIN') ? value : what.replace(/^option /, '');
+}
+
 /** PEM bytes from PEM text/bytes or a file path; `what` names the option for errors. */
 function readPem(value: unknown, what: string): Buffer {
   let bytes: Buffer;
@@ -106,7 +111,7 @@ export function resolveTls(raw: unknown): NativeTlsOptions {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 100) throw invalid(`option tls.handshakeTimeout must be milliseconds (at least 100) or text with a unit ('10s'), got ${JSON.stringify(o.handshakeTimeout)}`);
     handshakeTimeoutMs = v;
   }
-  const sni: Record<string, { cert: Buffer; key: Buffer }> = {};
+  const sni: Record<string, { cert: Buffer; key: Buffer; certName: string; keyName: string }> = {};
   if (o.sni !== undefined) {
     if (typeof o.sni !== 'object' || o.sni === null || Array.isArray(o.sni)) throw invalid("option tls.sni must be an object { 'host.example.com': { cert, key } }");
     for (const [host, entry] of Object.entries(o.sni as Record<string, unknown>)) {
@@ -115,12 +120,20 @@ export function resolveTls(raw: unknown): NativeTlsOptions {
       if (typeof entry !== 'object' || entry === null) throw invalid(`option tls.sni[${JSON.stringify(host)}] must be { cert, key }`);
       const e = entry as { cert?: unknown; key?: unknown };
       const c = readPem(e.cert, `option tls.sni[${JSON.stringify(host)}].cert`);
-      sni[name] = { cert: c, key: e.key === undefined ? c : readPem(e.key, `option tls.sni[${JSON.stringify(host)}].key`) };
+      const keyWhat = `option tls.sni[${JSON.stringify(host)}].key`;
+      sni[name] = {
+        cert: c,
+        key: e.key === undefined ? c : readPem(e.key, keyWhat),
+        certName: pemName(e.cert, `option tls.sni[${JSON.stringify(host)}].cert`),
+        keyName: pemName(e.key ?? e.cert, keyWhat),
+      };
     }
   }
   return Object.freeze({
     cert,
     key,
+    certName: pemName(o.cert, 'option tls.cert'),
+    keyName: pemName(o.key ?? o.cert, 'option tls.key'),
     passphrase: (o.passphrase as string | undefined) ?? '',
     ca,
     certReqs,

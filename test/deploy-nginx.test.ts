@@ -135,24 +135,40 @@ function commonSuite(front: () => number) {
   }, 180_000);
 }
 
+// As the README's configuration: every forwarding header tsgi reads is set or removed.
 const PROXY_HEADERS = `
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $host;
-    proxy_set_header X-Forwarded-For $remote_addr;`;
+    proxy_set_header X-Forwarded-For $remote_addr;
+    proxy_set_header X-Forwarded-Host $host;
+    proxy_set_header X-Forwarded-Port "";
+    proxy_set_header Forwarded "";`;
 
 describe.skipIf(skipProxyPass !== '')(`nginx proxy_pass to tsgi over a Unix socket, keep-alive upstream ${skipProxyPass}`, () => {
   let port = 0;
   let https = 0;
+  let untrusting = 0;
   let t: Tsgi;
   beforeAll(async () => {
     const sock = path.join(dir, 'http.sock');
+    const other = path.join(dir, 'untrusting.sock');
     ({ t } = await startServer(['deploy.js:app', '--bind', `unix:${sock}`, '--workers', '2'], { env }));
-    [port, https] = [await freePort(), await freePort()];
+    await startServer(['deploy.js:app', '--bind', `unix:${other}`, '--forwarded-allow-ips', '127.0.0.1'], { env });
+    [port, https, untrusting] = [await freePort(), await freePort(), await freePort()];
     await nginx({
-      listens: [port, https],
+      listens: [port, https, untrusting],
       http: `
   upstream tsgi { server unix:${sock}; keepalive 16; }
+  upstream untrusting { server unix:${other}; keepalive 4; }
+  # The same proxy in front of a tsgi that does not trust Unix-socket peers.
+  server {
+    listen 127.0.0.1:${untrusting};
+    location / {
+      proxy_pass http://untrusting;${PROXY_HEADERS}
+      proxy_set_header X-Forwarded-Proto https;
+    }
+  }
   server {
     listen 127.0.0.1:${port};
     client_max_body_size 64m;
@@ -183,6 +199,19 @@ describe.skipIf(skipProxyPass !== '')(`nginx proxy_pass to tsgi over a Unix sock
     expect(plain).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'http', HTTP_HOST: 'app.example', QUERY_STRING: 'x=1', PATH_INFO: '/environ' });
     const tls = json(await request(https, 'GET', '/environ'));
     expect(tls).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'https', HTTP_HOST: 'app.example', SERVER_PORT: '443' });
+  });
+
+  it('forwarding headers a client sends itself are overwritten or removed by the proxy, so they claim nothing', async () => {
+    const e = json(await request(https, 'GET', '/environ', { headers: {
+      'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Port': '8443',
+      Forwarded: 'for=6.6.6.6;proto=http;host=evil.example',
+    } }));
+    expect(e).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'https', HTTP_HOST: 'app.example', SERVER_NAME: 'app.example', SERVER_PORT: '443' });
+  });
+
+  it('a tsgi whose --forwarded-allow-ips leaves out unix takes nothing from the same headers', async () => {
+    const e = json(await request(untrusting, 'GET', '/environ'));
+    expect(e).toMatchObject({ REMOTE_ADDR: '', 'wsgi.url_scheme': 'http', HTTP_X_FORWARDED_FOR: '127.0.0.1', HTTP_X_FORWARDED_PROTO: 'https' });
   });
 
   it('nginx keeps its upstream connections alive: many requests share few tsgi connections', async () => {
@@ -251,21 +280,36 @@ describe.skipIf(skipUwsgi !== '')(`nginx uwsgi_pass to tsgi with the stock uwsgi
     const viaUnix = json(await request(unixFront, 'GET', '/environ'));
     expect(viaUnix).toMatchObject({ HTTPS: 'on', 'wsgi.url_scheme': 'https', REMOTE_ADDR: '127.0.0.1' });
   });
+
+  it('a packet over --uwsgi-buffer-size (4096 by default) is refused with 431, the next request is served', async () => {
+    const big = await request(tcpFront, 'GET', '/environ', { headers: { Cookie: `c=${'x'.repeat(6000)}` } });
+    expect(big.status).toBe(431);
+    expect((await request(tcpFront, 'GET', '/')).status).toBe(200);
+  });
 });
 
 describe.skipIf(skipProxyProtocol !== '')(`nginx stream with proxy_protocol on in front of tsgi --proxy-protocol ${skipProxyProtocol}`, () => {
   let front = 0;
   let backend = 0;
+  let refusingFront = 0;
   beforeAll(async () => {
     backend = await freePort();
+    const refusing = await freePort();
     await startServer(['deploy.js:app', '--bind', `127.0.0.1:${backend}`, '--proxy-protocol', '--workers', '2'], { env });
-    front = await freePort();
+    // A tsgi that takes the PROXY header from 10.0.0.1 only: nginx on loopback is refused.
+    await startServer(['deploy.js:app', '--bind', `127.0.0.1:${refusing}`, '--proxy-protocol', '--proxy-allow-ips', '10.0.0.1'], { env });
+    [front, refusingFront] = [await freePort(), await freePort()];
     await nginx({
-      listens: [front],
+      listens: [front, refusingFront],
       stream: `
   server {
     listen 127.0.0.1:${front};
     proxy_pass 127.0.0.1:${backend};
+    proxy_protocol on;
+  }
+  server {
+    listen 127.0.0.1:${refusingFront};
+    proxy_pass 127.0.0.1:${refusing};
     proxy_protocol on;
   }`,
     });
@@ -304,6 +348,18 @@ describe.skipIf(skipProxyProtocol !== '')(`nginx stream with proxy_protocol on i
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(answer).toMatch(/"REMOTE_ADDR":"192\.0\.2\.10"/);
     expect(answer).toMatch(/"REMOTE_PORT":"4711"/);
+  });
+
+  it('a proxy not in --proxy-allow-ips is closed without a response', async () => {
+    const answer = await new Promise<string>((resolve) => {
+      const c = net.connect(refusingFront, '127.0.0.1');
+      let text = '';
+      c.on('data', (d) => { text += d; });
+      c.on('close', () => resolve(text));
+      c.on('error', () => {});
+      c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    });
+    expect(answer).toBe('');
   });
 
   it('a connection without the PROXY header is closed without a response', async () => {

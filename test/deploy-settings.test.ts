@@ -88,6 +88,9 @@ describe('the embedding API', () => {
     expect(fromPaths.cert.equals(pemCert)).toBe(true);
     expect(fromPem.key.toString()).toBe(pemKey);
     expect(fromPaths).toMatchObject({ certReqs: 'none', minVersion: 'TLSv1.2', ciphers: '', passphrase: '', handshakeTimeoutMs: 10_000 });
+    // The native core names the files in its errors (a key that does not match, a bad passphrase).
+    expect([fromPaths.certName, fromPaths.keyName]).toEqual([cert, key]);
+    expect([fromPem.certName, fromPem.keyName]).toEqual(['tls.cert', 'tls.key']);
     expect(() => resolveOptions({ tls: { cert: path.join(dir, 'missing.pem'), key } })).toThrow(/option tls\.cert: cannot read ".*missing\.pem" \(no such file\)/);
     expect(() => resolveOptions({ tls: { cert, key: cert } })).toThrow(/tls\.key holds no private key/);
     expect(() => resolveOptions({ tls: { cert, key, certReqs: 'required' } })).toThrow(/certReqs 'required' needs tls\.ca/);
@@ -98,14 +101,15 @@ describe('the embedding API', () => {
 
   it('each listener gets its protocol, TLS for https binds, and the server\'s PROXY and uwsgi options', () => {
     const o = resolveOptions({ bind: ['127.0.0.1:0'], tls: { cert, key, sni: { 'api.example': { cert, key } } }, proxyProtocol: true, proxyAllowIps: ['10.0.0.0/8'], uwsgiBufferSize: 8192 });
-    const https = nativeListenOptions(parseBind('https://127.0.0.1:0'), o);
+    const https = nativeListenOptions(parseBind('https://127.0.0.1:0'), o)!;
     expect(https).toMatchObject({ proxyProtocol: true, proxyAllow: ['10.0.0.0/8'] });
-    expect(Buffer.isBuffer(https?.tls?.cert) && Buffer.isBuffer(https?.tls?.sni['api.example'].key)).toBe(true);
-    const uwsgi = nativeListenOptions(parseBind('uwsgi+unix:/run/app.sock'), o);
+    expect(https.protocol ?? 'http').toBe('http');
+    expect(Buffer.isBuffer(https.tls?.cert) && Buffer.isBuffer(https.tls?.sni['api.example'].key)).toBe(true);
+    const uwsgi = nativeListenOptions(parseBind('uwsgi+unix:/run/app.sock'), o)!;
     expect(uwsgi).toMatchObject({ protocol: 'uwsgi', uwsgiBufferSize: 8192 });
-    expect(uwsgi?.tls).toBeUndefined();
-    const plain = nativeListenOptions(parseBind('127.0.0.1:0'), resolveOptions({}));
-    expect(plain).toBeUndefined();
+    expect(uwsgi.tls).toBeUndefined();
+    expect(nativeListenOptions(parseBind('127.0.0.1:0'), resolveOptions({}))).toBeUndefined();
+    expect(nativeListenOptions(parseBind('https://127.0.0.1:0'), resolveOptions({ tls: { cert, key } }))?.tls?.key.toString()).toContain('PRIVATE KEY');
   });
 
   it.skipIf(caps.tls)('without TLS in the native core, an https bind is refused rather than served in clear', async () => {
@@ -122,9 +126,20 @@ describe('the embedding API', () => {
 });
 
 describe('the process manager passes each socket\'s protocol to its workers', () => {
+  it('--keyfile-password reaches the worker outside its command line (which ps shows to everyone)', async () => {
+    const t = tsgi(['deploy.js:app', '--bind', '127.0.0.1:0', '--certfile', cert, '--keyfile', key, '--keyfile-password', 'sesame-4711']);
+    await t.waitFor(/msg="server ready"/, 30_000);
+    const [pid] = t.workerPids();
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1')).not.toContain('sesame-4711');
+    expect(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1')).toContain('deploy.js:app');
+    t.child.kill('SIGTERM');
+    await t.exited;
+  });
+
   it.skipIf(caps.uwsgi)('a uwsgi bind reaches the worker as a uwsgi listener (refused there by a native core without it)', async () => {
     const t = tsgi(['deploy.js:app', '--bind', 'uwsgi://127.0.0.1:0']);
     await t.waitFor(/does not support the uwsgi protocol/, 20_000);
+    expect(t.err()).toMatch(/msg=listening .*role=master address=uwsgi:\/\/127\.0\.0\.1:\d+ bind=uwsgi:\/\/127\.0\.0\.1:0/);
     expect(t.err()).toMatch(/cannot listen on uwsgi\+fd:\/\/3/);
     t.child.kill('SIGTERM');
     await t.exited;

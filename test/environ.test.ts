@@ -13,7 +13,7 @@ function ctx(over: Partial<EnvironContext> = {}): EnvironContext {
   return {
     scriptName: '', urlScheme: 'http', multithread: false, multiprocess: false,
     errors: new ErrorOutput({ write() { return true; } }), fileWrapper: fileWrapper as FileWrapperFactory,
-    knownKeys: KNOWN, serverNames: ['127.0.0.1'], serverPorts: ['8000'], urlSchemes: [], ...over,
+    knownKeys: KNOWN, serverNames: ['127.0.0.1'], serverPorts: ['8000'], ...over,
   };
 }
 

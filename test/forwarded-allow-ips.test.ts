@@ -16,7 +16,7 @@ const echo: App = (environ, sr) => {
   return [JSON.stringify({
     REMOTE_ADDR: environ.REMOTE_ADDR, scheme: environ['wsgi.url_scheme'], HTTP_HOST: environ.HTTP_HOST ?? null,
     SERVER_NAME: environ.SERVER_NAME, SERVER_PORT: environ.SERVER_PORT, SCRIPT_NAME: environ.SCRIPT_NAME,
-    XFF: environ.HTTP_X_FORWARDED_FOR ?? null,
+    XFF: environ.HTTP_X_FORWARDED_FOR ?? null, orig: environ['tsgi.proxy_fix.orig'] ?? null,
   })];
 };
 
@@ -47,6 +47,8 @@ describe('forwardedAllowIps on an embedded server', () => {
     const s = await serverWith({ forwardedAllowIps: ['127.0.0.1'] });
     const e = await env(s.port, FORGED);
     expect(e).toMatchObject({ REMOTE_ADDR: '203.0.113.7', scheme: 'https', HTTP_HOST: 'www.example.com', SERVER_NAME: 'www.example.com', SERVER_PORT: '443' });
+    // proxyFix's record of the replaced values is proxyFix's alone.
+    expect(e.orig).toBeNull();
   });
 
   it('a CIDR range trusts the addresses inside it', async () => {

@@ -18,6 +18,7 @@ import { resolveSettings, type ResolvedSettings, type SettingInputs } from '../s
 import type { SettingValues } from '../settings/registry';
 import { bindAll, type ListenSocket } from './sockets';
 import { formatBind } from '../bind';
+import { WORKER_KEY_PASSWORD_ENV } from './protocol';
 import { Pidfile } from './pidfile';
 import { dropPrivileges } from './privileges';
 import { SignalQueue, type MasterSignal } from './signals';
@@ -340,12 +341,15 @@ export class Arbiter {
       id,
       fds: this.sockets.map((_, i) => 3 + i),
       binds: this.sockets.map((sock, i) => formatBind({ kind: 'fd', fd: 3 + i, protocol: sock.protocol, tls: sock.tls })),
-      settings: { ...s },
+      // The key's passphrase goes through the environment, not argv (which anyone may read in ps).
+      settings: { ...s, keyfilePassword: '' },
       maxRequests: s.maxRequests > 0 ? s.maxRequests + jitter : 0,
       heartbeatMs,
     };
+    const password = String(s.keyfilePassword ?? '');
     const child = fork(this.workerEntry, [JSON.stringify(cfg)], {
       cwd: this.opts.cwd,
+      env: password === '' ? process.env : { ...process.env, [WORKER_KEY_PASSWORD_ENV]: password },
       execArgv: [],
       stdio: ['inherit', 'inherit', 'inherit', ...this.sockets.map((sock) => sock.fd), 'ipc'],
     });

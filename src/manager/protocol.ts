@@ -1,6 +1,9 @@
 // The messages between the master and a worker process (over the IPC channel), and
 // between a worker process and its worker threads (over MessagePorts).
 
+/** The environment variable that carries --keyfile-password from the master to a worker process (kept out of argv). */
+export const WORKER_KEY_PASSWORD_ENV = 'TSGI_WORKER_KEY_PASSWORD';
+
 /** What the master tells a worker when it starts it (argv[2], JSON). */
 export interface WorkerConfig {
   app: string;

@@ -7,10 +7,15 @@
 // master bound stop listening as well, so new clients are refused.
 import fs from 'node:fs';
 import { WORKER_KINDS, kindFor, type WorkerKind } from './worker-kinds';
-import type { MasterMessage, WorkerConfig, WorkerMessage } from './protocol';
+import { WORKER_KEY_PASSWORD_ENV, type MasterMessage, type WorkerConfig, type WorkerMessage } from './protocol';
 import { APP_LOAD_ERROR, WORKER_BOOT_ERROR } from './exit-codes';
 
 const cfg = JSON.parse(process.argv[2]) as WorkerConfig;
+// --keyfile-password came through the environment (not argv); the application does not see it.
+if (process.env[WORKER_KEY_PASSWORD_ENV] !== undefined) {
+  cfg.settings.keyfilePassword = process.env[WORKER_KEY_PASSWORD_ENV];
+  delete process.env[WORKER_KEY_PASSWORD_ENV];
+}
 const rssLimit = Number(cfg.settings.reloadOnRss) * 1024 * 1024;
 let retiring = false;
 

@@ -59,7 +59,7 @@ export function proxyFix(options: ProxyFixOptions): Middleware {
   return (app: App): App => (environ: Environ, startResponse: StartResponse) => {
     if (trusted.has(environ.REMOTE_ADDR) || (trustUnix && environ.REMOTE_ADDR === '')) {
       try {
-        applyForwarded(environ, trusted, { forwarded: useForwarded, xForwarded: useX, prefix: true });
+        applyForwarded(environ, trusted, { forwarded: useForwarded, xForwarded: useX, prefix: true, original: true });
       } catch {
         // Malformed input never stops a request; the environ is left as the server built it.
       }
@@ -89,6 +89,8 @@ export interface ForwardedSources {
   xForwarded: boolean;
   /** X-Forwarded-Prefix moves into SCRIPT_NAME. */
   prefix: boolean;
+  /** Keep the replaced values in environ[PROXY_FIX_ORIG] (proxyFix does). */
+  original: boolean;
 }
 
 /**
@@ -179,7 +181,7 @@ export function applyForwarded(environ: Environ, trusted: AddressSet, sources: F
     const p = decodePrefix(hop.prefix);
     if (p !== null && p !== '') { environ.SCRIPT_NAME = p + environ.SCRIPT_NAME; changed = true; }
   }
-  if (changed) environ[PROXY_FIX_ORIG] = orig;
+  if (changed && sources.original) environ[PROXY_FIX_ORIG] = orig;
 }
 
 function defaultPort(scheme: string): string {

@@ -68,7 +68,8 @@ type ValueOf<S> = S extends { readonly default: infer T } ? (T extends string[] 
 type ModuleValues<M> = { readonly [K in keyof M as M[K] extends { readonly cli: string; readonly env: string } ? K : never]: ValueOf<M[K]> };
 type Declared = ModuleValues<typeof sockets> & ModuleValues<typeof workers> & ModuleValues<typeof server>
   & ModuleValues<typeof limits> & ModuleValues<typeof processSettings> & ModuleValues<typeof logging>
-  & ModuleValues<typeof stats> & ModuleValues<typeof development>;
+  & ModuleValues<typeof stats> & ModuleValues<typeof development> & ModuleValues<typeof tls>
+  & ModuleValues<typeof proxy>;
 
 /**
  * The settings' values after precedence; frozen. Derived from the declarations, so a
