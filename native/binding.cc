@@ -349,6 +349,19 @@ class JsSink final : public RequestSink {
 
   void request(Connection* c, const DispatchedRequest& r) override {
     napi_env env = ld_->env;
+    if (batch_depth_ > 0 && !batch_scope_) {
+      // Inside a batch: one callback scope for all its requests (opened by the first),
+      // so microtasks and nextTicks run once, at batch_end(), not after each request.
+      // The handlers and the no-body arguments are looked up once for the batch too.
+      napi_open_handle_scope(env, &batch_handles_);
+      batch_recv_ = deref(env, handlers_);
+      batch_fn_ = deref(env, on_request_);
+      napi_get_null(env, &batch_null_);
+      napi_create_int32(env, -1, &batch_no_fd_);
+      napi_create_double(env, 0, &batch_zero_);
+      napi_open_callback_scope(env, batch_recv_, ld_->async_ctx, &batch_scope_);
+    }
+    const bool batched = batch_scope_ != nullptr;
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value argv[6];
@@ -357,17 +370,39 @@ class JsSink final : public RequestSink {
     if (r.body_len > 0) {
       void* unused;
       napi_create_buffer_copy(env, r.body_len, r.body, &unused, &argv[2]);
+    } else if (batched) {
+      argv[2] = batch_null_;
     } else {
       napi_get_null(env, &argv[2]);
     }
-    napi_create_int32(env, r.body_fd, &argv[3]);
-    napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
+    if (batched && r.body_fd == -1) argv[3] = batch_no_fd_;
+    else napi_create_int32(env, r.body_fd, &argv[3]);
+    if (batched && r.body_bytes == 0) argv[4] = batch_zero_;
+    else napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
     tls::TlsTransport* t = c->tls_transport();
     if (t != nullptr) argv[5] = tls_info(env, t);
     else napi_get_undefined(env, &argv[5]);
     std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
-    call_js(ld_, deref(env, handlers_), deref(env, on_request_), 6, argv);
+    if (batched) {
+      napi_value result;
+      if (napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result) == napi_pending_exception) {
+        napi_value err;
+        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      }
+    } else {
+      call_js(ld_, deref(env, handlers_), deref(env, on_request_), 6, argv);
+    }
     napi_close_handle_scope(env, scope);
+  }
+  void batch_begin() override { batch_depth_++; }
+  void batch_end() override {
+    if (--batch_depth_ > 0 || !batch_scope_) return;
+    napi_env env = ld_->env;
+    napi_callback_scope cs = batch_scope_;
+    batch_scope_ = nullptr;
+    napi_close_callback_scope(env, cs);  // the batch's microtasks and nextTicks run here
+    napi_close_handle_scope(env, batch_handles_);
+    batch_handles_ = nullptr;
   }
   void drain(Connection* c) override { event(c, on_drain_); }
   void aborted(Connection* c) override { event(c, on_abort_); }
@@ -408,6 +443,14 @@ class JsSink final : public RequestSink {
   }
 
   LoopData* ld_;
+  int batch_depth_ = 0;
+  napi_callback_scope batch_scope_ = nullptr;   // open while a batch has called into JS
+  napi_handle_scope batch_handles_ = nullptr;
+  napi_value batch_recv_ = nullptr;  // valid in batch_handles_
+  napi_value batch_fn_ = nullptr;
+  napi_value batch_null_ = nullptr;
+  napi_value batch_no_fd_ = nullptr;
+  napi_value batch_zero_ = nullptr;
   napi_ref handlers_ = nullptr;
   napi_ref on_request_ = nullptr;
   napi_ref on_drain_ = nullptr;

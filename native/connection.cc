@@ -36,9 +36,12 @@ constexpr uint64_t kDrainGraceMs = 2000;
 
 }  // namespace
 
-Connection::Connection() { req_rec_.resize(kRecordHeaders + 3 * 32); }
+Connection::Connection() {}
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+  delete chunked_;
+  delete shutdown_req_;
+}
 
 void Connection::reset() {
   open_handles_ = 0;
@@ -92,6 +95,7 @@ bool Connection::init_handle(Listener* l) {
     tls_handshake_timeout_ms_ = l->tls_handshake_timeout_ms;
   }
   out_.attach(active_transport(), this, ld->loop, &server->stats.bytes_sent);
+  out_.use_spares(&ld->buffers);
   open_handles_ = 1;
   ld->handle_opened();
   server->connection_opened(this);
@@ -311,6 +315,7 @@ void Connection::handle_input(const char* data, size_t len) {
   if (st_.closing || st_.phase == Phase::Linger || st_.no_more_requests) return;  // discarded
   bool from_inbuf = false;
   if (!inbuf_.empty() || st_.in_flight) {
+    ld->buffers.take(inbuf_);
     inbuf_.append(data, len);
     data = inbuf_.data();
     len = inbuf_.size();
@@ -321,18 +326,22 @@ void Connection::handle_input(const char* data, size_t len) {
     return;
   }
   st_.corked = true;
+  RequestSink* sink = server->sink;
+  sink->batch_begin();
   size_t used = process(data, len);
   st_.corked = false;
   if (!st_.closing && !st_.no_more_requests) {
     if (from_inbuf) {
       inbuf_.consume_front(used);
     } else if (used < len) {
+      ld->buffers.take(inbuf_);
       inbuf_.append(data + used, len - used);
     }
     if ((st_.in_flight && inbuf_.size() > kMaxBuffered) || st_.output_paused) stop_reading();
   } else {
     inbuf_.clear();
   }
+  sink->batch_end();  // may answer the request in flight (a resolved promise): see finish_response
   if (!tls_feeding_) flush();  // read_tls flushes once for the whole read
 }
 
@@ -341,11 +350,14 @@ void Connection::resume() {
   bool paused = false;
   if (!st_.no_more_requests && !inbuf_.empty()) {
     st_.corked = true;
+    RequestSink* sink = server->sink;
+    sink->batch_begin();
     size_t used = process(inbuf_.data(), inbuf_.size());
     st_.corked = false;
     paused = st_.output_paused;
     if (st_.closing || st_.no_more_requests) inbuf_.clear();
     else inbuf_.consume_front(used);
+    sink->batch_end();
     flush();
   }
   // Paused for output: requests are still buffered, and check_output_resume() comes back
@@ -509,8 +521,9 @@ size_t Connection::process(const char* data, size_t len) {
       }
       wait_in(&server->in_body);
       if (req_.body_kind == BodyKind::Chunked) {
-        trailer_text_.text.clear();
-        decoder_ = ChunkedDecoder(ChunkedLimits{}, &trailer_text_);
+        if (!chunked_) chunked_ = new ChunkedBody();
+        chunked_->trailers.text.clear();
+        chunked_->decoder = ChunkedDecoder(ChunkedLimits{}, &chunked_->trailers);
       }
       if (req_.body_kind == BodyKind::Length && req_.body_remaining > server->limits.body_memory_bytes) {
         int fd = spool_open(server->limits.spool_dir);
@@ -545,7 +558,7 @@ size_t Connection::process(const char* data, size_t len) {
       while (pos < len) {
         size_t used = 0;
         Span out;
-        ChunkStatus st = decoder_.feed(data + pos, len - pos, &used, &out);
+        ChunkStatus st = chunked_->decoder.feed(data + pos, len - pos, &used, &out);
         pos += used;
         req_.body_wire += used;
         if (st == ChunkStatus::Data) {
@@ -556,12 +569,12 @@ size_t Connection::process(const char* data, size_t len) {
           if (!store_body(out.data, out.len)) return pos;
         } else if (st == ChunkStatus::Done) {
           // The trailer fields end the head string, from rec[kRecTrailersStart].
-          req_text_.append(trailer_text_.text.data(), trailer_text_.text.size());
-          trailer_text_.text.clear();
+          req_text_.append(chunked_->trailers.text.data(), chunked_->trailers.text.size());
+          chunked_->trailers.text.clear();
           done = true;
           break;
         } else if (st == ChunkStatus::Error) {
-          fail(decoder_.error_status() ? decoder_.error_status() : 400);
+          fail(chunked_->decoder.error_status() ? chunked_->decoder.error_status() : 400);
           return pos;
         } else {
           break;  // NeedMore
@@ -593,6 +606,7 @@ bool Connection::store_body(const char* p, size_t n) {
       return false;
     }
   } else {
+    ld->buffers.take(body_mem_);
     body_mem_.append(p, n);
   }
   return true;
@@ -617,6 +631,8 @@ void Connection::build_record(const RequestHead& h) {
   RecordContext ctx = record_context();
   uint32_t max_ka = server->limits.max_keep_alive_requests;
   ctx.keep_alive = h.keep_alive && !server->closing && (max_ka == 0 || st_.served + 1 < max_ka);
+  ld->buffers.take(req_text_);
+  ld->records.take(req_rec_);
   build_request_record(h, ctx, &req_text_, &req_rec_);
 }
 
@@ -883,6 +899,20 @@ void Connection::flush() {
   if (out_.flush() != OutputQueue::FlushResult::Empty) return;
   queue_emptied();
   check_output_resume();  // written at once: no write completion to resume from
+  give_back_idle_memory();
+}
+
+void Connection::give_back_idle_memory() {
+  if (st_.closing || st_.in_flight || !inbuf_.empty()) return;
+  if (st_.phase != Phase::Idle && st_.phase != Phase::Linger) return;
+  if (out_.has_output()) return;
+  ld->buffers.give(req_text_);
+  ld->records.give(req_rec_);
+  ld->buffers.give(body_mem_);
+  ld->buffers.give(inbuf_);
+  delete chunked_;
+  chunked_ = nullptr;
+  out_.give_back_memory();
 }
 
 void Connection::output_failed() { close_now(); }
@@ -1016,8 +1046,11 @@ void Connection::begin_shutdown() {
   st_.phase = Phase::Linger;
   st_.phase_since = uv_now(ld->loop);
   if (tls_on_) tls_->close_notify();  // written before the FIN (libuv shuts down after pending writes)
-  shutdown_req_.data = this;
-  if (uv_shutdown(&shutdown_req_, &h_.stream, on_shutdown) != 0) {
+  shutdown_req_ = new uv_shutdown_t;
+  shutdown_req_->data = this;
+  if (uv_shutdown(shutdown_req_, &h_.stream, on_shutdown) != 0) {
+    delete shutdown_req_;
+    shutdown_req_ = nullptr;
     close_now();
     return;
   }
@@ -1026,6 +1059,9 @@ void Connection::begin_shutdown() {
 
 void Connection::on_shutdown(uv_shutdown_t* req, int status) {
   Connection* c = static_cast<Connection*>(req->data);
+  // Called before the handle's close callback, even when the close cancelled it.
+  c->shutdown_req_ = nullptr;
+  delete req;
   if (status < 0) c->close_now();
 }
 
@@ -1070,10 +1106,12 @@ void Connection::on_close(uv_handle_t* h) {
 void Connection::release_pieces() {
   out_.release_memory();
   if (tls_) tls_->release_session();
-  inbuf_.clear();
-  inbuf_.shrink_if_over(64 * 1024);
-  body_mem_.clear();
-  body_mem_.shrink_if_over(64 * 1024);
+  ld->buffers.give(req_text_);
+  ld->records.give(req_rec_);
+  ld->buffers.give(body_mem_);
+  ld->buffers.give(inbuf_);
+  delete chunked_;
+  chunked_ = nullptr;
   if (spool_fd_ >= 0) {
     ::close(spool_fd_);
     spool_fd_ = -1;

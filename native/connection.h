@@ -35,6 +35,13 @@ class TrailerText final : public TrailerSink {
   std::string text;
 };
 
+// A chunked request body's decoder and the trailer fields it accepted: allocated for such
+// a body only, freed once the connection is idle again.
+struct ChunkedBody {
+  TrailerText trailers;
+  ChunkedDecoder decoder{ChunkedLimits{}, &trailers};
+};
+
 enum class Phase : uint8_t {
   Head,     // reading a request head (possibly nothing yet)
   Body,     // reading a request body
@@ -163,6 +170,9 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void release_pieces();
   void begin_shutdown();
   void end_idle();
+  // Nothing to read or write right now (idle keep-alive, lingering): the memory used
+  // only by a busy connection goes back to the loop's spares (see spare_pool.h).
+  void give_back_idle_memory();
 
   // TLS (tls_on_): ciphertext read is fed to the transport, its plaintext is the input
   Transport* active_transport() { return tls_on_ ? static_cast<Transport*>(tls_.get()) : &transport_; }
@@ -179,7 +189,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   } h_;
   bool is_pipe_ = false;
   int open_handles_ = 0;
-  uv_shutdown_t shutdown_req_;
+  uv_shutdown_t* shutdown_req_ = nullptr;  // while our FIN is on its way (linger)
   uv_poll_t* poll_ = nullptr;  // on a dup of the socket: writability for files, resets after FIN
   int poll_fd_ = -1;
 
@@ -233,8 +243,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   } req_;
   ByteBuffer req_text_;
   std::vector<int32_t> req_rec_;
-  ChunkedDecoder decoder_;
-  TrailerText trailer_text_;  // the accepted trailer fields of a chunked body
+  ChunkedBody* chunked_ = nullptr;  // a chunked body's decoder and trailer fields
   ByteBuffer body_mem_;
   int spool_fd_ = -1;
 

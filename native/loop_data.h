@@ -17,6 +17,7 @@
 #include "date_cache.h"
 #include "parser.h"
 #include "request_record.h"
+#include "spare_pool.h"
 
 namespace tsgi {
 
@@ -71,6 +72,10 @@ class LoopData {
   int32_t* record = nullptr;
   napi_ref record_ref = nullptr;
   napi_async_context async_ctx = nullptr;
+  // Spare memory lent to busy connections (spare_pool.h): byte buffers (head strings,
+  // output stages, bodies, partial input) and request records.
+  SparePool<ByteBuffer> buffers;
+  SparePool<std::vector<int32_t>> records;
   int js_depth = 0;  // > 0 while a method called from JS runs
   bool tearing_down = false;
   std::vector<Server*> servers;

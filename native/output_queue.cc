@@ -112,6 +112,7 @@ void OutputQueue::sync() {
 
 void OutputQueue::push(const Bytes& b, size_t take) {
   if (take == 0) return;
+  ready_stage();
   if (b.fill) {
     char* p = stage_.reserve(b.len + 1);
     size_t wrote = b.fill(b.ctx, b.cookie, p, b.len + 1);
@@ -127,6 +128,7 @@ void OutputQueue::push(const Bytes& b, size_t take) {
 
 void OutputQueue::push_external(const char* p, size_t n, Release release) {
   if (n < kCopyBelow) {
+    ready_stage();
     stage_.append(p, n);
     release.run();
     return;
@@ -368,8 +370,23 @@ void OutputQueue::drop() {
   queued_ = write_req_ ? write_req_->bytes : 0;
 }
 
+void OutputQueue::give_back_memory() {
+  if (has_output() || waiting_writable_) return;
+  pieces_.clear();
+  head_ = 0;
+  stage_synced_ = 0;
+  if (spares_) spares_->give(stage_);
+  else spare_free(stage_);
+  spare_free(pieces_);
+  delete spare_req_;
+  spare_req_ = nullptr;
+  spare_free(file_buf_);
+  file_buf_off_ = 0;
+}
+
 void OutputQueue::release_memory() {
   drop();
+  give_back_memory();
   stage_.shrink_if_over(64 * 1024);
   file_buf_.shrink_if_over(0);
 }

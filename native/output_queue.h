@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "framing.h"
+#include "spare_pool.h"
 
 namespace tsgi {
 
@@ -120,9 +121,19 @@ class OutputQueue {
   // counter every written byte is added to.
   void attach(Transport* t, Owner* owner, uv_loop_t* loop, uint64_t* bytes_sent);
   void reset();
+  // The loop's spare buffers: the stage is taken from there when output begins, and
+  // given back by give_back_memory().
+  void use_spares(SparePool<ByteBuffer>* spares) { spares_ = spares; }
+  // Nothing is queued (has_output() false): the stage goes back to the spares, and the
+  // piece list, the spare write request and the file block are freed. An idle
+  // connection holds no output memory.
+  void give_back_memory();
 
   // Framing and small copies go here; sync() or any push makes them part of the queue.
-  ByteBuffer& stage() { return stage_; }
+  ByteBuffer& stage() {
+    ready_stage();
+    return stage_;
+  }
   // Bytes written into the stage since the last call become a piece of the queue.
   void sync();
   // The first take bytes of b (take <= b.len): copied into the stage, or queued without
@@ -182,6 +193,9 @@ class OutputQueue {
   };
 
   static void on_write(uv_write_t* req, int status);
+  void ready_stage() {
+    if (spares_ && stage_.capacity() == 0) spares_->take(stage_);
+  }
   // The one place bytes written are accounted for: queue size, counter, progress clock.
   void account(size_t n, bool sent);
   void note_growth();
@@ -206,6 +220,7 @@ class OutputQueue {
   ByteBuffer file_buf_;        // pread path of a File piece: one block (size 0, capacity used)
   size_t file_buf_off_ = 0;
   bool waiting_writable_ = false;
+  SparePool<ByteBuffer>* spares_ = nullptr;
 };
 
 }  // namespace tsgi

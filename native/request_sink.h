@@ -36,6 +36,12 @@ class RequestSink {
   virtual void drain(Connection* c) = 0;
   // The connection closed while its request was in flight (not after abort()).
   virtual void aborted(Connection* c) = 0;
+  // Around one pass of a connection's parse loop (the requests of one read, pipelined
+  // ones included): request() calls between them may share one entry into the
+  // application's runtime, its deferred work (JavaScript's microtasks and nextTicks) run
+  // once at batch_end(). Nested pairs are allowed; only the outermost counts.
+  virtual void batch_begin() {}
+  virtual void batch_end() {}
   // The server closed (Server::close) and nothing of it is left open; never from inside
   // a call from JS. notify false: the environment is going away, only let go.
   virtual void closed(bool notify) = 0;

@@ -76,6 +76,30 @@ function applyOverrides(env: Record<string, unknown>, rec: Int32Array, head: str
   if (proxy !== undefined) env['tsgi.proxy'] = Object.freeze(proxy);
 }
 
+/** REQUEST_METHOD: GET without a new string; other methods sliced from the head. */
+function methodOf(head: string, end: number): string {
+  if (end === 3 && head.charCodeAt(0) === 71 && head.charCodeAt(1) === 69 && head.charCodeAt(2) === 84) return 'GET';
+  return head.slice(0, end);
+}
+
+// The last REMOTE_ADDR: requests of one client (keep-alive, pipelined) repeat it, and
+// comparing it in place costs less than a new string each time.
+let lastAddr = '';
+function addrOf(head: string, start: number, end: number): string {
+  if (end - start === lastAddr.length && head.startsWith(lastAddr, start)) return lastAddr;
+  lastAddr = head.slice(start, end);
+  return lastAddr;
+}
+
+// The last REMOTE_PORT as text: pipelined and keep-alive requests repeat it.
+let lastPort = 0;
+let lastPortText = '';
+function portText(port: number): string {
+  lastPort = port;
+  lastPortText = port === 0 ? '' : '' + port;
+  return lastPortText;
+}
+
 /**
  * The environ of the request described by `rec` (the native record) over `head`.
  * `bodyLength` is the number of body bytes received (CONTENT_LENGTH of a chunked body).
@@ -98,7 +122,7 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
   }
 
   const environ: Environ = {
-    REQUEST_METHOD: head.slice(0, methodEnd),
+    REQUEST_METHOD: methodOf(head, methodEnd),
     SCRIPT_NAME: scriptName,
     PATH_INFO: pathInfo,
     QUERY_STRING: queryStart < 0 ? '' : head.slice(queryStart, targetEnd),
@@ -107,8 +131,8 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     SERVER_NAME: ctx.serverNames[listener] ?? '',
     SERVER_PORT: ctx.serverPorts[listener] ?? '',
     SERVER_PROTOCOL: rec[REC_VERSION_MINOR] === 1 ? HTTP_1_1 : HTTP_1_0,
-    REMOTE_ADDR: head.slice(pathEnd, addrEnd),
-    REMOTE_PORT: remotePort === 0 ? '' : '' + remotePort,
+    REMOTE_ADDR: addrOf(head, pathEnd, addrEnd),
+    REMOTE_PORT: remotePort === lastPort ? lastPortText : portText(remotePort),
     REQUEST_URI: head.slice(methodEnd, targetEnd),
     'wsgi.version': WSGI_VERSION,
     'wsgi.url_scheme': ctx.urlSchemes?.[listener] ?? ctx.urlScheme,

@@ -96,8 +96,37 @@ function statusCodeOf(status: unknown): number {
   return code;
 }
 
+// The last head prepared: its status, its header names and values in order, and what
+// they made. Most applications send the same head again and again (the same status, the
+// same names, often the same values), and a head equal to one already validated needs
+// neither the checks nor the concatenation: the same (flat) string is reused.
+let cachedStatus: unknown = Symbol('no head yet');
+let cachedFields: string[] = [];
+let cachedHead = '';
+let cachedCode = 0;
+let cachedLength = -1;
+let cachedFlags = 0;
+
+/** True when headers are exactly cachedFields, pair by pair (no checks needed: they passed). */
+function sameAsCached(headers: unknown[]): boolean {
+  const fields = cachedFields;
+  if (headers.length * 2 !== fields.length) return false;
+  for (let i = 0, j = 0; i < headers.length; i++, j += 2) {
+    const pair = headers[i];
+    if (!Array.isArray(pair) || pair.length !== 2 || pair[0] !== fields[j] || pair[1] !== fields[j + 1]) return false;
+  }
+  return true;
+}
+
 /** Validates status and headers and writes the serialised head into `target`. Throws ApplicationError. */
 export function prepareHead(target: HeadTarget, status: unknown, headers: unknown): void {
+  if (status === cachedStatus && Array.isArray(headers) && sameAsCached(headers)) {
+    target.head = cachedHead;
+    target.statusCode = cachedCode;
+    target.contentLength = cachedLength;
+    target.respFlags = cachedFlags;
+    return;
+  }
   const code = statusCodeOf(status);
   if (!Array.isArray(headers)) {
     throw new ApplicationError('TSGI_ERR_INVALID_HEADER', `startResponse: headers must be an array of [name, value] pairs, got ${describe(headers)}`);
@@ -143,6 +172,17 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
   target.statusCode = code;
   target.contentLength = contentLength;
   target.respFlags = flags;
+  // Remembered for the next call (short lists only: comparing long ones costs more).
+  if (headers.length <= 16) {
+    const fields: string[] = [];
+    for (let i = 0; i < headers.length; i++) fields.push(headers[i][0], headers[i][1]);
+    cachedStatus = status;
+    cachedFields = fields;
+    cachedHead = head;
+    cachedCode = code;
+    cachedLength = contentLength;
+    cachedFlags = flags;
+  }
 }
 
 /**

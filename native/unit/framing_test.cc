@@ -1,5 +1,5 @@
 // Unit tests of the plain C++ parts of the server core: response framing, the Date
-// cache, the canned error table and body spooling. No Node, no libuv; built and run
+// cache, the canned error table, body spooling and the spare-buffer pool. No Node, no libuv; built and run
 // with ASan + UBSan by test/native-framing.test.ts.
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include "../errors.h"
 #include "../framing.h"
 #include "../spool.h"
+#include "../spare_pool.h"
 
 using namespace tsgi;
 
@@ -149,7 +150,49 @@ static void test_spool() {
   CHECK(spool_open("/nonexistent-dir-for-tsgi") < 0);
 }
 
+// The loop's spare buffers: memory lent and given back, bounded in count and size.
+static void test_spare_pool() {
+  SparePool<ByteBuffer> pool;
+  ByteBuffer a;
+  pool.take(a);  // nothing spare yet: a stays without memory
+  CHECK(a.capacity() == 0);
+  a.append("hello", 5);
+  const char* mem = a.data();
+  size_t cap = a.capacity();
+  pool.give(a);
+  CHECK(a.capacity() == 0 && a.empty());
+  CHECK(pool.count() == 1);
+  ByteBuffer b;
+  pool.take(b);  // the same memory, emptied
+  CHECK(b.data() == mem && b.capacity() == cap && b.empty());
+  CHECK(pool.count() == 0);
+  pool.take(b);  // has memory already: nothing taken
+  CHECK(b.data() == mem);
+  // Too large to keep: freed, not pooled.
+  ByteBuffer big;
+  big.reserve(SparePool<ByteBuffer>::kMaxKept + 1);
+  pool.give(big);
+  CHECK(big.capacity() == 0 && pool.count() == 0);
+  // At most kSlots are kept.
+  static ByteBuffer many[SparePool<ByteBuffer>::kSlots + 3];
+  for (ByteBuffer& m : many) {
+    m.append("x", 1);
+    pool.give(m);
+    CHECK(m.capacity() == 0);
+  }
+  CHECK(pool.count() == SparePool<ByteBuffer>::kSlots);
+  // Records keep their elements (the builder overwrites them).
+  SparePool<std::vector<int32_t>> records;
+  std::vector<int32_t> r(40, 7);
+  records.give(r);
+  CHECK(r.capacity() == 0);
+  std::vector<int32_t> s;
+  records.take(s);
+  CHECK(s.size() == 40 && s[39] == 7);
+}
+
 int main() {
+  test_spare_pool();
   test_byte_buffer();
   test_status_and_decimal();
   test_head_end();
