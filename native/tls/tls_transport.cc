@@ -7,9 +7,9 @@ namespace tsgi {
 namespace tls {
 
 namespace {
-// Ciphertext buffers larger than this are freed once empty and no large write goes on:
+// Ciphertext buffers larger than this (about one record) are freed once empty and no large write goes on:
 // an idle keep-alive connection does not keep a large download's buffers.
-constexpr size_t kKeepBuffer = 64 * 1024;
+constexpr size_t kKeepBuffer = 16 * 1024;
 }  // namespace
 
 TlsTransport::~TlsTransport() { stop(); }
