@@ -23,9 +23,15 @@
         "native/request_record.cc",
         "native/server.cc",
         "native/spool.cc",
+        "native/tls/tls_context.cc",
+        "native/tls/tls_session.cc",
+        "native/tls/tls_transport.cc",
         "native/uwsgi/uwsgi_parser.cc"
       ],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<(node_root_dir)/include/node"
+      ],
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS"

@@ -19,6 +19,8 @@
 #include "request_sink.h"
 #include "native_app_sink.h"
 #include "server.h"
+#include "tls/tls_context.h"
+#include "tls/tls_transport.h"
 
 namespace tsgi {
 namespace {
@@ -200,6 +202,109 @@ Bytes head_bytes(napi_env env, napi_value v) {
   return b;
 }
 
+// ---- TLS -----------------------------------------------------------------------------
+
+std::string bytes_of(const Napi::Value& v) {
+  if (v.IsBuffer()) {
+    Napi::Buffer<char> b = v.As<Napi::Buffer<char>>();
+    return std::string(b.Data(), b.Length());
+  }
+  if (v.IsString()) return v.As<Napi::String>().Utf8Value();
+  return std::string();
+}
+
+std::string text_of(const Napi::Object& o, const char* key, const char* fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(fallback);
+}
+
+// The TLS context of a listen options' tls object (NativeTlsOptions in src/native.ts),
+// or null with *error saying what is wrong with it.
+std::shared_ptr<tls::TlsContext> tls_context_of(const Napi::Object& t, std::string* error, uint64_t* handshake_ms) {
+  tls::ContextOptions o;
+  o.cert.cert_pem = bytes_of(t.Get("cert"));
+  o.cert.key_pem = bytes_of(t.Get("key"));
+  o.cert.passphrase = text_of(t, "passphrase", "");
+  o.cert.cert_name = text_of(t, "certName", "tls.cert");
+  o.cert.key_name = text_of(t, "keyName", "tls.key");
+  o.ca_pem = bytes_of(t.Get("ca"));
+  std::string reqs = text_of(t, "certReqs", "none");
+  o.client_certs = reqs == "required" ? tls::ClientCerts::Required
+                   : reqs == "optional" ? tls::ClientCerts::Optional : tls::ClientCerts::None;
+  o.ciphers = text_of(t, "ciphers", "");
+  o.min_version = text_of(t, "minVersion", "TLSv1.2");
+  Napi::Value sni = t.Get("sni");
+  if (sni.IsObject()) {
+    Napi::Object hosts = sni.As<Napi::Object>();
+    Napi::Array names = hosts.GetPropertyNames();
+    for (uint32_t i = 0; i < names.Length(); i++) {
+      std::string host = names.Get(i).As<Napi::String>().Utf8Value();
+      Napi::Value e = hosts.Get(host);
+      if (!e.IsObject()) continue;
+      Napi::Object entry = e.As<Napi::Object>();
+      tls::SniEntry se;
+      se.host = host;
+      se.cert.cert_pem = bytes_of(entry.Get("cert"));
+      se.cert.key_pem = bytes_of(entry.Get("key"));
+      se.cert.passphrase = o.cert.passphrase;
+      se.cert.cert_name = text_of(entry, "certName", ("tls.sni[" + host + "].cert").c_str());
+      se.cert.key_name = text_of(entry, "keyName", ("tls.sni[" + host + "].key").c_str());
+      o.sni.push_back(std::move(se));
+    }
+  }
+  Napi::Value hs = t.Get("handshakeTimeoutMs");
+  *handshake_ms = hs.IsNumber() && hs.As<Napi::Number>().DoubleValue() > 0
+                      ? static_cast<uint64_t>(hs.As<Napi::Number>().DoubleValue())
+                      : 10000;
+  return tls::TlsContext::create(o, error);
+}
+
+// What a listen call's options ask of the listener (TLS so far), built before the
+// socket is opened so that a bad certificate leaves nothing listening.
+struct ListenSetup {
+  std::shared_ptr<tls::TlsContext> tls;
+  uint64_t handshake_ms = 10000;
+  bool ok = true;
+};
+
+ListenSetup listen_setup(const Napi::CallbackInfo& info, size_t at) {
+  ListenSetup setup;
+  if (info.Length() <= at || !info[at].IsObject()) return setup;
+  Napi::Value t = info[at].As<Napi::Object>().Get("tls");
+  if (!t.IsObject()) return setup;
+  std::string error;
+  setup.tls = tls_context_of(t.As<Napi::Object>(), &error, &setup.handshake_ms);
+  if (!setup.tls) {
+    throw_error(info.Env(), "TLS: " + error, "ERR_TSGI_TLS");
+    setup.ok = false;
+  }
+  return setup;
+}
+
+void apply_setup(Listener* l, const ListenSetup& setup) {
+  if (!l || !setup.tls) return;
+  l->tls = setup.tls;
+  l->tls_handshake_timeout_ms = setup.handshake_ms;
+}
+
+// The tsgi.tls object of a connection: made at its first request, then reused.
+napi_value tls_info(napi_env env, tls::TlsTransport* t) {
+  napi_value v = nullptr;
+  if (t->app_data && napi_get_reference_value(env, static_cast<napi_ref>(t->app_data), &v) == napi_ok && v) return v;
+  const tls::TlsSession* s = t->session();
+  Napi::Object o = Napi::Object::New(Napi::Env(env));
+  o.Set("protocol", s->protocol());
+  o.Set("cipher", s->cipher());
+  o.Set("peerSubject", s->peer_subject());
+  napi_object_freeze(env, o);
+  napi_ref ref = nullptr;
+  if (napi_create_reference(env, o, 1, &ref) == napi_ok) {
+    t->app_data = ref;
+    t->app_data_release = Release{delete_ref, env, ref};
+  }
+  return o;
+}
+
 // ---- requests to JS -------------------------------------------------------------------
 
 // Calls fn as an event from the loop (a callback scope: microtasks and nextTicks run
@@ -265,7 +370,7 @@ class JsSink final : public RequestSink {
     const bool batched = batch_scope_ != nullptr;
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
-    napi_value argv[5];
+    napi_value argv[6];
     napi_create_double(env, c->id, &argv[0]);
     napi_create_string_latin1(env, r.text, r.text_len, &argv[1]);
     if (r.body_len > 0) {
@@ -280,15 +385,18 @@ class JsSink final : public RequestSink {
     else napi_create_int32(env, r.body_fd, &argv[3]);
     if (batched && r.body_bytes == 0) argv[4] = batch_zero_;
     else napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
+    tls::TlsTransport* t = c->tls_transport();
+    if (t != nullptr) argv[5] = tls_info(env, t);
+    else napi_get_undefined(env, &argv[5]);
     std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
     if (batched) {
       napi_value result;
-      if (napi_call_function(env, batch_recv_, batch_fn_, 5, argv, &result) == napi_pending_exception) {
+      if (napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result) == napi_pending_exception) {
         napi_value err;
         if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
       }
     } else {
-      call_js(ld_, deref(env, handlers_), deref(env, on_request_), 5, argv);
+      call_js(ld_, deref(env, handlers_), deref(env, on_request_), 6, argv);
     }
     napi_close_handle_scope(env, scope);
   }
@@ -424,10 +532,13 @@ Napi::Value ListenTcp(const Napi::CallbackInfo& info) {
   if (!s) return info.Env().Undefined();
   ListenOptions options;
   if (!listen_options(info.Env(), info[4], &options)) return info.Env().Undefined();
+  ListenSetup setup = listen_setup(info, 4);
+  if (!setup.ok) return info.Env().Undefined();
   ListenAddress a;
   ListenError err;
   Listener* l = listen_tcp(s, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(),
                            info[3].As<Napi::Number>().Int32Value(), &a, &err);
+  apply_setup(l, setup);
   return listen_result(info.Env(), l, a, err, &options);
 }
 
@@ -436,10 +547,13 @@ Napi::Value ListenUnix(const Napi::CallbackInfo& info) {
   if (!s) return info.Env().Undefined();
   ListenOptions options;
   if (!listen_options(info.Env(), info[4], &options)) return info.Env().Undefined();
+  ListenSetup setup = listen_setup(info, 4);
+  if (!setup.ok) return info.Env().Undefined();
   ListenAddress a;
   ListenError err;
   Listener* l = listen_unix(s, info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Number>().Int32Value(),
                             info[3].As<Napi::Number>().Int32Value(), &a, &err);
+  apply_setup(l, setup);
   return listen_result(info.Env(), l, a, err, &options);
 }
 
@@ -448,11 +562,35 @@ Napi::Value ListenFd(const Napi::CallbackInfo& info) {
   if (!s) return info.Env().Undefined();
   ListenOptions options;
   if (!listen_options(info.Env(), info[3], &options)) return info.Env().Undefined();
+  ListenSetup setup = listen_setup(info, 3);
+  if (!setup.ok) return info.Env().Undefined();
   ListenAddress a;
   ListenError err;
   int backlog = info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 511;
   Listener* l = listen_fd(s, info[1].As<Napi::Number>().Int32Value(), backlog, &a, &err);
+  apply_setup(l, setup);
   return listen_result(info.Env(), l, a, err, &options);
+}
+
+// reloadTls(server, tls): a new TLS configuration for every HTTPS listener of the server.
+// New handshakes use it; open connections keep theirs. Throws (and changes nothing) when
+// it is invalid. Returns how many listeners took it.
+Napi::Value ReloadTls(const Napi::CallbackInfo& info) {
+  Server* s = server_arg(info);
+  if (!s) return info.Env().Undefined();
+  if (!info[1].IsObject()) return throw_error(info.Env(), "tsgi: reloadTls() needs the TLS options", "ERR_INVALID_ARG_TYPE");
+  std::string error;
+  uint64_t handshake_ms = 10000;
+  std::shared_ptr<tls::TlsContext> ctx = tls_context_of(info[1].As<Napi::Object>(), &error, &handshake_ms);
+  if (!ctx) return throw_error(info.Env(), "TLS: " + error, "ERR_TSGI_TLS");
+  int n = 0;
+  for (Listener* l : s->listeners) {
+    if (!l->tls) continue;
+    l->tls = ctx;
+    l->tls_handshake_timeout_ms = handshake_ms;
+    n++;
+  }
+  return Napi::Number::New(info.Env(), n);
 }
 
 Napi::Value StopListening(const Napi::CallbackInfo& info) {
@@ -597,6 +735,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("record", Napi::Int32Array::New(env, kRecordInts, ab, 0));
   // Listener features of this build beyond plain HTTP (src/native.ts NativeCapabilities).
   Napi::Object caps = Napi::Object::New(env);
+  caps.Set("tls", true);
   caps.Set("uwsgi", true);
   caps.Set("proxyProtocol", true);
   exports.Set("capabilities", caps);
@@ -614,6 +753,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("end", Napi::Function::New(env, End, "end"));
   exports.Set("sendFile", Napi::Function::New(env, SendFile, "sendFile"));
   exports.Set("abort", Napi::Function::New(env, Abort, "abort"));
+  exports.Set("reloadTls", Napi::Function::New(env, ReloadTls, "reloadTls"));
   return exports;
 }
 

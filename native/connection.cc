@@ -48,6 +48,7 @@ void Connection::reset() {
   poll_ = nullptr;
   poll_fd_ = -1;
   st_ = {};
+  tls_on_ = tls_feeding_ = false;
   wait_list = nullptr;
   wait_next = wait_prev = nullptr;
   refused = false;
@@ -85,7 +86,15 @@ bool Connection::init_handle(Listener* l) {
   }
   h_.handle.data = this;
   transport_.attach(&h_.stream);
-  out_.attach(&transport_, this, ld->loop, &server->stats.bytes_sent);
+  if (l->tls) {
+    // HTTPS: the queue writes through the TLS transport. A session OpenSSL could not
+    // allocate fails its first read, which closes the connection.
+    if (!tls_) tls_.reset(new tls::TlsTransport());
+    tls_->start(&h_.stream, l->tls, this);
+    tls_on_ = true;
+    tls_handshake_timeout_ms_ = l->tls_handshake_timeout_ms;
+  }
+  out_.attach(active_transport(), this, ld->loop, &server->stats.bytes_sent);
   out_.use_spares(&ld->buffers);
   open_handles_ = 1;
   ld->handle_opened();
@@ -144,6 +153,7 @@ void Connection::accepted() {
   }
   accept_allow_ = nullptr;
   st_.phase_since = uv_now(ld->loop);
+  accepted_at_ = st_.phase_since;
   out_.set_progress(st_.phase_since);
   wait_in(&server->pre_head);
   start_reading();
@@ -152,6 +162,10 @@ void Connection::accepted() {
 void Connection::refuse() {
   wait_in(nullptr);
   refused = true;
+  if (tls_on_) {
+    close_now();  // no 503 can be said before a handshake
+    return;
+  }
   st_.no_more_requests = true;
   st_.phase = Phase::Linger;
   const CannedResponse& r = canned_response(503);
@@ -230,8 +244,72 @@ void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   c->server->stats.bytes_received += static_cast<uint64_t>(nread);
-  c->handle_input(buf->base, static_cast<size_t>(nread));
+  if (!c->tls_on_) c->handle_input(buf->base, static_cast<size_t>(nread));
+  else if (c->proxy_pending_) c->read_proxy_then_tls(buf->base, static_cast<size_t>(nread));
+  else c->read_tls(buf->base, static_cast<size_t>(nread));
 }
+
+// ---- TLS ------------------------------------------------------------------------------
+
+// Ciphertext from the socket: the handshake advances, decrypted bytes go through
+// handle_input (tls_input), and everything they produced is flushed once at the end.
+void Connection::read_tls(const char* data, size_t len) {
+  bool was_done = tls_->handshake_done();
+  tls_feeding_ = true;
+  tls::TlsStatus st = tls_->feed(data, len);
+  tls_feeding_ = false;
+  if (st_.closing) return;
+  // The handshake had its own deadline; the first request's starts now.
+  if (!was_done && tls_->handshake_done() && st_.phase == Phase::Head && !st_.bytes_seen) st_.phase_since = uv_now(ld->loop);
+  switch (st) {
+    case tls::TlsStatus::Ok:
+      flush();
+      return;
+    case tls::TlsStatus::PeerClosed:  // close_notify: the client sends nothing more
+      flush();
+      if (!st_.closing) on_peer_eof();
+      return;
+    case tls::TlsStatus::PlainHttp:
+      // A client speaking plain HTTP to the TLS port: a 400 in clear, then close (as
+      // nginx does). Nothing was sent in TLS yet.
+      tls_->stop();
+      tls_on_ = false;
+      out_.attach(&transport_, this, ld->loop, &server->stats.bytes_sent);
+      st_.bytes_seen = true;
+      fail(400);
+      flush();
+      return;
+    case tls::TlsStatus::HandshakeFailed:  // its alert is written already
+    case tls::TlsStatus::Renegotiation:
+    case tls::TlsStatus::Error:
+      close_now();
+      return;
+  }
+}
+
+// PROXY protocol on a TLS listener: the header comes in clear before the handshake. A
+// partial header waits in inbuf_ (empty until the first request).
+void Connection::read_proxy_then_tls(const char* data, size_t len) {
+  std::string joined;
+  if (!inbuf_.empty()) {
+    inbuf_.append(data, len);
+    joined.assign(inbuf_.data(), inbuf_.size());
+    inbuf_.clear();
+    data = joined.data();
+    len = joined.size();
+  }
+  size_t used = 0;
+  if (!read_proxy_header(data, len, &used)) return;  // malformed: closed
+  if (proxy_pending_) {
+    inbuf_.append(data, len);
+    return;
+  }
+  if (used < len) read_tls(data + used, len - used);
+}
+
+void Connection::tls_input(const char* data, size_t len) { handle_input(data, len); }
+
+void Connection::tls_write_failed() { close_now(); }
 
 void Connection::handle_input(const char* data, size_t len) {
   if (st_.closing || st_.phase == Phase::Linger || st_.no_more_requests) return;  // discarded
@@ -264,7 +342,7 @@ void Connection::handle_input(const char* data, size_t len) {
     inbuf_.clear();
   }
   sink->batch_end();  // may answer the request in flight (a resolved promise): see finish_response
-  flush();
+  if (!tls_feeding_) flush();  // read_tls flushes once for the whole read
 }
 
 void Connection::resume() {
@@ -543,6 +621,7 @@ RecordContext Connection::record_context() const {
   ctx.remote_port = remote_port_;
   ctx.local_port = local_port_;
   ctx.listener = listener_index_;
+  ctx.tls = tls_on_;
   if (!proxy_entries_.empty()) ctx.connection_overrides = &proxy_entries_;
   return ctx;
 }
@@ -966,6 +1045,7 @@ void Connection::begin_shutdown() {
   st_.shutdown_started = true;
   st_.phase = Phase::Linger;
   st_.phase_since = uv_now(ld->loop);
+  if (tls_on_) tls_->close_notify();  // written before the FIN (libuv shuts down after pending writes)
   shutdown_req_ = new uv_shutdown_t;
   shutdown_req_->data = this;
   if (uv_shutdown(shutdown_req_, &h_.stream, on_shutdown) != 0) {
@@ -992,6 +1072,7 @@ void Connection::close_now() {
   st_.closing = true;
   wait_in(nullptr);
   stop_reading();
+  if (tls_on_) tls_->stop();
   if (poll_) {
     uv_poll_stop(poll_);
     uv_close(reinterpret_cast<uv_handle_t*>(poll_), on_poll_close);
@@ -1024,6 +1105,7 @@ void Connection::on_close(uv_handle_t* h) {
 // The last handle closed: free what the connection holds and return it to the pool.
 void Connection::release_pieces() {
   out_.release_memory();
+  if (tls_) tls_->release_session();
   ld->buffers.give(req_text_);
   ld->records.give(req_rec_);
   ld->buffers.give(body_mem_);
@@ -1103,13 +1185,21 @@ void Connection::tick(uint64_t now) {
   if (st_.closing) return;
   const ServerLimits& l = server->limits;
   // A large uv_write completes in one callback: libuv's own queue shows partial progress.
-  if (out_.writing() && transport_.write_queue_size() != last_write_queue_size_) {
-    last_write_queue_size_ = transport_.write_queue_size();
+  Transport* t = active_transport();
+  if (out_.writing() && t->write_queue_size() != last_write_queue_size_) {
+    last_write_queue_size_ = t->write_queue_size();
     out_.set_progress(now);
   }
   const bool output_pending = this->output_pending();
   if (output_pending && now - out_.last_progress() >= l.write_timeout_ms) {
     close_now();  // the client stopped reading
+    return;
+  }
+  // TLS: the handshake has its own deadline from the accept (the first-byte timeout
+  // counts from its end).
+  const bool handshaking = tls_on_ && !tls_->handshake_done();
+  if (handshaking && now - accepted_at_ >= tls_handshake_timeout_ms_) {
+    close_now();
     return;
   }
   uint64_t age = now - st_.phase_since;
@@ -1122,7 +1212,7 @@ void Connection::tick(uint64_t now) {
       if (!st_.bytes_seen && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kDrainGraceMs)) {
         end_idle();
       } else if (!st_.bytes_seen) {
-        if (age >= l.first_byte_timeout_ms) close_now();  // sent nothing at all
+        if (!handshaking && age >= l.first_byte_timeout_ms) close_now();  // sent nothing at all
       } else if (age >= l.header_timeout_ms) {
         fail(408);  // the head's deadline, counted from its first byte
         flush();

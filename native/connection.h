@@ -6,6 +6,7 @@
 // then closed), timeouts and closing. No Node-API here: binding.cc converts JS values.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "listen_options.h"
 #include "loop_data.h"
 #include "output_queue.h"
+#include "tls/tls_transport.h"
 
 namespace tsgi {
 
@@ -50,7 +52,7 @@ enum class Phase : uint8_t {
   Linger,   // response sent, write side shut down: waiting for the client to close
 };
 
-class Connection final : private OutputQueue::Owner {
+class Connection final : private OutputQueue::Owner, private tls::TlsTransport::Owner {
  public:
   Connection();
   ~Connection();
@@ -90,6 +92,8 @@ class Connection final : private OutputQueue::Owner {
   void emit_drain();  // deferred onDrain
   bool in_flight() const { return st_.in_flight; }
   bool closing() const { return st_.closing; }
+  // The TLS side of an HTTPS connection (its session's state), or null.
+  tls::TlsTransport* tls_transport() const { return tls_on_ ? tls_.get() : nullptr; }
 
   double id = 0;
   uint32_t slot = 0;
@@ -170,6 +174,13 @@ class Connection final : private OutputQueue::Owner {
   // only by a busy connection goes back to the loop's spares (see spare_pool.h).
   void give_back_idle_memory();
 
+  // TLS (tls_on_): ciphertext read is fed to the transport, its plaintext is the input
+  Transport* active_transport() { return tls_on_ ? static_cast<Transport*>(tls_.get()) : &transport_; }
+  void read_tls(const char* data, size_t len);
+  void read_proxy_then_tls(const char* data, size_t len);
+  void tls_input(const char* data, size_t len) override;
+  void tls_write_failed() override;
+
   union {
     uv_tcp_t tcp;
     uv_pipe_t pipe;
@@ -248,6 +259,12 @@ class Connection final : private OutputQueue::Owner {
 
   SocketTransport transport_;
   OutputQueue out_;
+
+  std::unique_ptr<tls::TlsTransport> tls_;  // made on the first HTTPS connection, then reused
+  bool tls_on_ = false;                     // this connection is TLS
+  bool tls_feeding_ = false;                // inside read_tls: one flush after the whole read
+  uint64_t tls_handshake_timeout_ms_ = 0;
+  uint64_t accepted_at_ = 0;
 };
 
 }  // namespace tsgi

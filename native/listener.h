@@ -2,6 +2,7 @@
 // accepting hands each socket to a new Connection.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <sys/types.h>
 
@@ -9,6 +10,10 @@
 #include "loop_data.h"
 
 namespace tsgi {
+
+namespace tls {
+class TlsContext;
+}
 
 class Server;
 class Connection;
@@ -44,6 +49,10 @@ class Listener {
   bool closing = false;
   ListenOptions options;  // protocol, PROXY protocol (set before the first accept)
   std::string unlink_path;  // the socket file this listener created
+  // HTTPS: the TLS configuration new connections take (replaced by a reload; open
+  // connections keep the one they started with), and how long a handshake may take.
+  std::shared_ptr<const tls::TlsContext> tls;
+  uint64_t tls_handshake_timeout_ms = 10000;
   // listen_fd: the caller's descriptor and the socket's identity. While that descriptor
   // still names the same socket, closing this listener's dup leaves the socket listening
   // (and its queue to whoever else accepts on it).

@@ -105,6 +105,7 @@ void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBu
   if (ctx.keep_alive) flags |= kFlagKeepAlive;
   if (is_head_method(h)) flags |= kFlagHead;
   if (h.body_kind == BodyKind::Chunked) flags |= kFlagChunkedBody;
+  if (ctx.tls) flags |= kFlagTls;
   rec[kRecFlags] = flags;
   int32_t count = 0;
   int32_t* hp = rec + kRecordHeaders;

@@ -83,6 +83,7 @@ enum RequestFlag : int32_t {
   kFlagHead = 2,         // REQUEST_METHOD is HEAD: no response body is sent
   kFlagChunkedBody = 4,  // the body arrived chunked
   kFlagUwsgi = 8,        // a uwsgi packet (never keep-alive: one request per connection)
+  kFlagTls = 16,         // the connection is TLS (https): HTTPS=on, tsgi.tls
 };
 
 // An environ key set outright by the listener's protocol (an override entry).
@@ -99,6 +100,7 @@ struct RecordContext {
   int local_port = 0;
   int listener = 0;
   bool keep_alive = false;  // the server's decision: kFlagKeepAlive
+  bool tls = false;         // kFlagTls
   // Override entries: the connection's (PROXY protocol), then the request's own (uwsgi).
   const std::vector<EnvironEntry>* connection_overrides = nullptr;
   const std::vector<EnvironEntry>* request_overrides = nullptr;

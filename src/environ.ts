@@ -6,7 +6,7 @@ import {
   REC_ADDR_END, REC_REMOTE_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
   REC_TRAILERS_START, REC_OVERRIDE_COUNT, FLAG_CHUNKED_BODY,
 } from './native';
-import type { Environ, ErrorStream, FileWrapperFactory, InputStream } from './types';
+import type { Environ, ErrorStream, FileWrapperFactory, InputStream, TlsInfo } from './types';
 
 /** What the environ takes from the server rather than the request; built once per server. */
 export interface EnvironContext {
@@ -105,7 +105,7 @@ function portText(port: number): string {
  * `bodyLength` is the number of body bytes received (CONTENT_LENGTH of a chunked body).
  */
 export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string, conn: number,
-                             input: InputStream, bodyLength: number): Environ {
+                             input: InputStream, bodyLength: number, tls?: TlsInfo): Environ {
   const methodEnd = rec[REC_METHOD_END];
   const targetEnd = rec[REC_TARGET_END];
   const queryStart = rec[REC_QUERY_START];
@@ -166,6 +166,10 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     // differing ones) and a second Content-Type is refused: the first is the value.
     else if (key === CONTENT_LENGTH || key === CONTENT_TYPE) { if (prev === '') env[key] = value; }
     else env[key] = prev + (key === HTTP_COOKIE ? '; ' : ',') + value;
+  }
+  if (tls !== undefined) {
+    environ.HTTPS = 'on';
+    environ['tsgi.tls'] = tls;
   }
   const overrides = rec[REC_OVERRIDE_COUNT];
   if (overrides > 0) applyOverrides(env, rec, head, at, prevEnd, overrides);

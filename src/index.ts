@@ -2,7 +2,7 @@
 // native code: the addon is loaded when the first server listens.
 export type {
   App, Body, Chunk, Closable, Environ, ErrorStream, FileLike, FileRange, FileWrapperFactory, InputStream,
-  ResponseHeaders, ServerAddress, ServerHooks, StartResponse, Write,
+  ResponseHeaders, ServerAddress, ServerHooks, StartResponse, TlsInfo, Write,
 } from './types';
 export { Server, createServer, serve, type CloseOptions } from './server';
 export type { ServerOptions, TextSink } from './options';

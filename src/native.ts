@@ -35,7 +35,7 @@ export interface NativeHandlers {
    * A connection has at most one request in flight: the next pipelined request is not
    * dispatched before this one's response ended (respond/end/abort).
    */
-  onRequest(conn: number, head: string, body: Buffer | null, bodyFd: number, bodyLength: number): void;
+  onRequest(conn: number, head: string, body: Buffer | null, bodyFd: number, bodyLength: number, tls: NativeTlsInfo | undefined): void;
   /** The connection's write queue fell below its low-water mark after write() returned false, or a sendFile finished. */
   onDrain(conn: number): void;
   /**
@@ -49,6 +49,16 @@ export interface NativeHandlers {
    * head is dropped without a response; a complete head whose body is incomplete gets 400.
    */
   onAbort(conn: number): void;
+}
+
+/**
+ * The TLS state of an HTTPS connection, given to onRequest (undefined on other listeners):
+ * one frozen object per connection, made at its first request.
+ */
+export interface NativeTlsInfo {
+  readonly protocol: string;     // 'TLSv1.3'
+  readonly cipher: string;       // 'TLS_AES_256_GCM_SHA384'
+  readonly peerSubject: string;  // the verified client certificate's subject (RFC 2253), or ''
 }
 
 export interface NativeAddress {
@@ -210,6 +220,12 @@ export interface NativeBinding {
   sendFile(conn: number, fd: number, offset: number, length: number): number;
   /** Closes the connection now (a response whose headers went out can no longer be completed). */
   abort(conn: number): void;
+  /**
+   * A new TLS configuration for every HTTPS listener of the server: new handshakes use
+   * it, open connections keep theirs. Throws an Error (code ERR_TSGI_TLS, the message says
+   * what is wrong) and changes nothing when it cannot be used. Returns the listeners updated.
+   */
+  reloadTls?(server: number, tls: NativeTlsOptions): number;
 }
 
 // Request record layout (Int32Array indexes). Positions are indexes into `head`.
@@ -243,6 +259,7 @@ export const FLAG_KEEP_ALIVE = 1;      // the connection persists after this res
 export const FLAG_HEAD = 2;            // REQUEST_METHOD is HEAD: no response body is sent
 export const FLAG_CHUNKED_BODY = 4;    // the body arrived chunked (CONTENT_LENGTH is what was received)
 export const FLAG_UWSGI = 8;           // the request came as a uwsgi packet (REQUEST_URI and PATH_INFO are the packet's)
+export const FLAG_TLS = 16;            // the connection is TLS (HTTPS=on; onRequest gets its tsgi.tls)
 
 export const RESP_HAS_DATE = 1;        // the application sent Date itself
 export const RESP_CLOSE = 2;           // close the connection after this response

@@ -13,6 +13,7 @@ import { EMPTY_INPUT, RequestInput } from './input';
 import { checkCapabilities, nativeListenOptions } from './listen-options';
 import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
+import { resolveTls, type TlsOptions } from './tls-options';
 import { Exchange, type GatewayContext } from './response';
 import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
 import { forwardedTrust } from './forwarded-trust';
@@ -47,6 +48,8 @@ export class Server {
   private closing: Promise<void> | undefined;
   private onSignal: (() => void) | undefined;
   private nb: NativeBinding | undefined;
+  /** The tls option as given (paths are read again by reloadTls()). */
+  private readonly tlsOption: TlsOptions | undefined;
 
   constructor(app: App | NativeApp, options?: ServerOptions) {
     if (typeof app !== 'function' && !isNativeApp(app)) {
@@ -54,6 +57,26 @@ export class Server {
     }
     this.app = app;
     this[kOptions] = resolveOptions(options);
+    this.tlsOption = options?.tls;
+  }
+
+  /**
+   * A new certificate configuration for the HTTPS listeners: `tls` as for the tls option
+   * ({ cert, key, ... }; paths are read now), or without it the tls option given at
+   * creation read again (a renewed certificate at the same paths). New handshakes use
+   * it; open connections keep the one they started with. Throws an OptionError saying
+   * what is wrong (the current configuration stays). Returns how many listeners took it.
+   */
+  reloadTls(tls?: TlsOptions): number {
+    const given = tls ?? this.tlsOption;
+    if (given === undefined) throw new OptionError('TSGI_ERR_INVALID_OPTION', 'reloadTls(): this server has no tls option; give the new one: reloadTls({ cert, key })');
+    const resolved = resolveTls(given);
+    if (this.nb === undefined || this[kNativeId] < 0 || this.state !== 'listening' || this.nb.reloadTls === undefined) return 0;
+    try {
+      return this.nb.reloadTls(this[kNativeId], resolved);
+    } catch (e) {
+      throw new OptionError('TSGI_ERR_INVALID_OPTION', `reloadTls(): ${(e as Error).message}; the current certificates stay in use`);
+    }
   }
 
   /** True between listen() resolving and close() being called. */
@@ -216,12 +239,12 @@ function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayCo
   const rec = nb.record;
   const live = gateway.live;
   return {
-    onRequest(conn, head, body, bodyFd, bodyLength) {
+    onRequest(conn, head, body, bodyFd, bodyLength, tls) {
       let input: RequestInput | null = null;
       try {
         if (front.health !== undefined && front.health(conn, head, bodyFd)) return;
         if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
-        const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength);
+        const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength, tls);
         if (front.forwarded !== undefined) front.forwarded(environ);
         new Exchange(gateway, conn, environ, input, rec[REC_FLAGS]).run();
       } catch (e) {
@@ -264,6 +287,7 @@ function listenOne(nb: NativeBinding, id: number, b: BindAddress, host: string, 
     const hint = code === 'EADDRINUSE' ? 'another process listens there (or a stale socket file exists): stop it or pick another address'
       : code === 'EACCES' ? 'permission denied: use a port above 1023 or run with the needed privilege'
       : code === 'EADDRNOTAVAIL' ? 'that address is not on this machine'
+      : code === 'ERR_TSGI_TLS' ? 'check the tls options: certificate, key, passphrase, CA certificates, ciphers'
       : code === 'EBADF' || code === 'ENOTSOCK' ? 'the file descriptor is not an inherited listening socket'
       : 'see the cause';
     throw new ListenError(`cannot listen on ${formatBind(b)}: ${(e as Error).message ?? e} (${hint})`, code, e);

@@ -63,6 +63,16 @@ export interface FileRange {
  */
 export type FileWrapperFactory = (file: FileLike, blockSize?: number, range?: FileRange) => Body;
 
+/** `environ['tsgi.tls']`: what the TLS handshake of the connection settled. */
+export interface TlsInfo {
+  /** 'TLSv1.3' or 'TLSv1.2'. */
+  readonly protocol: string;
+  /** The cipher suite, OpenSSL's name ('TLS_AES_256_GCM_SHA384'). */
+  readonly cipher: string;
+  /** The verified client certificate's subject (RFC 2253, 'CN=alice,O=Example'), or '' without one. */
+  readonly peerSubject: string;
+}
+
 /**
  * The request environment: a plain object keyed exactly as PEP 3333. Every string is a
  * "native string": one character per byte (latin-1), so bytes round-trip exactly.
@@ -106,6 +116,10 @@ export interface Environ {
    * HTTP_* keys.
    */
   'tsgi.trailers': ReadonlyArray<readonly [string, string]>;
+  /** 'on' on an HTTPS listener (absent otherwise). */
+  HTTPS?: string;
+  /** On an HTTPS listener: the connection's TLS (frozen, the same object for each request of the connection). */
+  'tsgi.tls'?: TlsInfo;
   /**
    * On a listener with the PROXY protocol: what the proxy's header said, as strings
    * (version, command, family, source/destination address and port, and when the proxy
