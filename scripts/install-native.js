@@ -15,7 +15,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const force = process.argv.includes('--force');
+// --force, or TSGI_BUILD_FROM_SOURCE=1 (e.g. `TSGI_BUILD_FROM_SOURCE=1 npm rebuild tsgi` for the
+// Python addon, which prebuilds never carry): compile even when a prebuild loads.
+const force = process.argv.includes('--force') || process.env.TSGI_BUILD_FROM_SOURCE === '1';
 
 /** The directory whose include/node holds node_api.h and uv.h for this node. */
 function nodeDir() {
@@ -108,4 +110,7 @@ if (process.argv.includes('--cmake')) {
 } else if (force || !prebuildLoads()) {
   build();
   reportPython();
+} else {
+  console.warn('tsgi: using the prebuilt addon, which has no Python support; to serve Python applications, ' +
+    'build from source: TSGI_BUILD_FROM_SOURCE=1 npm rebuild tsgi');
 }

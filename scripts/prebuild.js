@@ -32,6 +32,8 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-prebuild-'));
 try {
   fs.cpSync(path.join(root, 'native'), path.join(scratch, 'native'), { recursive: true });
   fs.copyFileSync(path.join(root, 'binding.gyp'), path.join(scratch, 'binding.gyp'));
+  fs.mkdirSync(path.join(scratch, 'scripts'));
+  fs.copyFileSync(path.join(root, 'scripts', 'python-config.js'), path.join(scratch, 'scripts', 'python-config.js'));
   fs.copyFileSync(path.join(root, 'package.json'), path.join(scratch, 'package.json'));
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'), 'dir');
   execFileSync(process.execPath, [prebuildify, '--napi', '--strip', '--out', root], {
@@ -44,6 +46,9 @@ try {
       npm_config_nodedir: nodeDir(),
       npm_config_jobs: '2',
       PREBUILD_NODE_GYP: nodeGyp,
+      // The Python addon links the build machine's libpython: it is built where it is
+      // installed (TSGI_BUILD_FROM_SOURCE=1), never prebuilt.
+      TSGI_NO_PYTHON: '1',
     },
   });
 } finally {

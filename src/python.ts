@@ -61,7 +61,7 @@ export function pythonAddon(): PythonAddon {
     : path.join(root, 'build', 'Release', 'tsgi_python.node');
   if (!fs.existsSync(file)) {
     throw new AppLoadError(`Python support is not built (${skippedReason()}): install Python's development files ` +
-      '(Debian/Ubuntu: apt-get install python3-dev) and rebuild tsgi (npm rebuild tsgi, or npm run build:native in a checkout)');
+      '(Debian/Ubuntu: apt-get install python3-dev) and rebuild tsgi from source (TSGI_BUILD_FROM_SOURCE=1 npm rebuild tsgi, or npm run build:native in a checkout)');
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
