@@ -495,6 +495,8 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
     throw_error(info.Env(), "tsgi: createServer: the limits need spoolDir as a string", "TSGI_ERR_INVALID_LIMITS");
     return info.Env().Undefined();
   }
+  Napi::Value health = o.Get("healthPath");  // optional: '' or absent, no health endpoint
+  if (health.IsString()) l.health_path = health.As<Napi::String>().Utf8Value();
   l.parse.max_request_line = static_cast<size_t>(v[0]);
   l.parse.max_header_bytes = static_cast<size_t>(v[1]);
   l.parse.max_headers = static_cast<size_t>(v[2] > kMaxHeadersCap ? kMaxHeadersCap : v[2]);

@@ -668,6 +668,7 @@ void Connection::dispatch() {
   st_.phase = Phase::Request;
   st_.in_flight = true;
   resp_ = {};
+  if (!server->limits.health_path.empty() && is_health_check()) return answer_health();
   server->stats.requests++;
   DispatchedRequest r;
   r.record = req_rec_.data();
@@ -688,6 +689,35 @@ void Connection::dispatch() {
   st_.in_dispatch = false;
   body_mem_.clear();
   body_mem_.shrink_if_over(1 << 20);
+}
+
+bool Connection::is_health_check() const {
+  const std::string& want = server->limits.health_path;
+  size_t start = static_cast<size_t>(req_rec_[kRecTargetEnd]);
+  size_t end = static_cast<size_t>(req_rec_[kRecPathEnd]);
+  return end - start == want.size() && std::memcmp(req_text_.data() + start, want.data(), want.size()) == 0;
+}
+
+// A load balancer's or Kubernetes probe's view of this worker, without the application:
+// 200 while serving, 503 and the connection closed once it drains for a stop or reload.
+// Not counted as a request, never seen by the application, the access log or the stats.
+void Connection::answer_health() {
+  static const char kOkHead[] = "200 OK\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\n";
+  static const char kDrainingHead[] =
+      "503 Service Unavailable\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\nRetry-After: 1\r\n";
+  if (spool_fd_ >= 0) {
+    ::close(spool_fd_);
+    spool_fd_ = -1;
+  }
+  body_mem_.clear();
+  bool draining = server->closing;
+  Bytes head;
+  Bytes body;
+  head.data = draining ? kDrainingHead : kOkHead;
+  head.len = draining ? sizeof(kDrainingHead) - 1 : sizeof(kOkHead) - 1;
+  body.data = draining ? "draining\n" : "OK\n";
+  body.len = draining ? 9 : 3;
+  respond(head, &body, 1, -1, draining ? kRespClose : 0);
 }
 
 void Connection::fail(uint16_t status) {

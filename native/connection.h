@@ -134,6 +134,9 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void build_record(const RequestHead& h);
   bool store_body(const char* p, size_t n);
   void dispatch();
+  // The request is for the server's health path: answered here (see ServerLimits::health_path).
+  bool is_health_check() const;
+  void answer_health();
   void fail(uint16_t status);
   // Moves the connection to list (or out of every list: nullptr), at its tail.
   void wait_in(ConnList* list);

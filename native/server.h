@@ -19,6 +19,9 @@ struct ServerLimits {
   uint64_t max_body_bytes = 0;
   uint64_t body_memory_bytes = 0;
   std::string spool_dir;
+  // Requests for this path (as received, percent-decoded, without the query; '' none) are
+  // answered by the core without the application: 200, or 503 and close while draining.
+  std::string health_path;
   uint64_t header_timeout_ms = 0;       // from the head's first byte
   uint64_t first_byte_timeout_ms = 0;  // a new connection's wait for its first byte
   uint64_t min_body_rate = 0;           // bytes/s averaged over the body, 0: none

@@ -22,6 +22,7 @@ export interface NativeLimits {
   writeTimeoutMs: number;      // a client that reads nothing of a pending response for this long: closed
   maxConnections: number;      // more open connections: the oldest without a request head is closed, else the new one gets 503
   maxKeepAliveRequests: number; // requests per connection before it is closed (0: no limit)
+  healthPath?: string;         // answered by the core without the application (200; 503 and close while draining); '' or absent: none
 }
 
 /** Called by the native core; `conn` is an opaque connection id. */

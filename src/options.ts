@@ -228,6 +228,7 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
     writeTimeoutMs: value<number>(BY_NAME.get('writeTimeout')!),
     maxConnections: value<number>(BY_NAME.get('maxConnections')!),
     maxKeepAliveRequests: value<number>(BY_NAME.get('maxKeepAliveRequests')!),
+    healthPath: value<string>(BY_NAME.get('healthPath')!),
   });
 
   return Object.freeze({

@@ -17,7 +17,6 @@ import { resolveTls, type TlsOptions } from './tls-options';
 import { Exchange, type GatewayContext } from './response';
 import { kNativeId, kOptions, kRefuseFds, kRelease } from './symbols';
 import { forwardedTrust } from './forwarded-trust';
-import { healthResponder } from './health';
 import type { App, Environ, FileWrapperFactory, ServerAddress } from './types';
 import { isNativeApp, type NativeApp } from './native-app';
 
@@ -125,7 +124,6 @@ export class Server {
     const app = this.app;
     const gateway: GatewayContext = { nb, app: app as App, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
     const front: FrontContext = {
-      health: healthResponder(opts.healthPath, nb, () => this.state !== 'listening'),
       forwarded: forwardedTrust(opts.forwardedAllowIps),
     };
     // A native application answers inside the core: the handlers are never called for it.
@@ -228,8 +226,6 @@ export class Server {
 
 /** What the server does with a request before the application sees it. */
 interface FrontContext {
-  /** healthPath: answers the request itself (true) or leaves it (false). */
-  readonly health: ((conn: number, head: string, bodyFd: number) => boolean) | undefined;
   /** forwardedAllowIps: trusted forwarded headers into the environ. */
   readonly forwarded: ((environ: Environ) => void) | undefined;
 }
@@ -242,7 +238,6 @@ function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayCo
     onRequest(conn, head, body, bodyFd, bodyLength, tls) {
       let input: RequestInput | null = null;
       try {
-        if (front.health !== undefined && front.health(conn, head, bodyFd)) return;
         if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
         const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength, tls);
         if (front.forwarded !== undefined) front.forwarded(environ);

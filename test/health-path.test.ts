@@ -5,6 +5,7 @@ import type { App } from '../src/index';
 import { get, openClient, parseResponses, rawRequest } from './helpers/http';
 import { startServer, until, type TestServer } from './helpers/server';
 import { killAll, run, startServer as startTsgi } from './manager-harness';
+import { hasPython, request, skipReason, startPython } from './helpers/python';
 
 let calls = 0;
 const app: App = (environ, sr) => {
@@ -88,5 +89,15 @@ describe('--health-path on the tsgi command', () => {
     const r = await run(['deploy.js:app', '--health-path', 'healthz']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--health-path.*must be '' or a path such as \/healthz/);
+  });
+});
+
+describe.skipIf(!hasPython)(`--health-path for a Python application${skipReason}`, () => {
+  it('the native core answers the probe: no JavaScript and no Python runs for it', async () => {
+    const { port } = await startPython(['hello.py:app', '--health-path', '/healthz']);
+    const probe = await request(port, 'GET', '/healthz');
+    expect([probe.status, probe.text, probe.headers['cache-control']]).toEqual([200, 'OK\n', 'no-store']);
+    const other = await request(port, 'GET', '/nowhere');
+    expect([other.status, other.text]).toEqual([404, 'not found\n']);
   });
 });
