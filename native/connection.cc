@@ -936,13 +936,19 @@ void Connection::give_back_idle_memory() {
   if (st_.closing || st_.in_flight || !inbuf_.empty()) return;
   if (st_.phase != Phase::Idle && st_.phase != Phase::Linger) return;
   if (out_.has_output()) return;
+  give_back_request_buffers();
+  out_.give_back_memory();
+}
+
+// The head text, record, body and partial input go back to the loop's spare pool; the
+// chunked decoder is freed.
+void Connection::give_back_request_buffers() {
   ld->buffers.give(req_text_);
   ld->records.give(req_rec_);
   ld->buffers.give(body_mem_);
   ld->buffers.give(inbuf_);
   delete chunked_;
   chunked_ = nullptr;
-  out_.give_back_memory();
 }
 
 void Connection::output_failed() { close_now(); }
@@ -1136,12 +1142,7 @@ void Connection::on_close(uv_handle_t* h) {
 void Connection::release_pieces() {
   out_.release_memory();
   if (tls_) tls_->release_session();
-  ld->buffers.give(req_text_);
-  ld->records.give(req_rec_);
-  ld->buffers.give(body_mem_);
-  ld->buffers.give(inbuf_);
-  delete chunked_;
-  chunked_ = nullptr;
+  give_back_request_buffers();
   if (spool_fd_ >= 0) {
     ::close(spool_fd_);
     spool_fd_ = -1;

@@ -176,6 +176,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   // Nothing to read or write right now (idle keep-alive, lingering): the memory used
   // only by a busy connection goes back to the loop's spares (see spare_pool.h).
   void give_back_idle_memory();
+  void give_back_request_buffers();
 
   // TLS (tls_on_): ciphertext read is fed to the transport, its plaintext is the input
   Transport* active_transport() { return tls_on_ ? static_cast<Transport*>(tls_.get()) : &transport_; }
