@@ -14,11 +14,10 @@ function app(environ, startResponse) {
     case '/hello':
       startResponse('200 OK', [['Content-Type', p.CONTENT_TYPES.text], ['Content-Length', HELLO_LENGTH]]);
       return [p.HELLO];
-    case '/json': {
-      const body = Buffer.from(JSON.stringify(p.JSON_OBJECT));
-      startResponse('200 OK', [['Content-Type', p.CONTENT_TYPES.json], ['Content-Length', String(body.length)]]);
-      return [body];
-    }
+    case '/json':
+      // As the other peers do: the string as the body, its Content-Length set by the server.
+      startResponse('200 OK', [['Content-Type', p.CONTENT_TYPES.json]]);
+      return [JSON.stringify(p.JSON_OBJECT)];
     case '/headers': {
       const body = p.headersBody(environ.HTTP_USER_AGENT, environ.HTTP_ACCEPT_LANGUAGE, environ.HTTP_X_REQUEST_ID);
       // The values are ASCII here, so length in characters is length in bytes.
