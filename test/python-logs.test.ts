@@ -5,8 +5,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { killAll, removeTmpdirs, sleep, tmpdir } from './manager-harness';
-import { hasPython, request, skipReason, startPython } from './helpers/python';
+import { killAll, removeTmpdirs, sleep, tmpdir, tsgi } from './manager-harness';
+import { hasPython, PY_APPS, request, skipReason, startPython } from './helpers/python';
 
 afterEach(killAll);
 afterAll(removeTmpdirs);
@@ -84,13 +84,24 @@ describe.skipIf(!hasPython)(`Python: access log, stats, error log${skipReason}`,
     expect(s.totals.requests).toBe(12);
   });
 
-  it('--error-log FILE: a traceback of the application goes there', async () => {
+  it('--error-log FILE: a traceback of the application goes there, and to the new file after USR1', async () => {
     const file = path.join(tmpdir('tsgi-pylog-'), 'error.log');
-    const { port } = await startPython(['hello.py:app', '--error-log', file]);
+    const t = tsgi(['hello.py:app', '--bind', '127.0.0.1:0', '--workers', '1', '--error-log', file], { cwd: PY_APPS });
+    const ready = await textOf(file, /msg="server ready"/, 20_000);
+    const port = Number(/role=master address=127\.0\.0\.1:(\d+)/.exec(ready)![1]);
     expect((await request(port, 'GET', '/raise')).status).toBe(500);
     const text = await textOf(file, /RuntimeError: boom from the application/);
     expect(text).toMatch(/Traceback \(most recent call last\)/);
     expect(text).toMatch(/hello\.py", line \d+, in app/);
     expect(text).toMatch(/RuntimeError: boom from the application/);
+    expect(t.err()).not.toContain('boom from the application');
+    // Rotated: the worker's next traceback goes to the file opened again.
+    fs.renameSync(file, file + '.1');
+    process.kill(t.pid, 'SIGUSR1');
+    await textOf(file, /./, 5000);
+    await sleep(300);
+    expect((await request(port, 'GET', '/raise')).status).toBe(500);
+    expect(await textOf(file, /RuntimeError: boom from the application/)).toMatch(/RuntimeError: boom from the application/);
+    expect((fs.readFileSync(file + '.1', 'utf8').match(/RuntimeError: boom/g) ?? []).length).toBe(1);
   });
 });
