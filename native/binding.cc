@@ -350,7 +350,8 @@ class JsSink final : public RequestSink {
   void set_done(napi_value fn) { done_ = make_ref(ld_->env, fn); }
   // A native application (native_app.h) answers this server's requests instead of JS;
   // the close notification stays here.
-  void set_native(RequestSink* app) { native_.reset(app); }
+  void set_native(NativeAppSink* app) { native_.reset(app); }
+  NativeAppSink* native_app() const { return native_.get(); }
 
   void request(Connection* c, const DispatchedRequest& r) override {
     if (native_) return native_->request(c, r);
@@ -468,7 +469,7 @@ class JsSink final : public RequestSink {
   napi_ref on_drain_ = nullptr;
   napi_ref on_abort_ = nullptr;
   napi_ref done_ = nullptr;
-  std::unique_ptr<RequestSink> native_;
+  std::unique_ptr<NativeAppSink> native_;
 };
 
 Napi::Value KnownHeaders(const Napi::CallbackInfo& info) {
@@ -635,6 +636,68 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The native application's sink of a server, or null (a JavaScript application).
+NativeAppSink* native_sink(Server* s) { return s ? static_cast<JsSink*>(s->sink)->native_app() : nullptr; }
+
+// nativeAppLog(server, capacity, keys): the native application's requests are kept for
+// the access log from now on (see NativeAppSink::record_access). false: not one.
+Napi::Value NativeAppLog(const Napi::CallbackInfo& info) {
+  NativeAppSink* sink = native_sink(server_arg(info));
+  if (!sink) return Napi::Boolean::New(info.Env(), false);
+  double capacity = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+  if (!(capacity >= 0) || capacity > 1 << 20) capacity = 1 << 20;
+  std::vector<std::string> keys;
+  if (info[2].IsArray()) {
+    Napi::Array a = info[2].As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) keys.push_back(a.Get(i).ToString().Utf8Value());
+  }
+  sink->record_access(static_cast<size_t>(capacity), std::move(keys));
+  return Napi::Boolean::New(info.Env(), true);
+}
+
+// nativeAppDrain(server): the native application's counters and the access entries kept
+// since the last call: { finished, errors, bytes, timeUs, inFlight, dropped, count,
+// numbers (start, duration, status, bytes per entry), text (the entries' fields, each
+// followed by NUL) }; null for a JavaScript application.
+Napi::Value NativeAppDrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  NativeAppSink* sink = native_sink(server_arg(info));
+  if (!sink) return env.Null();
+  thread_local std::vector<AccessEntry> entries;
+  thread_local std::string text;
+  const size_t n = sink->take_access(&entries);
+  const NativeAppCounters& k = sink->counters();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("finished", k.finished);
+  o.Set("errors", k.errors);
+  o.Set("bytes", k.bytes);
+  o.Set("timeUs", k.time_us);
+  o.Set("inFlight", k.in_flight);
+  o.Set("dropped", k.dropped);
+  o.Set("count", static_cast<double>(n));
+  Napi::Float64Array numbers = Napi::Float64Array::New(env, 4 * n);
+  text.clear();
+  for (size_t i = 0; i < n; i++) {
+    const AccessEntry& e = entries[i];
+    numbers[4 * i] = e.start_ms;
+    numbers[4 * i + 1] = e.duration_ms;
+    numbers[4 * i + 2] = e.status;
+    numbers[4 * i + 3] = e.bytes;
+    text.append(e.text);
+  }
+  o.Set("numbers", numbers);
+  napi_value str;
+  napi_create_string_latin1(env, text.data(), text.size(), &str);
+  o.Set("text", Napi::Value(env, str));
+  return o;
+}
+
+// nativeAppErrorLog(fd): where native applications' error lines go (-1: standard error).
+Napi::Value NativeAppErrorLog(const Napi::CallbackInfo& info) {
+  NativeAppSink::set_error_log(info[0].IsNumber() ? info[0].As<Napi::Number>().Int32Value() : -1);
+  return info.Env().Undefined();
+}
+
 Napi::Value Respond(const Napi::CallbackInfo& info) {
   if (!info[1].IsString()) return throw_error(info.Env(), "tsgi: respond() head must be a string", "ERR_INVALID_ARG_TYPE");
   Connection* c = conn_arg(info);
@@ -749,6 +812,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stopListening", Napi::Function::New(env, StopListening, "stopListening"));
   exports.Set("close", Napi::Function::New(env, Close, "close"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("nativeAppLog", Napi::Function::New(env, NativeAppLog, "nativeAppLog"));
+  exports.Set("nativeAppDrain", Napi::Function::New(env, NativeAppDrain, "nativeAppDrain"));
+  exports.Set("nativeAppErrorLog", Napi::Function::New(env, NativeAppErrorLog, "nativeAppErrorLog"));
   exports.Set("respond", Napi::Function::New(env, Respond, "respond"));
   exports.Set("writeHead", Napi::Function::New(env, WriteHead, "writeHead"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));

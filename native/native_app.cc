@@ -4,9 +4,14 @@
 // connection's response methods, on the loop thread, with no JavaScript in between.
 #include "native_app_sink.h"
 
+#include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <mutex>
 #include <unordered_map>
 
 #include "connection.h"
@@ -20,13 +25,136 @@ namespace {
 
 Connection* conn_of(tsgi_exchange* ex) { return reinterpret_cast<Connection*>(ex); }
 
-// The application's pointer per exchange (set_user), until the exchange ends. Connections
-// belong to one loop thread, as this map does.
-thread_local std::unordered_map<Connection*, void*> t_users;
+// One exchange in flight: the application's pointer (set_user) and what its access entry
+// and the counters need. Connections belong to one loop thread, as this map does; its
+// nodes are kept for reuse, so a request allocates nothing here once the map is warm.
+struct Exchange {
+  void* user = nullptr;
+  NativeAppSink* sink = nullptr;
+  std::chrono::steady_clock::time_point t0;
+  int64_t declared = -1;  // the application's Content-Length, or -1
+  uint64_t sent = 0;      // body bytes given to write and send_file
+  AccessEntry entry;
+};
+
+using ExchangeMap = std::unordered_map<Connection*, Exchange>;
+thread_local ExchangeMap t_ex;
+thread_local std::vector<ExchangeMap::node_type> t_spare;
+constexpr size_t kMaxSpareNodes = 1024;
+
+Exchange* exchange_of(Connection* c) {
+  auto it = t_ex.find(c);
+  return it == t_ex.end() ? nullptr : &it->second;
+}
+
+// A fresh exchange for c (a reused node keeps its text buffer's capacity only).
+Exchange& begin_exchange(Connection* c) {
+  Exchange* x;
+  if (!t_spare.empty()) {
+    ExchangeMap::node_type node = std::move(t_spare.back());
+    t_spare.pop_back();
+    node.key() = c;
+    x = &t_ex.insert(std::move(node)).position->second;
+  } else {
+    x = &t_ex[c];
+  }
+  x->user = nullptr;
+  x->sink = nullptr;
+  x->declared = -1;
+  x->sent = 0;
+  x->entry.status = 0;
+  x->entry.start_ms = 0;
+  x->entry.text.clear();
+  return *x;
+}
+
+// The exchange of c is over (end, abort, or the connection went away): counted, its
+// access entry kept, its node put aside. Once only: later calls find nothing.
+void finish_exchange(Connection* c) {
+  auto it = t_ex.find(c);
+  if (it == t_ex.end()) return;
+  Exchange& x = it->second;
+  if (x.sink) {
+    std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - x.t0;
+    x.entry.duration_ms = took.count();
+    uint64_t sent = x.sent;
+    if (x.declared >= 0 && sent > static_cast<uint64_t>(x.declared)) sent = static_cast<uint64_t>(x.declared);
+    x.entry.bytes = static_cast<double>(sent);
+    x.sink->finished(&x.entry);
+  }
+  ExchangeMap::node_type node = t_ex.extract(it);
+  if (t_spare.size() < kMaxSpareNodes) t_spare.push_back(std::move(node));
+}
 
 void* user_of(Connection* c) {
-  auto it = t_users.find(c);
-  return it == t_users.end() ? nullptr : it->second;
+  Exchange* x = exchange_of(c);
+  return x ? x->user : nullptr;
+}
+
+double wall_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// The access entry's text fields (AccessEntry::text) from the request's head string.
+void capture(const DispatchedRequest& r, const std::vector<std::string>& keys, std::string* out) {
+  const int32_t* rec = r.record;
+  const char* t = r.text;
+  const int32_t len = static_cast<int32_t>(r.text_len);
+  auto span = [&](int32_t a, int32_t b) {
+    if (a >= 0 && b >= a && b <= len) out->append(t + a, static_cast<size_t>(b - a));
+    out->push_back('\0');
+  };
+  // Wanted header values and a SERVER_PROTOCOL override (a uwsgi request), in one pass.
+  constexpr size_t kMaxKeys = 16;
+  int32_t found[kMaxKeys][2];
+  const size_t wanted = keys.size() < kMaxKeys ? keys.size() : kMaxKeys;
+  for (size_t k = 0; k < wanted; k++) found[k][0] = found[k][1] = -1;
+  int32_t proto[2] = {-1, -1};
+  const int32_t headers = rec[TSGI_REC_HEADER_COUNT];
+  const int32_t entries = headers + rec[TSGI_REC_OVERRIDE_COUNT];
+  int32_t prev = rec[TSGI_REC_ADDR_END];
+  for (int32_t i = 0; i < entries; i++) {
+    const int32_t* e = rec + TSGI_REC_HEADERS + 3 * i;
+    const uint32_t id = static_cast<uint32_t>(e[0]);
+    const char* key;
+    size_t key_len;
+    if (id > 0 && id < kKnownHeaderCount) {
+      key = kKnownHeaderKeys[id];
+      key_len = std::strlen(key);
+    } else {
+      key = t + prev;
+      key_len = static_cast<size_t>(e[1] - prev);
+    }
+    if (i >= headers) {
+      if (key_len == 15 && std::memcmp(key, "SERVER_PROTOCOL", 15) == 0) proto[0] = e[1], proto[1] = e[2];
+    } else {
+      for (size_t k = 0; k < wanted; k++) {
+        if (found[k][0] < 0 && keys[k].size() == key_len && std::memcmp(keys[k].data(), key, key_len) == 0) {
+          found[k][0] = e[1];
+          found[k][1] = e[2];
+        }
+      }
+    }
+    prev = e[2];
+  }
+  span(0, rec[TSGI_REC_METHOD_END]);
+  span(rec[TSGI_REC_METHOD_END], rec[TSGI_REC_TARGET_END]);
+  if (proto[0] >= 0) {
+    span(proto[0], proto[1]);
+  } else {
+    out->append(rec[TSGI_REC_VERSION_MINOR] == 0 ? "HTTP/1.0" : "HTTP/1.1");
+    out->push_back('\0');
+  }
+  span(rec[TSGI_REC_PATH_END], rec[TSGI_REC_ADDR_END]);
+  span(rec[TSGI_REC_TARGET_END], rec[TSGI_REC_PATH_END]);
+  if (rec[TSGI_REC_QUERY_START] >= 0) span(rec[TSGI_REC_QUERY_START], rec[TSGI_REC_TARGET_END]);
+  else out->push_back('\0');
+  for (size_t k = 0; k < keys.size(); k++) {
+    if (k < wanted) span(found[k][0], found[k][1]);
+    else out->push_back('\0');
+  }
 }
 
 // A write's bytes: copied by the output queue, or held (hold runs) and released once
@@ -49,7 +177,11 @@ Release hold_bytes(void* held, void*) {
   return r;
 }
 
-int op_start(tsgi_exchange* ex, int, const char* head, size_t head_len, int64_t content_length, int32_t flags) {
+int op_start(tsgi_exchange* ex, int status, const char* head, size_t head_len, int64_t content_length, int32_t flags) {
+  if (Exchange* x = exchange_of(conn_of(ex))) {
+    x->entry.status = status;
+    x->declared = content_length;
+  }
   Bytes b;
   b.data = head;
   b.len = head_len;
@@ -57,6 +189,7 @@ int op_start(tsgi_exchange* ex, int, const char* head, size_t head_len, int64_t 
 }
 
 int op_write(tsgi_exchange* ex, const char* data, size_t len, tsgi_release_fn release, void* ctx) {
+  if (Exchange* x = exchange_of(conn_of(ex))) x->sent += len;
   Held h{release, ctx, false};
   Bytes b;
   b.data = data;
@@ -71,35 +204,44 @@ int op_write(tsgi_exchange* ex, const char* data, size_t len, tsgi_release_fn re
 }
 
 int op_send_file(tsgi_exchange* ex, int fd, int64_t offset, int64_t length) {
+  if (Exchange* x = exchange_of(conn_of(ex))) x->sent += length > 0 ? static_cast<uint64_t>(length) : 0;
   return conn_of(ex)->send_file(fd, offset, length);
 }
 
 int op_end(tsgi_exchange* ex) {
   Connection* c = conn_of(ex);
-  t_users.erase(c);
+  finish_exchange(c);
   return c->end(Bytes());
 }
 
 void op_abort(tsgi_exchange* ex) {
   Connection* c = conn_of(ex);
-  t_users.erase(c);
+  finish_exchange(c);
   c->abort();
 }
 
-void op_set_user(tsgi_exchange* ex, void* user) { t_users[conn_of(ex)] = user; }
+void op_set_user(tsgi_exchange* ex, void* user) {
+  Connection* c = conn_of(ex);
+  if (Exchange* x = exchange_of(c)) x->user = user;
+  else begin_exchange(c).user = user;
+}
 
 const char* op_known_key(uint32_t id) {
   return id > 0 && id < kKnownHeaderCount ? kKnownHeaderKeys[id] : nullptr;
 }
 
-// The error log of a worker is its stderr (the process manager captures it as for
-// JavaScript applications' wsgi.errors).
+// The error log: standard error, or the worker's --error-log file (set_error_log). Python
+// threads log too, so the descriptor is guarded.
+std::mutex g_log_mu;
+int g_log_fd = 2;
+
 void op_log(int, const char* msg, size_t len) {
   std::string line(msg, len);
   if (line.empty() || line.back() != '\n') line.push_back('\n');
+  std::lock_guard<std::mutex> lock(g_log_mu);
   size_t at = 0;
   while (at < line.size()) {
-    ssize_t n = ::write(2, line.data() + at, line.size() - at);
+    ssize_t n = ::write(g_log_fd, line.data() + at, line.size() - at);
     if (n <= 0) break;
     at += static_cast<size_t>(n);
   }
@@ -113,6 +255,14 @@ const tsgi_core_ops kOps = {
 }  // namespace
 
 NativeAppSink::NativeAppSink(tsgi_native_app* app) : app_(app) { app_->core = &kOps; }
+
+void NativeAppSink::set_error_log(int fd) {
+  int own = fd < 0 || fd == 2 ? 2 : ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (own < 0) own = 2;
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  if (g_log_fd != 2) ::close(g_log_fd);
+  g_log_fd = own;
+}
 
 bool NativeAppSink::compatible(const tsgi_native_app* app, std::string* why) {
   if (!app) {
@@ -138,6 +288,14 @@ void NativeAppSink::request(Connection* c, const DispatchedRequest& r) {
   v.body_len = r.body_len;
   v.body_fd = r.body_fd;
   v.body_length = r.body_bytes;
+  Exchange& x = begin_exchange(c);
+  x.sink = this;
+  x.t0 = std::chrono::steady_clock::now();
+  if (recording()) {
+    x.entry.start_ms = wall_ms();
+    capture(r, keys_, &x.entry.text);
+  }
+  counters_.in_flight++;
   app_->on_request(app_, reinterpret_cast<tsgi_exchange*>(c), &v);
 }
 
@@ -147,8 +305,54 @@ void NativeAppSink::drain(Connection* c) {
 
 void NativeAppSink::aborted(Connection* c) {
   void* user = user_of(c);
-  t_users.erase(c);
+  finish_exchange(c);
   if (app_->on_abort) app_->on_abort(app_, reinterpret_cast<tsgi_exchange*>(c), user);
+}
+
+void NativeAppSink::finished(AccessEntry* e) {
+  counters_.finished++;
+  counters_.in_flight--;
+  if (e->status >= 500) counters_.errors++;
+  counters_.bytes += e->bytes;
+  counters_.time_us += e->duration_ms * 1000;
+  // Not recording, or the request arrived before recording began (nothing captured).
+  if (ring_.empty() || e->text.empty()) return;
+  size_t at = (head_ + count_) % ring_.size();
+  if (count_ == ring_.size()) {
+    head_ = (head_ + 1) % ring_.size();  // full: the oldest entry goes
+    counters_.dropped++;
+  } else {
+    count_++;
+  }
+  AccessEntry& slot = ring_[at];
+  slot.start_ms = e->start_ms;
+  slot.duration_ms = e->duration_ms;
+  slot.status = e->status;
+  slot.bytes = e->bytes;
+  slot.text.swap(e->text);  // the exchange gets the slot's old buffer to reuse
+}
+
+void NativeAppSink::record_access(size_t capacity, std::vector<std::string> keys) {
+  keys_ = std::move(keys);
+  ring_.clear();
+  ring_.resize(capacity);
+  head_ = count_ = 0;
+}
+
+size_t NativeAppSink::take_access(std::vector<AccessEntry>* out) {
+  size_t n = count_;
+  if (out->size() < n) out->resize(n);
+  for (size_t i = 0; i < n; i++) {
+    AccessEntry& from = ring_[(head_ + i) % ring_.size()];
+    AccessEntry& to = (*out)[i];
+    to.start_ms = from.start_ms;
+    to.duration_ms = from.duration_ms;
+    to.status = from.status;
+    to.bytes = from.bytes;
+    to.text.swap(from.text);
+  }
+  head_ = count_ = 0;
+  return n;
 }
 
 }  // namespace tsgi

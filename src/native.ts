@@ -132,6 +132,29 @@ export interface NativeStats {
   acceptPauses: number;    // times accepting paused for lack of descriptors
 }
 
+/**
+ * What a native application's requests leave for the access log and the stats, kept by
+ * the core with no JavaScript per request (nativeAppDrain). Counters are totals since the
+ * server started; the entries are those finished since the last drain.
+ */
+export interface NativeAppDrain {
+  finished: number;
+  /** Answered with a status >= 500. */
+  errors: number;
+  /** Body bytes sent. */
+  bytes: number;
+  timeUs: number;
+  inFlight: number;
+  /** Entries dropped because the ring was full (JavaScript drained too slowly). */
+  dropped: number;
+  count: number;
+  /** Per entry: start (ms since the epoch), duration (ms), status, body bytes. */
+  numbers: Float64Array;
+  /** Per entry its fields, each followed by NUL: REQUEST_METHOD, REQUEST_URI,
+   * SERVER_PROTOCOL, REMOTE_ADDR, PATH_INFO, QUERY_STRING, then the keys nativeAppLog named. */
+  text: string;
+}
+
 export interface NativeBinding {
   /** Environ keys by known-header id; index 0 is ''. E.g. 'HTTP_HOST', 'CONTENT_TYPE'. */
   knownHeaders(): string[];
@@ -190,6 +213,12 @@ export interface NativeBinding {
    */
   close(server: number, graceful: boolean, done: () => void): void;
   stats(server: number): NativeStats;
+  /** A native application's server keeps up to capacity access entries (0: none) with these request header environ keys; false for a JavaScript application. */
+  nativeAppLog(server: number, capacity: number, keys: string[]): boolean;
+  /** A native application's counters and finished requests since the last call; null for a JavaScript application. */
+  nativeAppDrain(server: number): NativeAppDrain | null;
+  /** Where native applications' error lines go: a descriptor (duplicated), or -1 for standard error. */
+  nativeAppErrorLog(fd: number): void;
 
   /**
    * A whole response in one call. `head` is the status line without 'HTTP/1.x ' and the

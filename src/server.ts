@@ -11,7 +11,7 @@ import { ListenError, OptionError } from './errors';
 import { fileWrapper } from './file-wrapper';
 import { EMPTY_INPUT, RequestInput } from './input';
 import { checkCapabilities, nativeListenOptions } from './listen-options';
-import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats } from './native';
+import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats, type NativeAppDrain } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { resolveTls, type TlsOptions } from './tls-options';
 import { Exchange, type GatewayContext } from './response';
@@ -164,6 +164,16 @@ export class Server {
   /** Every listener's address, in bind order. */
   addresses(): ServerAddress[] {
     return this.listeners.slice();
+  }
+
+  /** A native application's requests are kept for the access log (see NativeBinding.nativeAppLog). */
+  nativeAppLog(capacity: number, keys: string[]): boolean {
+    return this.nb !== undefined && this[kNativeId] >= 0 && this.state !== 'closed' ? this.nb.nativeAppLog(this[kNativeId], capacity, keys) : false;
+  }
+
+  /** A native application's counters and finished requests since the last call (null: none); also once closed, for the last ones. */
+  nativeAppDrain(): NativeAppDrain | null {
+    return this.nb !== undefined && this[kNativeId] >= 0 ? this.nb.nativeAppDrain(this[kNativeId]) : null;
   }
 
   /** Counters of the native core (open connections, requests, bytes). */

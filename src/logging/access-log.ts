@@ -93,6 +93,24 @@ export function accessFormatProblem(format: string): string | undefined {
     + `the atoms are ${ACCESS_ATOMS.map((a) => `%(${a})s`).join(' ')}, %({Header}i)s, %({Header}o)s and %({KEY}e)s, or the format 'json'`;
 }
 
+/**
+ * The request header environ keys ('HTTP_USER_AGENT') a format reads: what an application
+ * answering in the native core must keep per request for its access log.
+ */
+export function accessHeaderKeys(format: string): string[] {
+  const keys = new Set<string>();
+  if (format === 'json') return ['HTTP_REFERER', 'HTTP_USER_AGENT'];
+  for (const m of format.matchAll(/%\(([^)]+)\)s/g)) {
+    const name = m[1];
+    if (name === 'a') keys.add('HTTP_USER_AGENT');
+    else if (name === 'f') keys.add('HTTP_REFERER');
+    const braced = /^\{([^}]*)\}([ie])$/.exec(name);
+    if (braced?.[2] === 'i') keys.add(envKey(braced[1]));
+    else if (braced?.[2] === 'e' && /^(HTTP_|CONTENT_(TYPE|LENGTH)$)/.test(braced[1])) keys.add(braced[1]);
+  }
+  return [...keys];
+}
+
 export type AccessFormatter = (r: AccessRecord) => string;
 
 /** Compiles a format once; returns a function that renders one line (without newline). */

@@ -26,6 +26,9 @@ export class ErrorLog {
   error(m: string, f?: LogFields) { this.logger.error(m, f); }
   critical(m: string, f?: LogFields) { this.logger.critical(m, f); }
 
+  /** The descriptor written to now: native code writes its error lines there too. */
+  get descriptor(): number { return this.file.descriptor; }
+
   reopen() { this.file.reopen(); }
   close() { this.file.close(); }
 }

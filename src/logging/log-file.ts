@@ -17,6 +17,11 @@ export class LogFile {
     this.open();
   }
 
+  /** The descriptor written to now (-1 once closed). */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   private open() {
     this.fd = this.path === '-' ? this.stdFd : fs.openSync(this.path, 'a', 0o644);
   }

@@ -10,7 +10,8 @@ import type { ServerHooks } from '../types';
 import type { App } from '../types';
 import { loadApp } from '../app-loader';
 import { resolveApp } from '../adapters/detect';
-import { AccessLog } from '../logging/access-log';
+import { AccessLog, accessHeaderKeys } from '../logging/access-log';
+import { binding } from '../native';
 import { LogFile } from '../logging/log-file';
 import { ErrorLog } from '../logging/error-log';
 import { SETTINGS } from '../settings/registry';
@@ -23,6 +24,11 @@ import { loadPythonApp, pythonSpec } from '../python';
 
 type Environ = Record<string, unknown>;
 
+
+// A native application's access entries kept between two drains (more: the oldest are
+// dropped), and how often they are drained.
+const NATIVE_ACCESS_ENTRIES = 16384;
+const DRAIN_MS = 100;
 
 // Sections whose settings are the embedding server's own options, passed through by name.
 // TLS settings (--certfile …) become the `tls` option.
@@ -47,6 +53,10 @@ export class AppWorker {
   private native = false;
   /** The process-wide request count shared by a thread worker's threads. */
   private readonly served: Int32Array | undefined;
+  /** A native application's access log: the request header keys the core keeps, and the drain timer. */
+  private nativeKeys: string[] = [];
+  private drainTimer: NodeJS.Timeout | undefined;
+  private nativeDropped = 0;
 
   constructor(private readonly cfg: WorkerConfig, private readonly send: (m: WorkerMessage) => void) {
     const s = cfg.settings;
@@ -83,6 +93,59 @@ export class AppWorker {
     this.server = createServer(app as App, options);
     this.native = isNativeApp(app);
     await this.server.listen();
+    if (this.native) this.startNativeLogs();
+  }
+
+  /**
+   * A native application runs no JavaScript per request: the core keeps what the access
+   * log and the counters need, and it is read here in batches (every DRAIN_MS, and with
+   * each heartbeat). Its error lines (tracebacks, wsgi.errors) go to the error log's file.
+   */
+  private startNativeLogs() {
+    if (!this.accessLog) return;
+    this.nativeKeys = accessHeaderKeys(String(this.cfg.settings.accessLogFormat));
+    if (!this.server?.nativeAppLog(NATIVE_ACCESS_ENTRIES, this.nativeKeys)) return;
+    this.drainTimer = setInterval(() => this.drainNative(), DRAIN_MS);
+    this.drainTimer.unref();
+  }
+
+  private nativeErrorLog() {
+    if (this.native) binding().nativeAppErrorLog(this.log.descriptor);
+  }
+
+  /** The native application's counters, and its finished requests to the access log. */
+  private drainNative() {
+    const d = this.server?.nativeAppDrain();
+    if (!d) return;
+    const c = this.counters;
+    c.requests = d.finished;
+    c.exceptions = d.errors;
+    c.tx = d.bytes;
+    c.runningTimeUs = Math.round(d.timeUs);
+    c.inFlight = d.inFlight;
+    if (d.dropped > this.nativeDropped) {
+      if (this.nativeDropped === 0) {
+        this.log.warning('access log lines dropped: requests finished faster than the log was written', { dropped: d.dropped, kept: NATIVE_ACCESS_ENTRIES });
+      }
+      this.nativeDropped = d.dropped;
+    }
+    const log = this.accessLog;
+    if (d.count === 0 || !log) return;
+    const keys = this.nativeKeys;
+    const fields = d.text.split('\0');
+    const width = 6 + keys.length;
+    const n = d.numbers;
+    const pid = process.pid;
+    const worker = this.cfg.thread === undefined ? this.cfg.id : `${this.cfg.id}.${this.cfg.thread}`;
+    for (let i = 0; i < d.count; i++) {
+      const at = i * width;
+      const environ: Environ = {
+        REQUEST_METHOD: fields[at], REQUEST_URI: fields[at + 1], SERVER_PROTOCOL: fields[at + 2],
+        REMOTE_ADDR: fields[at + 3], PATH_INFO: fields[at + 4], QUERY_STRING: fields[at + 5],
+      };
+      for (let k = 0; k < keys.length; k++) if (fields[at + 6 + k]) environ[keys[k]] = fields[at + 6 + k];
+      log.log({ environ, start: n[4 * i], durationMs: n[4 * i + 1], status: n[4 * i + 2], bytesSent: n[4 * i + 3], pid, worker });
+    }
   }
 
   /** The application: a Python WSGI callable in the embedded interpreter, or a JavaScript one. */
@@ -90,6 +153,8 @@ export class AppWorker {
     const s = this.cfg.settings;
     const python = pythonSpec(this.cfg.app, String(s.python ?? ''));
     if (python !== undefined) {
+      // The interpreter's error lines (tracebacks, wsgi.errors) go to the error log from the start.
+      binding().nativeAppErrorLog(this.log.descriptor);
       const app = loadPythonApp({
         app: python,
         chdir: String(s.chdir ?? ''),
@@ -160,11 +225,8 @@ export class AppWorker {
   }
 
   snapshot(): WorkerCounters {
-    if (this.native) {
-      // A native application runs no JavaScript per request: its counts come from the core.
-      const st = this.server?.stats();
-      if (st) this.counters.requests = st.requests;
-    }
+    // A native application runs no JavaScript per request: its counts come from the core.
+    if (this.native) this.drainNative();
     const first = this.inFlight.values().next();
     this.counters.oldest = first.done ? null : first.value;
     this.counters.rss = residentMemory();
@@ -179,6 +241,7 @@ export class AppWorker {
   reopenLogs() {
     this.accessLog?.reopen();
     this.log.reopen();
+    this.nativeErrorLog();
   }
 
   /**
@@ -194,6 +257,8 @@ export class AppWorker {
           const options: InternalCloseOptions = { [kRefuseFds]: refuseFds };
           await this.server?.close(options);
         } finally {
+          if (this.native) this.drainNative(); // the requests that finished while closing
+          if (this.drainTimer) clearInterval(this.drainTimer);
           if (this.timer) clearInterval(this.timer);
           this.accessLog?.close();
         }
