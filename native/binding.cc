@@ -698,13 +698,28 @@ Napi::Value NativeAppErrorLog(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The status code argument of respond()/writeHead() (info[1]): 100..999, else false with
+// a TypeError thrown.
+bool status_arg(const Napi::CallbackInfo& info, const char* fn, int* status) {
+  double v = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+  if (v >= 100 && v <= 999 && v == static_cast<int>(v)) {
+    *status = static_cast<int>(v);
+    return true;
+  }
+  throw_error(info.Env(), std::string("tsgi: ") + fn + "() status must be the response's status code (100..999)",
+              "ERR_INVALID_ARG_TYPE");
+  return false;
+}
+
 Napi::Value Respond(const Napi::CallbackInfo& info) {
-  if (!info[1].IsString()) return throw_error(info.Env(), "tsgi: respond() head must be a string", "ERR_INVALID_ARG_TYPE");
+  int status;
+  if (!status_arg(info, "respond", &status)) return info.Env().Undefined();
+  if (!info[2].IsString()) return throw_error(info.Env(), "tsgi: respond() head must be a string", "ERR_INVALID_ARG_TYPE");
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
   napi_env env = info.Env();
-  napi_value body = info[2];
+  napi_value body = info[3];
   // The body: one chunk, an array of chunks, or nothing.
   uint32_t count = 0;
   bool is_array = false;
@@ -726,19 +741,22 @@ Napi::Value Respond(const Napi::CallbackInfo& info) {
     if (is_array) napi_get_element(env, body, i, &v);
     parts[i] = chunk_bytes(env, v);
   }
-  int r = c->respond(head_bytes(env, info[1]), parts, count,
-                     static_cast<int64_t>(info[3].As<Napi::Number>().DoubleValue()),
-                     info[4].As<Napi::Number>().Int32Value());
+  int r = c->respond(status, head_bytes(env, info[2]), parts, count,
+                     static_cast<int64_t>(info[4].As<Napi::Number>().DoubleValue()),
+                     info[5].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), r);
 }
 
 Napi::Value WriteHead(const Napi::CallbackInfo& info) {
-  if (!info[1].IsString()) return throw_error(info.Env(), "tsgi: writeHead() head must be a string", "ERR_INVALID_ARG_TYPE");
+  int status;
+  if (!status_arg(info, "writeHead", &status)) return info.Env().Undefined();
+  if (!info[2].IsString()) return throw_error(info.Env(), "tsgi: writeHead() head must be a string", "ERR_INVALID_ARG_TYPE");
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
-  int r = c->write_head(head_bytes(info.Env(), info[1]), static_cast<int64_t>(info[2].As<Napi::Number>().DoubleValue()),
-                        info[3].As<Napi::Number>().Int32Value());
+  int r = c->write_head(status, head_bytes(info.Env(), info[2]),
+                        static_cast<int64_t>(info[3].As<Napi::Number>().DoubleValue()),
+                        info[4].As<Napi::Number>().Int32Value());
   return Napi::Number::New(info.Env(), r);
 }
 

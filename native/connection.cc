@@ -613,7 +613,7 @@ bool Connection::store_body(const char* p, size_t n) {
 }
 
 // What the record says beside the head: the peer (or the PROXY header's client), the
-// listener, the PROXY header's environ entries.
+// listener, TLS, the PROXY header's environ entries.
 RecordContext Connection::record_context() const {
   RecordContext ctx;
   ctx.remote_addr = remote_addr_;
@@ -629,8 +629,6 @@ RecordContext Connection::record_context() const {
 // The head string and record for the request (request_record.h).
 void Connection::build_record(const RequestHead& h) {
   RecordContext ctx = record_context();
-  uint32_t max_ka = server->limits.max_keep_alive_requests;
-  ctx.keep_alive = h.keep_alive && !server->closing && (max_ka == 0 || st_.served + 1 < max_ka);
   ld->buffers.take(req_text_);
   ld->records.take(req_rec_);
   build_request_record(h, ctx, &req_text_, &req_rec_);
@@ -717,7 +715,7 @@ void Connection::answer_health() {
   head.len = draining ? sizeof(kDrainingHead) - 1 : sizeof(kOkHead) - 1;
   body.data = draining ? "draining\n" : "OK\n";
   body.len = draining ? 9 : 3;
-  respond(head, &body, 1, -1, draining ? kRespClose : 0);
+  respond(draining ? 503 : 200, head, &body, 1, -1, draining ? kRespClose : 0);
 }
 
 void Connection::fail(uint16_t status) {
@@ -771,16 +769,17 @@ void Connection::queue_body(const Bytes& b, int64_t take) {
   chunk_close();
 }
 
-int Connection::start_response(const Bytes& head, int64_t content_length, int32_t flags, bool streamed,
-                               int64_t body_length) {
+// The head and the server's headers into the stage; what the response may carry
+// (resp_): the one place that decides a body's absence, its framing and keep-alive.
+int Connection::start_response(int status, const Bytes& head, int64_t content_length, int32_t flags,
+                               bool streamed, int64_t body_length) {
   ByteBuffer& st = out_.stage();
-  size_t start = st.size();
   append_status_prefix(st);
   Bytes h = head;
-  h.hold = nullptr;  // the head is parsed below: always copied into the stage
+  h.hold = nullptr;  // always copied: the server's headers follow it in the stage
   out_.push(h, h.len);
-  int status = status_code_of(st.data() + start + 9, st.size() - start - 9);
-  resp_.no_body = req_.head_method || status_forbids_body(status);
+  const bool forbids_body = status_forbids_body(status);
+  resp_.no_body = req_.head_method || forbids_body;
   uint32_t max_ka = server->limits.max_keep_alive_requests;
   // After the client's FIN with nothing more buffered, this response is the last one.
   bool keep = req_.keep_alive && !(flags & kRespClose) && !server->closing && !st_.no_more_requests &&
@@ -795,6 +794,8 @@ int Connection::start_response(const Bytes& head, int64_t content_length, int32_
   int result = kResultOk;
   if (content_length >= 0) {
     resp_.remaining = resp_.no_body ? 0 : content_length;
+    // The server measured it (a file's size): its header, as for a body given whole.
+    if ((flags & kRespSetLength) && !forbids_body) f.content_length = content_length;
     if (!streamed && !resp_.no_body) {
       if (body_length < content_length) {
         result = kResultShort;
@@ -808,7 +809,7 @@ int Connection::start_response(const Bytes& head, int64_t content_length, int32_
       if (req_.minor >= 1) resp_.chunked = true;
       else keep = false;  // close-delimited
     }
-  } else if (!status_forbids_body(status)) {
+  } else if (!forbids_body) {
     if (!req_.head_method || body_length > 0) f.content_length = body_length;
   }
   f.chunked = resp_.chunked;
@@ -819,13 +820,13 @@ int Connection::start_response(const Bytes& head, int64_t content_length, int32_
   return result;
 }
 
-int Connection::respond(const Bytes& head, const Bytes* parts, size_t count, int64_t content_length,
-                        int32_t flags) {
+int Connection::respond(int status, const Bytes& head, const Bytes* parts, size_t count,
+                        int64_t content_length, int32_t flags) {
   if (st_.closing || !st_.in_flight || resp_.started) return kResultGone;
   // Content-Length goes in the head: the total of the parts.
   int64_t total = 0;
   for (size_t i = 0; i < count; i++) total += static_cast<int64_t>(parts[i].len);
-  int result = start_response(head, content_length, flags, false, total);
+  int result = start_response(status, head, content_length, flags, false, total);
   bool clamped;
   for (size_t i = 0; i < count; i++) {
     int64_t take = body_allowance(static_cast<int64_t>(parts[i].len), &clamped);
@@ -835,9 +836,9 @@ int Connection::respond(const Bytes& head, const Bytes* parts, size_t count, int
   return result;
 }
 
-int Connection::write_head(const Bytes& head, int64_t content_length, int32_t flags) {
+int Connection::write_head(int status, const Bytes& head, int64_t content_length, int32_t flags) {
   if (st_.closing || !st_.in_flight || resp_.started) return kResultGone;
-  int r = start_response(head, content_length, flags, true, 0);
+  int r = start_response(status, head, content_length, flags, true, 0);
   resp_.started = true;
   return r;
 }
@@ -887,7 +888,8 @@ int Connection::send_file(int fd, int64_t offset, int64_t length) {
     out_.push_file(fd, offset, static_cast<size_t>(take), st_.served);
     chunk_close();
   } else {
-    // Nothing to send: "done" right away, on the next loop turn.
+    // Nothing to send (HEAD, a status without a body, length 0, after a short file):
+    // "done" right away, on the next loop turn.
     ld->defer(DeferredKind::Drain, id);
   }
   maybe_flush();

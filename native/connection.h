@@ -71,16 +71,21 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   bool body_below_rate(uint64_t now) const;
 
   // ---- the response to the request in flight (binding.cc converts JS values; a native
-  // application can call these directly). head: the status line without "HTTP/1.1 " and
-  // the application's header lines, each ending in CRLF; the server adds its own headers
-  // and the blank line. Each returns a RESULT_* code unless noted. ----
+  // application can call these directly). status: the status code of head, the one the
+  // core goes by (no body for HEAD, 1xx, 204 and 304); head: the status line without
+  // "HTTP/1.1 " and the application's header lines, each ending in CRLF; the server adds
+  // its own headers (Date, Content-Length or Transfer-Encoding, Connection) and the blank
+  // line. flags: kResp* (loop_data.h). Each returns a RESULT_* code unless noted. ----
   // The whole response at once: the head and the body parts (Content-Length from their
   // total unless content_length >= 0 says otherwise).
-  int respond(const Bytes& head, const Bytes* parts, size_t count, int64_t content_length, int32_t flags);
+  int respond(int status, const Bytes& head, const Bytes* parts, size_t count, int64_t content_length,
+              int32_t flags);
   // A streamed response: the head now, then write()/send_file() and end().
-  int write_head(const Bytes& head, int64_t content_length, int32_t flags);
+  int write_head(int status, const Bytes& head, int64_t content_length, int32_t flags);
   int write(const Bytes& chunk);  // 1: keep writing, 0: wait for onDrain, -1: gone
   int end(const Bytes& chunk);    // chunk.len 0: no last chunk
+  // A response without a body (HEAD, 1xx/204/304) queues nothing: the send counts as done
+  // (onDrain on the next loop turn), as does one of length 0.
   int send_file(int fd, int64_t offset, int64_t length);
   void abort();
 
@@ -142,7 +147,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void wait_in(ConnList* list);
 
   // response
-  int start_response(const Bytes& head, int64_t content_length, int32_t flags, bool streamed,
+  int start_response(int status, const Bytes& head, int64_t content_length, int32_t flags, bool streamed,
                      int64_t body_length);
   void finish_response();
   int64_t body_allowance(int64_t len, bool* clamped);

@@ -3,17 +3,6 @@
 
 namespace tsgi {
 
-int status_code_of(const char* s, size_t len) {
-  if (len < 3) return 0;
-  int code = 0;
-  for (size_t i = 0; i < 3; i++) {
-    if (s[i] < '0' || s[i] > '9') return 0;
-    code = code * 10 + (s[i] - '0');
-  }
-  if (len > 3 && s[3] != ' ' && s[3] != '\r') return 0;
-  return code;
-}
-
 size_t format_decimal(char* out, uint64_t v) {
   char tmp[20];
   size_t n = 0;

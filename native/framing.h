@@ -95,9 +95,6 @@ struct HeadFraming {
   ConnectionToken connection = ConnectionToken::None;
 };
 
-// The status code at the start of a status line without the version ("200 OK..."), or 0.
-int status_code_of(const char* status_line, size_t len);
-
 // 1xx, 204 and 304 responses never carry a body (RFC 9110 §6.4.1).
 inline bool status_forbids_body(int status) {
   return (status >= 100 && status < 200) || status == 204 || status == 304;

@@ -28,7 +28,13 @@ constexpr size_t kReceiveBufferSize = 64 * 1024;
 constexpr size_t kMaxHeadersCap = 1024;       // MAX_HEADERS_CAP in src/native.ts
 constexpr size_t kRecordInts = kRecordHeaders + 3 * (kMaxHeadersCap + kMaxOverrides);
 
-enum ResponseFlag : int32_t { kRespHasDate = 1, kRespClose = 2 };
+// RESP_* in src/native.ts, TSGI_RESP_* in native_app.h.
+enum ResponseFlag : int32_t {
+  kRespHasDate = 1,    // the application sent Date itself
+  kRespClose = 2,      // close the connection after this response
+  kRespSetLength = 4,  // content_length is the body's size measured by the server: the core
+                       // writes the Content-Length header (the application declared none)
+};
 enum ResultCode : int32_t { kResultOk = 0, kResultShort = 1, kResultTruncated = 2, kResultGone = -1 };
 
 enum class DeferredKind : uint8_t { Resume, Drain, ServerDone };

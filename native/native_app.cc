@@ -185,7 +185,7 @@ int op_start(tsgi_exchange* ex, int status, const char* head, size_t head_len, i
   Bytes b;
   b.data = head;
   b.len = head_len;
-  return conn_of(ex)->write_head(b, content_length, flags);
+  return conn_of(ex)->write_head(status, b, content_length, flags);
 }
 
 int op_write(tsgi_exchange* ex, const char* data, size_t len, tsgi_release_fn release, void* ctx) {

@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define TSGI_NATIVE_APP_ABI 1
+#define TSGI_NATIVE_APP_ABI 2
 
 /* Request record indexes (REC_* in src/native.ts, kRec* in native/loop_data.h). */
 #define TSGI_REC_VERSION_MINOR 0
@@ -50,8 +50,9 @@ extern "C" {
 #define TSGI_REC_TRAILERS_START 11
 #define TSGI_REC_OVERRIDE_COUNT 12 /* entries after the headers that set environ keys outright */
 #define TSGI_REC_HEADERS 16 /* then (id, keyEnd, valueEnd) per header */
-#define TSGI_FLAG_KEEP_ALIVE 1
-#define TSGI_FLAG_HEAD 2
+/* Record flags (FLAG_* in src/native.ts; bit 1 is unused: keep-alive is the core's
+ * decision when the response starts). */
+#define TSGI_FLAG_HEAD 2 /* REQUEST_METHOD is HEAD (information only: the core sends no body) */
 #define TSGI_FLAG_CHUNKED_BODY 4
 
 /* One request in flight, owned by the core. */
@@ -85,8 +86,11 @@ typedef struct tsgi_request_view {
 #define TSGI_GONE (-1)    /* the connection is closed; the exchange is over */
 
 /* Flags of start (RESP_* in src/native.ts). */
-#define TSGI_RESP_HAS_DATE 1  /* the application sent Date itself */
-#define TSGI_RESP_CLOSE 2     /* close the connection after this response */
+#define TSGI_RESP_HAS_DATE 1    /* the application sent Date itself */
+#define TSGI_RESP_CLOSE 2       /* close the connection after this response */
+#define TSGI_RESP_SET_LENGTH 4  /* content_length is the body's size as the application's
+                                   side measured it (no Content-Length among its headers):
+                                   the core writes the Content-Length header */
 
 /* Log levels of core->log. */
 #define TSGI_LOG_ERROR 0
@@ -104,11 +108,12 @@ typedef struct tsgi_core_ops {
   /*
    * Starts the response. head: the status ("200 OK") and the application's header lines,
    * each line ending in CRLF, without the blank line ("200 OK\r\nContent-Type: x\r\n");
-   * status is its code. The core adds Date (unless TSGI_RESP_HAS_DATE), framing
-   * (Content-Length, or chunked when content_length is -1 on HTTP/1.1, close-delimited on
-   * HTTP/1.0) and Connection. content_length >= 0 is the application's declared length:
-   * never more is sent, a shorter body closes the connection. The head goes out with the
-   * first write, send_file or end.
+   * status is its code, the one the core goes by (HEAD, 1xx, 204 and 304 responses carry
+   * no body: writes and send_file queue nothing). The core adds Date (unless
+   * TSGI_RESP_HAS_DATE), framing (Content-Length: with TSGI_RESP_SET_LENGTH, else chunked
+   * when content_length is -1 on HTTP/1.1, close-delimited on HTTP/1.0) and Connection.
+   * content_length >= 0 is the body's length: never more is sent, a shorter body closes
+   * the connection. The head goes out with the first write, send_file or end.
    */
   int (*start)(tsgi_exchange* ex, int status, const char* head, size_t head_len,
                int64_t content_length, int32_t flags);
@@ -118,8 +123,9 @@ typedef struct tsgi_core_ops {
   int (*write)(tsgi_exchange* ex, const char* data, size_t len, tsgi_release_fn release,
                void* ctx);
   /* Sends length bytes of fd from offset after what is queued (sendfile(2) where the file
-   * allows it). on_drain is called when it was sent; the application keeps fd open until
-   * then. */
+   * allows it). on_drain is called when it was sent (on a response without a body nothing
+   * is sent, and on_drain comes on the next loop turn); the application keeps fd open
+   * until then. */
   int (*send_file)(tsgi_exchange* ex, int fd, int64_t offset, int64_t length);
   /* Completes the response. */
   int (*end)(tsgi_exchange* ex);

@@ -102,7 +102,6 @@ void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBu
   rec[kRecLocalPort] = ctx.local_port;
   rec[kRecListener] = ctx.listener;
   int32_t flags = 0;
-  if (ctx.keep_alive) flags |= kFlagKeepAlive;
   if (is_head_method(h)) flags |= kFlagHead;
   if (h.body_kind == BodyKind::Chunked) flags |= kFlagChunkedBody;
   if (ctx.tls) flags |= kFlagTls;

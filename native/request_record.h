@@ -78,9 +78,10 @@ enum RecordIndex : int {
   kRecOverrideCount = 12,
 };
 
+// Bit 1 is unused: whether the connection persists is decided when the response starts
+// (Connection::start_response), from the request, the response and the server's state.
 enum RequestFlag : int32_t {
-  kFlagKeepAlive = 1,    // the connection persists after this response (unless it says otherwise)
-  kFlagHead = 2,         // REQUEST_METHOD is HEAD: no response body is sent
+  kFlagHead = 2,         // REQUEST_METHOD is HEAD (information only: the core sends no body)
   kFlagChunkedBody = 4,  // the body arrived chunked
   kFlagUwsgi = 8,        // a uwsgi packet (never keep-alive: one request per connection)
   kFlagTls = 16,         // the connection is TLS (https): HTTPS=on, tsgi.tls
@@ -99,7 +100,6 @@ struct RecordContext {
   int remote_port = 0;
   int local_port = 0;
   int listener = 0;
-  bool keep_alive = false;  // the server's decision: kFlagKeepAlive
   bool tls = false;         // kFlagTls
   // Override entries: the connection's (PROXY protocol), then the request's own (uwsgi).
   const std::vector<EnvironEntry>* connection_overrides = nullptr;

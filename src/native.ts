@@ -221,18 +221,25 @@ export interface NativeBinding {
   nativeAppErrorLog(fd: number): void;
 
   /**
-   * A whole response in one call. `head` is the status line without 'HTTP/1.x ' and the
-   * application's header lines, each ending in CRLF, without the blank line:
-   * '200 OK\r\nContent-Type: text/plain\r\n'. Native adds Date (unless RESP_HAS_DATE),
-   * Content-Length (when contentLength is -1, computed from the body), Connection.
-   * contentLength >= 0: the application declared it; never more is sent, and a shorter
-   * body closes the connection. HEAD, 1xx, 204 and 304 responses send no body.
-   * Returns a RESULT_* code.
+   * A whole response in one call. `status` is the status code of `head` (100..999, else
+   * a TypeError): the core goes by it, never by the head's text. `head` is the status line
+   * without 'HTTP/1.x ' and the application's header lines, each ending in CRLF, without
+   * the blank line: '200 OK\r\nContent-Type: text/plain\r\n'. The core writes every
+   * header the server owns: Date (unless RESP_HAS_DATE), Content-Length (when
+   * contentLength is -1, computed from the body; with RESP_SET_LENGTH, contentLength),
+   * Connection. contentLength >= 0: the body's length (the application's declared one,
+   * already in head, unless RESP_SET_LENGTH); never more is sent, and a shorter body
+   * closes the connection. The core alone decides that HEAD, 1xx, 204 and 304 responses
+   * send no body (and no Content-Length for 1xx, 204 and 304). Returns a RESULT_* code.
    */
-  respond(conn: number, head: string, body: Buffer | string | null | Array<Buffer | string>,
+  respond(conn: number, status: number, head: string, body: Buffer | string | null | Array<Buffer | string>,
           contentLength: number, flags: number): number;
-  /** Starts a streamed response: the head is queued, and goes out with the first write/end. contentLength -1: chunked on HTTP/1.1, close-delimited on HTTP/1.0. */
-  writeHead(conn: number, head: string, contentLength: number, flags: number): number;
+  /**
+   * Starts a streamed response (status, head, contentLength and flags as for respond): the
+   * head is queued, and goes out with the first write/sendFile/end. contentLength -1:
+   * chunked on HTTP/1.1, close-delimited on HTTP/1.0.
+   */
+  writeHead(conn: number, status: number, head: string, contentLength: number, flags: number): number;
   /** Queues a chunk (a Buffer is written from its own memory). false: wait for onDrain before writing more (also false when the connection is gone). */
   write(conn: number, chunk: Buffer | string): boolean;
   /** Ends a streamed response (with an optional last chunk). Returns a RESULT_* code. */
@@ -240,7 +247,8 @@ export interface NativeBinding {
   /**
    * Sends length bytes of the open file fd from offset after what is queued (sendfile where
    * possible); onDrain when done (never from inside this call). The caller keeps fd open
-   * until then. Needs writeHead first (else RESULT_GONE). Where sendfile(2) does not
+   * until then. Needs writeHead first (else RESULT_GONE). On a response without a body
+   * (HEAD, 1xx, 204, 304) nothing is sent and onDrain comes on the next loop turn. Where sendfile(2) does not
    * support the file (EINVAL, ENOSYS, EOPNOTSUPP) it is read with pread() and written
    * block by block, with the same backpressure; TSGI_NO_SENDFILE=1 in the environment when
    * the addon loads forces that path (a diagnostic switch). A file shorter than length
@@ -285,14 +293,16 @@ export const REC_HEADERS = 16;       // then 3 ints per header, in arrival order
 export const REC_HEADER_STRIDE = 3;
 export const MAX_HEADERS_CAP = 1024;
 
-export const FLAG_KEEP_ALIVE = 1;      // the connection persists after this response (unless the response says otherwise)
-export const FLAG_HEAD = 2;            // REQUEST_METHOD is HEAD: no response body is sent
+// Bit 1 is unused: whether the connection persists is the core's decision when the
+// response starts (the request, RESP_CLOSE, the keep-alive limit, a graceful close).
+export const FLAG_HEAD = 2;            // REQUEST_METHOD is HEAD (information only: the core sends no body for it)
 export const FLAG_CHUNKED_BODY = 4;    // the body arrived chunked (CONTENT_LENGTH is what was received)
 export const FLAG_UWSGI = 8;           // the request came as a uwsgi packet (REQUEST_URI and PATH_INFO are the packet's)
 export const FLAG_TLS = 16;            // the connection is TLS (HTTPS=on; onRequest gets its tsgi.tls)
 
 export const RESP_HAS_DATE = 1;        // the application sent Date itself
 export const RESP_CLOSE = 2;           // close the connection after this response
+export const RESP_SET_LENGTH = 4;      // contentLength is the body's size measured by the gateway (a file's), not a header of the application's: the core writes Content-Length
 
 export const RESULT_OK = 0;
 export const RESULT_SHORT = 1;         // fewer bytes than the declared Content-Length: connection closed

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { ApplicationError } from './errors';
 import { FileWrapper } from './file-wrapper';
 import {
-  FLAG_HEAD, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
+  RESP_SET_LENGTH, RESULT_GONE, RESULT_SHORT, RESULT_TRUNCATED, type NativeBinding,
 } from './native';
 import {
   BODY_500, BODY_504, HEAD_500, HEAD_504, invalidChunk, startResponse, startResponseMissing, type StartTarget,
@@ -94,7 +94,6 @@ export class Exchange implements StartTarget {
     readonly conn: number,
     readonly environ: Environ,
     private readonly input: RequestInput | null,
-    private readonly reqFlags: number,
   ) {
     this.startResponse = startResponse.bind(this) as StartResponse;
   }
@@ -157,7 +156,7 @@ export class Exchange implements StartTarget {
     if (!this.headersSent) {
       this.headersSent = true;
       this.statusCode = 504;
-      nb.respond(this.conn, HEAD_504, BODY_504, -1, 0);
+      nb.respond(this.conn, 504, HEAD_504, BODY_504, -1, 0);
       this.bytesSent = BODY_504.length;
       what = 'answered 504 Gateway Timeout';
     } else {
@@ -367,7 +366,7 @@ export class Exchange implements StartTarget {
       // Sizes are counted only when someone reads them: the hooks, or the short-body log line.
       const counted = this.ctx.hooks !== undefined;
       if (counted) this.countBytes(chunks, n);
-      result = nb.respond(this.conn, this.head, payload, this.contentLength, this.respFlags);
+      result = nb.respond(this.conn, this.statusCode, this.head, payload, this.contentLength, this.respFlags);
       if (!counted && result === RESULT_SHORT) this.countBytes(chunks, n);
     } else {
       let last: Buffer | string | null = null;
@@ -386,7 +385,12 @@ export class Exchange implements StartTarget {
     for (let i = 0; i < n; i++) this.bytesSent += chunkBytes(chunks![i]);
   }
 
-  /** Sends a FileWrapper body with the native sendFile, honouring the application's Content-Length. */
+  /**
+   * Sends a FileWrapper body with the native sendFile, honouring the application's
+   * Content-Length; without one, the core writes the file's size as Content-Length
+   * (RESP_SET_LENGTH). The core decides whether a body goes out at all (HEAD, 204, 304):
+   * then its sendFile sends nothing and onDrain still comes.
+   */
   private sendFileWrapper(wrapper: FileWrapper): void {
     if (!this.started) throw startResponseMissing();
     const nb = this.ctx.nb;
@@ -405,11 +409,11 @@ export class Exchange implements StartTarget {
     let length = size;
     if (this.contentLength >= 0) length = Math.min(this.contentLength, size);
     else if (!this.headersSent) {
-      this.head += 'Content-Length: ' + size + '\r\n';
       this.contentLength = size;
+      this.respFlags |= RESP_SET_LENGTH;
     }
     if (!this.sendHead()) return;
-    if (length === 0 || (this.reqFlags & FLAG_HEAD) !== 0) return this.complete(null);
+    if (length === 0) return this.complete(null);
     this.bytesSent += length;
     if (nb.sendFile(this.conn, fd, offset, length) === RESULT_GONE) return this.gone();
     this.wait = Wait.File;
@@ -428,7 +432,7 @@ export class Exchange implements StartTarget {
   private sendHead(): boolean {
     if (this.headersSent) return true;
     this.headersSent = true;
-    if (this.ctx.nb.writeHead(this.conn, this.head, this.contentLength, this.respFlags) !== RESULT_GONE) return true;
+    if (this.ctx.nb.writeHead(this.conn, this.statusCode, this.head, this.contentLength, this.respFlags) !== RESULT_GONE) return true;
     this.gone();
     return false;
   }
@@ -513,7 +517,7 @@ export class Exchange implements StartTarget {
     if (!this.headersSent) {
       this.headersSent = true;
       this.statusCode = 500;
-      nb.respond(this.conn, HEAD_500, BODY_500, -1, 0);
+      nb.respond(this.conn, 500, HEAD_500, BODY_500, -1, 0);
       this.bytesSent = BODY_500.length;
     } else {
       nb.abort(this.conn);

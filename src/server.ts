@@ -11,7 +11,7 @@ import { ListenError, OptionError } from './errors';
 import { fileWrapper } from './file-wrapper';
 import { EMPTY_INPUT, RequestInput } from './input';
 import { checkCapabilities, nativeListenOptions } from './listen-options';
-import { binding, REC_FLAGS, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats, type NativeAppDrain } from './native';
+import { binding, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats, type NativeAppDrain } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { resolveTls, type TlsOptions } from './tls-options';
 import { Exchange, type GatewayContext } from './response';
@@ -251,7 +251,7 @@ function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayCo
         if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
         const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength, tls);
         if (front.forwarded !== undefined) front.forwarded(environ);
-        new Exchange(gateway, conn, environ, input, rec[REC_FLAGS]).run();
+        new Exchange(gateway, conn, environ, input).run();
       } catch (e) {
         // Only a bug in tsgi itself gets here; never let it reach the native caller.
         if (input !== null) input[kRelease]();

@@ -11,6 +11,7 @@ import { FIELD_VALUE, TOKEN, isHopByHop } from './http-syntax';
 export interface HeadTarget {
   /** 'NNN Reason\r\nName: value\r\n…' as respond()/writeHead() take it. */
   head: string;
+  /** The status code, parsed here once: respond()/writeHead() pass it to the core. */
   statusCode: number;
   /** The application's Content-Length, or -1. */
   contentLength: number;

@@ -5,7 +5,7 @@ import { buildEnviron, type EnvironContext } from '../src/environ';
 import { ErrorOutput } from '../src/errors-stream';
 import { fileWrapper } from '../src/file-wrapper';
 import { EMPTY_INPUT } from '../src/input';
-import { FLAG_CHUNKED_BODY, FLAG_KEEP_ALIVE } from '../src/native';
+import { FLAG_CHUNKED_BODY } from '../src/native';
 import type { FileWrapperFactory } from '../src/types';
 import { KNOWN, synthesize, type SyntheticRequest } from './helpers/record';
 
@@ -79,12 +79,12 @@ describe('environ (PEP 3333 "environ Variables")', () => {
   });
 
   it('CONTENT_LENGTH of a chunked request body is the number of bytes received', () => {
-    const e = env({ method: 'POST', target: '/', flags: FLAG_KEEP_ALIVE | FLAG_CHUNKED_BODY, headers: [['HTTP_TRANSFER_ENCODING', 'chunked']] }, {}, 1234);
+    const e = env({ method: 'POST', target: '/', flags: FLAG_CHUNKED_BODY, headers: [['HTTP_TRANSFER_ENCODING', 'chunked']] }, {}, 1234);
     expect(e.CONTENT_LENGTH).toBe('1234');
   });
 
   it('tsgi.trailers: the trailer fields of a chunked body as [lower-cased name, value] pairs, kept out of HTTP_*', () => {
-    const e = env({ method: 'POST', target: '/', flags: FLAG_KEEP_ALIVE | FLAG_CHUNKED_BODY, headers: [['HTTP_X_A', 'head']],
+    const e = env({ method: 'POST', target: '/', flags: FLAG_CHUNKED_BODY, headers: [['HTTP_X_A', 'head']],
       trailers: 'X-A:1\nServer-Timing:db;dur=53\nEmpty:\nx-a:\xe9\n' }, {}, 3);
     expect(e['tsgi.trailers']).toEqual([['x-a', '1'], ['server-timing', 'db;dur=53'], ['empty', ''], ['x-a', '\xe9']]);
     expect(e.HTTP_X_A).toBe('head');

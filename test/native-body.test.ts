@@ -21,7 +21,7 @@ function bodyText(req: Req): string {
 }
 
 const echoBody = (req: Req) => {
-  b.respond(req.conn, '200 OK\r\n', `${req.bodyLength}:${bodyText(req)}`, -1, 0);
+  b.respond(req.conn, 200, '200 OK\r\n', `${req.bodyLength}:${bodyText(req)}`, -1, 0);
 };
 
 describe('request bodies', () => {

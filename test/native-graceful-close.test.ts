@@ -64,7 +64,7 @@ describe('graceful close', () => {
     let doneBeforeAnswer: boolean | undefined;
     const s = await server({}, (req) => {
       doneBeforeAnswer = closing?.done();
-      b.respond(req.conn, '200 OK\r\n', `${req.method} ${req.uri}`, -1, 0);
+      b.respond(req.conn, 200, '200 OK\r\n', `${req.method} ${req.uri}`, -1, 0);
     });
     const c = client(s.port);
     await connected(c);
@@ -199,7 +199,7 @@ describe('graceful close', () => {
 
   it('a streamed response whose head went out before the close: after it ends, the next request gets Connection: close', async () => {
     const s = await server({ keepAliveTimeoutMs: 15000 }, (req) => {
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       b.write(req.conn, 'first ');
       if (req.uri === '/stream') setTimeout(() => b.end(req.conn, 'last'), 400);
       else b.end(req.conn, 'again');
@@ -223,7 +223,7 @@ describe('graceful close', () => {
 
   it('a streamed response whose head went out before the close: a client that then sends nothing does not hold the close for the keep-alive timeout', async () => {
     const s = await server({ keepAliveTimeoutMs: 15000 }, (req) => {
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       b.write(req.conn, 'first ');
       setTimeout(() => b.end(req.conn, 'last'), 400);
     });

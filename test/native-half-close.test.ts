@@ -49,7 +49,7 @@ describe('half-close: the client sends FIN after its requests', () => {
 
   it('gets a response given ~50 ms later (no onAbort), marked Connection: close, then the connection closes', async () => {
     srv = await startServer({}, (req) => {
-      setTimeout(() => b.respond(req.conn, '200 OK\r\n', `late ${req.uri}`, -1, 0), 50);
+      setTimeout(() => b.respond(req.conn, 200, '200 OK\r\n', `late ${req.uri}`, -1, 0), 50);
     });
     const r = await halfClose(srv.port, GET('/async'));
     const rs = parseResponses(r.text);
@@ -64,7 +64,7 @@ describe('half-close: the client sends FIN after its requests', () => {
   it('gets a streamed response written after the FIN arrived', async () => {
     srv = await startServer({}, (req) => {
       setTimeout(() => {
-        b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+        b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
         b.write(req.conn, 'one,');
         setTimeout(() => { b.write(req.conn, Buffer.from('two,')); b.end(req.conn, 'three'); }, 30);
       }, 30);
@@ -81,7 +81,7 @@ describe('half-close: the client sends FIN after its requests', () => {
 
   it('an HTTP/1.0 request answered asynchronously (printf … | nc -N)', async () => {
     srv = await startServer({}, (req) => {
-      setTimeout(() => b.respond(req.conn, '200 OK\r\n', 'for nc', -1, 0), 20);
+      setTimeout(() => b.respond(req.conn, 200, '200 OK\r\n', 'for nc', -1, 0), 20);
     });
     const r = await halfClose(srv.port, 'GET / HTTP/1.0\r\n\r\n');
     const rs = parseResponses(r.text);
@@ -96,7 +96,7 @@ describe('half-close: the client sends FIN after its requests', () => {
     srv = await startServer({}, (req) => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      setTimeout(() => { inFlight--; b.respond(req.conn, '200 OK\r\n', req.uri, -1, 0); }, 30);
+      setTimeout(() => { inFlight--; b.respond(req.conn, 200, '200 OK\r\n', req.uri, -1, 0); }, 30);
     });
     const r = await halfClose(srv.port, GET('/1') + GET('/2') + GET('/3'));
     const rs = parseResponses(r.text);
@@ -118,7 +118,7 @@ describe('half-close: the client sends FIN after its requests', () => {
 
   it('complete requests before an incomplete head are answered; the fragment is dropped', async () => {
     srv = await startServer({}, (req) => {
-      setTimeout(() => b.respond(req.conn, '200 OK\r\n', req.uri, -1, 0), 20);
+      setTimeout(() => b.respond(req.conn, 200, '200 OK\r\n', req.uri, -1, 0), 20);
     });
     const r = await halfClose(srv.port, GET('/1') + GET('/2') + 'GET /3 HTTP/1.1\r\nHost: t\r\n');
     expect(parseResponses(r.text).map((x) => x.body)).toEqual(['/1', '/2']);
@@ -161,7 +161,7 @@ describe('half-close: the client sends FIN after its requests', () => {
     let conn = 0;
     srv = await startServer({}, (req) => {
       conn = req.conn;
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       b.write(req.conn, 'partial');
     });
     const sock = net.connect(srv.port, '127.0.0.1');
@@ -180,7 +180,7 @@ describe('half-close: the client sends FIN after its requests', () => {
     let conn = 0;
     srv = await startServer({}, (req) => {
       conn = req.conn;
-      setTimeout(() => { b.writeHead(req.conn, '200 OK\r\n', -1, 0); b.write(req.conn, 'late'); }, 50);
+      setTimeout(() => { b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0); b.write(req.conn, 'late'); }, 50);
     });
     const sock = net.connect(srv.port, '127.0.0.1');
     sock.on('error', () => {});
@@ -197,7 +197,7 @@ describe('half-close: the client sends FIN after its requests', () => {
   it('a half-closed client that never reads is dropped by writeTimeoutMs', async () => {
     const chunk = Buffer.alloc(64 * 1024, 'z');
     srv = await startServer({ writeTimeoutMs: 400 }, (req, s) => {
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       const pump = () => { while (b.write(req.conn, chunk)) { /* fill */ } };
       s.onDrain = pump;
       pump();

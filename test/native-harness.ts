@@ -105,7 +105,7 @@ export interface TestServer {
 
 /** Default handler: 200 with a body naming the request. */
 export function echo(req: Req): void {
-  b.respond(req.conn, '200 OK\r\nContent-Type: text/plain\r\n', `${req.method} ${req.uri}`, -1, 0);
+  b.respond(req.conn, 200, '200 OK\r\nContent-Type: text/plain\r\n', `${req.method} ${req.uri}`, -1, 0);
 }
 
 export async function startServer(

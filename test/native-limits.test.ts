@@ -79,7 +79,7 @@ describe('limits and refusals', () => {
     const ex = await exchange(srv.port, GET('/'));
     expect(parseResponses(ex.text).map((r) => r.status)).toEqual([503]);
     expect(ex.closed).toBe(true);
-    b.respond(held[0].conn, '200 OK\r\n', 'done', -1, 0);
+    b.respond(held[0].conn, 200, '200 OK\r\n', 'done', -1, 0);
     hold[0].destroy();
     await waitFor(() => b.stats(srv!.id).connections === 1, 2000, 'one connection');
     const ex2 = await exchange(srv.port, GET('/'), { until: (t) => t.includes('GET /') });

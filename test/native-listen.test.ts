@@ -83,7 +83,7 @@ describe('closing', () => {
     let pending = 0;
     srv = await startServer({}, (req) => {
       if (req.uri === '/slow') pending = req.conn;
-      else b.respond(req.conn, '200 OK\r\n', 'quick', -1, 0);
+      else b.respond(req.conn, 200, '200 OK\r\n', 'quick', -1, 0);
     });
     const idle = net.connect(srv.port, '127.0.0.1');
     let idleClosed = false;
@@ -110,7 +110,7 @@ describe('closing', () => {
     expect(done).toBe(false);
     await sleep(50);
     expect(busyClosed).toBe(false);
-    b.respond(pending, '200 OK\r\n', 'late', -1, 0);
+    b.respond(pending, 200, '200 OK\r\n', 'late', -1, 0);
     await waitFor(() => done, 3000, 'done');
     expect(parseResponses(text)[0].headers.connection).toBe('close');
     expect(parseResponses(text)[0].body).toBe('late');
@@ -146,7 +146,7 @@ describe('worker threads', () => {
         maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeoutMs: 5000, minBodyRate: 0, minBodyRateGraceMs: 5000,
       })};
       const id = b.createServer(limits, {
-        onRequest(conn) { b.respond(conn, '200 OK\\r\\n', 'worker ' + workerData.n, -1, 0); },
+        onRequest(conn) { b.respond(conn, 200, '200 OK\\r\\n', 'worker ' + workerData.n, -1, 0); },
         onDrain() {}, onAbort() {},
       });
       const a = b.listenTcp(id, '127.0.0.1', 0, 128);

@@ -41,7 +41,7 @@ async function pipeline(port: number, n: number, end: boolean, pauseMs: number, 
 
 describe('output high-water mark', () => {
   it('a client that pipelines without reading gets only a bounded number of requests dispatched; all are answered in order once it reads', async () => {
-    srv = await startServer({}, (req) => { b.respond(req.conn, '200 OK\r\n', page(req.uri), -1, 0); });
+    srv = await startServer({}, (req) => { b.respond(req.conn, 200, '200 OK\r\n', page(req.uri), -1, 0); });
     const n = 400;  // 25 MB of responses: far more than the socket buffers hold
     let dispatchedWhilePaused = 0;
     const { responses } = await pipeline(srv.port, n, false, 600, () => { dispatchedWhilePaused = srv!.requests.length; });
@@ -51,7 +51,7 @@ describe('output high-water mark', () => {
   });
 
   it('a FIN that arrives while paused does not drop the buffered requests: all answered, then the close', async () => {
-    srv = await startServer({}, (req) => { b.respond(req.conn, '200 OK\r\n', page(req.uri), -1, 0); });
+    srv = await startServer({}, (req) => { b.respond(req.conn, 200, '200 OK\r\n', page(req.uri), -1, 0); });
     const n = 200;
     const { responses, closed } = await pipeline(srv.port, n, true, 400, () => {});
     expect(responses.length).toBe(n);
@@ -60,7 +60,7 @@ describe('output high-water mark', () => {
   });
 
   it('an application answering later (asynchronously) is paused and resumed the same way', async () => {
-    srv = await startServer({}, (req) => { setImmediate(() => b.respond(req.conn, '200 OK\r\n', page(req.uri), -1, 0)); });
+    srv = await startServer({}, (req) => { setImmediate(() => b.respond(req.conn, 200, '200 OK\r\n', page(req.uri), -1, 0)); });
     const n = 300;
     let dispatchedWhilePaused = 0;
     const { responses } = await pipeline(srv.port, n, false, 600, () => { dispatchedWhilePaused = srv!.requests.length; });

@@ -28,7 +28,7 @@ describe('pipelining', () => {
   it('keeps order when responses are asynchronous', async () => {
     srv = await startServer({}, (req) => {
       const delay = 20 - Number(req.uri.slice(2));
-      setTimeout(() => b.respond(req.conn, '200 OK\r\n', req.uri, -1, 0), delay);
+      setTimeout(() => b.respond(req.conn, 200, '200 OK\r\n', req.uri, -1, 0), delay);
     });
     const reqs = Array.from({ length: 8 }, (_, i) => GET(`/r${i}`)).join('');
     const ex = await exchange(srv.port, reqs, { until: (t) => parseResponses(t).length >= 8 });
@@ -41,7 +41,7 @@ describe('pipelining', () => {
     srv = await startServer({}, (req) => {
       inFlight++;
       max = Math.max(max, inFlight);
-      setImmediate(() => { inFlight--; b.respond(req.conn, '204 No Content\r\n', null, -1, 0); });
+      setImmediate(() => { inFlight--; b.respond(req.conn, 204, '204 No Content\r\n', null, -1, 0); });
     });
     const ex = await exchange(srv.port, GET('/a') + GET('/b') + GET('/c'), { until: (t) => parseResponses(t).length >= 3 });
     expect(parseResponses(ex.text).map((r) => r.status)).toEqual([204, 204, 204]);
@@ -72,7 +72,7 @@ describe('pipelining', () => {
 describe('pipelining under load', () => {
   it('stops reading while much is buffered behind a slow request, then serves it all in order', async () => {
     srv = await startServer({}, (req) => {
-      setImmediate(() => b.respond(req.conn, '200 OK\r\n', req.uri, -1, 0));
+      setImmediate(() => b.respond(req.conn, 200, '200 OK\r\n', req.uri, -1, 0));
     });
     const pad = 'x'.repeat(1000);
     const n = 400;  // ~420 KB of requests: more than the server buffers at once

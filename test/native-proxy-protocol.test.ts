@@ -39,7 +39,7 @@ const proxied = (o: NativeListenOptions = {}) => (id: number) => b.listenTcp(id,
 const overrides = (req: Req) => Object.fromEntries(req.overrides);
 
 function echo(req: Req): void {
-  b.respond(req.conn, '200 OK\r\nContent-Type: text/plain\r\n', `${req.uri} from ${req.addr}:${req.remotePort}`, -1, 0);
+  b.respond(req.conn, 200, '200 OK\r\nContent-Type: text/plain\r\n', `${req.uri} from ${req.addr}:${req.remotePort}`, -1, 0);
 }
 
 describe('PROXY protocol listener', () => {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  RESP_CLOSE, RESP_HAS_DATE, RESULT_GONE, RESULT_OK, RESULT_SHORT, RESULT_TRUNCATED,
+  RESP_CLOSE, RESP_HAS_DATE, RESP_SET_LENGTH, RESULT_GONE, RESULT_OK, RESULT_SHORT, RESULT_TRUNCATED,
 } from '../src/native';
 import { b, exchange, GET, parseResponses, sleep, startServer, waitFor, type Req, type TestServer } from './native-harness';
 
@@ -19,7 +19,7 @@ describe('respond()', () => {
   it('computes Content-Length over an array of Buffers and strings (UTF-8)', async () => {
     const results: number[] = [];
     srv = await startServer({}, (req) => {
-      results.push(b.respond(req.conn, '200 OK\r\nX-A: 1\r\n', [Buffer.from('ab'), 'é', Buffer.alloc(20000, 'z'), ''], -1, 0));
+      results.push(b.respond(req.conn, 200, '200 OK\r\nX-A: 1\r\n', [Buffer.from('ab'), 'é', Buffer.alloc(20000, 'z'), ''], -1, 0));
     });
     const ex = await exchange(srv.port, GET('/'), { until: (t) => (parseResponses(t)[0]?.body.length ?? 0) >= 20004 });
     const [r] = parseResponses(ex.text);
@@ -32,7 +32,7 @@ describe('respond()', () => {
   it('never sends more than a declared Content-Length (RESULT_TRUNCATED)', async () => {
     const results: number[] = [];
     srv = await startServer({}, (req) => {
-      results.push(b.respond(req.conn, '200 OK\r\nContent-Length: 3\r\n', 'abcdef', 3, 0));
+      results.push(b.respond(req.conn, 200, '200 OK\r\nContent-Length: 3\r\n', 'abcdef', 3, 0));
     });
     const ex = await exchange(srv.port, GET('/') + GET('/'), { until: (t) => parseResponses(t).length >= 2 });
     expect(parseResponses(ex.text).map((r) => r.body)).toEqual(['abc', 'abc']);
@@ -43,7 +43,7 @@ describe('respond()', () => {
   it('closes the connection when less than the declared Content-Length was sent (RESULT_SHORT)', async () => {
     const results: number[] = [];
     srv = await startServer({}, (req) => {
-      results.push(b.respond(req.conn, '200 OK\r\nContent-Length: 10\r\n', 'abc', 10, 0));
+      results.push(b.respond(req.conn, 200, '200 OK\r\nContent-Length: 10\r\n', 'abc', 10, 0));
     });
     const ex = await exchange(srv.port, GET('/') + GET('/second'));
     expect(ex.closed).toBe(true);
@@ -54,7 +54,7 @@ describe('respond()', () => {
   it('sends no body for HEAD, 204 and 304, and no Content-Length for 204/304', async () => {
     srv = await startServer({}, (req) => {
       const status = req.uri === '/204' ? '204 No Content' : req.uri === '/304' ? '304 Not Modified' : '200 OK';
-      b.respond(req.conn, `${status}\r\n`, 'body!', -1, 0);
+      b.respond(req.conn, Number(status.slice(0, 3)), `${status}\r\n`, 'body!', -1, 0);
     });
     const raw = 'HEAD / HTTP/1.1\r\nHost: t\r\n\r\n' + GET('/204') + GET('/304') + GET('/');
     const ex = await exchange(srv.port, raw, { until: (t) => t.includes('body!') });
@@ -70,7 +70,7 @@ describe('respond()', () => {
 
   it('leaves Date out with RESP_HAS_DATE and closes with RESP_CLOSE', async () => {
     srv = await startServer({}, (req) => {
-      b.respond(req.conn, '200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n', 'x', -1, RESP_HAS_DATE | RESP_CLOSE);
+      b.respond(req.conn, 200, '200 OK\r\nDate: Thu, 01 Jan 1970 00:00:00 GMT\r\n', 'x', -1, RESP_HAS_DATE | RESP_CLOSE);
     });
     const ex = await exchange(srv.port, GET('/') + GET('/never'));
     const rs = parseResponses(ex.text);
@@ -80,12 +80,56 @@ describe('respond()', () => {
     expect(ex.closed).toBe(true);
   });
 
+  it('takes the status code as a number (100..999): anything else, or the head in its place, throws', async () => {
+    const thrown: string[] = [];
+    const call = b.respond as unknown as (...args: unknown[]) => number;
+    const callHead = b.writeHead as unknown as (...args: unknown[]) => number;
+    srv = await startServer({}, (req) => {
+      for (const bad of ['200 OK\r\n', '200', undefined, 99, 1000, 200.5]) {
+        try { call(req.conn, bad, '200 OK\r\n', 'x', -1, 0); } catch (e) { thrown.push(`respond ${(e as Error).message}`); }
+        try { callHead(req.conn, bad, '200 OK\r\n', -1, 0); } catch (e) { thrown.push(`writeHead ${(e as Error).message}`); }
+      }
+      b.respond(req.conn, 200, '200 OK\r\n', 'after', -1, 0);
+    });
+    const ex = await exchange(srv.port, GET('/'), { until: (t) => t.includes('after') });
+    expect(thrown.length).toBe(12);
+    for (const m of thrown) expect(m).toMatch(/^(respond|writeHead) tsgi: \w+\(\) status must be the response's status code/);
+    expect(parseResponses(ex.text)[0].body).toBe('after');
+  });
+
+  it('RESP_SET_LENGTH: the core writes Content-Length from contentLength (after Date; none for 204/304)', async () => {
+    srv = await startServer({}, (req) => {
+      const status = req.uri === '/204' ? 204 : req.uri === '/304' ? 304 : 200;
+      const head = status === 204 ? '204 No Content\r\n' : status === 304 ? '304 Not Modified\r\n' : '200 OK\r\n';
+      if (req.uri === '/stream') {
+        b.writeHead(req.conn, status, head, 5, RESP_SET_LENGTH);
+        b.end(req.conn, 'hello');
+      } else {
+        b.respond(req.conn, status, head, 'hello', 5, RESP_SET_LENGTH);
+      }
+    });
+    const raw = GET('/') + GET('/stream') + GET('/204') + GET('/304') + GET('/last');
+    const ex = await exchange(srv.port, raw, { until: (t) => parseResponses(t).length >= 5 });
+    const rs = parseResponses(ex.text);
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 204, 304, 200]);
+    for (const i of [0, 1, 4]) {
+      expect(rs[i].body).toBe('hello');
+      expect(rs[i].rawHead.match(/Content-Length: 5(\r\n|$)/g)!.length).toBe(1);
+      expect(rs[i].rawHead.indexOf('Date: ')).toBeLessThan(rs[i].rawHead.indexOf('Content-Length: '));
+    }
+    for (const i of [2, 3]) {
+      expect(rs[i].headers['content-length']).toBeUndefined();
+      expect(rs[i].body).toBe('');
+    }
+    expect(ex.text.split('hello').length).toBe(4);
+  });
+
   it('returns RESULT_GONE for a connection that is gone or has no request in flight', async () => {
     let conn = 0;
     srv = await startServer({}, (req) => { conn = req.conn; b.abort(req.conn); });
     await exchange(srv.port, GET('/'));
-    expect(b.respond(conn, '200 OK\r\n', null, -1, 0)).toBe(RESULT_GONE);
-    expect(b.respond(123456789, '200 OK\r\n', null, -1, 0)).toBe(RESULT_GONE);
+    expect(b.respond(conn, 200, '200 OK\r\n', null, -1, 0)).toBe(RESULT_GONE);
+    expect(b.respond(123456789, 200, '200 OK\r\n', null, -1, 0)).toBe(RESULT_GONE);
     expect(srv.aborts).toEqual([]);  // abort() by JS is not reported back
   });
 });
@@ -132,7 +176,7 @@ describe('keep-alive', () => {
 describe('streamed responses', () => {
   it('chunks on HTTP/1.1 and writes each chunk without waiting for the next', async () => {
     srv = await startServer({}, (req) => {
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       b.write(req.conn, 'first');
       setTimeout(() => { b.write(req.conn, Buffer.from('second')); b.end(req.conn, 'third'); }, 100);
     });
@@ -151,7 +195,7 @@ describe('streamed responses', () => {
 
   it('is close-delimited on HTTP/1.0', async () => {
     srv = await startServer({}, (req) => {
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       b.write(req.conn, 'a');
       expect(b.end(req.conn, 'b')).toBe(RESULT_OK);
     });
@@ -167,7 +211,7 @@ describe('streamed responses', () => {
     const results: number[] = [];
     srv = await startServer({}, (req) => {
       const n = req.uri === '/short' ? 10 : 4;
-      b.writeHead(req.conn, `200 OK\r\nContent-Length: ${n}\r\n`, n, 0);
+      b.writeHead(req.conn, 200, `200 OK\r\nContent-Length: ${n}\r\n`, n, 0);
       b.write(req.conn, 'abc');
       results.push(b.end(req.conn, 'def'));
     });
@@ -185,7 +229,7 @@ describe('streamed responses', () => {
     let written = 0;
     let sawFalse = false;
     srv = await startServer({}, (req, s) => {
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       const pump = () => {
         while (written < total) {
           written += chunk.length;
@@ -222,7 +266,7 @@ describe('streamed responses', () => {
       srv = await startServer({}, (req, s) => {
         const chunked = req.uri === '/chunked';
         const len = content.length - 100;
-        b.writeHead(req.conn, '200 OK\r\n', chunked ? -1 : len, 0);
+        b.writeHead(req.conn, 200, '200 OK\r\n', chunked ? -1 : len, 0);
         b.write(req.conn, '');
         expect(b.sendFile(req.conn, fd, 100, len)).toBe(RESULT_OK);
         s.onDrain = (c) => { if (c === req.conn) b.end(req.conn, null); };
@@ -251,13 +295,42 @@ describe('streamed responses', () => {
     }
   });
 
+  it('sendFile on a response without a body (HEAD, 204) queues nothing, and onDrain still comes', async () => {
+    const file = path.join(os.tmpdir(), `tsgi-sendfile-nobody-${process.pid}.bin`);
+    fs.writeFileSync(file, 'file body!');
+    const fd = fs.openSync(file, 'r');
+    const sent: number[] = [];
+    const ended: number[] = [];
+    try {
+      srv = await startServer({}, (req) => {
+        const status = req.uri === '/204' ? 204 : 200;
+        b.writeHead(req.conn, status, status === 204 ? '204 No Content\r\n' : '200 OK\r\n', 10, RESP_SET_LENGTH);
+        sent.push(b.sendFile(req.conn, fd, 0, 10));
+      });
+      srv.onDrain = (c) => { ended.push(b.end(c, null)); };
+      const raw = 'HEAD / HTTP/1.1\r\nHost: t\r\n\r\n' + GET('/204') + GET('/');
+      const ex = await exchange(srv.port, raw, { until: (t) => t.includes('file body!') });
+      const rs = parseResponses(ex.text, 1);
+      expect(rs.map((r) => r.status)).toEqual([200, 204, 200]);
+      expect(rs[0].headers['content-length']).toBe('10');
+      expect(rs[1].headers['content-length']).toBeUndefined();
+      expect(rs[2].body).toBe('file body!');
+      expect(ex.text.split('file body!').length).toBe(2);
+      expect(sent).toEqual([RESULT_OK, RESULT_OK, RESULT_OK]);
+      expect(ended).toEqual([RESULT_OK, RESULT_OK, RESULT_OK]);
+    } finally {
+      fs.closeSync(fd);
+      fs.unlinkSync(file);
+    }
+  });
+
   // A reset (RST), not a FIN: a FIN alone is a half-close, after which the response is
   // still sent (test/native-half-close.test.ts).
   it('reports onAbort when the client resets the connection mid-response', async () => {
     let conn = 0;
     srv = await startServer({}, (req) => {
       conn = req.conn;
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       b.write(req.conn, 'partial');
     });
     const sock = net.connect(srv.port, '127.0.0.1');
@@ -303,7 +376,7 @@ const id = b.createServer(limits, {
     // /short: 5000 bytes declared and asked for from size - 1000 (the file has 1000 left).
     const [off, len, declared] = uri === '/short' ? [size - 1000, 5000, 5000]
       : [100, size - 1100, uri === '/chunked' ? -1 : size - 1100];
-    b.writeHead(conn, declared >= 0 ? '200 OK\r\nContent-Length: ' + declared + '\r\n' : '200 OK\r\n', declared, 0);
+    b.writeHead(conn, 200, declared >= 0 ? '200 OK\r\nContent-Length: ' + declared + '\r\n' : '200 OK\r\n', declared, 0);
     out({ uri, sendFile: b.sendFile(conn, fd, off, len) });
     pending.set(conn, uri);
   },

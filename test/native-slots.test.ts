@@ -148,7 +148,7 @@ describe('slow and silent clients', () => {
     expect(parseResponses(ex.text).map((r) => r.status)).toEqual([503]);
     expect(ex.closed).toBe(true);
     expect(b.stats(srv.id).evicted).toBe(0);
-    for (const r of held) b.respond(r.conn, '200 OK\r\n', 'done', -1, 0);
+    for (const r of held) b.respond(r.conn, 200, '200 OK\r\n', 'done', -1, 0);
   });
 });
 

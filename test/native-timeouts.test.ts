@@ -40,7 +40,7 @@ describe('timeouts', () => {
   it('the keep-alive clock does not cut a response still being written to a slow reader', async () => {
     const body = Buffer.alloc(16 * 1024 * 1024, 'k');
     srv = await startServer({ keepAliveTimeoutMs: 200, writeTimeoutMs: 5000 }, (req) => {
-      b.respond(req.conn, '200 OK\r\n', body, -1, 0);
+      b.respond(req.conn, 200, '200 OK\r\n', body, -1, 0);
     });
     const sock = net.connect(srv.port, '127.0.0.1');
     let got = 0;
@@ -67,7 +67,7 @@ describe('timeouts', () => {
   it('drops a client that stops reading a response (writeTimeoutMs) and reports onAbort', async () => {
     const big = Buffer.alloc(1 << 20, 'x');
     srv = await startServer({ writeTimeoutMs: 200 }, (req, s) => {
-      b.writeHead(req.conn, '200 OK\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       const pump = () => { while (b.write(req.conn, big)); };
       s.onDrain = pump;
       pump();
@@ -84,7 +84,7 @@ describe('timeouts', () => {
   it('counts the write timeout from when output became pending, not from the last write', async () => {
     const big = Buffer.alloc(8 * 1024 * 1024, 'q');
     srv = await startServer({ writeTimeoutMs: 300 }, (req) => {
-      b.writeHead(req.conn, `200 OK\r\nContent-Length: ${big.length}\r\n`, big.length, 0);
+      b.writeHead(req.conn, 200, `200 OK\r\nContent-Length: ${big.length}\r\n`, big.length, 0);
       // idle for longer than the write timeout, then a large write the socket cannot take at once
       setTimeout(() => { b.write(req.conn, big); b.end(req.conn, null); }, 500);
     });

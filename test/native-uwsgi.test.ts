@@ -68,7 +68,7 @@ const listenUwsgi = (o: NativeListenOptions = {}) => (id: number) => b.listenTcp
 
 function echoBody(req: Req): void {
   const body = req.body ? req.body.toString('latin1') : '';
-  b.respond(req.conn, '200 OK\r\nContent-Type: text/plain\r\n', `${req.method} ${req.uri} [${body}]`, -1, 0);
+  b.respond(req.conn, 200, '200 OK\r\nContent-Type: text/plain\r\n', `${req.method} ${req.uri} [${body}]`, -1, 0);
 }
 
 function environOf(req: Req) {
@@ -136,7 +136,7 @@ describe('uwsgi listener', () => {
 
   it('a streamed response of unknown length is close-delimited (no chunked coding: nginx reads uwsgi to the close)', async () => {
     srv = await startServer({}, (req) => {
-      b.writeHead(req.conn, '200 OK\r\nContent-Type: text/plain\r\n', -1, 0);
+      b.writeHead(req.conn, 200, '200 OK\r\nContent-Type: text/plain\r\n', -1, 0);
       b.write(req.conn, 'part one, ');
       b.end(req.conn, 'part two');
     }, listenUwsgi());

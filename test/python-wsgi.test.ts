@@ -208,6 +208,25 @@ for (const threads of ['1', '3']) describe.skipIf(!hasPython)(`Python: the gatew
     await expect.poll(() => err()).toMatch(logged);
   });
 
+  it('a file_wrapper without Content-Length gets the file\'s size from the core (after Date); HEAD gets it with no body', async () => {
+    const ex = await rawRequest(port, [rawGet('/file'), 'HEAD /file HTTP/1.1\r\nHost: x\r\n\r\n', rawGet('/pid')], { count: 3, head: [false, true, false] });
+    const [get, head, next] = ex.responses;
+    expect(get.body.toString()).toBe('static file contents\n');
+    expect(get.rawHead.match(/Content-Length: 21(\r\n|$)/g)!.length).toBe(1);
+    expect(get.rawHead.indexOf('Date: ')).toBeLessThan(get.rawHead.indexOf('Content-Length: '));
+    expect(head.header['content-length']).toBe('21');
+    expect(next.status).toBe(200);
+    expect(ex.raw.toString('latin1').split('static file contents').length).toBe(2);
+  });
+
+  it('a 204 with a body sends none and no Content-Length; the connection goes on', async () => {
+    const ex = await rawRequest(port, [rawGet('/204-body'), rawGet('/pid')], { count: 2 });
+    expect(ex.responses.map((r) => r.status)).toEqual([204, 200]);
+    expect(ex.responses[0].header['x-status']).toBe('no content');
+    expect(ex.responses[0].header['content-length']).toBeUndefined();
+    expect(ex.raw.toString('latin1')).not.toContain('must not be sent');
+  });
+
   it('write() mixed with the returned iterable keeps the order', async () => {
     const r = await request(port, 'GET', '/write-mixed');
     expect([r.status, r.text]).toEqual([200, 'one two three']);

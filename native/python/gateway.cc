@@ -257,17 +257,13 @@ bool send_head(Gateway* g, int64_t total) {
   if (g->gone) return false;
   g->headers_sent = true;
   int64_t cl = g->content_length;
+  int32_t flags = g->flags;
   if (cl < 0 && total >= 0) {
-    // The whole body is known: it gets a Content-Length (the core adds none to a head
-    // whose length it is told; 1xx, 204 and 304 have no body to measure).
+    // The whole body is known: the core writes its Content-Length (none for 1xx, 204, 304).
     cl = total;
-    if (g->status >= 200 && g->status != 204 && g->status != 304) {
-      g->head.append("Content-Length: ");
-      g->head.append(std::to_string(total));
-      g->head.append("\r\n");
-    }
+    flags |= TSGI_RESP_SET_LENGTH;
   }
-  int r = core_of(g)->start(g->ex, g->status, g->head.data(), g->head.size(), cl, g->flags);
+  int r = core_of(g)->start(g->ex, g->status, g->head.data(), g->head.size(), cl, flags);
   if (r == TSGI_GONE) g->gone = true;
   return !g->gone;
 }
@@ -471,15 +467,11 @@ void complete(Gateway* g) {
   done(g);
 }
 
-const char kErrorHead[] =
-    "500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 22\r\n";
-const char kErrorBody[] = "Internal Server Error\n";  // 22 bytes
-static_assert(sizeof kErrorBody - 1 == 22, "the Content-Length of kErrorHead");
-
-const char kTimeoutHead[] =
-    "504 Gateway Timeout\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 16\r\n";
-const char kTimeoutBody[] = "Gateway Timeout\n";  // 16 bytes
-static_assert(sizeof kTimeoutBody - 1 == 16, "the Content-Length of kTimeoutHead");
+// (The core writes their Content-Length: TSGI_RESP_SET_LENGTH.)
+const char kErrorHead[] = "500 Internal Server Error\r\nContent-Type: text/plain; charset=utf-8\r\n";
+const char kErrorBody[] = "Internal Server Error\n";
+const char kTimeoutHead[] = "504 Gateway Timeout\r\nContent-Type: text/plain; charset=utf-8\r\n";
+const char kTimeoutBody[] = "Gateway Timeout\n";
 
 // The application failed (the Python exception is set): 500 before the head went out
 // (504 when harakiri ended it), else the connection is closed; the traceback goes to the
@@ -497,7 +489,8 @@ void fail(Gateway* g) {
       size_t head_len = timeout ? sizeof kTimeoutHead - 1 : sizeof kErrorHead - 1;
       const char* body = timeout ? kTimeoutBody : kErrorBody;
       size_t body_len = timeout ? sizeof kTimeoutBody - 1 : sizeof kErrorBody - 1;
-      if (core->start(g->ex, timeout ? 504 : 500, head, head_len, static_cast<int64_t>(body_len), 0) != TSGI_GONE &&
+      if (core->start(g->ex, timeout ? 504 : 500, head, head_len, static_cast<int64_t>(body_len),
+                      TSGI_RESP_SET_LENGTH) != TSGI_GONE &&
           core->write(g->ex, body, body_len, nullptr, nullptr) >= 0)
         core->end(g->ex);
     } else {

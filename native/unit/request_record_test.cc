@@ -66,7 +66,7 @@ static void build(Built* b, const std::string& req, const RecordContext& ctx) {
   if (b->ok) build_request_record(b->head, ctx, &b->text, &b->rec);
 }
 
-static RecordContext tcp_context(bool keep_alive) {
+static RecordContext tcp_context() {
   static const char addr[] = "192.0.2.7";
   RecordContext c;
   c.remote_addr = addr;
@@ -74,14 +74,13 @@ static RecordContext tcp_context(bool keep_alive) {
   c.remote_port = 51234;
   c.local_port = 8080;
   c.listener = 2;
-  c.keep_alive = keep_alive;
   return c;
 }
 
 static void test_origin_form() {
   Built b;
   build(&b, "GET /a%20b/c%2Fd?x=1&y=%41 HTTP/1.1\r\nHost: example.org\r\nX-Thing: v1\r\nAccept: */*\r\n\r\n",
-        tcp_context(true));
+        tcp_context());
   CHECK(b.ok);
   CHECK(b.method() == "GET");
   CHECK(b.uri() == "/a%20b/c%2Fd?x=1&y=%41");
@@ -92,7 +91,7 @@ static void test_origin_form() {
   CHECK(b.rec[kRecRemotePort] == 51234);
   CHECK(b.rec[kRecLocalPort] == 8080);
   CHECK(b.rec[kRecListener] == 2);
-  CHECK(b.rec[kRecFlags] == kFlagKeepAlive);
+  CHECK(b.rec[kRecFlags] == 0);
   CHECK(b.rec[kRecHeaderCount] == 3);
   CHECK(b.header(0) == "HTTP_HOST=example.org");
   CHECK(b.header(1) == "HTTP_X_THING=v1");
@@ -103,7 +102,7 @@ static void test_origin_form() {
 
 static void test_no_query_and_invalid_escapes() {
   Built b;
-  build(&b, "GET /100%/%zz/%4 HTTP/1.0\r\n\r\n", tcp_context(false));
+  build(&b, "GET /100%/%zz/%4 HTTP/1.0\r\n\r\n", tcp_context());
   CHECK(b.ok);
   CHECK(b.path() == "/100%/%zz/%4");  // invalid escapes are kept as they are
   CHECK(b.query() == "<none>");
@@ -112,34 +111,34 @@ static void test_no_query_and_invalid_escapes() {
   CHECK(b.rec[kRecHeaderCount] == 0);
 
   Built e;
-  build(&e, "GET /p? HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  build(&e, "GET /p? HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context());
   CHECK(e.ok);
   CHECK(e.path() == "/p");
   CHECK(e.query() == "");  // present and empty
   CHECK(e.rec[kRecQueryStart] == e.rec[kRecTargetEnd]);
 
   Built z;
-  build(&z, "GET /%00%ff HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  build(&z, "GET /%00%ff HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context());
   CHECK(z.ok);
   CHECK(z.path() == std::string("/\0\xff", 3));  // any byte, NUL included
 }
 
 static void test_absolute_form() {
   Built b;
-  build(&b, "GET http://example.org:8080/x%2Fy?q=1 HTTP/1.1\r\nHost: example.org:8080\r\n\r\n", tcp_context(true));
+  build(&b, "GET http://example.org:8080/x%2Fy?q=1 HTTP/1.1\r\nHost: example.org:8080\r\n\r\n", tcp_context());
   CHECK(b.ok);
   CHECK(b.uri() == "http://example.org:8080/x%2Fy?q=1");
   CHECK(b.path() == "/x/y");
   CHECK(b.query() == "q=1");
 
   Built empty;
-  build(&empty, "GET http://example.org HTTP/1.1\r\nHost: example.org\r\n\r\n", tcp_context(true));
+  build(&empty, "GET http://example.org HTTP/1.1\r\nHost: example.org\r\n\r\n", tcp_context());
   CHECK(empty.ok);
   CHECK(empty.path() == "/");  // an empty path is "/"
   CHECK(empty.query() == "<none>");
 
   Built q;
-  build(&q, "GET https://example.org?a=b HTTP/1.1\r\nHost: example.org\r\n\r\n", tcp_context(true));
+  build(&q, "GET https://example.org?a=b HTTP/1.1\r\nHost: example.org\r\n\r\n", tcp_context());
   CHECK(q.ok);
   CHECK(q.path() == "/");
   CHECK(q.query() == "a=b");
@@ -147,20 +146,20 @@ static void test_absolute_form() {
 
 static void test_asterisk_and_flags() {
   Built b;
-  build(&b, "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  build(&b, "OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context());
   CHECK(b.ok);
   CHECK(b.uri() == "*");
   CHECK(b.path() == "*");
 
   Built h;
-  build(&h, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  build(&h, "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context());
   CHECK(h.ok);
   CHECK(is_head_method(h.head));
-  CHECK(h.rec[kRecFlags] == (kFlagKeepAlive | kFlagHead));
+  CHECK(h.rec[kRecFlags] == kFlagHead);
 
   Built c;
   build(&c, "POST /u HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n",
-        tcp_context(false));
+        tcp_context());
   CHECK(c.ok);
   CHECK(!is_head_method(c.head));
   CHECK(c.rec[kRecFlags] == kFlagChunkedBody);
@@ -171,7 +170,6 @@ static void test_asterisk_and_flags() {
 static void test_underscore_names_and_unix_socket() {
   RecordContext unix_ctx;  // Unix socket: no address, no ports
   unix_ctx.listener = 0;
-  unix_ctx.keep_alive = true;
   Built b;
   build(&b, "GET / HTTP/1.1\r\nHost: h\r\nX_User: admin\r\nX-User: alice\r\n\r\n", unix_ctx);
   CHECK(b.ok);
@@ -185,7 +183,7 @@ static void test_underscore_names_and_unix_socket() {
 static void test_reuse_and_growth() {
   // The same buffers for a later, larger request: cleared and grown, nothing stale.
   Built b;
-  build(&b, "GET /first?x HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  build(&b, "GET /first?x HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context());
   CHECK(b.ok);
   std::string req = "GET /second HTTP/1.1\r\nHost: h\r\n";
   for (int i = 0; i < 40; i++) req += "X-H" + std::to_string(i) + ": v" + std::to_string(i) + "\r\n";
@@ -193,7 +191,7 @@ static void test_reuse_and_growth() {
   Built big;
   big.text.append("stale", 5);
   big.rec.assign(4, 7);
-  build(&big, req, tcp_context(true));
+  build(&big, req, tcp_context());
   CHECK(big.ok);
   CHECK(big.method() == "GET");
   CHECK(big.path() == "/second");
@@ -217,7 +215,7 @@ static void test_overrides() {
   // record_ints, before the trailers.
   std::vector<EnvironEntry> conn = {{"tsgi.proxy.version", "2"}, {"HTTPS", "on"}};
   std::vector<EnvironEntry> own = {{"SERVER_NAME", std::string("n\0x", 3)}};
-  RecordContext ctx = tcp_context(true);
+  RecordContext ctx = tcp_context();
   ctx.connection_overrides = &conn;
   ctx.request_overrides = &own;
   Built b;
@@ -234,7 +232,7 @@ static void test_overrides() {
 
   // At most kMaxOverrides.
   std::vector<EnvironEntry> many(kMaxOverrides + 5, EnvironEntry{"K", "v"});
-  RecordContext c2 = tcp_context(true);
+  RecordContext c2 = tcp_context();
   c2.connection_overrides = &many;
   Built m;
   build(&m, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", c2);
@@ -242,7 +240,7 @@ static void test_overrides() {
 
   // None: the count is 0.
   Built z;
-  build(&z, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context(true));
+  build(&z, "GET / HTTP/1.1\r\nHost: h\r\n\r\n", tcp_context());
   CHECK(z.rec[kRecOverrideCount] == 0);
 }
 
@@ -284,7 +282,7 @@ static void test_uwsgi_record() {
   build_uwsgi(&a, {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/a%20b?x=1"}, {"PATH_INFO", "/a b"},
                    {"QUERY_STRING", "x=1"}, {"REMOTE_ADDR", "203.0.113.5"}, {"REMOTE_PORT", "4444"},
                    {"HTTP_HOST", "h"}, {"HTTP_X_ODD_NAME", "v"}, {"CONTENT_LENGTH", "3"}},
-              tcp_context(true));
+              tcp_context());
   CHECK(a.ok);
   CHECK(a.method() == "POST");
   CHECK(a.uri() == "/a%20b?x=1");
@@ -303,7 +301,7 @@ static void test_uwsgi_record() {
 
   // No REQUEST_URI, no PATH_INFO decoding needed; no REMOTE_ADDR: the connection's.
   BuiltUwsgi b;
-  build_uwsgi(&b, {{"REQUEST_METHOD", "HEAD"}, {"PATH_INFO", "/p"}, {"QUERY_STRING", "q=2"}}, tcp_context(true));
+  build_uwsgi(&b, {{"REQUEST_METHOD", "HEAD"}, {"PATH_INFO", "/p"}, {"QUERY_STRING", "q=2"}}, tcp_context());
   CHECK(b.ok);
   CHECK(b.uri() == "/p?q=2");
   CHECK(b.query() == "q=2");
@@ -314,7 +312,7 @@ static void test_uwsgi_record() {
 
   // No PATH_INFO: REQUEST_URI's path, percent-decoded; request overrides follow.
   std::vector<EnvironEntry> own = {{"SERVER_NAME", "www"}};
-  RecordContext ctx = tcp_context(false);
+  RecordContext ctx = tcp_context();
   ctx.request_overrides = &own;
   BuiltUwsgi c;
   build_uwsgi(&c, {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/caf%C3%A9/%zz?k"}}, ctx);
