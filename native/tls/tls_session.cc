@@ -238,6 +238,11 @@ bool TlsSession::write(const Span* spans, size_t count) {
   return true;
 }
 
+void TlsSession::release_buffers() {
+  if (ssl_ == nullptr) return;
+  SSL_free_buffers(ssl_);  // refuses (and keeps them) while a partial record is held
+}
+
 void TlsSession::close_notify() {
   if (closed_ || ssl_ == nullptr) return;
   closed_ = true;
