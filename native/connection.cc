@@ -1263,6 +1263,9 @@ void Connection::tick(uint64_t now) {
     case Phase::Idle:
       // Idle means nothing to do either way: while the last response is still being
       // written the write timeout is the bound, and the keep-alive clock starts after.
+      // An idle TLS connection holds no record buffers (allocated again by the next
+      // request; at most once a tick, not around every record).
+      if (tls_on_ && !output_pending) tls_->release_idle_buffers();
       if (output_pending) st_.phase_since = now;
       else if (server->closing && age >= std::min<uint64_t>(l.keep_alive_timeout_ms, kDrainGraceMs)) end_idle();
       else if (age >= l.keep_alive_timeout_ms) close_now();

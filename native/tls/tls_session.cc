@@ -25,6 +25,12 @@ BIO_METHOD* session_bio_method() {
   return method;
 }
 
+// SSL_get_error() and the error text read the thread's error queue, so it must be empty
+// before a call. It almost always is: peeking costs less than clearing all its slots.
+void clear_errors() {
+  if (ERR_peek_error() != 0) ERR_clear_error();
+}
+
 // First byte of a TLS handshake record.
 constexpr unsigned char kHandshakeRecord = 0x16;
 
@@ -152,7 +158,7 @@ TlsStatus TlsSession::feed(const char* data, size_t len) {
   fed_total_ += len;
   in_ = data;
   in_len_ = len;
-  ERR_clear_error();
+  clear_errors();
   while (!handshake_done_) {
     int r = SSL_do_handshake(ssl_);
     if (r == 1) {
@@ -177,6 +183,9 @@ TlsStatus TlsSession::feed(const char* data, size_t len) {
     }
     if (r == 1) {
       sink_->tls_plaintext(buf, got);
+      // Everything fed was taken and OpenSSL holds no record or plaintext: another
+      // SSL_read would only find the input empty (a whole call per request).
+      if (in_len_ == 0 && SSL_has_pending(ssl_) == 0) break;
       continue;
     }
     int e = SSL_get_error(ssl_, 0);
@@ -203,7 +212,7 @@ bool TlsSession::encrypt(const char* data, size_t len) {
 
 bool TlsSession::write(const Span* spans, size_t count) {
   if (!handshake_done_ || closed_ || status_ != TlsStatus::Ok || ssl_ == nullptr) return false;
-  ERR_clear_error();
+  clear_errors();
   gather_.clear();
   for (size_t i = 0; i < count; i++) {
     const char* p = spans[i].data;
@@ -227,6 +236,11 @@ bool TlsSession::write(const Span* spans, size_t count) {
   if (!gather_.empty() && !encrypt(gather_.data(), gather_.size())) return false;
   gather_.clear();
   return true;
+}
+
+void TlsSession::release_buffers() {
+  if (ssl_ == nullptr) return;
+  SSL_free_buffers(ssl_);  // refuses (and keeps them) while a partial record is held
 }
 
 void TlsSession::close_notify() {

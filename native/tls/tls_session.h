@@ -63,6 +63,10 @@ class TlsSession {
     return write(&s, 1);
   }
 
+  // Frees OpenSSL's record buffers when they hold nothing (an idle connection); they
+  // are allocated again by the next record either way.
+  void release_buffers();
+
   // Sends close_notify (once); no more writes after it.
   void close_notify();
 

@@ -68,6 +68,17 @@ class TlsTransport final : public Transport, private TlsSink {
     user_bufs_.shrink_to_fit();
   }
 
+  // The connection is idle: OpenSSL's record buffers and empty ciphertext buffers go.
+  void release_idle_buffers() {
+    if (session_) session_->release_buffers();
+    if (!inflight_active_ && user_req_ == nullptr && out_off_ == out_.size()) {
+      out_.clear();
+      out_off_ = 0;
+      out_.shrink_if_over(0);
+      inflight_.shrink_if_over(0);
+    }
+  }
+
   const TlsSession* session() const { return session_.get(); }
   bool handshake_done() const { return session_ && session_->handshake_done(); }
 
