@@ -116,4 +116,4 @@ async function stopAll() {
   for (const c of [...live]) killGroup(c, 'SIGKILL');
 }
 
-module.exports = { launch, stopAll };
+module.exports = { launch, stopAll, killGroup };

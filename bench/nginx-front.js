@@ -38,18 +38,11 @@ const UWSGI_PARAMS = [
 
 // ---- process groups ----------------------------------------------------------------
 
+const { killGroup } = require('./launch');
+
 const live = new Set();
 const prefixes = new Set(); // nginx's temporary prefixes, removed at exit whatever happens
 
-function killGroup(child, signal) {
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    try {
-      child.kill(signal);
-    } catch {}
-  }
-}
 
 let hooked = false;
 function hookExit() {
