@@ -104,6 +104,18 @@ describe.skipIf(!hasPython)(`Python: applications that cannot be loaded${skipRea
     expect((await request(port, 'GET', '/pid')).text).toBe(pid);
   }, 30_000);
 
+  it('harakiri with --threads 3: a thread stuck in C code past deadline + grace makes the worker exit; a new one serves', async () => {
+    const { port, t } = await startPython(['gateway.py:slow', '--threads', '3', '--harakiri', '1s']);
+    const pid = (await request(port, 'GET', '/pid')).text;
+    const r = await request(port, 'GET', '/block', { timeoutMs: 25_000 }).then((x) => x, (e: Error) => e);
+    expect(r).toBeInstanceOf(Error);
+    expect(t.err()).toMatch(/HARAKIRI: a Python thread is still running a request 5000 ms past harakiri \(stuck in C code/);
+    await expect.poll(async () => {
+      try { return (await request(port, 'GET', '/pid')).text; } catch { return ''; }
+    }, { timeout: 15_000 }).toMatch(/^\d+$/);
+    expect((await request(port, 'GET', '/pid')).text).not.toBe(pid);
+  }, 45_000);
+
   it('--max-requests recycles the worker (the core counts the requests)', async () => {
     const { port } = await startPython(['gateway.py:app', '--max-requests', '5']);
     const pids = new Set<string>();
