@@ -72,6 +72,50 @@ describe.skipIf(!hasPython)(`Python: applications that cannot be loaded${skipRea
     expect((await request(port, 'GET', '/pid')).text).toBe(pid);
   }, 30_000);
 
+  it('harakiri with --threads 3: each thread\'s request has its own deadline; the others keep serving', async () => {
+    const { port, t } = await startPython(['gateway.py:slow', '--threads', '3', '--harakiri', '1s']);
+    const pid = (await request(port, 'GET', '/pid')).text;
+    const stuck = Promise.all([request(port, 'GET', '/sleep'), request(port, 'GET', '/spin')]);
+    let settled = false;
+    void stuck.finally(() => { settled = true; });
+    // While two threads are stuck, the third keeps answering on the same worker.
+    let served = 0;
+    while (!settled) {
+      const r = await request(port, 'GET', '/pid');
+      expect([r.status, r.text]).toEqual([200, pid]);
+      served++;
+    }
+    expect(served).toBeGreaterThan(0);
+    for (const r of await stuck) expect([r.status, r.text]).toEqual([504, 'Gateway Timeout\n']);
+    await expect.poll(() => (t.err().match(/HARAKIRI: the request ran too long; ended it: GET \/(sleep|spin)/g) ?? []).length).toBe(2);
+    expect(t.err()).toMatch(/HarakiriTimeout: the request ran longer than harakiri \(1000 ms\)/);
+    // The threads that were ended take requests again: three at once meet at the barrier.
+    const together = await Promise.all([0, 1, 2].map(() => request(port, 'GET', '/barrier')));
+    for (const r of together) expect(r.text).toMatch(/^together/);
+    expect((await request(port, 'GET', '/pid')).text).toBe(pid);
+  }, 30_000);
+
+  it('harakiri with --threads 3 after the head went out: the connection is closed and the body closed', async () => {
+    const { port } = await startPython(['gateway.py:slow', '--threads', '3', '--harakiri', '1s']);
+    const pid = (await request(port, 'GET', '/pid')).text;
+    const r = await request(port, 'GET', '/spin-body').then((x) => x, (e: Error) => e);
+    expect(r).toBeInstanceOf(Error);
+    await expect.poll(async () => (await request(port, 'GET', '/events')).text).toMatch(/closed:spin-body:1/);
+    expect((await request(port, 'GET', '/pid')).text).toBe(pid);
+  }, 30_000);
+
+  it('harakiri with --threads 3: a thread stuck in C code past deadline + grace makes the worker exit; a new one serves', async () => {
+    const { port, t } = await startPython(['gateway.py:slow', '--threads', '3', '--harakiri', '1s']);
+    const pid = (await request(port, 'GET', '/pid')).text;
+    const r = await request(port, 'GET', '/block', { timeoutMs: 25_000 }).then((x) => x, (e: Error) => e);
+    expect(r).toBeInstanceOf(Error);
+    expect(t.err()).toMatch(/HARAKIRI: a Python thread is still running a request 5000 ms past harakiri \(stuck in C code/);
+    await expect.poll(async () => {
+      try { return (await request(port, 'GET', '/pid')).text; } catch { return ''; }
+    }, { timeout: 15_000 }).toMatch(/^\d+$/);
+    expect((await request(port, 'GET', '/pid')).text).not.toBe(pid);
+  }, 45_000);
+
   it('--max-requests recycles the worker (the core counts the requests)', async () => {
     const { port } = await startPython(['gateway.py:app', '--max-requests', '5']);
     const pids = new Set<string>();

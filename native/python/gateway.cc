@@ -597,11 +597,13 @@ void serve_exchange(tsgi_native_app* base, tsgi_exchange* ex, const tsgi_request
   g->id = ++next_id;
   g->started = std::chrono::steady_clock::now();
   if (!g->threaded) harakiri_arm(g->id, g->started);
+  else harakiri_thread_arm(g->id, g->started);
   g->busy++;
   Outcome o = call_app(g, view);
   g->busy--;
   settle(g, o);
   if (!g->threaded) harakiri_disarm();
+  else harakiri_thread_disarm();
 }
 
 namespace {

@@ -214,7 +214,7 @@ PyObject* start_and_load(const Config& cfg, std::string* error) {
   PyObject* mod = nullptr;
   if (globals && PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) == 0 &&
       run_python(kLoader, globals, error) && init_stream_types(nullptr) && init_gateway_types() &&
-      init_harakiri(cfg.harakiri_ms, error)) {
+      init_harakiri(cfg.harakiri_ms, cfg.threads > 1, error)) {
     PyObject* load = PyDict_GetItemString(globals, "_tsgi_load");
     PyObject* path = str_list(cfg.pythonpath);
     PyObject* chdir = PyUnicode_DecodeFSDefault(cfg.chdir.c_str());

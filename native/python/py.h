@@ -48,9 +48,14 @@ class Gil {
 std::string take_traceback();
 
 // harakiri.cc: the deadline of the request running Python on the loop thread.
-bool init_harakiri(uint64_t limit_ms, std::string* error);
+bool init_harakiri(uint64_t limit_ms, bool threaded, std::string* error);
 void harakiri_arm(uint64_t request_id, std::chrono::steady_clock::time_point started);
 void harakiri_disarm();
+// With --threads N: the deadline of the request the calling Python thread runs (the GIL
+// held), and pauses while it waits on its client (the GIL released).
+void harakiri_thread_arm(uint64_t request_id, std::chrono::steady_clock::time_point started);
+void harakiri_thread_disarm();
+void harakiri_thread_pause(bool pause);
 // The current exception is the HarakiriTimeout raised into a request that ran too long.
 bool harakiri_matches();
 

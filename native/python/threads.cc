@@ -96,10 +96,12 @@ void wait_for(std::unique_lock<std::mutex>& lock, Exchange* x, Pred pred) {
   if (pred() || x->gone) return;
   lock.unlock();
   Py_BEGIN_ALLOW_THREADS
+  harakiri_thread_pause(true);  // a slow client is not the application running long
   {
     std::unique_lock<std::mutex> l(g_mu);
     x->cv.wait(l, [&] { return pred() || x->gone; });
   }
+  harakiri_thread_pause(false);
   Py_END_ALLOW_THREADS
   lock.lock();
 }
