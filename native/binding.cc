@@ -355,20 +355,27 @@ class JsSink final : public RequestSink {
 
   void request(Connection* c, const DispatchedRequest& r) override {
     if (native_) return native_->request(c, r);
+    if (batch_depth_ == 0) {
+      // A request outside a read (resumed after a pause) is a batch of one.
+      batch_begin();
+      request(c, r);
+      batch_end();
+      return;
+    }
     napi_env env = ld_->env;
-    if (batch_depth_ > 0 && !batch_scope_) {
-      // Inside a batch: one callback scope for all its requests (opened by the first),
-      // so microtasks and nextTicks run once, at batch_end(), not after each request.
-      // The handlers and the no-body arguments are looked up once for the batch too.
+    if (!batch_scope_) {
+      // The first request of a batch opens one callback scope for all of them, so
+      // microtasks and nextTicks run once, at batch_end(), not after each request. The
+      // handlers and the no-body arguments are looked up once for the batch too.
       napi_open_handle_scope(env, &batch_handles_);
       batch_recv_ = deref(env, handlers_);
       batch_fn_ = deref(env, on_request_);
       napi_get_null(env, &batch_null_);
       napi_create_int32(env, -1, &batch_no_fd_);
       napi_create_double(env, 0, &batch_zero_);
+      napi_get_undefined(env, &batch_undefined_);
       napi_open_callback_scope(env, batch_recv_, ld_->async_ctx, &batch_scope_);
     }
-    const bool batched = batch_scope_ != nullptr;
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value argv[6];
@@ -377,27 +384,20 @@ class JsSink final : public RequestSink {
     if (r.body_len > 0) {
       void* unused;
       napi_create_buffer_copy(env, r.body_len, r.body, &unused, &argv[2]);
-    } else if (batched) {
-      argv[2] = batch_null_;
     } else {
-      napi_get_null(env, &argv[2]);
+      argv[2] = batch_null_;
     }
-    if (batched && r.body_fd == -1) argv[3] = batch_no_fd_;
+    if (r.body_fd == -1) argv[3] = batch_no_fd_;
     else napi_create_int32(env, r.body_fd, &argv[3]);
-    if (batched && r.body_bytes == 0) argv[4] = batch_zero_;
+    if (r.body_bytes == 0) argv[4] = batch_zero_;
     else napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
     tls::TlsTransport* t = c->tls_transport();
-    if (t != nullptr) argv[5] = tls_info(env, t);
-    else napi_get_undefined(env, &argv[5]);
+    argv[5] = t != nullptr ? tls_info(env, t) : batch_undefined_;
     std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
-    if (batched) {
-      napi_value result;
-      if (napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result) == napi_pending_exception) {
-        napi_value err;
-        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
-      }
-    } else {
-      call_js(ld_, deref(env, handlers_), deref(env, on_request_), 6, argv);
+    napi_value result;
+    if (napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result) == napi_pending_exception) {
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
     }
     napi_close_handle_scope(env, scope);
   }
@@ -464,6 +464,7 @@ class JsSink final : public RequestSink {
   napi_value batch_null_ = nullptr;
   napi_value batch_no_fd_ = nullptr;
   napi_value batch_zero_ = nullptr;
+  napi_value batch_undefined_ = nullptr;
   napi_ref handlers_ = nullptr;
   napi_ref on_request_ = nullptr;
   napi_ref on_drain_ = nullptr;
