@@ -54,6 +54,8 @@ bool SocketTransport::can_send_file() const { return !sendfile_disabled(); }
 
 // ---- OutputQueue ----------------------------------------------------------------------
 
+thread_local SparePool<std::vector<OutputQueue::Piece>> OutputQueue::piece_spares_;
+
 OutputQueue::~OutputQueue() { delete spare_req_; }
 
 void OutputQueue::attach(Transport* t, Owner* owner, uv_loop_t* loop, uint64_t* bytes_sent) {
@@ -105,7 +107,7 @@ void OutputQueue::sync() {
   pc.kind = Piece::Stage;
   pc.off = stage_synced_;
   pc.len = n;
-  pieces_.push_back(pc);
+  add_piece(pc);
   queued_ += n;
   stage_synced_ = size;
 }
@@ -140,7 +142,7 @@ void OutputQueue::push_external(const char* p, size_t n, Release release) {
   pc.len = n;
   pc.release = release;
   note_growth();
-  pieces_.push_back(pc);
+  add_piece(pc);
   queued_ += n;
 }
 
@@ -155,7 +157,7 @@ void OutputQueue::push_file(int fd, int64_t off, size_t n, uint32_t tag) {
   pc.no_sendfile = !transport_->can_send_file();
   pc.buffered = 0;
   note_growth();
-  pieces_.push_back(pc);
+  add_piece(pc);
   queued_ += n;
 }
 
@@ -377,7 +379,7 @@ void OutputQueue::give_back_memory() {
   stage_synced_ = 0;
   if (spares_) spares_->give(stage_);
   else spare_free(stage_);
-  spare_free(pieces_);
+  piece_spares_.give(pieces_);
   delete spare_req_;
   spare_req_ = nullptr;
   spare_free(file_buf_);

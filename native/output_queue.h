@@ -196,6 +196,13 @@ class OutputQueue {
   void ready_stage() {
     if (spares_ && stage_.capacity() == 0) spares_->take(stage_);
   }
+  // Queues a piece; the list's memory comes from the thread's spares when it has none
+  // (an idle queue gives it back, so a keep-alive request does not allocate it anew).
+  void add_piece(const Piece& pc) {
+    if (pieces_.capacity() == 0) piece_spares_.take(pieces_);
+    pieces_.push_back(pc);
+  }
+  static thread_local SparePool<std::vector<Piece>> piece_spares_;
   // The one place bytes written are accounted for: queue size, counter, progress clock.
   void account(size_t n, bool sent);
   void note_growth();
