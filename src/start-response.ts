@@ -102,7 +102,7 @@ function statusCodeOf(status: unknown): number {
 // same names, often the same values), and a head equal to one already validated needs
 // neither the checks nor the concatenation: the same (flat) string is reused.
 let cachedStatus: unknown = Symbol('no head yet');
-let cachedFields: string[] = [];
+const cachedFields: string[] = [];
 let cachedHead = '';
 let cachedCode = 0;
 let cachedLength = -1;
@@ -174,11 +174,12 @@ export function prepareHead(target: HeadTarget, status: unknown, headers: unknow
   target.contentLength = contentLength;
   target.respFlags = flags;
   // Remembered for the next call (short lists only: comparing long ones costs more).
+  // The fields array is refilled in place: a miss (a new Content-Length value) allocates nothing.
   if (headers.length <= 16) {
-    const fields: string[] = [];
+    const fields = cachedFields;
+    fields.length = 0;
     for (let i = 0; i < headers.length; i++) fields.push(headers[i][0], headers[i][1]);
     cachedStatus = status;
-    cachedFields = fields;
     cachedHead = head;
     cachedCode = code;
     cachedLength = contentLength;
