@@ -252,7 +252,7 @@ std::shared_ptr<tls::TlsContext> tls_context_of(const Napi::Object& t, std::stri
       o.sni.push_back(std::move(se));
     }
   }
-  Napi::Value hs = t.Get("handshakeTimeoutMs");
+  Napi::Value hs = t.Get("tlsHandshakeTimeout");
   *handshake_ms = hs.IsNumber() && hs.As<Napi::Number>().DoubleValue() > 0
                       ? static_cast<uint64_t>(hs.As<Napi::Number>().DoubleValue())
                       : 10000;
@@ -486,9 +486,9 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   ServerLimits l;
   double v[15];
   static const char* const keys[15] = {
-      "maxRequestLine", "maxHeaderBytes", "maxHeaders", "maxBodyBytes", "bodyMemoryBytes",
-      "headerTimeoutMs", "firstByteTimeoutMs", "minBodyRate", "minBodyRateGraceMs", "bodyTimeoutMs",
-      "keepAliveTimeoutMs", "writeTimeoutMs", "maxConnections", "maxKeepAliveRequests", nullptr};
+      "maxRequestLine", "maxHeaderSize", "maxHeaders", "maxBodySize", "bodyMemorySize",
+      "headerTimeout", "firstByteTimeout", "minBodyRate", "minBodyRateGrace", "bodyTimeout",
+      "keepAliveTimeout", "writeTimeout", "maxConnections", "maxKeepAliveRequests", nullptr};
   for (int i = 0; keys[i]; i++) {
     if (!limit(o, keys[i], &v[i])) return info.Env().Undefined();
   }
@@ -500,10 +500,10 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   Napi::Value health = o.Get("healthPath");  // optional: '' or absent, no health endpoint
   if (health.IsString()) l.health_path = health.As<Napi::String>().Utf8Value();
   l.parse.max_request_line = static_cast<size_t>(v[0]);
-  l.parse.max_header_bytes = static_cast<size_t>(v[1]);
+  l.parse.max_header_size = static_cast<size_t>(v[1]);
   l.parse.max_headers = static_cast<size_t>(v[2] > kMaxHeadersCap ? kMaxHeadersCap : v[2]);
-  l.max_body_bytes = static_cast<uint64_t>(v[3]);
-  l.body_memory_bytes = static_cast<uint64_t>(v[4]);
+  l.max_body_size = static_cast<uint64_t>(v[3]);
+  l.body_memory_size = static_cast<uint64_t>(v[4]);
   l.spool_dir = dir.As<Napi::String>().Utf8Value();
   l.header_timeout_ms = static_cast<uint64_t>(v[5]);
   l.first_byte_timeout_ms = static_cast<uint64_t>(v[6]);

@@ -510,7 +510,7 @@ size_t Connection::process(const char* data, size_t len) {
       } else {
         build_record(head);
       }
-      if (req_.body_kind == BodyKind::Length && head.content_length > server->limits.max_body_bytes) {
+      if (req_.body_kind == BodyKind::Length && head.content_length > server->limits.max_body_size) {
         fail(413);
         break;
       }
@@ -525,7 +525,7 @@ size_t Connection::process(const char* data, size_t len) {
         chunked_->trailers.text.clear();
         chunked_->decoder = ChunkedDecoder(ChunkedLimits{}, &chunked_->trailers);
       }
-      if (req_.body_kind == BodyKind::Length && req_.body_remaining > server->limits.body_memory_bytes) {
+      if (req_.body_kind == BodyKind::Length && req_.body_remaining > server->limits.body_memory_size) {
         int fd = spool_open(server->limits.spool_dir);
         if (fd < 0) {
           fail(500);
@@ -562,7 +562,7 @@ size_t Connection::process(const char* data, size_t len) {
         pos += used;
         req_.body_wire += used;
         if (st == ChunkStatus::Data) {
-          if (req_.body_received + out.len > server->limits.max_body_bytes) {
+          if (req_.body_received + out.len > server->limits.max_body_size) {
             fail(413);
             return pos;
           }
@@ -590,7 +590,7 @@ size_t Connection::process(const char* data, size_t len) {
 bool Connection::store_body(const char* p, size_t n) {
   if (n == 0) return true;
   req_.body_received += n;
-  if (spool_fd_ < 0 && body_mem_.size() + n > server->limits.body_memory_bytes) {
+  if (spool_fd_ < 0 && body_mem_.size() + n > server->limits.body_memory_size) {
     int fd = spool_open(server->limits.spool_dir);
     if (fd < 0 || spool_write(fd, body_mem_.data(), body_mem_.size()) != 0) {
       if (fd >= 0) ::close(fd);

@@ -479,7 +479,7 @@ ParseStatus semantics(RequestHead* head, size_t max_fields) {
   return ParseStatus::Complete;
 }
 
-// Parses [data, data + len), len already capped at max_header_bytes.
+// Parses [data, data + len), len already capped at max_header_size.
 ParseStatus parse_head(const char* data, size_t len, const ParseLimits& limits,
                        RequestHead* head, size_t* consumed) {
   const char* p = data;
@@ -617,10 +617,10 @@ ParseStatus parse_request_head(const char* data, size_t len, const ParseLimits& 
   head->error_reason = "";
   *consumed = 0;
 
-  // Only the first max_header_bytes bytes can hold the head. Parsing just those keeps an
+  // Only the first max_header_size bytes can hold the head. Parsing just those keeps an
   // error inside them ahead of the size limit, so a prefix never disagrees with the whole.
-  const bool cut = len > limits.max_header_bytes;
-  ParseStatus st = parse_head(data, cut ? limits.max_header_bytes : len, limits, head, consumed);
+  const bool cut = len > limits.max_header_size;
+  ParseStatus st = parse_head(data, cut ? limits.max_header_size : len, limits, head, consumed);
   if (st == ParseStatus::Partial && cut) return fail(head, 431, "request head too large");
   if (st != ParseStatus::Complete) *consumed = 0;
   return st;

@@ -32,7 +32,7 @@ struct HeaderField {
 
 struct ParseLimits {
   size_t max_request_line = 8190;   // longer: 414
-  size_t max_header_bytes = 16384;  // the whole head (request line + fields): 431
+  size_t max_header_size = 16384;  // the whole head (request line + fields): 431
   size_t max_headers = 100;         // more fields: 431 (never more than the caller's capacity)
 };
 
@@ -64,10 +64,10 @@ struct RequestHead {
 
 // Parses the request head at the start of [data, data + len). Leading empty lines (CRLF)
 // before the request line are skipped and counted in *consumed (and toward
-// max_header_bytes). Partial input is re-parsed from the start on the next call. A Partial
+// max_header_size). Partial input is re-parsed from the start on the next call. A Partial
 // result still enforces the limits (an over-long request line gives 414, an over-large head
 // 431, before the end arrives). *consumed is set only on Complete (0 otherwise).
-// max_request_line counts the request line without its CRLF; max_header_bytes counts the
+// max_request_line counts the request line without its CRLF; max_header_size counts the
 // whole head, the final empty line included.
 //
 // Decisions beyond the RFC's MUSTs (all tested in native/test/parser_test.cc):

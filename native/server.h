@@ -16,8 +16,8 @@ class RequestSink;
 // (src/settings/limits.ts) are the only place limits have defaults.
 struct ServerLimits {
   ParseLimits parse;
-  uint64_t max_body_bytes = 0;
-  uint64_t body_memory_bytes = 0;
+  uint64_t max_body_size = 0;
+  uint64_t body_memory_size = 0;
   std::string spool_dir;
   // Requests for this path (as received, percent-decoded, without the query; '' none) are
   // answered by the core without the application: 200, or 503 and close while draining.

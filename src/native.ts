@@ -5,24 +5,27 @@ import path from 'node:path';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const load: (dir: string) => unknown = require('node-gyp-build');
 
-/** Limits and timeouts the native core enforces. Validated in TypeScript before the call. */
+/**
+ * Limits and timeouts the native core enforces, each named as its setting (src/settings/limits.ts);
+ * times in milliseconds. Validated in TypeScript before the call.
+ */
 export interface NativeLimits {
-  maxRequestLine: number;      // bytes; longer request line: 414
-  maxHeaderBytes: number;      // bytes of the whole head; larger: 431
-  maxHeaders: number;          // header fields; more: 431 (at most MAX_HEADERS_CAP)
-  maxBodyBytes: number;        // request body; larger: 413 (Content-Length checked before reading)
-  bodyMemoryBytes: number;     // bodies larger than this are spooled to an unlinked temp file
-  spoolDir: string;            // where spooled bodies go
-  headerTimeoutMs: number;     // head not complete this long after its first byte: 408 and close
-  firstByteTimeoutMs: number;  // a new connection that sends nothing for this long: closed
-  bodyTimeoutMs: number;       // no body bytes for this long: 408 and close
-  minBodyRate: number;         // bytes/s a body must average once the grace is over, else 408 (0: none)
-  minBodyRateGraceMs: number;  // how long a body may take before minBodyRate is checked
-  keepAliveTimeoutMs: number;  // idle keep-alive connection: closed
-  writeTimeoutMs: number;      // a client that reads nothing of a pending response for this long: closed
-  maxConnections: number;      // more open connections: the oldest without a request head is closed, else the new one gets 503
+  maxRequestLine: number;       // bytes; longer request line: 414
+  maxHeaderSize: number;        // bytes of the whole head; larger: 431
+  maxHeaders: number;           // header fields; more: 431 (at most MAX_HEADERS_CAP)
+  maxBodySize: number;          // request body; larger: 413 (Content-Length checked before reading)
+  bodyMemorySize: number;       // bodies larger than this are spooled to an unlinked temp file
+  spoolDir: string;             // where spooled bodies go
+  headerTimeout: number;        // head not complete this long after its first byte: 408 and close
+  firstByteTimeout: number;     // a new connection that sends nothing for this long: closed
+  bodyTimeout: number;          // no body bytes for this long: 408 and close
+  minBodyRate: number;          // bytes/s a body must average once the grace is over, else 408 (0: none)
+  minBodyRateGrace: number;     // how long a body may take before minBodyRate is checked
+  keepAliveTimeout: number;     // idle keep-alive connection: closed
+  writeTimeout: number;         // a client that reads nothing of a pending response for this long: closed
+  maxConnections: number;       // more open connections: the oldest without a request head is closed, else the new one gets 503
   maxKeepAliveRequests: number; // requests per connection before it is closed (0: no limit)
-  healthPath?: string;         // answered by the core without the application (200; 503 and close while draining); '' or absent: none
+  healthPath?: string;          // answered by the core without the application (200; 503 and close while draining); '' or absent: none
 }
 
 /** Called by the native core; `conn` is an opaque connection id. */
@@ -31,7 +34,7 @@ export interface NativeHandlers {
    * A complete request: the head was parsed and the body (if any) fully received.
    * `head` is one latin-1 string that the request record (`binding.record`) indexes.
    * The body is `body` (bytes in memory; null when empty) or, when larger than
-   * `bodyMemoryBytes`, an unlinked temp file open for reading at `bodyFd` (else -1),
+   * `bodyMemorySize`, an unlinked temp file open for reading at `bodyFd` (else -1),
    * `bodyLength` bytes long; the TypeScript side owns that fd and closes it.
    * A connection has at most one request in flight: the next pipelined request is not
    * dispatched before this one's response ended (respond/end/abort).
@@ -80,7 +83,7 @@ export interface NativeTlsOptions {
   sni: Readonly<Record<string, { cert: Buffer; key: Buffer; certName?: string; keyName?: string }>>; // by lower-case server name ('*.example.com' allowed)
   certName?: string;           // how errors name cert and key: the file's path, or the option ('tls.cert')
   keyName?: string;
-  handshakeTimeoutMs: number;  // a handshake not done this long after accept: closed
+  tlsHandshakeTimeout: number;  // a handshake not done this long after accept: closed
 }
 
 /**
@@ -100,7 +103,7 @@ export interface NativeListenOptions {
   uwsgiBufferSize?: number;
   /**
    * Every connection starts with a PROXY protocol header (v1 or v2), read within
-   * firstByteTimeoutMs of the accept; its client address and port become REMOTE_ADDR and
+   * firstByteTimeout of the accept; its client address and port become REMOTE_ADDR and
    * REMOTE_PORT, its TLS records `tsgi.proxy` (see REC_OVERRIDE_COUNT). A connection
    * whose peer is not in proxyAllow, or whose header is malformed, is closed without a
    * response. Unix socket peers are always allowed (the socket file's mode decides).

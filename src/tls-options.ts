@@ -105,11 +105,11 @@ export function resolveTls(raw: unknown): NativeTlsOptions {
   if (o.ciphers !== undefined && typeof o.ciphers !== 'string') throw invalid('option tls.ciphers must be an OpenSSL cipher list string');
   const minVersion = o.minVersion ?? 'TLSv1.2';
   if (minVersion !== 'TLSv1.2' && minVersion !== 'TLSv1.3') throw invalid(`option tls.minVersion must be 'TLSv1.2' or 'TLSv1.3', got ${JSON.stringify(minVersion)}`);
-  let handshakeTimeoutMs = DEFAULT_HANDSHAKE_MS;
+  let tlsHandshakeTimeout = DEFAULT_HANDSHAKE_MS;
   if (o.handshakeTimeout !== undefined) {
     const v = typeof o.handshakeTimeout === 'string' ? parseDuration(o.handshakeTimeout, null) : o.handshakeTimeout;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 100) throw invalid(`option tls.handshakeTimeout must be milliseconds (at least 100) or text with a unit ('10s'), got ${JSON.stringify(o.handshakeTimeout)}`);
-    handshakeTimeoutMs = v;
+    tlsHandshakeTimeout = v;
   }
   const sni: Record<string, { cert: Buffer; key: Buffer; certName: string; keyName: string }> = {};
   if (o.sni !== undefined) {
@@ -140,7 +140,7 @@ export function resolveTls(raw: unknown): NativeTlsOptions {
     ciphers: (o.ciphers as string | undefined) ?? '',
     minVersion,
     sni: Object.freeze(sni),
-    handshakeTimeoutMs,
+    tlsHandshakeTimeout,
   });
 }
 

@@ -87,7 +87,7 @@ describe('the embedding API', () => {
     const fromPem = resolveOptions({ bind: 'https://127.0.0.1:0', tls: { cert: pemCert, key: pemKey } }).tls!;
     expect(fromPaths.cert.equals(pemCert)).toBe(true);
     expect(fromPem.key.toString()).toBe(pemKey);
-    expect(fromPaths).toMatchObject({ certReqs: 'none', minVersion: 'TLSv1.2', ciphers: '', passphrase: '', handshakeTimeoutMs: 10_000 });
+    expect(fromPaths).toMatchObject({ certReqs: 'none', minVersion: 'TLSv1.2', ciphers: '', passphrase: '', tlsHandshakeTimeout: 10_000 });
     // The native core names the files in its errors (a key that does not match, a bad passphrase).
     expect([fromPaths.certName, fromPaths.keyName]).toEqual([cert, key]);
     expect([fromPem.certName, fromPem.keyName]).toEqual(['tls.cert', 'tls.key']);

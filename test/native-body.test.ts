@@ -50,8 +50,8 @@ describe('request bodies', () => {
     expect(parseResponses(ex.text)[0].body).toBe('5:abcde');
   });
 
-  it('spools a body larger than bodyMemoryBytes to an unlinked file and hands over the fd', async () => {
-    srv = await startServer({ bodyMemoryBytes: 1000 }, echoBody);
+  it('spools a body larger than bodyMemorySize to an unlinked file and hands over the fd', async () => {
+    srv = await startServer({ bodyMemorySize: 1000 }, echoBody);
     const payload = Buffer.alloc(300_000, 'abcdefghij').toString('latin1');
     const ex = await exchange(srv.port, [`POST /big HTTP/1.1\r\nHost: t\r\nContent-Length: ${payload.length}\r\n\r\n`, payload],
       { until: (t) => parseResponses(t).length > 0 && parseResponses(t)[0].body.length >= 300_007, timeoutMs: 5000 });
@@ -61,8 +61,8 @@ describe('request bodies', () => {
     expect(parseResponses(ex.text)[0].body).toBe(`300000:${payload}`);
   });
 
-  it('spools a chunked body once it outgrows bodyMemoryBytes', async () => {
-    srv = await startServer({ bodyMemoryBytes: 10 }, (req) => {
+  it('spools a chunked body once it outgrows bodyMemorySize', async () => {
+    srv = await startServer({ bodyMemorySize: 10 }, (req) => {
       expect(req.bodyFd).toBeGreaterThanOrEqual(0);
       echoBody(req);
     });
@@ -70,8 +70,8 @@ describe('request bodies', () => {
     expect(parseResponses(ex.text)[0].body).toBe('16:0123456789abcdef');
   });
 
-  it('refuses a Content-Length over maxBodyBytes with 413 and closes, without reading it', async () => {
-    srv = await startServer({ maxBodyBytes: 100 }, echoBody);
+  it('refuses a Content-Length over maxBodySize with 413 and closes, without reading it', async () => {
+    srv = await startServer({ maxBodySize: 100 }, echoBody);
     const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 101\r\n\r\n');
     const [r] = parseResponses(ex.text);
     expect(r.status).toBe(413);
@@ -80,8 +80,8 @@ describe('request bodies', () => {
     expect(srv.requests.length).toBe(0);
   });
 
-  it('refuses a chunked body that grows past maxBodyBytes with 413', async () => {
-    srv = await startServer({ maxBodyBytes: 10 }, echoBody);
+  it('refuses a chunked body that grows past maxBodySize with 413', async () => {
+    srv = await startServer({ maxBodySize: 10 }, echoBody);
     const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n');
     expect(parseResponses(ex.text).map((r) => r.status)).toEqual([413]);
     expect(ex.closed).toBe(true);
@@ -102,7 +102,7 @@ describe('request bodies', () => {
   });
 
   it('sends no 100 Continue when refusing with 413, nor when the body came with the head', async () => {
-    srv = await startServer({ maxBodyBytes: 3 }, echoBody);
+    srv = await startServer({ maxBodySize: 3 }, echoBody);
     const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n');
     expect(parseResponses(ex.text).map((r) => r.status)).toEqual([413]);
     const ex2 = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nab', { until: (t) => t.includes('2:ab') });
@@ -110,7 +110,7 @@ describe('request bodies', () => {
   });
 
   it('a body timeout answers 408 and closes', async () => {
-    srv = await startServer({ bodyTimeoutMs: 150 }, echoBody);
+    srv = await startServer({ bodyTimeout: 150 }, echoBody);
     const t0 = Date.now();
     const ex = await exchange(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc', { timeoutMs: 3000 });
     expect(parseResponses(ex.text).map((r) => r.status)).toEqual([408]);
@@ -120,7 +120,7 @@ describe('request bodies', () => {
   });
 
   it('keeps the body timeout from firing while bytes keep coming', async () => {
-    srv = await startServer({ bodyTimeoutMs: 200 }, echoBody);
+    srv = await startServer({ bodyTimeout: 200 }, echoBody);
     const ex = await exchange(srv.port, ['POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\n', 'a', 'b', 'c', 'd'], { gapMs: 100, until: (t) => t.includes('4:abcd') });
     expect(parseResponses(ex.text)[0].body).toBe('4:abcd');
     await sleep(1);

@@ -104,7 +104,7 @@ describe('graceful close', () => {
   });
 
   it('a connection that never sends anything is closed by the header timeout, then done', async () => {
-    const s = await server({ headerTimeoutMs: 400 });
+    const s = await server({ headerTimeout: 400 });
     const c = client(s.port);
     await connected(c);
     await waitFor(() => b.stats(s.id).connections === 1, 2000, 'accepted');
@@ -120,7 +120,7 @@ describe('graceful close', () => {
   });
 
   it('while closing, a connection that sent nothing gets a short grace (2 s), not the whole header timeout', async () => {
-    const s = await server({ headerTimeoutMs: 60_000 });
+    const s = await server({ headerTimeout: 60_000 });
     const c = client(s.port);
     await connected(c);
     await waitFor(() => b.stats(s.id).connections === 1, 2000, 'accepted');
@@ -135,7 +135,7 @@ describe('graceful close', () => {
   });
 
   it('an idle keep-alive connection stays open for the drain grace: its next request is answered with Connection: close, then it closes cleanly', async () => {
-    const s = await server({ keepAliveTimeoutMs: 30000 });
+    const s = await server({ keepAliveTimeout: 30000 });
     const c = client(s.port);
     c.sock.write(GET('/one'));
     await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
@@ -155,7 +155,7 @@ describe('graceful close', () => {
   });
 
   it('an idle keep-alive connection that sends nothing is ended after the grace (2 s) with a FIN, not a reset, and done fires', async () => {
-    const s = await server({ keepAliveTimeoutMs: 30000 });
+    const s = await server({ keepAliveTimeout: 30000 });
     const c = client(s.port);
     c.sock.write(GET('/one'));
     await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
@@ -173,7 +173,7 @@ describe('graceful close', () => {
   });
 
   it('a connection idle longer than the grace when the close begins is ended at once', async () => {
-    const s = await server({ keepAliveTimeoutMs: 30000 });
+    const s = await server({ keepAliveTimeout: 30000 });
     const c = client(s.port);
     c.sock.write(GET('/one'));
     await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
@@ -187,7 +187,7 @@ describe('graceful close', () => {
   });
 
   it('the grace is capped by the keep-alive timeout', async () => {
-    const s = await server({ keepAliveTimeoutMs: 300 });
+    const s = await server({ keepAliveTimeout: 300 });
     const c = client(s.port);
     c.sock.write(GET('/one'));
     await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');
@@ -198,7 +198,7 @@ describe('graceful close', () => {
   });
 
   it('a streamed response whose head went out before the close: after it ends, the next request gets Connection: close', async () => {
-    const s = await server({ keepAliveTimeoutMs: 15000 }, (req) => {
+    const s = await server({ keepAliveTimeout: 15000 }, (req) => {
       b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       b.write(req.conn, 'first ');
       if (req.uri === '/stream') setTimeout(() => b.end(req.conn, 'last'), 400);
@@ -222,7 +222,7 @@ describe('graceful close', () => {
   });
 
   it('a streamed response whose head went out before the close: a client that then sends nothing does not hold the close for the keep-alive timeout', async () => {
-    const s = await server({ keepAliveTimeoutMs: 15000 }, (req) => {
+    const s = await server({ keepAliveTimeout: 15000 }, (req) => {
       b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       b.write(req.conn, 'first ');
       setTimeout(() => b.end(req.conn, 'last'), 400);
@@ -263,7 +263,7 @@ describe('graceful close', () => {
   });
 
   it('an idle keep-alive connection whose next request is already in its socket gets it answered', async () => {
-    const s = await server({ keepAliveTimeoutMs: 30000 });
+    const s = await server({ keepAliveTimeout: 30000 });
     const c = client(s.port);
     c.sock.write(GET('/one'));
     await waitFor(() => parseResponses(c.text()).length === 1, 2000, 'first response');

@@ -194,9 +194,9 @@ describe('half-close: the client sends FIN after its requests', () => {
     expect(srv.aborts).toEqual([conn]);
   });
 
-  it('a half-closed client that never reads is dropped by writeTimeoutMs', async () => {
+  it('a half-closed client that never reads is dropped by writeTimeout', async () => {
     const chunk = Buffer.alloc(64 * 1024, 'z');
-    srv = await startServer({ writeTimeoutMs: 400 }, (req, s) => {
+    srv = await startServer({ writeTimeout: 400 }, (req, s) => {
       b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       const pump = () => { while (b.write(req.conn, chunk)) { /* fill */ } };
       s.onDrain = pump;

@@ -26,8 +26,8 @@ describe('limits and refusals', () => {
     const many = Array.from({ length: 11 }, (_, i) => `X-H${i}: v\r\n`).join('');
     expect(await refused(GET('/', many), { maxHeaders: 10 })).toBe(431);
   });
-  it('431 for a head over maxHeaderBytes', async () => {
-    expect(await refused(GET('/', `X-Big: ${'b'.repeat(600)}\r\n`), { maxHeaderBytes: 512 })).toBe(431);
+  it('431 for a head over maxHeaderSize', async () => {
+    expect(await refused(GET('/', `X-Big: ${'b'.repeat(600)}\r\n`), { maxHeaderSize: 512 })).toBe(431);
   });
   it('501 for an unknown transfer coding', async () => {
     expect(await refused('POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: frobnicate, chunked\r\n\r\n')).toBe(501);
@@ -107,7 +107,7 @@ describe('limits and refusals', () => {
 describe('the native core takes its limits from the settings only', () => {
   const handlers = { onRequest() {}, onDrain() {}, onAbort() {} };
   it('createServer refuses a limits object missing a field, naming it (no native default fills the gap)', () => {
-    for (const key of ['maxBodyBytes', 'keepAliveTimeoutMs', 'maxKeepAliveRequests', 'spoolDir'] as const) {
+    for (const key of ['maxBodySize', 'keepAliveTimeout', 'maxKeepAliveRequests', 'spoolDir'] as const) {
       const limits: Record<string, unknown> = { ...baseLimits };
       delete limits[key];
       expect(() => b.createServer(limits as never, handlers), key)

@@ -141,9 +141,9 @@ describe('worker threads', () => {
       const { parentPort, workerData } = require('node:worker_threads');
       const b = require(workerData.addon);
       const limits = ${JSON.stringify({
-        maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1024, bodyMemoryBytes: 1024,
-        spoolDir: '/tmp', headerTimeoutMs: 5000, bodyTimeoutMs: 5000, keepAliveTimeoutMs: 5000, writeTimeoutMs: 5000,
-        maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeoutMs: 5000, minBodyRate: 0, minBodyRateGraceMs: 5000,
+        maxRequestLine: 8190, maxHeaderSize: 16384, maxHeaders: 100, maxBodySize: 1024, bodyMemorySize: 1024,
+        spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 5000, writeTimeout: 5000,
+        maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeout: 5000, minBodyRate: 0, minBodyRateGrace: 5000,
       })};
       const id = b.createServer(limits, {
         onRequest(conn) { b.respond(conn, 200, '200 OK\\r\\n', 'worker ' + workerData.n, -1, 0); },
@@ -172,9 +172,9 @@ describe('worker threads', () => {
     const script = `
       const { parentPort, workerData } = require('node:worker_threads');
       const b = require(workerData.addon);
-      const limits = { maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1024, bodyMemoryBytes: 1024,
-        spoolDir: '/tmp', headerTimeoutMs: 5000, bodyTimeoutMs: 5000, keepAliveTimeoutMs: 5000, writeTimeoutMs: 5000,
-        maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeoutMs: 5000, minBodyRate: 0, minBodyRateGraceMs: 5000 };
+      const limits = { maxRequestLine: 8190, maxHeaderSize: 16384, maxHeaders: 100, maxBodySize: 1024, bodyMemorySize: 1024,
+        spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 5000, writeTimeout: 5000,
+        maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeout: 5000, minBodyRate: 0, minBodyRateGrace: 5000 };
       const id = b.createServer(limits, { onRequest() {}, onDrain() {}, onAbort() {} });
       parentPort.postMessage(b.listenTcp(id, '127.0.0.1', 0, 128).port);
     `;

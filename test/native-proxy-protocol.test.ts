@@ -112,8 +112,8 @@ describe('PROXY protocol listener', () => {
     expect(parseResponses(ex.text)[0].status).toBe(200);
   });
 
-  it('a header that does not complete within firstByteTimeoutMs: the connection is closed', async () => {
-    srv = await startServer({ firstByteTimeoutMs: 300 }, echo, proxied());
+  it('a header that does not complete within firstByteTimeout: the connection is closed', async () => {
+    srv = await startServer({ firstByteTimeout: 300 }, echo, proxied());
     const t0 = Date.now();
     const ex = await exchange(srv.port, 'PROXY TCP4 192.0.2.10', { timeoutMs: 5000 });
     expect(ex.closed).toBe(true);
@@ -122,7 +122,7 @@ describe('PROXY protocol listener', () => {
   });
 
   it('after the header, the request gets its own first-byte window', async () => {
-    srv = await startServer({ firstByteTimeoutMs: 600 }, echo, proxied());
+    srv = await startServer({ firstByteTimeout: 600 }, echo, proxied());
     const ex = await new Promise<string>((resolve, reject) => {
       const s = net.connect(srv!.port, '127.0.0.1', async () => {
         await sleep(400);

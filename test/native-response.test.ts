@@ -364,10 +364,10 @@ const b = process.env.TSGI_NATIVE_ADDON ? require(path.resolve(process.env.TSGI_
 const fd = fs.openSync(process.env.TSGI_TEST_FILE, 'r');
 const size = fs.fstatSync(fd).size;
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-const limits = { maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, maxBodyBytes: 1 << 20,
-  bodyMemoryBytes: 1 << 20, spoolDir: '/tmp', headerTimeoutMs: 5000, bodyTimeoutMs: 5000,
-  keepAliveTimeoutMs: 5000, writeTimeoutMs: 5000, maxConnections: 100, maxKeepAliveRequests: 0,
-  firstByteTimeoutMs: 5000, minBodyRate: 0, minBodyRateGraceMs: 5000 };
+const limits = { maxRequestLine: 8190, maxHeaderSize: 16384, maxHeaders: 100, maxBodySize: 1 << 20,
+  bodyMemorySize: 1 << 20, spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000,
+  keepAliveTimeout: 5000, writeTimeout: 5000, maxConnections: 100, maxKeepAliveRequests: 0,
+  firstByteTimeout: 5000, minBodyRate: 0, minBodyRateGrace: 5000 };
 const pending = new Map();
 const id = b.createServer(limits, {
   onRequest(conn, head) {

@@ -45,7 +45,7 @@ async function trickle(c: Client, piece: string, gapMs: number, maxMs: number): 
 
 describe('slow and silent clients', () => {
   it('a head trickled byte by byte gets 408 at headerTimeout, counted from its first byte', async () => {
-    srv = await startServer({ headerTimeoutMs: 600, firstByteTimeoutMs: 5000 });
+    srv = await startServer({ headerTimeout: 600, firstByteTimeout: 5000 });
     const c = await client(srv.port, 'GET / HTTP/1.1\r\n');
     const t0 = Date.now();
     await trickle(c, 'X', 50, 4000);  // a header name that never ends, a byte every 50 ms
@@ -57,7 +57,7 @@ describe('slow and silent clients', () => {
   });
 
   it('a body below minBodyRate gets 408 once the grace is over, although bytes keep coming', async () => {
-    srv = await startServer({ minBodyRate: 1000, minBodyRateGraceMs: 500, bodyTimeoutMs: 5000 });
+    srv = await startServer({ minBodyRate: 1000, minBodyRateGrace: 500, bodyTimeout: 5000 });
     const c = await client(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n');
     const t0 = Date.now();
     await trickle(c, 'x'.repeat(10), 100, 4000);  // 100 bytes/s, well within bodyTimeout between bytes
@@ -70,7 +70,7 @@ describe('slow and silent clients', () => {
   });
 
   it('a body above minBodyRate is delivered even when it takes longer than the grace', async () => {
-    srv = await startServer({ minBodyRate: 100, minBodyRateGraceMs: 200, bodyTimeoutMs: 5000 });
+    srv = await startServer({ minBodyRate: 100, minBodyRateGrace: 200, bodyTimeout: 5000 });
     const c = await client(srv.port, 'POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 400\r\n\r\n');
     for (let i = 0; i < 8; i++) {  // 50 bytes every 100 ms: 500 bytes/s for 0.8 s
       c.sock.write('y'.repeat(50));
@@ -82,7 +82,7 @@ describe('slow and silent clients', () => {
   });
 
   it('a new connection that sends nothing is closed after firstByteTimeout, not headerTimeout', async () => {
-    srv = await startServer({ firstByteTimeoutMs: 300, headerTimeoutMs: 20_000 });
+    srv = await startServer({ firstByteTimeout: 300, headerTimeout: 20_000 });
     const t0 = Date.now();
     const ex = await exchange(srv.port, [], { timeoutMs: 5000 });
     const elapsed = Date.now() - t0;
@@ -93,7 +93,7 @@ describe('slow and silent clients', () => {
   });
 
   it('with every slot held by silent or slow-head connections, a normal client is served: the oldest is evicted', async () => {
-    srv = await startServer({ maxConnections: 20, firstByteTimeoutMs: 60_000, headerTimeoutMs: 60_000 });
+    srv = await startServer({ maxConnections: 20, firstByteTimeout: 60_000, headerTimeout: 60_000 });
     const attackers: Client[] = [];
     for (let i = 0; i < 20; i++) {
       // half send nothing, half a head that never ends
@@ -113,7 +113,7 @@ describe('slow and silent clients', () => {
 
   it('an idle keep-alive connection counts as waiting for a head and is evicted before anyone gets 503', async () => {
     const held: Req[] = [];
-    srv = await startServer({ maxConnections: 3, keepAliveTimeoutMs: 60_000 }, (req) => {
+    srv = await startServer({ maxConnections: 3, keepAliveTimeout: 60_000 }, (req) => {
       if (req.uri === '/hold') held.push(req);
       else echo(req);
     });
@@ -128,7 +128,7 @@ describe('slow and silent clients', () => {
   });
 
   it('a body below the minimum rate is evicted (before its grace is over) when no connection is waiting for a head', async () => {
-    srv = await startServer({ maxConnections: 4, minBodyRate: 240, minBodyRateGraceMs: 60_000, bodyTimeoutMs: 60_000 });
+    srv = await startServer({ maxConnections: 4, minBodyRate: 240, minBodyRateGrace: 60_000, bodyTimeout: 60_000 });
     const slow: Client[] = [];
     for (let i = 0; i < 4; i++) slow.push(await client(srv.port, 'POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\nx'));
     await waitFor(() => b.stats(srv!.id).connections === 4, 2000, 'four connections');
@@ -154,7 +154,7 @@ describe('slow and silent clients', () => {
 
 describe('admissions at the connection limit', () => {
   it('are rationed per 100 ms (max(16, maxConnections / 100)); the rest wait in the kernel queue and are not dropped', async () => {
-    srv = await startServer({ maxConnections: 20, firstByteTimeoutMs: 60_000 });
+    srv = await startServer({ maxConnections: 20, firstByteTimeout: 60_000 });
     const early: Client[] = [];
     for (let i = 0; i < 20; i++) early.push(await client(srv.port));
     await waitFor(() => b.stats(srv!.id).connections === 20, 3000, 'twenty connections');

@@ -8,8 +8,8 @@ let srv: TestServer | undefined;
 afterEach(async () => { await srv?.close(); srv = undefined; });
 
 describe('timeouts', () => {
-  it('408 and close when the head is incomplete after headerTimeoutMs', async () => {
-    srv = await startServer({ headerTimeoutMs: 150 });
+  it('408 and close when the head is incomplete after headerTimeout', async () => {
+    srv = await startServer({ headerTimeout: 150 });
     const t0 = Date.now();
     const ex = await exchange(srv.port, 'GET / HTTP/1.1\r\nHost: t\r\n');
     const elapsed = Date.now() - t0;
@@ -19,15 +19,15 @@ describe('timeouts', () => {
     expect(elapsed).toBeLessThan(1500);
   });
 
-  it('closes a connection that sent nothing, without a response, after firstByteTimeoutMs', async () => {
-    srv = await startServer({ firstByteTimeoutMs: 150 });
+  it('closes a connection that sent nothing, without a response, after firstByteTimeout', async () => {
+    srv = await startServer({ firstByteTimeout: 150 });
     const ex = await exchange(srv.port, []);
     expect(ex.text).toBe('');
     expect(ex.closed).toBe(true);
   });
 
-  it('closes an idle keep-alive connection after keepAliveTimeoutMs', async () => {
-    srv = await startServer({ keepAliveTimeoutMs: 200, headerTimeoutMs: 5000 });
+  it('closes an idle keep-alive connection after keepAliveTimeout', async () => {
+    srv = await startServer({ keepAliveTimeout: 200, headerTimeout: 5000 });
     const t0 = Date.now();
     const ex = await exchange(srv.port, GET('/'));
     const elapsed = Date.now() - t0;
@@ -39,7 +39,7 @@ describe('timeouts', () => {
 
   it('the keep-alive clock does not cut a response still being written to a slow reader', async () => {
     const body = Buffer.alloc(16 * 1024 * 1024, 'k');
-    srv = await startServer({ keepAliveTimeoutMs: 200, writeTimeoutMs: 5000 }, (req) => {
+    srv = await startServer({ keepAliveTimeout: 200, writeTimeout: 5000 }, (req) => {
       b.respond(req.conn, 200, '200 OK\r\n', body, -1, 0);
     });
     const sock = net.connect(srv.port, '127.0.0.1');
@@ -59,14 +59,14 @@ describe('timeouts', () => {
   });
 
   it('a new request resets the keep-alive clock', async () => {
-    srv = await startServer({ keepAliveTimeoutMs: 250 });
+    srv = await startServer({ keepAliveTimeout: 250 });
     const ex = await exchange(srv.port, [GET('/1'), GET('/2'), GET('/3')], { gapMs: 150, until: (t) => t.includes('GET /3') });
     expect(parseResponses(ex.text).map((r) => r.body)).toEqual(['GET /1', 'GET /2', 'GET /3']);
   });
 
-  it('drops a client that stops reading a response (writeTimeoutMs) and reports onAbort', async () => {
+  it('drops a client that stops reading a response (writeTimeout) and reports onAbort', async () => {
     const big = Buffer.alloc(1 << 20, 'x');
-    srv = await startServer({ writeTimeoutMs: 200 }, (req, s) => {
+    srv = await startServer({ writeTimeout: 200 }, (req, s) => {
       b.writeHead(req.conn, 200, '200 OK\r\n', -1, 0);
       const pump = () => { while (b.write(req.conn, big)); };
       s.onDrain = pump;
@@ -83,7 +83,7 @@ describe('timeouts', () => {
 
   it('counts the write timeout from when output became pending, not from the last write', async () => {
     const big = Buffer.alloc(8 * 1024 * 1024, 'q');
-    srv = await startServer({ writeTimeoutMs: 300 }, (req) => {
+    srv = await startServer({ writeTimeout: 300 }, (req) => {
       b.writeHead(req.conn, 200, `200 OK\r\nContent-Length: ${big.length}\r\n`, big.length, 0);
       // idle for longer than the write timeout, then a large write the socket cannot take at once
       setTimeout(() => { b.write(req.conn, big); b.end(req.conn, null); }, 500);

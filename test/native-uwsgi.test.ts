@@ -205,8 +205,8 @@ describe('uwsgi listener', () => {
     expect(srv.requests[0].headers.find(([k]) => k === 'HTTP_X_BIG')?.[1]).toHaveLength(60000);
   });
 
-  it('a body over maxBodyBytes is refused with 413 from CONTENT_LENGTH alone', async () => {
-    srv = await startServer({ maxBodyBytes: 100 }, echoBody, listenUwsgi());
+  it('a body over maxBodySize is refused with 413 from CONTENT_LENGTH alone', async () => {
+    srv = await startServer({ maxBodySize: 100 }, echoBody, listenUwsgi());
     const ex = await exchange(srv.port, packet(nginxVars('POST', '/', [], 'x'.repeat(101))));
     expect(parseResponses(ex.text).map((r) => r.status)).toEqual([413]);
     expect(srv.requests).toHaveLength(0);

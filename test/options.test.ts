@@ -9,7 +9,7 @@ describe('options', () => {
   it('defaults come from the setting declarations', () => {
     const o = resolveOptions({});
     expect(o.binds).toEqual([{ kind: 'tcp', host: '127.0.0.1', port: 8000, protocol: 'http', tls: false }]);
-    expect(o.limits).toMatchObject({ maxRequestLine: 8190, maxHeaderBytes: 16384, maxHeaders: 100, keepAliveTimeoutMs: 5000, maxKeepAliveRequests: 0 });
+    expect(o.limits).toMatchObject({ maxRequestLine: 8190, maxHeaderSize: 16384, maxHeaders: 100, keepAliveTimeout: 5000, maxKeepAliveRequests: 0 });
     expect(o.limits.spoolDir).not.toBe('');
     expect(o.hooks).toBeUndefined();
   });
@@ -42,11 +42,11 @@ describe('options', () => {
 
 describe('durations and sizes in embedding options', () => {
   it('a number is milliseconds (bytes for sizes); text may carry a unit', () => {
-    expect(resolveOptions({ keepAliveTimeout: 1500 }).limits.keepAliveTimeoutMs).toBe(1500);
-    expect(resolveOptions({ keepAliveTimeout: '5s' }).limits.keepAliveTimeoutMs).toBe(5000);
-    expect(resolveOptions({ headerTimeout: '250ms' }).limits.headerTimeoutMs).toBe(250);
-    expect(resolveOptions({ bodyTimeout: '2m' }).limits.bodyTimeoutMs).toBe(120_000);
-    expect(resolveOptions({ maxBodySize: '10MB' }).limits.maxBodyBytes).toBe(10 * 1024 * 1024);
+    expect(resolveOptions({ keepAliveTimeout: 1500 }).limits.keepAliveTimeout).toBe(1500);
+    expect(resolveOptions({ keepAliveTimeout: '5s' }).limits.keepAliveTimeout).toBe(5000);
+    expect(resolveOptions({ headerTimeout: '250ms' }).limits.headerTimeout).toBe(250);
+    expect(resolveOptions({ bodyTimeout: '2m' }).limits.bodyTimeout).toBe(120_000);
+    expect(resolveOptions({ maxBodySize: '10MB' }).limits.maxBodySize).toBe(10 * 1024 * 1024);
   });
 
   it('text without a unit, or with an unknown one, is refused', () => {

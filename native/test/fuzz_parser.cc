@@ -170,7 +170,7 @@ void parse(const uint8_t* data, size_t len, const ParseLimits& limits, size_t ca
 
   const RequestHead& h = r->head;
   if (r->status == ParseStatus::Complete) {
-    CHECK(r->consumed >= 16 && r->consumed <= len && r->consumed <= limits.max_header_bytes);
+    CHECK(r->consumed >= 16 && r->consumed <= len && r->consumed <= limits.max_header_size);
     CHECK(std::memcmp(copy + r->consumed - 4, "\r\n\r\n", 4) == 0);
     CHECK(h.method.len > 0 && h.method.data >= copy && h.method.data + h.method.len <= copy + r->consumed);
     for (size_t i = 0; i < h.method.len; ++i) CHECK(is_tchar(static_cast<unsigned char>(h.method.data[i])));
@@ -242,7 +242,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // 414 / 431 paths are reached by short inputs.
   ParseLimits small;
   small.max_request_line = 40;
-  small.max_header_bytes = 160;
+  small.max_header_size = 160;
   small.max_headers = 6;
   const struct { ParseLimits limits; size_t capacity; } configs[] = {{ParseLimits{}, 128}, {small, 4}};
 

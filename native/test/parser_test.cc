@@ -89,7 +89,7 @@ struct Valid {
   Valid& after(std::string v) { rest = std::move(v); return *this; }
   Valid& lim(size_t line, size_t bytes, size_t count) {
     limits.max_request_line = line;
-    limits.max_header_bytes = bytes;
+    limits.max_header_size = bytes;
     limits.max_headers = count;
     return *this;
   }
@@ -319,10 +319,10 @@ std::vector<Valid> valid_cases() {
     std::string head = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
     const size_t fill = 100 - head.size() - 4;
     head += std::string(fill, 'v') + "\r\n\r\n";
-    v.push_back(Valid("head exactly at max_header_bytes", head)
+    v.push_back(Valid("head exactly at max_header_size", head)
                     .h("Host", "a").h("X", std::string(fill, 'v')).lim(100, 100, 100));
     // Bytes after a head that fits do not count toward the limit.
-    v.push_back(Valid("head at max_header_bytes followed by a pipelined request", head)
+    v.push_back(Valid("head at max_header_size followed by a pipelined request", head)
                     .h("Host", "a").h("X", std::string(fill, 'v')).lim(100, 100, 100)
                     .after("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
   }
@@ -366,7 +366,7 @@ struct Invalid {
   Invalid& at(size_t k) { detect_at = k; return *this; }
   Invalid& lim(size_t line, size_t bytes, size_t count) {
     limits.max_request_line = line;
-    limits.max_header_bytes = bytes;
+    limits.max_header_size = bytes;
     limits.max_headers = count;
     return *this;
   }
@@ -543,7 +543,7 @@ std::vector<Invalid> invalid_cases() {
   v.push_back(Invalid("request line over the default limit", "GET /" + std::string(8200, 'a'), 414).at(8191));
   {
     const std::string start = "GET / HTTP/1.1\r\nHost: a\r\nX: ";
-    v.push_back(Invalid("head one byte over max_header_bytes",
+    v.push_back(Invalid("head one byte over max_header_size",
                         start + std::string(100 - start.size() - 4 + 1, 'v') + "\r\n\r\n", 431)
                     .lim(100, 100, 100).at(101));
   }
