@@ -39,7 +39,7 @@ constexpr uint64_t kDrainGraceMs = 2000;
 Connection::Connection() {}
 
 Connection::~Connection() {
-  delete chunked_;
+  delete busy_;
   delete shutdown_req_;
 }
 
@@ -53,16 +53,42 @@ void Connection::reset() {
   wait_next = wait_prev = nullptr;
   refused = false;
   inbuf_.clear();
-  body_mem_.clear();
-  spool_fd_ = -1;
-  req_ = {};
-  resp_ = {};
-  out_.reset();
   next = prev = nullptr;
   proxy_pending_ = false;
-  accept_allow_ = nullptr;
-  proxy_entries_.clear();
-  uwsgi_entries_.clear();
+  proxy_entries_.reset();
+}
+
+// ---- the busy state --------------------------------------------------------------------
+
+// A request or output begins: the state for it comes from the loop's pool, set up for
+// this connection's transport.
+void Connection::take_busy() {
+  BusyState* b = ld->busy.take();
+  busy_ = b;
+  b->req = {};
+  b->resp = {};
+  b->spool_fd = -1;
+  b->last_write_queue_size = 0;
+  b->transport.attach(&h_.stream);
+  b->out.reset();
+  b->out.attach(active_transport(), this, ld->loop, &server->stats.bytes_sent);
+  b->out.use_spares(&ld->buffers);
+}
+
+// Idle with nothing to write (or closed): the head text, record, body and the output
+// queue's memory go back to the loop's spare pools, the chunked decoder is freed, and
+// the state itself goes back to the loop's pool.
+void Connection::give_back_busy() {
+  BusyState* b = busy_;
+  if (!b) return;
+  busy_ = nullptr;
+  ld->buffers.give(b->text);
+  ld->records.give(b->rec);
+  ld->buffers.give(b->body_mem);
+  delete b->chunked;
+  b->chunked = nullptr;
+  b->out.give_back_memory();
+  ld->busy.give(b);
 }
 
 // ---- accepting ------------------------------------------------------------------------
@@ -78,24 +104,20 @@ bool Connection::init_handle(Listener* l) {
   protocol_ = l->options.protocol;
   uwsgi_buffer_size_ = l->options.uwsgi_buffer_size;
   proxy_pending_ = l->options.proxy_protocol;
-  accept_allow_ = proxy_pending_ ? &l->options.proxy_allow : nullptr;
   int r = is_pipe_ ? uv_pipe_init(ld->loop, &h_.pipe, 0) : uv_tcp_init(ld->loop, &h_.tcp);
   if (r != 0) {
     ld->release_connection(this);
     return false;
   }
   h_.handle.data = this;
-  transport_.attach(&h_.stream);
   if (l->tls) {
     // HTTPS: the queue writes through the TLS transport. A session OpenSSL could not
     // allocate fails its first read, which closes the connection.
     if (!tls_) tls_.reset(new tls::TlsTransport());
     tls_->start(&h_.stream, l->tls, this);
     tls_on_ = true;
-    tls_handshake_timeout_ms_ = l->tls_handshake_timeout_ms;
+    tls_handshake_deadline_ = uv_now(ld->loop) + l->tls_handshake_timeout_ms;
   }
-  out_.attach(active_transport(), this, ld->loop, &server->stats.bytes_sent);
-  out_.use_spares(&ld->buffers);
   open_handles_ = 1;
   ld->handle_opened();
   server->connection_opened(this);
@@ -113,12 +135,12 @@ bool Connection::accept_fd(Listener* l, int sock) {
     close_now();
     return false;
   }
-  accepted();
+  accepted(proxy_pending_ ? &l->options.proxy_allow : nullptr);
   return !st_.closing;  // a peer that may not send the PROXY header is closed at once
 }
 
 // The socket is open: the peer's address, the clocks, and reading.
-void Connection::accepted() {
+void Connection::accepted(const std::vector<CidrRange>* allow) {
   remote_addr_len_ = 0;
   remote_port_ = 0;
   if (!is_pipe_) {
@@ -127,8 +149,7 @@ void Connection::accepted() {
     int len = sizeof ss;
     if (uv_tcp_getpeername(&h_.tcp, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
       // The PROXY protocol is taken only from the allowed addresses.
-      if (accept_allow_ && !cidr_match_peer(*accept_allow_, reinterpret_cast<const sockaddr*>(&ss))) {
-        accept_allow_ = nullptr;
+      if (allow && !cidr_match_peer(*allow, reinterpret_cast<const sockaddr*>(&ss))) {
         close_now();
         return;
       }
@@ -147,14 +168,11 @@ void Connection::accepted() {
       remote_addr_len_ = std::strlen(remote_addr_);
     }
   }
-  if (accept_allow_ && !is_pipe_ && remote_addr_len_ == 0) {
+  if (allow && !is_pipe_ && remote_addr_len_ == 0) {
     close_now();  // the peer's address is unknown: it cannot be checked
     return;
   }
-  accept_allow_ = nullptr;
   st_.phase_since = uv_now(ld->loop);
-  accepted_at_ = st_.phase_since;
-  out_.set_progress(st_.phase_since);
   wait_in(&server->pre_head);
   start_reading();
 }
@@ -169,7 +187,7 @@ void Connection::refuse() {
   st_.no_more_requests = true;
   st_.phase = Phase::Linger;
   const CannedResponse& r = canned_response(503);
-  out_.stage().append(r.bytes, r.len);
+  busy().out.stage().append(r.bytes, r.len);
   st_.close_after_flush = true;
   flush();
 }
@@ -183,12 +201,14 @@ void Connection::evict() {
 }
 
 bool Connection::evictable() const {
-  return !st_.closing && !st_.in_flight && !out_.writing() && !out_.waiting_writable() && pending_output() == 0;
+  if (st_.closing || st_.in_flight) return false;
+  return !busy_ || (!busy_->out.writing() && !busy_->out.waiting_writable() && busy_->out.pending() == 0);
 }
 
 bool Connection::body_below_rate(uint64_t now) const {
   uint64_t rate = server->limits.min_body_rate;
-  return rate > 0 && st_.phase == Phase::Body && req_.body_wire * 1000 < rate * (now - req_.body_since);
+  if (rate == 0 || st_.phase != Phase::Body || !busy_) return false;
+  return busy_->req.body_wire * 1000 < rate * (now - busy_->req.body_since);
 }
 
 void Connection::wait_in(ConnList* list) {
@@ -274,7 +294,7 @@ void Connection::read_tls(const char* data, size_t len) {
       // nginx does). Nothing was sent in TLS yet.
       tls_->stop();
       tls_on_ = false;
-      out_.attach(&transport_, this, ld->loop, &server->stats.bytes_sent);
+      busy().out.attach(&busy().transport, this, ld->loop, &server->stats.bytes_sent);
       st_.bytes_seen = true;
       fail(400);
       flush();
@@ -404,7 +424,7 @@ void Connection::on_peer_eof() {
 // watches for out-of-band data only: epoll reports an error or hang-up regardless, and
 // on_poll closes the connection then (onAbort for a request in flight).
 void Connection::watch_for_reset() {
-  if (st_.closing || out_.waiting_writable()) return;  // on_poll re-arms the watch after writability
+  if (st_.closing || (busy_ && busy_->out.waiting_writable())) return;  // on_poll re-arms the watch after writability
   uv_os_fd_t sock;
   if (uv_fileno(&h_.handle, &sock) != 0 || !ensure_poll(sock)) return;
   uv_poll_start(poll_, UV_PRIORITIZED, on_poll);
@@ -465,7 +485,7 @@ size_t Connection::process(const char* data, size_t len) {
       UwsgiRequest* uw = nullptr;
       RequestHead http_head;
       if (protocol_ == ListenProtocol::Uwsgi) {
-        uw = &uwsgi_req_;
+        uw = &busy().uwsgi;
         uw->head.headers = ld->headers;
         uw->head.header_capacity = kMaxHeadersCap;
         UwsgiLimits lim;
@@ -489,68 +509,69 @@ size_t Connection::process(const char* data, size_t len) {
       }
       const RequestHead& head = uw ? uw->head : http_head;
       pos += used;
-      req_ = {};
-      req_.minor = head.version_minor;
-      req_.keep_alive = head.keep_alive;
-      req_.head_method = is_head_method(head);
-      req_.body_kind = head.body_kind;
-      req_.body_remaining = head.body_kind == BodyKind::Length ? head.content_length : 0;
+      busy().req = {};
+      busy().req.minor = head.version_minor;
+      busy().req.keep_alive = head.keep_alive;
+      busy().req.head_method = is_head_method(head);
+      busy().req.body_kind = head.body_kind;
+      busy().req.body_remaining = head.body_kind == BodyKind::Length ? head.content_length : 0;
       // The head's spans point into data: recorded before anything moves.
       if (uw) {
         // nginx reads a uwsgi response to its Content-Length or to the close and sends
         // one request per connection: framed as for HTTP/1.0 (a streamed body of unknown
         // length ends with the close), with Connection: close.
-        req_.minor = 0;
-        req_.keep_alive = false;
-        uwsgi_entries_.clear();
-        uwsgi_environ_entries(*uw, &uwsgi_entries_);
+        busy().req.minor = 0;
+        busy().req.keep_alive = false;
+        std::vector<EnvironEntry>& entries = busy().request_entries;
+        entries.clear();
+        uwsgi_environ_entries(*uw, &entries);
         RecordContext ctx = record_context();
-        ctx.request_overrides = &uwsgi_entries_;
-        build_uwsgi_request_record(*uw, ctx, &req_text_, &req_rec_);
+        ctx.request_overrides = &entries;
+        build_uwsgi_request_record(*uw, ctx, &busy().text, &busy().rec);
       } else {
         build_record(head);
       }
-      if (req_.body_kind == BodyKind::Length && head.content_length > server->limits.max_body_size) {
+      if (busy().req.body_kind == BodyKind::Length && head.content_length > server->limits.max_body_size) {
         fail(413);
         break;
       }
-      if (req_.body_kind == BodyKind::None || (req_.body_kind == BodyKind::Length && req_.body_remaining == 0)) {
-        req_.body_kind = BodyKind::None;
+      if (busy().req.body_kind == BodyKind::None || (busy().req.body_kind == BodyKind::Length && busy().req.body_remaining == 0)) {
+        busy().req.body_kind = BodyKind::None;
         dispatch();
         continue;
       }
       wait_in(&server->in_body);
-      if (req_.body_kind == BodyKind::Chunked) {
-        if (!chunked_) chunked_ = new ChunkedBody();
-        chunked_->trailers.text.clear();
-        chunked_->decoder = ChunkedDecoder(ChunkedLimits{}, &chunked_->trailers);
+      if (busy().req.body_kind == BodyKind::Chunked) {
+        if (!busy().chunked) busy().chunked = new ChunkedBody();
+        busy().chunked->trailers.text.clear();
+        busy().chunked->decoder = ChunkedDecoder(ChunkedLimits{}, &busy().chunked->trailers);
       }
-      if (req_.body_kind == BodyKind::Length && req_.body_remaining > server->limits.body_memory_size) {
+      if (busy().req.body_kind == BodyKind::Length && busy().req.body_remaining > server->limits.body_memory_size) {
         int fd = spool_open(server->limits.spool_dir);
         if (fd < 0) {
           fail(500);
           break;
         }
-        spool_fd_ = fd;
+        busy().spool_fd = fd;
       }
       // 100 Continue: the body is wanted and the client is waiting for the word.
-      if (head.expect_continue && pos == len) out_.stage().append(kContinueResponse, sizeof kContinueResponse - 1);
+      if (head.expect_continue && pos == len) busy().out.stage().append(kContinueResponse, sizeof kContinueResponse - 1);
       st_.phase = Phase::Body;
       st_.phase_since = uv_now(ld->loop);
-      req_.body_since = st_.phase_since;
-      req_.body_wire = 0;
+      busy().req.body_since = st_.phase_since;
+      busy().req.body_wire = 0;
     }
     if (st_.phase == Phase::Body) {
       if (pos == len) break;
       st_.phase_since = uv_now(ld->loop);
-      if (req_.body_kind == BodyKind::Length) {
+      if (busy().req.body_kind == BodyKind::Length) {
         size_t take = len - pos;
-        if (take > req_.body_remaining) take = static_cast<size_t>(req_.body_remaining);
+        if (take > busy().req.body_remaining) take = static_cast<size_t>(busy().req.body_remaining);
         if (!store_body(data + pos, take)) break;
         pos += take;
-        req_.body_wire += take;
-        req_.body_remaining -= take;
-        if (req_.body_remaining > 0) break;
+        busy().req.body_wire += take;
+        busy().req.body_remaining -= take;
+        if (busy().req.body_remaining > 0) break;
         dispatch();
         continue;
       }
@@ -558,23 +579,23 @@ size_t Connection::process(const char* data, size_t len) {
       while (pos < len) {
         size_t used = 0;
         Span out;
-        ChunkStatus st = chunked_->decoder.feed(data + pos, len - pos, &used, &out);
+        ChunkStatus st = busy().chunked->decoder.feed(data + pos, len - pos, &used, &out);
         pos += used;
-        req_.body_wire += used;
+        busy().req.body_wire += used;
         if (st == ChunkStatus::Data) {
-          if (req_.body_received + out.len > server->limits.max_body_size) {
+          if (busy().req.body_received + out.len > server->limits.max_body_size) {
             fail(413);
             return pos;
           }
           if (!store_body(out.data, out.len)) return pos;
         } else if (st == ChunkStatus::Done) {
           // The trailer fields end the head string, from rec[kRecTrailersStart].
-          req_text_.append(chunked_->trailers.text.data(), chunked_->trailers.text.size());
-          chunked_->trailers.text.clear();
+          busy().text.append(busy().chunked->trailers.text.data(), busy().chunked->trailers.text.size());
+          busy().chunked->trailers.text.clear();
           done = true;
           break;
         } else if (st == ChunkStatus::Error) {
-          fail(chunked_->decoder.error_status() ? chunked_->decoder.error_status() : 400);
+          fail(busy().chunked->decoder.error_status() ? busy().chunked->decoder.error_status() : 400);
           return pos;
         } else {
           break;  // NeedMore
@@ -589,25 +610,25 @@ size_t Connection::process(const char* data, size_t len) {
 
 bool Connection::store_body(const char* p, size_t n) {
   if (n == 0) return true;
-  req_.body_received += n;
-  if (spool_fd_ < 0 && body_mem_.size() + n > server->limits.body_memory_size) {
+  busy().req.body_received += n;
+  if (busy().spool_fd < 0 && busy().body_mem.size() + n > server->limits.body_memory_size) {
     int fd = spool_open(server->limits.spool_dir);
-    if (fd < 0 || spool_write(fd, body_mem_.data(), body_mem_.size()) != 0) {
+    if (fd < 0 || spool_write(fd, busy().body_mem.data(), busy().body_mem.size()) != 0) {
       if (fd >= 0) ::close(fd);
       fail(500);
       return false;
     }
-    spool_fd_ = fd;
-    body_mem_.clear();
+    busy().spool_fd = fd;
+    busy().body_mem.clear();
   }
-  if (spool_fd_ >= 0) {
-    if (spool_write(spool_fd_, p, n) != 0) {
+  if (busy().spool_fd >= 0) {
+    if (spool_write(busy().spool_fd, p, n) != 0) {
       fail(500);
       return false;
     }
   } else {
-    ld->buffers.take(body_mem_);
-    body_mem_.append(p, n);
+    ld->buffers.take(busy().body_mem);
+    busy().body_mem.append(p, n);
   }
   return true;
 }
@@ -622,16 +643,16 @@ RecordContext Connection::record_context() const {
   ctx.local_port = local_port_;
   ctx.listener = listener_index_;
   ctx.tls = tls_on_;
-  if (!proxy_entries_.empty()) ctx.connection_overrides = &proxy_entries_;
+  if (proxy_entries_ && !proxy_entries_->empty()) ctx.connection_overrides = proxy_entries_.get();
   return ctx;
 }
 
 // The head string and record for the request (request_record.h).
 void Connection::build_record(const RequestHead& h) {
   RecordContext ctx = record_context();
-  ld->buffers.take(req_text_);
-  ld->records.take(req_rec_);
-  build_request_record(h, ctx, &req_text_, &req_rec_);
+  ld->buffers.take(busy().text);
+  ld->records.take(busy().rec);
+  build_request_record(h, ctx, &busy().text, &busy().rec);
 }
 
 bool Connection::read_proxy_header(const char* data, size_t len, size_t* used) {
@@ -654,8 +675,9 @@ bool Connection::read_proxy_header(const char* data, size_t len, size_t* used) {
     }
     remote_port_ = ph.src_port;
   }
-  proxy_entries_.clear();
-  proxy_environ_entries(ph, &proxy_entries_);
+  if (!proxy_entries_) proxy_entries_.reset(new std::vector<EnvironEntry>());
+  proxy_entries_->clear();
+  proxy_environ_entries(ph, proxy_entries_.get());
   proxy_pending_ = false;
   st_.phase_since = uv_now(ld->loop);  // the first request byte gets its own window
   return true;
@@ -665,35 +687,38 @@ void Connection::dispatch() {
   wait_in(nullptr);
   st_.phase = Phase::Request;
   st_.in_flight = true;
-  resp_ = {};
+  busy().resp = {};
   if (!server->limits.health_path.empty() && is_health_check()) return answer_health();
   server->stats.requests++;
   DispatchedRequest r;
-  r.record = req_rec_.data();
-  r.record_ints = record_ints(req_rec_);
-  r.text = req_text_.data();
-  r.text_len = req_text_.size();
-  r.body_bytes = req_.body_received;
-  if (spool_fd_ >= 0) {
-    spool_rewind(spool_fd_);
-    r.body_fd = spool_fd_;
-    spool_fd_ = -1;  // the sink owns it now
-  } else if (!body_mem_.empty()) {
-    r.body = body_mem_.data();
-    r.body_len = body_mem_.size();
+  r.record = busy().rec.data();
+  r.record_ints = record_ints(busy().rec);
+  r.text = busy().text.data();
+  r.text_len = busy().text.size();
+  r.body_bytes = busy().req.body_received;
+  if (busy().spool_fd >= 0) {
+    spool_rewind(busy().spool_fd);
+    r.body_fd = busy().spool_fd;
+    busy().spool_fd = -1;  // the sink owns it now
+  } else if (!busy().body_mem.empty()) {
+    r.body = busy().body_mem.data();
+    r.body_len = busy().body_mem.size();
   }
   st_.in_dispatch = true;
   server->sink->request(this, r);
   st_.in_dispatch = false;
-  body_mem_.clear();
-  body_mem_.shrink_if_over(1 << 20);
+  if (busy_) {
+    busy_->body_mem.clear();
+    busy_->body_mem.shrink_if_over(1 << 20);
+  }
 }
 
 bool Connection::is_health_check() const {
   const std::string& want = server->limits.health_path;
-  size_t start = static_cast<size_t>(req_rec_[kRecTargetEnd]);
-  size_t end = static_cast<size_t>(req_rec_[kRecPathEnd]);
-  return end - start == want.size() && std::memcmp(req_text_.data() + start, want.data(), want.size()) == 0;
+  const BusyState& b = *busy_;  // a request was just read
+  size_t start = static_cast<size_t>(b.rec[kRecTargetEnd]);
+  size_t end = static_cast<size_t>(b.rec[kRecPathEnd]);
+  return end - start == want.size() && std::memcmp(b.text.data() + start, want.data(), want.size()) == 0;
 }
 
 // A load balancer's or Kubernetes probe's view of this worker, without the application:
@@ -703,11 +728,11 @@ void Connection::answer_health() {
   static const char kOkHead[] = "200 OK\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\n";
   static const char kDrainingHead[] =
       "503 Service Unavailable\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\nRetry-After: 1\r\n";
-  if (spool_fd_ >= 0) {
-    ::close(spool_fd_);
-    spool_fd_ = -1;
+  if (busy().spool_fd >= 0) {
+    ::close(busy().spool_fd);
+    busy().spool_fd = -1;
   }
-  body_mem_.clear();
+  busy().body_mem.clear();
   bool draining = server->closing;
   Bytes head;
   Bytes body;
@@ -719,17 +744,17 @@ void Connection::answer_health() {
 }
 
 void Connection::fail(uint16_t status) {
-  if (spool_fd_ >= 0) {
-    ::close(spool_fd_);
-    spool_fd_ = -1;
+  if (busy().spool_fd >= 0) {
+    ::close(busy().spool_fd);
+    busy().spool_fd = -1;
   }
-  body_mem_.clear();
+  busy().body_mem.clear();
   wait_in(nullptr);
   st_.no_more_requests = true;
   st_.phase = Phase::Linger;
   st_.phase_since = uv_now(ld->loop);
   const CannedResponse& r = canned_response(status);
-  out_.stage().append(r.bytes, r.len);
+  busy().out.stage().append(r.bytes, r.len);
   st_.close_after_flush = true;
   maybe_flush();
 }
@@ -741,31 +766,31 @@ void Connection::fail(uint16_t status) {
 // says that cut the offer).
 int64_t Connection::body_allowance(int64_t len, bool* clamped) {
   *clamped = false;
-  if (resp_.no_body || resp_.short_file || len <= 0) return 0;
+  if (busy().resp.no_body || busy().resp.short_file || len <= 0) return 0;
   int64_t take = len;
-  if (resp_.remaining >= 0) {
-    if (take > resp_.remaining) {
-      take = resp_.remaining;
+  if (busy().resp.remaining >= 0) {
+    if (take > busy().resp.remaining) {
+      take = busy().resp.remaining;
       *clamped = true;
     }
-    resp_.remaining -= take;
+    busy().resp.remaining -= take;
   }
   return take;
 }
 
 // Chunk framing around take bytes of a streamed body, when the response is chunked.
 void Connection::chunk_open(int64_t take) {
-  if (resp_.chunked) append_chunk_header(out_.stage(), static_cast<uint64_t>(take));
+  if (busy().resp.chunked) append_chunk_header(busy().out.stage(), static_cast<uint64_t>(take));
 }
 
 void Connection::chunk_close() {
-  if (resp_.chunked) append_chunk_end(out_.stage());
+  if (busy().resp.chunked) append_chunk_end(busy().out.stage());
 }
 
 void Connection::queue_body(const Bytes& b, int64_t take) {
   if (take <= 0) return;
   chunk_open(take);
-  out_.push(b, static_cast<size_t>(take));
+  busy().out.push(b, static_cast<size_t>(take));
   chunk_close();
 }
 
@@ -773,30 +798,30 @@ void Connection::queue_body(const Bytes& b, int64_t take) {
 // (resp_): the one place that decides a body's absence, its framing and keep-alive.
 int Connection::start_response(int status, const Bytes& head, int64_t content_length, int32_t flags,
                                bool streamed, int64_t body_length) {
-  ByteBuffer& st = out_.stage();
+  ByteBuffer& st = busy().out.stage();
   append_status_prefix(st);
   Bytes h = head;
   h.hold = nullptr;  // always copied: the server's headers follow it in the stage
-  out_.push(h, h.len);
+  busy().out.push(h, h.len);
   const bool forbids_body = status_forbids_body(status);
-  resp_.no_body = req_.head_method || forbids_body;
+  busy().resp.no_body = busy().req.head_method || forbids_body;
   uint32_t max_ka = server->limits.max_keep_alive_requests;
   // After the client's FIN with nothing more buffered, this response is the last one.
-  bool keep = req_.keep_alive && !(flags & kRespClose) && !server->closing && !st_.no_more_requests &&
+  bool keep = busy().req.keep_alive && !(flags & kRespClose) && !server->closing && !st_.no_more_requests &&
               (max_ka == 0 || st_.served + 1 < max_ka) && !(st_.peer_eof && inbuf_.empty());
   HeadFraming f;
   if (!(flags & kRespHasDate)) {
     f.date_line = ld->date.line();
     f.date_line_len = ld->date.line_len();
   }
-  resp_.chunked = false;
-  resp_.remaining = -1;
+  busy().resp.chunked = false;
+  busy().resp.remaining = -1;
   int result = kResultOk;
   if (content_length >= 0) {
-    resp_.remaining = resp_.no_body ? 0 : content_length;
+    busy().resp.remaining = busy().resp.no_body ? 0 : content_length;
     // The server measured it (a file's size): its header, as for a body given whole.
     if ((flags & kRespSetLength) && !forbids_body) f.content_length = content_length;
-    if (!streamed && !resp_.no_body) {
+    if (!streamed && !busy().resp.no_body) {
       if (body_length < content_length) {
         result = kResultShort;
         keep = false;
@@ -805,24 +830,24 @@ int Connection::start_response(int status, const Bytes& head, int64_t content_le
       }
     }
   } else if (streamed) {
-    if (!resp_.no_body) {
-      if (req_.minor >= 1) resp_.chunked = true;
+    if (!busy().resp.no_body) {
+      if (busy().req.minor >= 1) busy().resp.chunked = true;
       else keep = false;  // close-delimited
     }
   } else if (!forbids_body) {
-    if (!req_.head_method || body_length > 0) f.content_length = body_length;
+    if (!busy().req.head_method || body_length > 0) f.content_length = body_length;
   }
-  f.chunked = resp_.chunked;
+  f.chunked = busy().resp.chunked;
   f.connection = !keep ? ConnectionToken::Close
-                       : (req_.minor == 0 ? ConnectionToken::KeepAlive : ConnectionToken::None);
-  resp_.keep_alive = keep;
+                       : (busy().req.minor == 0 ? ConnectionToken::KeepAlive : ConnectionToken::None);
+  busy().resp.keep_alive = keep;
   append_head_end(st, f);
   return result;
 }
 
 int Connection::respond(int status, const Bytes& head, const Bytes* parts, size_t count,
                         int64_t content_length, int32_t flags) {
-  if (st_.closing || !st_.in_flight || resp_.started) return kResultGone;
+  if (st_.closing || !st_.in_flight || busy().resp.started) return kResultGone;
   // Content-Length goes in the head: the total of the parts.
   int64_t total = 0;
   for (size_t i = 0; i < count; i++) total += static_cast<int64_t>(parts[i].len);
@@ -830,27 +855,27 @@ int Connection::respond(int status, const Bytes& head, const Bytes* parts, size_
   bool clamped;
   for (size_t i = 0; i < count; i++) {
     int64_t take = body_allowance(static_cast<int64_t>(parts[i].len), &clamped);
-    if (take > 0) out_.push(parts[i], static_cast<size_t>(take));
+    if (take > 0) busy().out.push(parts[i], static_cast<size_t>(take));
   }
   finish_response();
   return result;
 }
 
 int Connection::write_head(int status, const Bytes& head, int64_t content_length, int32_t flags) {
-  if (st_.closing || !st_.in_flight || resp_.started) return kResultGone;
+  if (st_.closing || !st_.in_flight || busy().resp.started) return kResultGone;
   int r = start_response(status, head, content_length, flags, true, 0);
-  resp_.started = true;
+  busy().resp.started = true;
   return r;
 }
 
 int Connection::write(const Bytes& chunk) {
-  if (st_.closing || !st_.in_flight || !resp_.started) return -1;
+  if (st_.closing || !st_.in_flight || !busy().resp.started) return -1;
   bool clamped;
   queue_body(chunk, body_allowance(static_cast<int64_t>(chunk.len), &clamped));
   maybe_flush();
   if (st_.closing) return -1;
-  out_.sync();
-  if (out_.queued() > kHighWater) {
+  busy().out.sync();
+  if (busy().out.queued() > kHighWater) {
     st_.need_drain = true;
     return 0;
   }
@@ -858,11 +883,11 @@ int Connection::write(const Bytes& chunk) {
 }
 
 int Connection::end(const Bytes& chunk) {
-  if (st_.closing || !st_.in_flight || !resp_.started) return kResultGone;
-  if (resp_.short_file) {
+  if (st_.closing || !st_.in_flight || !busy().resp.started) return kResultGone;
+  if (busy().resp.short_file) {
     // A sendFile of this response ended early: the response cannot be completed and
     // nothing more of it is sent; the connection closes.
-    resp_.keep_alive = false;
+    busy().resp.keep_alive = false;
     finish_response();
     return kResultShort;
   }
@@ -870,22 +895,22 @@ int Connection::end(const Bytes& chunk) {
   bool clamped;
   queue_body(chunk, body_allowance(static_cast<int64_t>(chunk.len), &clamped));
   if (clamped) result = kResultTruncated;
-  if (resp_.chunked) append_last_chunk(out_.stage());
-  if (resp_.remaining > 0) {
+  if (busy().resp.chunked) append_last_chunk(busy().out.stage());
+  if (busy().resp.remaining > 0) {
     result = kResultShort;
-    resp_.keep_alive = false;
+    busy().resp.keep_alive = false;
   }
   finish_response();
   return result;
 }
 
 int Connection::send_file(int fd, int64_t offset, int64_t length) {
-  if (st_.closing || !st_.in_flight || !resp_.started) return kResultGone;
+  if (st_.closing || !st_.in_flight || !busy().resp.started) return kResultGone;
   bool clamped;
   int64_t take = body_allowance(length, &clamped);
   if (take > 0) {
     chunk_open(take);
-    out_.push_file(fd, offset, static_cast<size_t>(take), st_.served);
+    busy().out.push_file(fd, offset, static_cast<size_t>(take), st_.served);
     chunk_close();
   } else {
     // Nothing to send (HEAD, a status without a body, length 0, after a short file):
@@ -903,9 +928,9 @@ void Connection::abort() {
 }
 
 void Connection::finish_response() {
-  const bool keep_alive = resp_.keep_alive;
+  const bool keep_alive = busy().resp.keep_alive;
   st_.in_flight = false;
-  resp_ = {};
+  busy().resp = {};
   st_.need_drain = false;  // an onDrain now would be taken for the next request's
   st_.served++;
   if (!keep_alive) {
@@ -928,7 +953,7 @@ void Connection::finish_response() {
 
 void Connection::flush() {
   if (st_.closing) return;
-  if (out_.flush() != OutputQueue::FlushResult::Empty) return;
+  if (busy_ && busy_->out.flush() != OutputQueue::FlushResult::Empty) return;
   queue_emptied();
   check_output_resume();  // written at once: no write completion to resume from
   give_back_idle_memory();
@@ -937,20 +962,9 @@ void Connection::flush() {
 void Connection::give_back_idle_memory() {
   if (st_.closing || st_.in_flight || !inbuf_.empty()) return;
   if (st_.phase != Phase::Idle && st_.phase != Phase::Linger) return;
-  if (out_.has_output()) return;
-  give_back_request_buffers();
-  out_.give_back_memory();
-}
-
-// The head text, record, body and partial input go back to the loop's spare pool; the
-// chunked decoder is freed.
-void Connection::give_back_request_buffers() {
-  ld->buffers.give(req_text_);
-  ld->records.give(req_rec_);
-  ld->buffers.give(body_mem_);
+  if (!busy_ || busy_->out.has_output()) return;
+  give_back_busy();
   ld->buffers.give(inbuf_);
-  delete chunked_;
-  chunked_ = nullptr;
 }
 
 void Connection::output_failed() { close_now(); }
@@ -979,15 +993,15 @@ bool Connection::output_file_done(bool ended_early, uint32_t tag) {
   // Content-Length: onDrain still comes (the sendFile is over), end() returns
   // RESULT_SHORT and the connection closes after it. Otherwise (the response already
   // ended) the connection closes now; a later request in flight gets onAbort.
-  bool current = st_.in_flight && resp_.started && tag == st_.served;
-  out_.drop();  // a File piece is only sent with no write in progress: nothing stays queued
+  bool current = st_.in_flight && busy().resp.started && tag == st_.served;
+  busy().out.drop();  // a File piece is only sent with no write in progress: nothing stays queued
   st_.no_more_requests = true;
   inbuf_.clear();
   if (!current) {
     close_now();
     return false;
   }
-  resp_.short_file = true;
+  busy().resp.short_file = true;
   drain_soon();
   return !st_.closing;
 }
@@ -1035,13 +1049,13 @@ void Connection::on_poll(uv_poll_t* p, int status, int events) {
     c->close_now();
     return;
   }
-  if (c->out_.waiting_writable()) {
+  if (c->busy_ && c->busy_->out.waiting_writable()) {
     if (!(events & UV_WRITABLE)) return;
-    c->out_.writable();
+    c->busy().out.writable();
     uv_poll_stop(p);
     c->flush();
     if (!c->st_.closing) c->check_output_resume();
-    if (!c->st_.closing && c->st_.peer_eof && !c->out_.waiting_writable()) c->watch_for_reset();
+    if (!c->st_.closing && c->st_.peer_eof && !c->busy_->out.waiting_writable()) c->watch_for_reset();
     return;
   }
   // Watching a half-closed connection (watch_for_reset): an error or hang-up.
@@ -1142,13 +1156,16 @@ void Connection::on_close(uv_handle_t* h) {
 
 // The last handle closed: free what the connection holds and return it to the pool.
 void Connection::release_pieces() {
-  out_.release_memory();
-  if (tls_) tls_->release_session();
-  give_back_request_buffers();
-  if (spool_fd_ >= 0) {
-    ::close(spool_fd_);
-    spool_fd_ = -1;
+  if (busy_) {
+    busy_->out.release_memory();
+    if (busy_->spool_fd >= 0) {
+      ::close(busy_->spool_fd);
+      busy_->spool_fd = -1;
+    }
+    give_back_busy();
   }
+  ld->buffers.give(inbuf_);
+  if (tls_) tls_->release_session();
   Server* s = server;
   s->connection_closed(this);
   ld->release_connection(this);
@@ -1218,20 +1235,23 @@ void Connection::tick(uint64_t now) {
   if (st_.closing) return;
   const ServerLimits& l = server->limits;
   // A large uv_write completes in one callback: libuv's own queue shows partial progress.
-  Transport* t = active_transport();
-  if (out_.writing() && t->write_queue_size() != last_write_queue_size_) {
-    last_write_queue_size_ = t->write_queue_size();
-    out_.set_progress(now);
-  }
   const bool output_pending = this->output_pending();
-  if (output_pending && now - out_.last_progress() >= l.write_timeout_ms) {
+  if (output_pending) {
+    BusyState& b = *busy_;
+    Transport* t = active_transport();
+    if (b.out.writing() && t->write_queue_size() != b.last_write_queue_size) {
+      b.last_write_queue_size = t->write_queue_size();
+      b.out.set_progress(now);
+    }
+  }
+  if (output_pending && now - busy_->out.last_progress() >= l.write_timeout_ms) {
     close_now();  // the client stopped reading
     return;
   }
   // TLS: the handshake has its own deadline from the accept (the first-byte timeout
   // counts from its end).
   const bool handshaking = tls_on_ && !tls_->handshake_done();
-  if (handshaking && now - accepted_at_ >= tls_handshake_timeout_ms_) {
+  if (handshaking && now >= tls_handshake_deadline_) {
     close_now();
     return;
   }
@@ -1255,7 +1275,7 @@ void Connection::tick(uint64_t now) {
       // Bytes every few seconds reset the pause clock but not the average: after the
       // grace, a body arriving slower than the minimum data rate gets 408 as well.
       if (age >= l.body_timeout_ms ||
-          (now - req_.body_since >= l.min_body_rate_grace_ms && body_below_rate(now))) {
+          (now - busy_->req.body_since >= l.min_body_rate_grace_ms && body_below_rate(now))) {
         fail(408);
         flush();
       }

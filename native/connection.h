@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "connection_busy.h"
 #include "environ_entries.h"
 #include "framing.h"
 #include "listen_options.h"
@@ -22,25 +23,6 @@ namespace tsgi {
 class Server;
 class Listener;
 struct ConnList;
-
-// The accepted trailer fields of a chunked request body, "name:value\n" each: the
-// decoder's TrailerSink. Appended to the head string once the body ends.
-class TrailerText final : public TrailerSink {
- public:
-  void field_bytes(const char* p, size_t n) override { text.append(p, n); }
-  void field_end(size_t trailing_ows) override {
-    text.resize(text.size() - (trailing_ows < text.size() ? trailing_ows : text.size()));
-    text.push_back('\n');
-  }
-  std::string text;
-};
-
-// A chunked request body's decoder and the trailer fields it accepted: allocated for such
-// a body only, freed once the connection is idle again.
-struct ChunkedBody {
-  TrailerText trailers;
-  ChunkedDecoder decoder{ChunkedLimits{}, &trailers};
-};
 
 enum class Phase : uint8_t {
   Head,     // reading a request head (possibly nothing yet)
@@ -122,7 +104,8 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
 
   void reset();
   bool init_handle(Listener* l);
-  void accepted();
+  // allow: who may send a PROXY header (null: no PROXY protocol on this listener).
+  void accepted(const std::vector<CidrRange>* allow);
   bool input_pending();
   void start_reading();
   void stop_reading();
@@ -171,8 +154,8 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void check_drain();
   // onDrain now, or on the next loop turn when inside a call from JS or a dispatch.
   void drain_soon();
-  uint64_t pending_output() const { return out_.pending(); }
-  bool output_pending() const { return out_.has_output(); }
+  uint64_t pending_output() const { return busy_ ? busy_->out.pending() : 0; }
+  bool output_pending() const { return busy_ && busy_->out.has_output(); }
   // Reading and dispatching were paused for a full output queue: resume once it drained.
   void check_output_resume();
   void release_pieces();
@@ -181,14 +164,22 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   // Nothing to read or write right now (idle keep-alive, lingering): the memory used
   // only by a busy connection goes back to the loop's spares (see spare_pool.h).
   void give_back_idle_memory();
-  void give_back_request_buffers();
 
   // TLS (tls_on_): ciphertext read is fed to the transport, its plaintext is the input
-  Transport* active_transport() { return tls_on_ ? static_cast<Transport*>(tls_.get()) : &transport_; }
+  Transport* active_transport() { return tls_on_ ? static_cast<Transport*>(tls_.get()) : &busy().transport; }
   void read_tls(const char* data, size_t len);
   void read_proxy_then_tls(const char* data, size_t len);
   void tls_input(const char* data, size_t len) override;
   void tls_write_failed() override;
+
+  // The busy state (connection_busy.h): taken from the loop's pool on first use, given
+  // back by give_back_idle_memory().
+  BusyState& busy() {
+    if (!busy_) take_busy();
+    return *busy_;
+  }
+  void take_busy();
+  void give_back_busy();
 
   union {
     uv_tcp_t tcp;
@@ -196,32 +187,31 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
     uv_stream_t stream;
     uv_handle_t handle;
   } h_;
-  bool is_pipe_ = false;
-  int open_handles_ = 0;
   uv_shutdown_t* shutdown_req_ = nullptr;  // while our FIN is on its way (linger)
   uv_poll_t* poll_ = nullptr;  // on a dup of the socket: writability for files, resets after FIN
+  BusyState* busy_ = nullptr;  // while busy (see busy())
+  // What the PROXY header said: every request's overrides (null without one).
+  std::unique_ptr<std::vector<EnvironEntry>> proxy_entries_;
+  std::unique_ptr<tls::TlsTransport> tls_;  // made on the first HTTPS connection, then reused
+  uint64_t tls_handshake_deadline_ = 0;     // loop time the TLS handshake must be done by
   int poll_fd_ = -1;
-
+  int open_handles_ = 0;
   int listener_index_ = 0;
-  int local_port_ = 0;
+  uint32_t uwsgi_buffer_size_ = 4096;
+  uint16_t local_port_ = 0;
+  uint16_t remote_port_ = 0;
+  uint8_t remote_addr_len_ = 0;
+  char remote_addr_[47];  // printable address (INET6_ADDRSTRLEN and a spare), empty on Unix sockets
   // What the listener speaks (copied at accept).
   ListenProtocol protocol_ = ListenProtocol::Http;
-  size_t uwsgi_buffer_size_ = 4096;
+  bool is_pipe_ = false;
   bool proxy_pending_ = false;  // a PROXY protocol header must come first, and has not yet
-  const std::vector<CidrRange>* accept_allow_ = nullptr;  // during accept_fd only: who may send it
-  std::vector<EnvironEntry> proxy_entries_;  // what the PROXY header said: every request's overrides
-  std::vector<EnvironEntry> uwsgi_entries_;  // the current uwsgi request's own overrides
-  UwsgiRequest uwsgi_req_;                   // the uwsgi parser's output
-  char remote_addr_[64];
-  size_t remote_addr_len_ = 0;
-  int remote_port_ = 0;
+  bool tls_on_ = false;         // this connection is TLS
+  bool tls_feeding_ = false;    // inside read_tls: one flush after the whole read
 
-  size_t last_write_queue_size_ = 0;
   // The connection's own state, reset with st_ = {} for each new connection.
   struct State {
     Phase phase = Phase::Head;
-    uint64_t phase_since = 0;
-    uint32_t served = 0;            // responses finished
     bool bytes_seen = false;        // some bytes of the current request head arrived
     bool reading = false;
     bool closing = false;
@@ -235,45 +225,11 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
     bool need_drain = false;
     bool peer_eof = false;          // the client sent FIN: nothing more will be read
     bool output_paused = false;     // queued output over the pause mark: not read, not dispatched
+    uint32_t served = 0;            // responses finished
+    uint64_t phase_since = 0;
   } st_;
 
   ByteBuffer inbuf_;  // bytes received but not yet consumed (partial head, pipelined)
-
-  // the current request (reset with req_ = {} for each head)
-  struct Request {
-    uint8_t minor = 1;
-    bool keep_alive = true;
-    bool head_method = false;
-    BodyKind body_kind = BodyKind::None;
-    uint64_t body_remaining = 0;
-    uint64_t body_received = 0;
-    uint64_t body_since = 0;  // when the body phase began (minimum data rate)
-    uint64_t body_wire = 0;   // bytes of the body read so far, framing included
-  } req_;
-  ByteBuffer req_text_;
-  std::vector<int32_t> req_rec_;
-  ChunkedBody* chunked_ = nullptr;  // a chunked body's decoder and trailer fields
-  ByteBuffer body_mem_;
-  int spool_fd_ = -1;
-
-  // the current response (reset with resp_ = {} when it ends)
-  struct Response {
-    bool started = false;     // streamed: the head is queued
-    bool chunked = false;
-    bool no_body = false;     // HEAD, or a status without a body
-    bool keep_alive = true;
-    bool short_file = false;  // a sendFile of this response hit the file's end early
-    int64_t remaining = -1;   // declared Content-Length left to send, -1 none
-  } resp_;
-
-  SocketTransport transport_;
-  OutputQueue out_;
-
-  std::unique_ptr<tls::TlsTransport> tls_;  // made on the first HTTPS connection, then reused
-  bool tls_on_ = false;                     // this connection is TLS
-  bool tls_feeding_ = false;                // inside read_tls: one flush after the whole read
-  uint64_t tls_handshake_timeout_ms_ = 0;
-  uint64_t accepted_at_ = 0;
 };
 
 }  // namespace tsgi

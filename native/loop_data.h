@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "connection_busy.h"
 #include "date_cache.h"
 #include "parser.h"
 #include "request_record.h"
@@ -82,6 +83,8 @@ class LoopData {
   // output stages, bodies, partial input) and request records.
   SparePool<ByteBuffer> buffers;
   SparePool<std::vector<int32_t>> records;
+  // The per-request state of busy connections (connection_busy.h).
+  BusyPool busy;
   int js_depth = 0;  // > 0 while a method called from JS runs
   bool tearing_down = false;
   std::vector<Server*> servers;
