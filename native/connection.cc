@@ -48,11 +48,11 @@ void Connection::reset() {
   poll_ = nullptr;
   poll_fd_ = -1;
   st_ = {};
+  served_ = 0;
   tls_on_ = tls_feeding_ = false;
-  wait_list = nullptr;
+  wait_list_ = 0;
   wait_next = wait_prev = nullptr;
   refused = false;
-  inbuf_.clear();
   next = prev = nullptr;
   proxy_pending_ = false;
   proxy_entries_.reset();
@@ -85,6 +85,7 @@ void Connection::give_back_busy() {
   ld->buffers.give(b->text);
   ld->records.give(b->rec);
   ld->buffers.give(b->body_mem);
+  ld->buffers.give(b->inbuf);
   delete b->chunked;
   b->chunked = nullptr;
   b->out.give_back_memory();
@@ -116,7 +117,7 @@ bool Connection::init_handle(Listener* l) {
     if (!tls_) tls_.reset(new tls::TlsTransport());
     tls_->start(&h_.stream, l->tls, this);
     tls_on_ = true;
-    tls_handshake_deadline_ = uv_now(ld->loop) + l->tls_handshake_timeout_ms;
+    tls_->handshake_deadline = uv_now(ld->loop) + l->tls_handshake_timeout_ms;
   }
   open_handles_ = 1;
   ld->handle_opened();
@@ -212,15 +213,16 @@ bool Connection::body_below_rate(uint64_t now) const {
 }
 
 void Connection::wait_in(ConnList* list) {
-  if (wait_list == list) return;
-  if (wait_list) {
+  ConnList* now = wait_list_ == 1 ? &server->pre_head : wait_list_ == 2 ? &server->in_body : nullptr;
+  if (now == list) return;
+  if (now) {
     if (wait_prev) wait_prev->wait_next = wait_next;
-    else wait_list->head = wait_next;
+    else now->head = wait_next;
     if (wait_next) wait_next->wait_prev = wait_prev;
-    else wait_list->tail = wait_prev;
+    else now->tail = wait_prev;
     wait_next = wait_prev = nullptr;
   }
-  wait_list = list;
+  wait_list_ = !list ? 0 : list == &server->pre_head ? 1 : 2;
   if (!list) return;
   wait_prev = list->tail;
   if (list->tail) list->tail->wait_next = this;
@@ -308,20 +310,21 @@ void Connection::read_tls(const char* data, size_t len) {
 }
 
 // PROXY protocol on a TLS listener: the header comes in clear before the handshake. A
-// partial header waits in inbuf_ (empty until the first request).
+// partial header waits in the input buffer (empty until the first request).
 void Connection::read_proxy_then_tls(const char* data, size_t len) {
   std::string joined;
-  if (!inbuf_.empty()) {
-    inbuf_.append(data, len);
-    joined.assign(inbuf_.data(), inbuf_.size());
-    inbuf_.clear();
+  if (has_input()) {
+    ByteBuffer& in = busy().inbuf;
+    in.append(data, len);
+    joined.assign(in.data(), in.size());
+    in.clear();
     data = joined.data();
     len = joined.size();
   }
   size_t used = 0;
   if (!read_proxy_header(data, len, &used)) return;  // malformed: closed
   if (proxy_pending_) {
-    inbuf_.append(data, len);
+    take_input().append(data, len);
     return;
   }
   if (used < len) read_tls(data + used, len - used);
@@ -334,15 +337,15 @@ void Connection::tls_write_failed() { close_now(); }
 void Connection::handle_input(const char* data, size_t len) {
   if (st_.closing || st_.phase == Phase::Linger || st_.no_more_requests) return;  // discarded
   bool from_inbuf = false;
-  if (!inbuf_.empty() || st_.in_flight) {
-    ld->buffers.take(inbuf_);
-    inbuf_.append(data, len);
-    data = inbuf_.data();
-    len = inbuf_.size();
+  if (has_input() || st_.in_flight) {
+    ByteBuffer& in = take_input();
+    in.append(data, len);
+    data = in.data();
+    len = in.size();
     from_inbuf = true;
   }
   if (st_.in_flight || st_.output_paused) {
-    if (inbuf_.size() > kMaxBuffered || st_.output_paused) stop_reading();
+    if (input_size() > kMaxBuffered || st_.output_paused) stop_reading();
     return;
   }
   st_.corked = true;
@@ -352,14 +355,13 @@ void Connection::handle_input(const char* data, size_t len) {
   st_.corked = false;
   if (!st_.closing && !st_.no_more_requests) {
     if (from_inbuf) {
-      inbuf_.consume_front(used);
+      busy_->inbuf.consume_front(used);
     } else if (used < len) {
-      ld->buffers.take(inbuf_);
-      inbuf_.append(data + used, len - used);
+      take_input().append(data + used, len - used);
     }
-    if ((st_.in_flight && inbuf_.size() > kMaxBuffered) || st_.output_paused) stop_reading();
+    if ((st_.in_flight && input_size() > kMaxBuffered) || st_.output_paused) stop_reading();
   } else {
-    inbuf_.clear();
+    drop_input();
   }
   sink->batch_end();  // may answer the request in flight (a resolved promise): see finish_response
   if (!tls_feeding_) flush();  // read_tls flushes once for the whole read
@@ -368,15 +370,16 @@ void Connection::handle_input(const char* data, size_t len) {
 void Connection::resume() {
   if (st_.closing || st_.in_flight) return;
   bool paused = false;
-  if (!st_.no_more_requests && !inbuf_.empty()) {
+  if (!st_.no_more_requests && has_input()) {
     st_.corked = true;
     RequestSink* sink = server->sink;
     sink->batch_begin();
-    size_t used = process(inbuf_.data(), inbuf_.size());
+    ByteBuffer& in = busy_->inbuf;
+    size_t used = process(in.data(), in.size());
     st_.corked = false;
     paused = st_.output_paused;
-    if (st_.closing || st_.no_more_requests) inbuf_.clear();
-    else inbuf_.consume_front(used);
+    if (st_.closing || st_.no_more_requests) in.clear();
+    else in.consume_front(used);
     sink->batch_end();
     flush();
   }
@@ -387,7 +390,7 @@ void Connection::resume() {
     if (!st_.in_flight) input_ended();
     return;
   }
-  if (!st_.no_more_requests && (!st_.in_flight || inbuf_.size() <= kMaxBuffered)) start_reading();
+  if (!st_.no_more_requests && (!st_.in_flight || input_size() <= kMaxBuffered)) start_reading();
 }
 
 // The output queue drained below the resume mark: requests buffered meanwhile are
@@ -445,7 +448,7 @@ void Connection::input_ended() {
     fail(400);
     return;
   }
-  inbuf_.clear();
+  drop_input();
   wait_in(nullptr);
   st_.no_more_requests = true;
   st_.close_after_flush = true;
@@ -808,7 +811,7 @@ int Connection::start_response(int status, const Bytes& head, int64_t content_le
   uint32_t max_ka = server->limits.max_keep_alive_requests;
   // After the client's FIN with nothing more buffered, this response is the last one.
   bool keep = busy().req.keep_alive && !(flags & kRespClose) && !server->closing && !st_.no_more_requests &&
-              (max_ka == 0 || st_.served + 1 < max_ka) && !(st_.peer_eof && inbuf_.empty());
+              (max_ka == 0 || served_ + 1 < max_ka) && !(st_.peer_eof && !has_input());
   HeadFraming f;
   if (!(flags & kRespHasDate)) {
     f.date_line = ld->date.line();
@@ -910,7 +913,7 @@ int Connection::send_file(int fd, int64_t offset, int64_t length) {
   int64_t take = body_allowance(length, &clamped);
   if (take > 0) {
     chunk_open(take);
-    busy().out.push_file(fd, offset, static_cast<size_t>(take), st_.served);
+    busy().out.push_file(fd, offset, static_cast<size_t>(take), served_);
     chunk_close();
   } else {
     // Nothing to send (HEAD, a status without a body, length 0, after a short file):
@@ -932,7 +935,7 @@ void Connection::finish_response() {
   st_.in_flight = false;
   busy().resp = {};
   st_.need_drain = false;  // an onDrain now would be taken for the next request's
-  st_.served++;
+  served_++;
   if (!keep_alive) {
     st_.no_more_requests = true;
     st_.close_after_flush = true;
@@ -945,7 +948,7 @@ void Connection::finish_response() {
   if (st_.in_dispatch || st_.corked) return;  // the parse loop goes on and flushes
   flush();
   if (st_.closing || st_.no_more_requests) return;
-  if (!inbuf_.empty() || st_.peer_eof) ld->defer(DeferredKind::Resume, id);
+  if (has_input() || st_.peer_eof) ld->defer(DeferredKind::Resume, id);
   else start_reading();
 }
 
@@ -960,11 +963,10 @@ void Connection::flush() {
 }
 
 void Connection::give_back_idle_memory() {
-  if (st_.closing || st_.in_flight || !inbuf_.empty()) return;
+  if (st_.closing || st_.in_flight || has_input()) return;
   if (st_.phase != Phase::Idle && st_.phase != Phase::Linger) return;
   if (!busy_ || busy_->out.has_output()) return;
   give_back_busy();
-  ld->buffers.give(inbuf_);
 }
 
 void Connection::output_failed() { close_now(); }
@@ -993,10 +995,10 @@ bool Connection::output_file_done(bool ended_early, uint32_t tag) {
   // Content-Length: onDrain still comes (the sendFile is over), end() returns
   // RESULT_SHORT and the connection closes after it. Otherwise (the response already
   // ended) the connection closes now; a later request in flight gets onAbort.
-  bool current = st_.in_flight && busy().resp.started && tag == st_.served;
+  bool current = st_.in_flight && busy().resp.started && tag == served_;
   busy().out.drop();  // a File piece is only sent with no write in progress: nothing stays queued
   st_.no_more_requests = true;
-  inbuf_.clear();
+  drop_input();
   if (!current) {
     close_now();
     return false;
@@ -1164,7 +1166,6 @@ void Connection::release_pieces() {
     }
     give_back_busy();
   }
-  ld->buffers.give(inbuf_);
   if (tls_) tls_->release_session();
   Server* s = server;
   s->connection_closed(this);
@@ -1200,7 +1201,7 @@ void Connection::begin_graceful_close() {
   if (st_.closing) return;
   if (st_.in_flight || st_.phase == Phase::Body || st_.phase == Phase::Head) return;
   if (st_.phase != Phase::Idle || st_.close_after_flush || st_.no_more_requests) return;  // on its way out
-  if (!inbuf_.empty()) return;  // a request: answered
+  if (has_input()) return;  // a request: answered
   if (output_pending()) return;  // the grace counts once the last response is out (tick)
   uint64_t grace = std::min<uint64_t>(server->limits.keep_alive_timeout_ms, kDrainGraceMs);
   if (uv_now(ld->loop) - st_.phase_since >= grace) end_idle();
@@ -1217,7 +1218,7 @@ void Connection::end_idle() {
   if (!st_.peer_eof && input_pending()) return;
   st_.no_more_requests = true;
   st_.close_after_flush = true;
-  inbuf_.clear();
+  drop_input();
   st_.phase = Phase::Flush;
   st_.phase_since = uv_now(ld->loop);
   flush();  // queue empty: begin_shutdown() at once
@@ -1251,7 +1252,7 @@ void Connection::tick(uint64_t now) {
   // TLS: the handshake has its own deadline from the accept (the first-byte timeout
   // counts from its end).
   const bool handshaking = tls_on_ && !tls_->handshake_done();
-  if (handshaking && now >= tls_handshake_deadline_) {
+  if (handshaking && now >= tls_->handshake_deadline) {
     close_now();
     return;
   }

@@ -83,15 +83,14 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   tls::TlsTransport* tls_transport() const { return tls_on_ ? tls_.get() : nullptr; }
 
   double id = 0;
-  uint32_t slot = 0;
   LoopData* ld = nullptr;
   Server* server = nullptr;
   Connection* next = nullptr;
   Connection* prev = nullptr;
   // Membership of one of the server's eviction lists (ConnList in server.h), oldest first.
-  ConnList* wait_list = nullptr;
   Connection* wait_next = nullptr;
   Connection* wait_prev = nullptr;
+  uint32_t slot = 0;
   bool refused = false;  // not counted in active_connections: refused with 503, or evicted
 
  private:
@@ -180,6 +179,26 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   }
   void take_busy();
   void give_back_busy();
+  // Bytes received and not yet consumed (a partial head, pipelined requests): in the
+  // busy state, its buffer from the loop's spares.
+  bool has_input() const { return busy_ && !busy_->inbuf.empty(); }
+  size_t input_size() const { return busy_ ? busy_->inbuf.size() : 0; }
+  ByteBuffer& take_input() {
+    ByteBuffer& in = busy().inbuf;
+    ld->buffers.take(in);
+    return in;
+  }
+  void drop_input() {
+    if (busy_) busy_->inbuf.clear();
+  }
+
+  // Small fields first: they fill the space after the public ones.
+  uint8_t wait_list_ = 0;  // the eviction list it is in: 0 none, 1 server->pre_head, 2 server->in_body
+  ListenProtocol protocol_ = ListenProtocol::Http;  // what the listener speaks (copied at accept)
+  bool is_pipe_ = false;
+  bool proxy_pending_ = false;  // a PROXY protocol header must come first, and has not yet
+  bool tls_on_ = false;         // this connection is TLS
+  bool tls_feeding_ = false;    // inside read_tls: one flush after the whole read
 
   union {
     uv_tcp_t tcp;
@@ -193,7 +212,6 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   // What the PROXY header said: every request's overrides (null without one).
   std::unique_ptr<std::vector<EnvironEntry>> proxy_entries_;
   std::unique_ptr<tls::TlsTransport> tls_;  // made on the first HTTPS connection, then reused
-  uint64_t tls_handshake_deadline_ = 0;     // loop time the TLS handshake must be done by
   int poll_fd_ = -1;
   int open_handles_ = 0;
   int listener_index_ = 0;
@@ -201,16 +219,12 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   uint16_t local_port_ = 0;
   uint16_t remote_port_ = 0;
   uint8_t remote_addr_len_ = 0;
-  char remote_addr_[47];  // printable address (INET6_ADDRSTRLEN and a spare), empty on Unix sockets
-  // What the listener speaks (copied at accept).
-  ListenProtocol protocol_ = ListenProtocol::Http;
-  bool is_pipe_ = false;
-  bool proxy_pending_ = false;  // a PROXY protocol header must come first, and has not yet
-  bool tls_on_ = false;         // this connection is TLS
-  bool tls_feeding_ = false;    // inside read_tls: one flush after the whole read
+  char remote_addr_[46];  // printable address (INET6_ADDRSTRLEN), empty on Unix sockets
+  uint32_t served_ = 0;   // responses finished
 
   // The connection's own state, reset with st_ = {} for each new connection.
   struct State {
+    uint64_t phase_since = 0;
     Phase phase = Phase::Head;
     bool bytes_seen = false;        // some bytes of the current request head arrived
     bool reading = false;
@@ -225,11 +239,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
     bool need_drain = false;
     bool peer_eof = false;          // the client sent FIN: nothing more will be read
     bool output_paused = false;     // queued output over the pause mark: not read, not dispatched
-    uint32_t served = 0;            // responses finished
-    uint64_t phase_since = 0;
   } st_;
-
-  ByteBuffer inbuf_;  // bytes received but not yet consumed (partial head, pipelined)
 };
 
 }  // namespace tsgi

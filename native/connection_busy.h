@@ -67,6 +67,7 @@ struct BusyState {
 
   RequestState req;
   ResponseState resp;
+  ByteBuffer inbuf;                 // bytes received, not yet consumed (partial head, pipelined)
   ByteBuffer text;                  // the head string
   std::vector<int32_t> rec;         // the request record
   ByteBuffer body_mem;              // a body under the memory threshold

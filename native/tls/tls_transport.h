@@ -93,6 +93,8 @@ class TlsTransport final : public Transport, private TlsSink {
   // TLS state (binding.cc: the tsgi.tls object); run when the transport stops.
   void* app_data = nullptr;
   Release app_data_release;
+  // Loop time by which the handshake must be done (set by the connection at accept).
+  uint64_t handshake_deadline = 0;
 
  private:
   void tls_plaintext(const char* data, size_t len) override;
