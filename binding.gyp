@@ -9,9 +9,11 @@
         "native/binding.cc",
         "native/chunked_decoder.cc",
         "native/connection.cc",
+        "native/connection_timeouts.cc",
         "native/date_cache.cc",
         "native/environ_entries.cc",
         "native/framing.cc",
+        "native/health_check.cc",
         "native/known_headers.cc",
         "native/listener.cc",
         "native/loop_data.cc",
@@ -19,6 +21,7 @@
         "native/output_queue.cc",
         "native/parser.cc",
         "native/proxy/allow_list.cc",
+        "native/proxy/proxy_front_end.cc",
         "native/proxy/proxy_protocol.cc",
         "native/request_record.cc",
         "native/server.cc",
@@ -26,6 +29,7 @@
         "native/tls/tls_context.cc",
         "native/tls/tls_session.cc",
         "native/tls/tls_transport.cc",
+        "native/uwsgi/uwsgi_front_end.cc",
         "native/uwsgi/uwsgi_parser.cc"
       ],
       "include_dirs": [

@@ -11,8 +11,9 @@
 #include "errors.h"
 #include "request_sink.h"
 #include "listener.h"
-#include "proxy/proxy_protocol.h"
-#include "uwsgi/uwsgi_parser.h"
+#include "health_check.h"
+#include "proxy/proxy_front_end.h"
+#include "uwsgi/uwsgi_front_end.h"
 #include "server.h"
 #include "spool.h"
 
@@ -27,12 +28,6 @@ constexpr size_t kMaxBuffered = 256 * 1024;   // stop reading above this while a
 // pipelines requests and does not read the responses), and below which that resumes.
 constexpr uint64_t kOutputPauseAbove = 256 * 1024;
 constexpr uint64_t kOutputResumeBelow = 64 * 1024;
-constexpr uint64_t kLingerMs = 2000;          // after a closing response: wait this long for the client's FIN
-// Graceful close (draining): how long a connection with no request to answer stays open
-// for one that may be on its way: a connection accepted that has sent nothing yet (from
-// the accept), or an idle keep-alive connection (from the end of its last response).
-// Capped by the header and keep-alive timeouts.
-constexpr uint64_t kDrainGraceMs = 2000;
 
 }  // namespace
 
@@ -142,8 +137,7 @@ bool Connection::accept_fd(Listener* l, int sock) {
 
 // The socket is open: the peer's address, the clocks, and reading.
 void Connection::accepted(const std::vector<CidrRange>* allow) {
-  remote_addr_len_ = 0;
-  remote_port_ = 0;
+  peer_.clear();
   if (!is_pipe_) {
     uv_tcp_nodelay(&h_.tcp, 1);
     sockaddr_storage ss;
@@ -156,20 +150,17 @@ void Connection::accepted(const std::vector<CidrRange>* allow) {
       }
       if (ss.ss_family == AF_INET) {
         const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
-        uv_ip4_name(a, remote_addr_, sizeof remote_addr_);
-        remote_port_ = ntohs(a->sin_port);
+        uv_ip4_name(a, peer_.text, sizeof peer_.text);
+        peer_.port = ntohs(a->sin_port);
       } else if (ss.ss_family == AF_INET6) {
         const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-        uv_ip6_name(a, remote_addr_, sizeof remote_addr_);
-        remote_port_ = ntohs(a->sin6_port);
-        // An IPv4 client of a dual-stack listener: report the IPv4 address.
-        if (std::strncmp(remote_addr_, "::ffff:", 7) == 0 && std::strchr(remote_addr_ + 7, '.'))
-          std::memmove(remote_addr_, remote_addr_ + 7, std::strlen(remote_addr_ + 7) + 1);
+        uv_ip6_name(a, peer_.text, sizeof peer_.text);  // an IPv4 client of a dual-stack listener: see text_written
+        peer_.port = ntohs(a->sin6_port);
       }
-      remote_addr_len_ = std::strlen(remote_addr_);
+      peer_.text_written();
     }
   }
-  if (allow && !is_pipe_ && remote_addr_len_ == 0) {
+  if (allow && !is_pipe_ && peer_.len == 0) {
     close_now();  // the peer's address is unknown: it cannot be checked
     return;
   }
@@ -204,12 +195,6 @@ void Connection::evict() {
 bool Connection::evictable() const {
   if (st_.closing || st_.in_flight) return false;
   return !busy_ || (!busy_->out.writing() && !busy_->out.waiting_writable() && busy_->out.pending() == 0);
-}
-
-bool Connection::body_below_rate(uint64_t now) const {
-  uint64_t rate = server->limits.min_body_rate;
-  if (rate == 0 || st_.phase != Phase::Body || !busy_) return false;
-  return busy_->req.body_wire * 1000 < rate * (now - busy_->req.body_since);
 }
 
 void Connection::wait_in(ConnList* list) {
@@ -474,7 +459,7 @@ size_t Connection::process(const char* data, size_t len) {
         // from the accept (st_.bytes_seen stays false until a request byte).
         size_t used = 0;
         if (!read_proxy_header(data + pos, len - pos, &used)) return pos;
-        if (used == 0) break;
+        if (proxy_pending_) break;
         pos += used;
         continue;
       }
@@ -485,19 +470,19 @@ size_t Connection::process(const char* data, size_t len) {
         st_.bytes_seen = true;
       }
       size_t used = 0;
-      UwsgiRequest* uw = nullptr;
+      UwsgiFrontEnd* uw = nullptr;
       RequestHead http_head;
       if (protocol_ == ListenProtocol::Uwsgi) {
-        uw = &busy().uwsgi;
-        uw->head.headers = ld->headers;
-        uw->head.header_capacity = kMaxHeadersCap;
+        BusyState& b = busy();
+        if (!b.uwsgi) b.uwsgi.reset(new UwsgiFrontEnd());
+        uw = b.uwsgi.get();
         UwsgiLimits lim;
         lim.buffer_size = uwsgi_buffer_size_;
         lim.max_headers = server->limits.parse.max_headers;
-        UwsgiStatus st = parse_uwsgi_packet(data + pos, len - pos, lim, uw, &used);
+        UwsgiStatus st = uw->parse(data + pos, len - pos, lim, ld->headers, kMaxHeadersCap, &used);
         if (st == UwsgiStatus::Incomplete) break;
         if (st == UwsgiStatus::Error) {
-          fail(uw->head.error_status ? uw->head.error_status : 400);
+          fail(uw->error_status());
           break;
         }
       } else {
@@ -510,7 +495,7 @@ size_t Connection::process(const char* data, size_t len) {
           break;
         }
       }
-      const RequestHead& head = uw ? uw->head : http_head;
+      const RequestHead& head = uw ? uw->head() : http_head;
       pos += used;
       busy().req = {};
       busy().req.minor = head.version_minor;
@@ -520,17 +505,11 @@ size_t Connection::process(const char* data, size_t len) {
       busy().req.body_remaining = head.body_kind == BodyKind::Length ? head.content_length : 0;
       // The head's spans point into data: recorded before anything moves.
       if (uw) {
-        // nginx reads a uwsgi response to its Content-Length or to the close and sends
-        // one request per connection: framed as for HTTP/1.0 (a streamed body of unknown
-        // length ends with the close), with Connection: close.
-        busy().req.minor = 0;
-        busy().req.keep_alive = false;
-        std::vector<EnvironEntry>& entries = busy().request_entries;
-        entries.clear();
-        uwsgi_environ_entries(*uw, &entries);
-        RecordContext ctx = record_context();
-        ctx.request_overrides = &entries;
-        build_uwsgi_request_record(*uw, ctx, &busy().text, &busy().rec);
+        busy().req.minor = UwsgiFrontEnd::kResponseMinor;
+        busy().req.keep_alive = UwsgiFrontEnd::kKeepAlive;
+        ld->buffers.take(busy().text);
+        ld->records.take(busy().rec);
+        uw->build_record(record_context(), &busy().text, &busy().rec);
       } else {
         build_record(head);
       }
@@ -640,9 +619,9 @@ bool Connection::store_body(const char* p, size_t n) {
 // listener, TLS, the PROXY header's environ entries.
 RecordContext Connection::record_context() const {
   RecordContext ctx;
-  ctx.remote_addr = remote_addr_;
-  ctx.remote_addr_len = remote_addr_len_;
-  ctx.remote_port = remote_port_;
+  ctx.remote_addr = peer_.text;
+  ctx.remote_addr_len = peer_.len;
+  ctx.remote_port = peer_.port;
   ctx.local_port = local_port_;
   ctx.listener = listener_index_;
   ctx.tls = tls_on_;
@@ -658,29 +637,14 @@ void Connection::build_record(const RequestHead& h) {
   build_request_record(h, ctx, &busy().text, &busy().rec);
 }
 
+// The PROXY header (proxy/proxy_front_end.h): false when malformed (closed).
 bool Connection::read_proxy_header(const char* data, size_t len, size_t* used) {
-  *used = 0;
-  ProxyHeader ph;
-  ProxyStatus st = parse_proxy_header(data, len, ProxyLimits{}, &ph, used);
-  if (st == ProxyStatus::Incomplete) return true;
-  if (st == ProxyStatus::Error) {
-    // Nothing is answered: the bytes are not a request, and the peer is a proxy that
-    // sent something else than it was configured to.
+  ProxyRead r = read_proxy_front(data, len, &peer_, &proxy_entries_, used);
+  if (r == ProxyRead::Incomplete) return true;
+  if (r == ProxyRead::Malformed) {
     close_now();
     return false;
   }
-  if (ph.has_addresses()) {
-    remote_addr_len_ = format_proxy_address(ph, true, remote_addr_, sizeof remote_addr_);
-    // An IPv4 client given as an IPv4-mapped IPv6 address reads as IPv4, as on a socket.
-    if (std::strncmp(remote_addr_, "::ffff:", 7) == 0 && std::strchr(remote_addr_ + 7, '.')) {
-      std::memmove(remote_addr_, remote_addr_ + 7, std::strlen(remote_addr_ + 7) + 1);
-      remote_addr_len_ = std::strlen(remote_addr_);
-    }
-    remote_port_ = ph.src_port;
-  }
-  if (!proxy_entries_) proxy_entries_.reset(new std::vector<EnvironEntry>());
-  proxy_entries_->clear();
-  proxy_environ_entries(ph, proxy_entries_.get());
   proxy_pending_ = false;
   st_.phase_since = uv_now(ld->loop);  // the first request byte gets its own window
   return true;
@@ -691,7 +655,8 @@ void Connection::dispatch() {
   st_.phase = Phase::Request;
   st_.in_flight = true;
   busy().resp = {};
-  if (!server->limits.health_path.empty() && is_health_check()) return answer_health();
+  const std::string& health = server->limits.health_path;
+  if (!health.empty() && is_health_request(busy_->rec.data(), busy_->text.data(), health)) return answer_health();
   server->stats.requests++;
   DispatchedRequest r;
   r.record = busy().rec.data();
@@ -716,34 +681,21 @@ void Connection::dispatch() {
   }
 }
 
-bool Connection::is_health_check() const {
-  const std::string& want = server->limits.health_path;
-  const BusyState& b = *busy_;  // a request was just read
-  size_t start = static_cast<size_t>(b.rec[kRecTargetEnd]);
-  size_t end = static_cast<size_t>(b.rec[kRecPathEnd]);
-  return end - start == want.size() && std::memcmp(b.text.data() + start, want.data(), want.size()) == 0;
-}
-
-// A load balancer's or Kubernetes probe's view of this worker, without the application:
-// 200 while serving, 503 and the connection closed once it drains for a stop or reload.
-// Not counted as a request, never seen by the application, the access log or the stats.
+// The server's health path (health_check.h): answered here, the body dropped.
 void Connection::answer_health() {
-  static const char kOkHead[] = "200 OK\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\n";
-  static const char kDrainingHead[] =
-      "503 Service Unavailable\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\nRetry-After: 1\r\n";
   if (busy().spool_fd >= 0) {
     ::close(busy().spool_fd);
     busy().spool_fd = -1;
   }
   busy().body_mem.clear();
-  bool draining = server->closing;
+  HealthAnswer a = health_answer(server->closing);
   Bytes head;
   Bytes body;
-  head.data = draining ? kDrainingHead : kOkHead;
-  head.len = draining ? sizeof(kDrainingHead) - 1 : sizeof(kOkHead) - 1;
-  body.data = draining ? "draining\n" : "OK\n";
-  body.len = draining ? 9 : 3;
-  respond(draining ? 503 : 200, head, &body, 1, -1, draining ? kRespClose : 0);
+  head.data = a.head;
+  head.len = a.head_len;
+  body.data = a.body;
+  body.len = a.body_len;
+  respond(a.status, head, &body, 1, -1, a.close ? kRespClose : 0);
 }
 
 void Connection::fail(uint16_t status) {
@@ -1170,134 +1122,6 @@ void Connection::release_pieces() {
   Server* s = server;
   s->connection_closed(this);
   ld->release_connection(this);
-}
-
-// Graceful close (reload, recycling, stop): no request the client has started to send,
-// or may be sending right now, is dropped, and no connection is reset.
-// - A request in flight, a body or a partial head being read: the request completes and
-//   its response carries Connection: close (the server is closing: build_record and
-//   start_response say so). A streamed response whose head went out before the close
-//   began could not say so: after it the connection is idle, as below.
-// - Accepted, first request not arrived yet (Head with no byte seen): the client opened
-//   this connection to send a request, which may already be on its way. Its first request
-//   is answered with Connection: close; a client that sends nothing for the drain grace
-//   (from the accept) gets end_idle() (tick).
-// - Requests received and buffered behind the one in flight (pipelined): the response in
-//   flight says Connection: close; the client sees a clean close after it and resends the
-//   others (RFC 9112 §9.3.1).
-// - Idle keep-alive: a client in the middle of a series of requests sends its next one
-//   right after the last response, and it may be on the wire now. Closing at once would
-//   race it: the request would meet a reset and fail. So the connection stays open for the
-//   drain grace, counted from the end of its last response: its next request is answered
-//   with Connection: close, and a connection still idle then gets end_idle(). A connection
-//   already idle that long when the close begins gets end_idle() now, unless request bytes
-//   already wait in its socket (that is a request, answered as above). What remains is a
-//   client that sends a request exactly as a long-idle connection closes: the race every
-//   HTTP server has with its keep-alive timeout, and end_idle() makes it a clean close.
-// - Answered and lingering (write side shut down, waiting for the client's FIN): the
-//   linger runs its course (kLingerMs), so bytes the client still sends are read, not
-//   left to make close() send a reset.
-void Connection::begin_graceful_close() {
-  if (st_.closing) return;
-  if (st_.in_flight || st_.phase == Phase::Body || st_.phase == Phase::Head) return;
-  if (st_.phase != Phase::Idle || st_.close_after_flush || st_.no_more_requests) return;  // on its way out
-  if (has_input()) return;  // a request: answered
-  if (output_pending()) return;  // the grace counts once the last response is out (tick)
-  uint64_t grace = std::min<uint64_t>(server->limits.keep_alive_timeout_ms, kDrainGraceMs);
-  if (uv_now(ld->loop) - st_.phase_since >= grace) end_idle();
-}
-
-// A connection with no request to answer, while the server drains: nothing more is read
-// as a request; our FIN goes out after anything queued, then the connection lingers for
-// the client's FIN (kLingerMs at most), reading and discarding. A request that crossed
-// our FIN meets a clean close the client can retry on, never a reset.
-void Connection::end_idle() {
-  if (st_.closing || st_.close_after_flush) return;
-  // Bytes that arrived since the loop last read (timers run before reading): a request,
-  // read and answered next.
-  if (!st_.peer_eof && input_pending()) return;
-  st_.no_more_requests = true;
-  st_.close_after_flush = true;
-  drop_input();
-  st_.phase = Phase::Flush;
-  st_.phase_since = uv_now(ld->loop);
-  flush();  // queue empty: begin_shutdown() at once
-}
-
-// Bytes waiting in the socket's receive queue, not read yet.
-bool Connection::input_pending() {
-  uv_os_fd_t sock;
-  int n = 0;
-  if (uv_fileno(&h_.handle, &sock) != 0 || ioctl(sock, FIONREAD, &n) != 0) return false;
-  return n > 0;
-}
-
-void Connection::tick(uint64_t now) {
-  if (st_.closing) return;
-  const ServerLimits& l = server->limits;
-  // A large uv_write completes in one callback: libuv's own queue shows partial progress.
-  const bool output_pending = this->output_pending();
-  if (output_pending) {
-    BusyState& b = *busy_;
-    Transport* t = active_transport();
-    if (b.out.writing() && t->write_queue_size() != b.last_write_queue_size) {
-      b.last_write_queue_size = t->write_queue_size();
-      b.out.set_progress(now);
-    }
-  }
-  if (output_pending && now - busy_->out.last_progress() >= l.write_timeout_ms) {
-    close_now();  // the client stopped reading
-    return;
-  }
-  // TLS: the handshake has its own deadline from the accept (the first-byte timeout
-  // counts from its end).
-  const bool handshaking = tls_on_ && !tls_->handshake_done();
-  if (handshaking && now >= tls_->handshake_deadline) {
-    close_now();
-    return;
-  }
-  uint64_t age = now - st_.phase_since;
-  switch (st_.phase) {
-    case Phase::Head:
-      // While the server closes gracefully, a connection that has sent nothing yet gets the
-      // drain grace for its first bytes rather than the whole header timeout: a request
-      // racing the close is answered, a pre-opened idle connection does not hold a
-      // reloading worker until its graceful timeout.
-      if (!st_.bytes_seen && server->closing && age >= std::min<uint64_t>(l.header_timeout_ms, kDrainGraceMs)) {
-        end_idle();
-      } else if (!st_.bytes_seen) {
-        if (!handshaking && age >= l.first_byte_timeout_ms) close_now();  // sent nothing at all
-      } else if (age >= l.header_timeout_ms) {
-        fail(408);  // the head's deadline, counted from its first byte
-        flush();
-      }
-      break;
-    case Phase::Body:
-      // Bytes every few seconds reset the pause clock but not the average: after the
-      // grace, a body arriving slower than the minimum data rate gets 408 as well.
-      if (age >= l.body_timeout_ms ||
-          (now - busy_->req.body_since >= l.min_body_rate_grace_ms && body_below_rate(now))) {
-        fail(408);
-        flush();
-      }
-      break;
-    case Phase::Idle:
-      // Idle means nothing to do either way: while the last response is still being
-      // written the write timeout is the bound, and the keep-alive clock starts after.
-      // An idle TLS connection holds no record buffers (allocated again by the next
-      // request; at most once a tick, not around every record).
-      if (tls_on_ && !output_pending) tls_->release_idle_buffers();
-      if (output_pending) st_.phase_since = now;
-      else if (server->closing && age >= std::min<uint64_t>(l.keep_alive_timeout_ms, kDrainGraceMs)) end_idle();
-      else if (age >= l.keep_alive_timeout_ms) close_now();
-      break;
-    case Phase::Linger:
-      if (age >= kLingerMs) close_now();
-      break;
-    case Phase::Request:
-    case Phase::Flush:  // bounded by the write timeout above
-      break;
-  }
 }
 
 }  // namespace tsgi

@@ -16,6 +16,7 @@
 #include "listen_options.h"
 #include "loop_data.h"
 #include "output_queue.h"
+#include "peer_address.h"
 #include "tls/tls_transport.h"
 
 namespace tsgi {
@@ -121,8 +122,6 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void build_record(const RequestHead& h);
   bool store_body(const char* p, size_t n);
   void dispatch();
-  // The request is for the server's health path: answered here (see ServerLimits::health_path).
-  bool is_health_check() const;
   void answer_health();
   void fail(uint16_t status);
   // Moves the connection to list (or out of every list: nullptr), at its tail.
@@ -217,9 +216,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   int listener_index_ = 0;
   uint32_t uwsgi_buffer_size_ = 4096;
   uint16_t local_port_ = 0;
-  uint16_t remote_port_ = 0;
-  uint8_t remote_addr_len_ = 0;
-  char remote_addr_[46];  // printable address (INET6_ADDRSTRLEN), empty on Unix sockets
+  PeerAddress peer_;      // the client (or the one a PROXY header names)
   uint32_t served_ = 0;   // responses finished
 
   // The connection's own state, reset with st_ = {} for each new connection.

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@
 #include "output_queue.h"
 #include "parser.h"
 #include "request_record.h"
-#include "uwsgi/uwsgi_parser.h"
+#include "uwsgi/uwsgi_front_end.h"
 
 namespace tsgi {
 
@@ -73,8 +74,7 @@ struct BusyState {
   ByteBuffer body_mem;              // a body under the memory threshold
   int spool_fd = -1;                // a body over it
   ChunkedBody* chunked = nullptr;   // a chunked body's decoder and trailer fields
-  UwsgiRequest uwsgi;                         // a uwsgi packet parsed (scratch of the parse)
-  std::vector<EnvironEntry> request_entries;  // a uwsgi request's own overrides (scratch)
+  std::unique_ptr<UwsgiFrontEnd> uwsgi;  // a uwsgi listener's parse state (made on first use)
   size_t last_write_queue_size = 0;  // the transport's queue at the last tick (write progress)
   SocketTransport transport;
   OutputQueue out;
