@@ -9,6 +9,8 @@
         "native/binding.cc",
         "native/chunked_decoder.cc",
         "native/connection.cc",
+        "native/connection_output.cc",
+        "native/connection_response.cc",
         "native/connection_timeouts.cc",
         "native/date_cache.cc",
         "native/environ_entries.cc",

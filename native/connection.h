@@ -4,6 +4,12 @@
 // into its OutputQueue (output_queue.h; flushed once per read while corked, so that
 // pipelined responses leave in one write), keep-alive, half-closed clients (answered,
 // then closed), timeouts and closing. No Node-API here: binding.cc converts JS values.
+//
+// An idle connection holds only its socket handle, its peer and its clocks: what a busy
+// one needs (the request and response, the input and output buffers, the transport, a
+// uwsgi listener's parse state) is a BusyState (connection_busy.h) lent by the loop while
+// busy. The methods are spread over connection.cc (the state machine),
+// connection_response.cc, connection_output.cc and connection_timeouts.cc.
 #pragma once
 
 #include <memory>
@@ -169,6 +175,14 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void read_proxy_then_tls(const char* data, size_t len);
   void tls_input(const char* data, size_t len) override;
   void tls_write_failed() override;
+
+  static constexpr uint64_t kHighWater = 128 * 1024;  // write() returns 0 (wait for onDrain) above this
+  static constexpr uint64_t kLowWater = 32 * 1024;    // onDrain below this
+  static constexpr size_t kMaxBuffered = 256 * 1024;  // stop reading above this while a request is in flight
+  // Queued output above which a connection is neither read nor dispatched (a client that
+  // pipelines requests and does not read the responses), and below which that resumes.
+  static constexpr uint64_t kOutputPauseAbove = 256 * 1024;
+  static constexpr uint64_t kOutputResumeBelow = 64 * 1024;
 
   // The busy state (connection_busy.h): taken from the loop's pool on first use, given
   // back by give_back_idle_memory().
