@@ -17,6 +17,10 @@
 
 namespace tsgi {
 
+// An idle keep-alive connection is this object and nothing else: its libuv handle plus
+// about 220 bytes (see connection_busy.h for what is lent only while busy).
+static_assert(sizeof(Connection) <= sizeof(uv_pipe_t) + 240, "per-request state belongs in BusyState");
+
 Connection::Connection() {}
 
 Connection::~Connection() {
