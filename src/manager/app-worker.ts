@@ -165,6 +165,7 @@ export class AppWorker {
         multiprocess: Number(s.workers) > 1,
         harakiri: Number(s.harakiri ?? 0),
         threads: Number(s.threads ?? 1),
+        forwardedAllowIps: (s.forwardedAllowIps as string[] | undefined) ?? [],
       });
       this.log.info('application', { app: python, interface: 'python-wsgi' });
       return app;
