@@ -51,6 +51,7 @@
         {
           "target_name": "tsgi_python",
           "sources": [
+            "native/python/access_notes.cc",
             "native/python/binding.cc",
             "native/python/environ.cc",
             "native/python/forwarded.cc",

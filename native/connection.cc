@@ -902,6 +902,12 @@ void Connection::abort() {
   close_now();
 }
 
+void Connection::cut() {
+  if (st_.closing || !st_.in_flight || !resp_.started) return abort();
+  resp_.keep_alive = false;
+  finish_response();
+}
+
 void Connection::finish_response() {
   const bool keep_alive = resp_.keep_alive;
   st_.in_flight = false;

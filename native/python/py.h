@@ -82,6 +82,13 @@ bool init_forwarded(const std::vector<std::string>& rules, std::string* error);
 // Rewrites REMOTE_ADDR, wsgi.url_scheme, HTTP_HOST, SERVER_NAME, SERVER_PORT from a trusted
 // proxy's forwarding headers; false with a Python error set.
 bool apply_forwarded(PyObject* environ);
+// Whether any proxy is trusted.
+bool forwarded_enabled();
+
+// access_notes.cc: what the access log and the stats take from a request that ends (the
+// GIL held, before ops->end/abort): the environ's REMOTE_ADDR when proxies are trusted,
+// the values of core->log_key's keys, and whether harakiri ended it.
+void note_request_end(const tsgi_core_ops* ops, tsgi_exchange* ex, PyObject* environ, bool harakiri);
 
 // gateway.cc: the tsgi_native_app serving the callable.
 // Runs one request through the gateway (the GIL held) answering through ops: the core's
