@@ -3,6 +3,8 @@
 // the JavaScript gateway, on the plain C++ walk. No Node, no Python; built and run with
 // ASan + UBSan by test/native-forwarded-trust.test.ts.
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -219,7 +221,56 @@ static void unix_peers() {
   CHECK(trust({"::1"}).apply(h, &e));
 }
 
-int main() {
+static std::vector<std::string> split(const std::string& s, char d) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == d) {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+// --cases: one request a line on stdin, tab-separated (rules joined with ',', peer,
+// Forwarded, X-Forwarded-For, -Proto, -Host, -Port, Host or <none>), the environ after the
+// walk a line on stdout (REMOTE_ADDR, scheme, HTTP_HOST or <none>, SERVER_NAME,
+// SERVER_PORT; SERVER_NAME 'srv' and SERVER_PORT '8000' before it): the JavaScript walk
+// is compared with it on the same lines.
+static int cases() {
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::vector<std::string> f = split(line, '\t');
+    if (f.size() != 8) return 2;
+    ForwardedTrust t;
+    std::string error;
+    t.configure(split(f[0], ','), &error);
+    ForwardedEnviron e;
+    e.remote_addr = f[1];
+    e.scheme = "http";
+    e.has_host = f[7] != "<none>";
+    if (e.has_host) e.http_host = f[7];
+    e.server_name = "srv";
+    e.server_port = "8000";
+    ForwardedHeaders h;
+    h.forwarded = f[2];
+    h.x_for = f[3];
+    h.x_proto = f[4];
+    h.x_host = f[5];
+    h.x_port = f[6];
+    t.apply(h, &e);
+    std::cout << e.remote_addr << '\t' << e.scheme << '\t' << (e.has_host ? e.http_host : "<none>") << '\t'
+              << e.server_name << '\t' << e.server_port << '\n';
+  }
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--cases") == 0) return cases();
   trusted_peer();
   ranges_and_untrusted();
   forwarded_preferred();
