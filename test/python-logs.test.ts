@@ -101,8 +101,8 @@ describe.skipIf(!hasPython)(`Python: access log, stats, error log${skipReason}`,
     });
   }
 
-  it('--stats counts the requests harakiri ended (workers and totals)', async () => {
-    const { t, port } = await startPython(['gateway.py:slow', '--harakiri', '1s', '--stats', '127.0.0.1:0']);
+  it.each(['1', '3'])('--stats counts the requests harakiri ended (workers and totals), --threads %s', async (threads) => {
+    const { t, port } = await startPython(['gateway.py:slow', '--threads', threads, '--harakiri', '1s', '--stats', '127.0.0.1:0']);
     const sp = statsPortOf(t.err());
     expect((await request(port, 'GET', '/sleep')).status).toBe(504);
     expect((await request(port, 'GET', '/spin')).status).toBe(504);
