@@ -35,7 +35,7 @@ struct Exchange {
   int64_t declared = -1;  // the application's Content-Length, or -1
   uint64_t sent = 0;      // body bytes given to write and send_file
   AccessEntry entry;
-  // The application's notes for the access entry (TSGI_NOTE_REMOTE_ADDR, TSGI_NOTE_VALUE + i).
+  // The application's notes for the access entry (TSGI_NOTE_VALUE + i).
   std::vector<std::pair<int, std::string>> notes;
 };
 
@@ -97,14 +97,10 @@ void replace_field(std::string* text, size_t index, const std::string& value) {
 
 void apply_notes(Exchange& x) {
   if (x.entry.text.empty()) return;
+  std::lock_guard<std::mutex> lock(g_keys_mu);
   for (const auto& n : x.notes) {
-    if (n.first == TSGI_NOTE_REMOTE_ADDR) {
-      replace_field(&x.entry.text, 3, n.second);
-    } else if (n.first >= TSGI_NOTE_VALUE) {
-      size_t i = static_cast<size_t>(n.first - TSGI_NOTE_VALUE);
-      std::lock_guard<std::mutex> lock(g_keys_mu);
-      if (i < g_log_key_fields.size()) replace_field(&x.entry.text, g_log_key_fields[i], n.second);
-    }
+    size_t i = static_cast<size_t>(n.first - TSGI_NOTE_VALUE);
+    if (i < g_log_key_fields.size()) replace_field(&x.entry.text, g_log_key_fields[i], n.second);
   }
 }
 
@@ -268,7 +264,7 @@ void op_note(tsgi_exchange* ex, int what, const char* value, size_t len) {
     x->sink->count_harakiri();
     return;
   }
-  if (x->entry.text.empty() || (what != TSGI_NOTE_REMOTE_ADDR && what < TSGI_NOTE_VALUE)) return;
+  if (x->entry.text.empty() || what < TSGI_NOTE_VALUE) return;
   x->notes.emplace_back(what, std::string(value ? value : "", value ? len : 0));
 }
 
@@ -396,6 +392,10 @@ void NativeAppSink::record_access(size_t capacity, std::vector<std::string> keys
     std::lock_guard<std::mutex> lock(g_keys_mu);
     g_log_keys.clear();
     g_log_key_fields.clear();
+    if (capacity > 0) {
+      g_log_keys.push_back("REMOTE_ADDR");  // the fourth fixed field
+      g_log_key_fields.push_back(3);
+    }
     for (size_t k = 0; k < keys_.size() && capacity > 0; k++) {
       if (header_key(keys_[k])) continue;
       g_log_keys.push_back(keys_[k]);

@@ -93,8 +93,6 @@ typedef struct tsgi_request_view {
                                    the core writes the Content-Length header */
 
 /* What core->note tells the access log and the stats about an exchange. */
-#define TSGI_NOTE_REMOTE_ADDR 1 /* the client's address as the environ has it (a trusted
-                                   proxy's forwarded headers named it) */
 #define TSGI_NOTE_HARAKIRI 2    /* harakiri ended the request (no value) */
 #define TSGI_NOTE_VALUE 16      /* + i: the environ's value of core->log_key(i) */
 
@@ -149,8 +147,10 @@ typedef struct tsgi_core_ops {
   /* What the access log and the stats take from the application about ex (TSGI_NOTE_*),
    * before its end or abort; ignored when nothing records it. */
   void (*note)(tsgi_exchange* ex, int what, const char* value, size_t len);
-  /* The environ keys besides request headers that the access log wants (REMOTE_USER for
-   * %(u)s, the KEY of %({KEY}e)s): key i, NULL past the last (none when no access log). */
+  /* The environ keys whose values the access log takes as the application's environ has
+   * them when the request ends: REMOTE_ADDR (the client a trusted proxy named), then the
+   * keys besides request headers the format names (REMOTE_USER for %(u)s, the KEY of
+   * %({KEY}e)s). Key i, NULL past the last; none at all when there is no access log. */
   const char* (*log_key)(uint32_t i);
 } tsgi_core_ops;
 

@@ -1,16 +1,14 @@
 // What the access log and the stats of a Python application take from its environ when a
-// request ends, told to the core (core->note): the client's address when a trusted proxy
-// named it (%(h)s), the values of the non-header keys the log format names (%(u)s is
-// REMOTE_USER, %({KEY}e)s any key, as the application left them), and whether harakiri
-// ended the request (the stats' harakiri count).
+// request ends, told to the core (core->note): the values of the keys core->log_key names
+// (REMOTE_ADDR for %(h)s, the client a trusted proxy named; REMOTE_USER for %(u)s; the
+// KEY of %({KEY}e)s), as the application left them, and whether harakiri ended the
+// request (the stats' harakiri count).
 #include "py.h"
 
 namespace tsgi {
 namespace py {
 
 namespace {
-
-PyObject* g_remote_addr = nullptr;
 
 // The text of an environ value: a str's latin-1 bytes (UTF-8 past latin-1), else str(v).
 bool text_of(PyObject* v, std::string* out) {
@@ -34,25 +32,22 @@ bool text_of(PyObject* v, std::string* out) {
 
 }  // namespace
 
+bool wants_environ_at_end(const tsgi_core_ops* ops) { return ops->log_key && ops->log_key(0); }
+
 void note_request_end(const tsgi_core_ops* ops, tsgi_exchange* ex, PyObject* environ, bool harakiri) {
   if (!ops->note) return;
   if (harakiri) ops->note(ex, TSGI_NOTE_HARAKIRI, nullptr, 0);
-  if (!environ || !ops->log_key || (!ops->log_key(0) && !forwarded_enabled())) return;
+  if (!environ || !ops->log_key) return;
   // The current exception (a failing request's) is kept across the lookups.
   PyObject *type, *value, *tb;
   PyErr_Fetch(&type, &value, &tb);
   std::string text;
-  if (forwarded_enabled()) {
-    if (!g_remote_addr) g_remote_addr = PyUnicode_InternFromString("REMOTE_ADDR");
-    PyObject* v = g_remote_addr ? PyDict_GetItemWithError(environ, g_remote_addr) : nullptr;
-    if (v && text_of(v, &text)) ops->note(ex, TSGI_NOTE_REMOTE_ADDR, text.data(), text.size());
-    PyErr_Clear();
-  }
   for (uint32_t i = 0;; i++) {
     const char* key = ops->log_key(i);
     if (!key) break;
     PyObject* v = PyDict_GetItemString(environ, key);
     if (v && text_of(v, &text)) ops->note(ex, TSGI_NOTE_VALUE + static_cast<int>(i), text.data(), text.size());
+    else PyErr_Clear();
   }
   PyErr_Restore(type, value, tb);
 }

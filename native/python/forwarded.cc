@@ -59,8 +59,6 @@ bool init_forwarded(const std::vector<std::string>& rules, std::string* error) {
   return true;
 }
 
-bool forwarded_enabled() { return g_enabled; }
-
 bool apply_forwarded(PyObject* d) {
   if (!g_enabled) return true;
   // Borrowed references: the dict is not changed before they are read.

@@ -533,7 +533,8 @@ Outcome call_app(Gateway* g, const tsgi_request_view* view) {
     return Outcome::Fail;
   }
   PyObject* result = PyObject_CallFunctionObjArgs(g->app->callable, environ, sr, nullptr);
-  g->environ = environ;
+  if (wants_environ_at_end(core_of(g))) g->environ = environ;
+  else Py_DECREF(environ);
   Py_DECREF(sr);
   if (!result) return Outcome::Fail;
   g->result = result;

@@ -82,12 +82,12 @@ bool init_forwarded(const std::vector<std::string>& rules, std::string* error);
 // Rewrites REMOTE_ADDR, wsgi.url_scheme, HTTP_HOST, SERVER_NAME, SERVER_PORT from a trusted
 // proxy's forwarding headers; false with a Python error set.
 bool apply_forwarded(PyObject* environ);
-// Whether any proxy is trusted.
-bool forwarded_enabled();
 
 // access_notes.cc: what the access log and the stats take from a request that ends (the
-// GIL held, before ops->end/abort): the environ's REMOTE_ADDR when proxies are trusted,
-// the values of core->log_key's keys, and whether harakiri ended it.
+// GIL held, before ops->end/abort): the values of core->log_key's keys in its environ, and
+// whether harakiri ended it. The environ is needed at the end only when an access log
+// records (wants_environ_at_end).
+bool wants_environ_at_end(const tsgi_core_ops* ops);
 void note_request_end(const tsgi_core_ops* ops, tsgi_exchange* ex, PyObject* environ, bool harakiri);
 
 // gateway.cc: the tsgi_native_app serving the callable.
