@@ -3,13 +3,16 @@
 // take_access; the worker drains it every 100 ms). Under a burst larger than the ring the
 // oldest entries are dropped and counted, the newest kept in order, the counters stay
 // exact, and serving goes on. A Python application embedded in this process, over real
-// sockets.
+// sockets; then through the CLI, where the worker drains it and warns once.
+import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type Server } from '../src/index';
 import { loadPythonApp } from '../src/python';
 import { hasPython, PY_APPS, skipReason } from './helpers/python';
+import { killAll, removeTmpdirs, sleep, startServer as startTsgi, tmpdir } from './manager-harness';
 
 const RING = 8;
 
@@ -81,4 +84,64 @@ describe.skipIf(!hasPython)(`Python: the access-log ring between the core and Ja
     expect(entries(after)).toEqual([['n=7', '7', 200]]);
     expect(after.dropped).toBe(d.dropped);
   });
+});
+
+describe.skipIf(!hasPython)(`Python: the worker's access log under a burst beyond its ring (16,384 entries)${skipReason}`, () => {
+  afterAll(async () => {
+    await killAll();
+    removeTmpdirs();
+  });
+
+  it('96,000 pipelined requests: every one answered, the lines not written are dropped with one warning, the worker serves on', async () => {
+    const file = path.join(tmpdir('tsgi-pyring-'), 'access.log');
+    const { t, port } = await startTsgi(['hello.py:app', '--bind', '127.0.0.1:0', '--workers', '1', '--access-log', file, '--access-log-format', '%(s)s %(U)s'], { cwd: PY_APPS });
+    // 40 connections, each sending 2,400 requests at once: the core answers them far faster
+    // than the worker drains the ring (every 100 ms).
+    const conns = 40;
+    const per = 2400;
+    const burst = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(per);
+    const answered = await Promise.all(Array.from({ length: conns }, () => new Promise<number>((resolve, reject) => {
+      const c = net.connect(port, '127.0.0.1');
+      let got = 0;
+      let tail = '';
+      const timer = setTimeout(() => { c.destroy(); resolve(got); }, 30_000);
+      c.setEncoding('latin1');
+      c.on('data', (d: string) => {
+        const text = tail + d;
+        got += (text.match(/HTTP\/1\.1 200 OK\r\n/g) ?? []).length;
+        tail = text.slice(-16);
+        if (got >= per) {
+          clearTimeout(timer);
+          c.destroy();
+          resolve(got);
+        }
+      });
+      c.on('error', reject);
+      c.write(burst);
+    })));
+    expect(answered).toEqual(Array(conns).fill(per));
+    // The worker serves on and its log catches up with a request after the burst.
+    expect((await new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/after', agent: false }, (res) => { res.resume(); resolve(res.statusCode!); }).on('error', reject);
+    }))).toBe(404);
+    const deadline = Date.now() + 10_000;
+    let lines: string[] = [];
+    while (Date.now() < deadline) {
+      lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+      if (lines.at(-1) === '404 /after') break;
+      await sleep(100);
+    }
+    expect(lines.at(-1)).toBe('404 /after');
+    const total = conns * per;
+    const written = lines.length - 1;
+    expect(lines.slice(0, -1).every((l) => l === '200 /')).toBe(true);
+    expect(written).toBeGreaterThanOrEqual(16384);
+    expect(written).toBeLessThan(total);
+    // One warning, naming what was dropped by then (at most what is missing from the file).
+    const warnings = t.err().match(/msg="access log lines dropped: requests finished faster than the log was written" .*dropped=(\d+) kept=16384/g) ?? [];
+    expect(warnings).toHaveLength(1);
+    const dropped = Number(/dropped=(\d+)/.exec(warnings[0])![1]);
+    expect(dropped).toBeGreaterThan(0);
+    expect(dropped).toBeLessThanOrEqual(total - written);
+  }, 60_000);
 });
