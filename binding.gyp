@@ -57,13 +57,17 @@
         {
           "target_name": "tsgi_python",
           "sources": [
+            "native/python/access_notes.cc",
             "native/python/binding.cc",
             "native/python/environ.cc",
+            "native/python/forwarded.cc",
+            "native/python/forwarded_trust.cc",
             "native/python/gateway.cc",
             "native/python/harakiri.cc",
             "native/python/interpreter.cc",
             "native/python/streams.cc",
-            "native/python/threads.cc"
+            "native/python/threads.cc",
+            "native/proxy/allow_list.cc"
           ],
           "defines": [
             "NAPI_VERSION=8",

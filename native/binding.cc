@@ -657,7 +657,7 @@ Napi::Value NativeAppLog(const Napi::CallbackInfo& info) {
 }
 
 // nativeAppDrain(server): the native application's counters and the access entries kept
-// since the last call: { finished, errors, bytes, timeUs, inFlight, dropped, count,
+// since the last call: { finished, errors, bytes, timeUs, inFlight, dropped, harakiri, count,
 // numbers (start, duration, status, bytes per entry), text (the entries' fields, each
 // followed by NUL) }; null for a JavaScript application.
 Napi::Value NativeAppDrain(const Napi::CallbackInfo& info) {
@@ -675,6 +675,7 @@ Napi::Value NativeAppDrain(const Napi::CallbackInfo& info) {
   o.Set("timeUs", k.time_us);
   o.Set("inFlight", k.in_flight);
   o.Set("dropped", k.dropped);
+  o.Set("harakiri", k.harakiri);
   o.Set("count", static_cast<double>(n));
   Napi::Float64Array numbers = Napi::Float64Array::New(env, 4 * n);
   text.clear();

@@ -77,6 +77,9 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   // (onDrain on the next loop turn), as does one of length 0.
   int send_file(int fd, int64_t offset, int64_t length);
   void abort();
+  // Ends the response in flight incomplete: what is queued still goes out, then the
+  // connection closes (no last chunk). Before the response started: abort().
+  void cut();
 
   // ---- called by the server and the loop ----
   void close_now();  // closes the socket; an in-flight request gets onAbort

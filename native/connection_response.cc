@@ -176,4 +176,10 @@ void Connection::abort() {
   close_now();
 }
 
+void Connection::cut() {
+  if (st_.closing || !st_.in_flight || !busy().resp.started) return abort();
+  busy().resp.keep_alive = false;
+  finish_response();
+}
+
 }  // namespace tsgi

@@ -35,6 +35,8 @@ struct Exchange {
   int64_t declared = -1;  // the application's Content-Length, or -1
   uint64_t sent = 0;      // body bytes given to write and send_file
   AccessEntry entry;
+  // The application's notes for the access entry (TSGI_NOTE_VALUE + i).
+  std::vector<std::pair<int, std::string>> notes;
 };
 
 using ExchangeMap = std::unordered_map<Connection*, Exchange>;
@@ -65,7 +67,41 @@ Exchange& begin_exchange(Connection* c) {
   x->entry.status = 0;
   x->entry.start_ms = 0;
   x->entry.text.clear();
+  x->notes.clear();
   return *x;
+}
+
+// The environ keys of the access entry's fields that only the application knows (not
+// request headers): their field index, and the keys for log_key. Set by record_access on
+// the loop thread; log_key is also called from Python threads.
+std::mutex g_keys_mu;
+std::vector<std::string> g_log_keys;
+std::vector<size_t> g_log_key_fields;
+
+bool header_key(const std::string& k) {
+  return k.compare(0, 5, "HTTP_") == 0 || k == "CONTENT_TYPE" || k == "CONTENT_LENGTH";
+}
+
+// Replaces field `index` of a NUL-separated access entry text.
+void replace_field(std::string* text, size_t index, const std::string& value) {
+  size_t at = 0;
+  for (size_t i = 0; i < index; i++) {
+    at = text->find('\0', at);
+    if (at == std::string::npos) return;
+    at++;
+  }
+  size_t end = text->find('\0', at);
+  if (end == std::string::npos) return;
+  text->replace(at, end - at, value);
+}
+
+void apply_notes(Exchange& x) {
+  if (x.entry.text.empty()) return;
+  std::lock_guard<std::mutex> lock(g_keys_mu);
+  for (const auto& n : x.notes) {
+    size_t i = static_cast<size_t>(n.first - TSGI_NOTE_VALUE);
+    if (i < g_log_key_fields.size()) replace_field(&x.entry.text, g_log_key_fields[i], n.second);
+  }
 }
 
 // The exchange of c is over (end, abort, or the connection went away): counted, its
@@ -80,6 +116,7 @@ void finish_exchange(Connection* c) {
     uint64_t sent = x.sent;
     if (x.declared >= 0 && sent > static_cast<uint64_t>(x.declared)) sent = static_cast<uint64_t>(x.declared);
     x.entry.bytes = static_cast<double>(sent);
+    if (!x.notes.empty()) apply_notes(x);
     x.sink->finished(&x.entry);
   }
   ExchangeMap::node_type node = t_ex.extract(it);
@@ -217,7 +254,23 @@ int op_end(tsgi_exchange* ex) {
 void op_abort(tsgi_exchange* ex) {
   Connection* c = conn_of(ex);
   finish_exchange(c);
-  c->abort();
+  c->cut();
+}
+
+void op_note(tsgi_exchange* ex, int what, const char* value, size_t len) {
+  Exchange* x = exchange_of(conn_of(ex));
+  if (!x || !x->sink) return;
+  if (what == TSGI_NOTE_HARAKIRI) {
+    x->sink->count_harakiri();
+    return;
+  }
+  if (x->entry.text.empty() || what < TSGI_NOTE_VALUE) return;
+  x->notes.emplace_back(what, std::string(value ? value : "", value ? len : 0));
+}
+
+const char* op_log_key(uint32_t i) {
+  std::lock_guard<std::mutex> lock(g_keys_mu);
+  return i < g_log_keys.size() ? g_log_keys[i].c_str() : nullptr;
 }
 
 void op_set_user(tsgi_exchange* ex, void* user) {
@@ -249,7 +302,7 @@ void op_log(int, const char* msg, size_t len) {
 
 const tsgi_core_ops kOps = {
     TSGI_NATIVE_APP_ABI, sizeof(tsgi_core_ops), op_start, op_write, op_send_file, op_end,
-    op_abort, op_set_user, op_known_key, op_log,
+    op_abort, op_set_user, op_known_key, op_log, op_note, op_log_key,
 };
 
 }  // namespace
@@ -334,6 +387,21 @@ void NativeAppSink::finished(AccessEntry* e) {
 
 void NativeAppSink::record_access(size_t capacity, std::vector<std::string> keys) {
   keys_ = std::move(keys);
+  {
+    // log_key's strings stay valid while requests run: the list is replaced only here.
+    std::lock_guard<std::mutex> lock(g_keys_mu);
+    g_log_keys.clear();
+    g_log_key_fields.clear();
+    if (capacity > 0) {
+      g_log_keys.push_back("REMOTE_ADDR");  // the fourth fixed field
+      g_log_key_fields.push_back(3);
+    }
+    for (size_t k = 0; k < keys_.size() && capacity > 0; k++) {
+      if (header_key(keys_[k])) continue;
+      g_log_keys.push_back(keys_[k]);
+      g_log_key_fields.push_back(6 + k);  // after the six fixed fields (AccessEntry::text)
+    }
+  }
   ring_.clear();
   ring_.resize(capacity);
   head_ = count_ = 0;

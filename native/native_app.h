@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-#define TSGI_NATIVE_APP_ABI 2
+#define TSGI_NATIVE_APP_ABI 3
 
 /* Request record indexes (REC_* in src/native.ts, kRec* in native/loop_data.h). */
 #define TSGI_REC_VERSION_MINOR 0
@@ -92,6 +92,10 @@ typedef struct tsgi_request_view {
                                    side measured it (no Content-Length among its headers):
                                    the core writes the Content-Length header */
 
+/* What core->note tells the access log and the stats about an exchange. */
+#define TSGI_NOTE_HARAKIRI 2    /* harakiri ended the request (no value) */
+#define TSGI_NOTE_VALUE 16      /* + i: the environ's value of core->log_key(i) */
+
 /* Log levels of core->log. */
 #define TSGI_LOG_ERROR 0
 #define TSGI_LOG_WARNING 1
@@ -129,7 +133,10 @@ typedef struct tsgi_core_ops {
   int (*send_file)(tsgi_exchange* ex, int fd, int64_t offset, int64_t length);
   /* Completes the response. */
   int (*end)(tsgi_exchange* ex);
-  /* Closes the connection now (a response already started cannot be completed). */
+  /* Ends the exchange without completing its response: before the response started, the
+   * connection is closed now; after, what was already given to write/send_file still goes
+   * out, then the connection closes (no last chunk: the client sees an incomplete
+   * response, as PEP 3333 asks for an error after the headers were sent). */
   void (*abort)(tsgi_exchange* ex);
   /* The application's own pointer for this exchange, given back to on_drain/on_abort. */
   void (*set_user)(tsgi_exchange* ex, void* user);
@@ -137,6 +144,14 @@ typedef struct tsgi_core_ops {
   const char* (*known_key)(uint32_t id);
   /* A line for the error log (no trailing newline needed). */
   void (*log)(int level, const char* msg, size_t len);
+  /* What the access log and the stats take from the application about ex (TSGI_NOTE_*),
+   * before its end or abort; ignored when nothing records it. */
+  void (*note)(tsgi_exchange* ex, int what, const char* value, size_t len);
+  /* The environ keys whose values the access log takes as the application's environ has
+   * them when the request ends: REMOTE_ADDR (the client a trusted proxy named), then the
+   * keys besides request headers the format names (REMOTE_USER for %(u)s, the KEY of
+   * %({KEY}e)s). Key i, NULL past the last; none at all when there is no access log. */
+  const char* (*log_key)(uint32_t i);
 } tsgi_core_ops;
 
 /* A native application. The application fills everything but `core`, which the core sets

@@ -37,6 +37,7 @@ struct NativeAppCounters {
   double time_us = 0;
   double in_flight = 0;
   double dropped = 0;      // access entries dropped because the ring was full
+  double harakiri = 0;     // requests harakiri ended (the application's TSGI_NOTE_HARAKIRI)
 };
 
 class NativeAppSink final : public RequestSink {
@@ -54,8 +55,9 @@ class NativeAppSink final : public RequestSink {
   void closed(bool) override {}
 
   // Keeps an access entry per finished request from now on, at most capacity of them
-  // (0: stops); keys are the environ keys of request headers wanted besides the fixed
-  // fields ("HTTP_USER_AGENT").
+  // (0: stops); keys are the environ keys wanted besides the fixed fields: request
+  // headers ("HTTP_USER_AGENT") are taken from the head, other keys ("REMOTE_USER") are
+  // the application's to give (core->log_key, TSGI_NOTE_VALUE).
   void record_access(size_t capacity, std::vector<std::string> keys);
   bool recording() const { return !ring_.empty(); }
   const std::vector<std::string>& keys() const { return keys_; }
@@ -65,6 +67,7 @@ class NativeAppSink final : public RequestSink {
 
   // ---- for the core operations (native_app.cc) ----
   void finished(AccessEntry* e);
+  void count_harakiri() { counters_.harakiri++; }
 
  private:
   tsgi_native_app* app_;

@@ -150,11 +150,15 @@ export interface NativeAppDrain {
   inFlight: number;
   /** Entries dropped because the ring was full (JavaScript drained too slowly). */
   dropped: number;
+  /** Requests harakiri ended. */
+  harakiri: number;
   count: number;
   /** Per entry: start (ms since the epoch), duration (ms), status, body bytes. */
   numbers: Float64Array;
   /** Per entry its fields, each followed by NUL: REQUEST_METHOD, REQUEST_URI,
-   * SERVER_PROTOCOL, REMOTE_ADDR, PATH_INFO, QUERY_STRING, then the keys nativeAppLog named. */
+   * SERVER_PROTOCOL, REMOTE_ADDR (the client a trusted proxy named, as the environ had it),
+   * PATH_INFO, QUERY_STRING, then the keys nativeAppLog named (request headers from the
+   * head; other keys as the application's environ had them when the request ended). */
   text: string;
 }
 

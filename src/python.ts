@@ -27,6 +27,8 @@ export interface PythonLoadOptions {
   harakiri: number;
   /** Python threads taking requests (1: Python runs on the loop thread). */
   threads: number;
+  /** Proxies whose forwarded headers set REMOTE_ADDR, wsgi.url_scheme and HTTP_HOST (forwardedAllowIps); none when absent. */
+  forwardedAllowIps?: readonly string[];
 }
 
 const root = path.join(__dirname, '..');

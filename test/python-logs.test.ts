@@ -84,6 +84,35 @@ describe.skipIf(!hasPython)(`Python: access log, stats, error log${skipReason}`,
     expect(s.totals.requests).toBe(12);
   });
 
+  for (const threads of ['1', '2']) {
+    it(`--access-log: %(u)s and %({KEY}e)s from the environ as the application left it, %(h)s the client a trusted proxy named (--threads ${threads})`, async () => {
+      const file = path.join(tmpdir('tsgi-pylog-'), 'access.log');
+      const format = '%(h)s %(u)s %({app.tag}e)s %({wsgi.url_scheme}e)s %({HTTP_X_TRACE}e)s %({REMOTE_ADDR}e)s "%(r)s" %(s)s';
+      const { port } = await startPython(['hello.py:app', '--threads', threads, '--access-log', file, '--access-log-format', format]);
+      expect((await request(port, 'GET', '/auth', { headers: { 'X-Trace': 't-1' } })).status).toBe(200);
+      expect((await request(port, 'GET', '/auth', { headers: { 'X-Forwarded-For': '203.0.113.7', 'X-Forwarded-Proto': 'https' } })).status).toBe(200);
+      expect((await request(port, 'GET', '/')).status).toBe(200);
+      const lines = await linesOf(file, 3);
+      expect(lines).toEqual([
+        '127.0.0.1 alice t-9 http t-1 127.0.0.1 "GET /auth HTTP/1.1" 200',
+        '203.0.113.7 alice t-9 https - 203.0.113.7 "GET /auth HTTP/1.1" 200',
+        '127.0.0.1 - - http - 127.0.0.1 "GET / HTTP/1.1" 200',
+      ]);
+    });
+  }
+
+  it.each(['1', '3'])('--stats counts the requests harakiri ended (workers and totals), --threads %s', async (threads) => {
+    const { t, port } = await startPython(['gateway.py:slow', '--threads', threads, '--harakiri', '1s', '--stats', '127.0.0.1:0']);
+    const sp = statsPortOf(t.err());
+    expect((await request(port, 'GET', '/sleep')).status).toBe(504);
+    expect((await request(port, 'GET', '/spin')).status).toBe(504);
+    expect((await request(port, 'GET', '/pid')).status).toBe(200);
+    await expect.poll(async () => (await readStats(sp)).workers[0].harakiri_count, { timeout: 10_000, interval: 200 }).toBe(2);
+    const s = await readStats(sp);
+    expect(s.totals.harakiri_count).toBe(2);
+    expect(s.workers[0].requests).toBe(3);
+  }, 30_000);
+
   it('--error-log FILE: a traceback of the application goes there, and to the new file after USR1', async () => {
     const file = path.join(tmpdir('tsgi-pylog-'), 'error.log');
     const t = tsgi(['hello.py:app', '--bind', '127.0.0.1:0', '--workers', '1', '--error-log', file], { cwd: PY_APPS });

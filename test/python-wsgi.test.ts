@@ -140,7 +140,44 @@ for (const threads of ['1', '3']) describe.skipIf(!hasPython)(`Python: the gatew
     expect(ex.raw.toString('latin1')).not.toContain('never');
     expect(await events()).toBe('exc-after:re-raised:too late');
     await expect.poll(() => err()).toMatch(/ValueError: too late/);
+    // What was sent before the error arrives (PEP 3333: the response is aborted after it),
+    // without a last chunk.
+    const raw = ex.raw.toString('latin1');
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(raw).toContain('\r\n5\r\nfirst\r\n');
+    expect(raw).not.toMatch(/\r\n0\r\n\r\n$/);
   });
+
+  it('after an error past the headers, every byte queued before it is flushed, then the connection closes', async () => {
+    // A client that reads nothing for a while, then everything until the connection closes.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = net.connect(port, '127.0.0.1');
+      const parts: Buffer[] = [];
+      const timer = setTimeout(() => reject(new Error('the connection was not closed')), 20_000);
+      sock.on('data', (d) => parts.push(d));
+      sock.on('error', reject);
+      sock.on('close', () => {
+        clearTimeout(timer);
+        resolve(Buffer.concat(parts).toString('latin1'));
+      });
+      sock.write('GET /exc-after-big HTTP/1.1\r\nHost: x\r\n\r\n');
+      sock.pause();
+      setTimeout(() => sock.resume(), 1000);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    let body = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+    // De-chunk: 'first', then four chunks of 8 KB; no last chunk, no 'never'.
+    const sizes: number[] = [];
+    while (body.length > 0) {
+      const nl = body.indexOf('\r\n');
+      const n = parseInt(body.slice(0, nl), 16);
+      expect(body.length).toBeGreaterThanOrEqual(nl + 2 + n + 2);
+      sizes.push(n);
+      body = body.slice(nl + 2 + n + 2);
+    }
+    expect(sizes).toEqual([5, 8192, 8192, 8192, 8192]);
+    await expect.poll(() => err()).toMatch(/ValueError: too late, after 32 KB/);
+  }, 30_000);
 
   it('close() is called once on completion', async () => {
     const r = await request(port, 'GET', '/close-complete');

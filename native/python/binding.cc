@@ -67,7 +67,7 @@ napi_value throw_error(napi_env env, const char* code, const std::string& msg) {
 }
 
 // load({ app, chdir, pythonpath, virtualenv, executable, scriptName, urlScheme,
-//        multiprocess, harakiri, threads }) → external (tsgi_native_app*)
+//        multiprocess, harakiri, threads, forwardedAllowIps }) → external (tsgi_native_app*)
 napi_value load(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value opts;
@@ -97,6 +97,7 @@ napi_value load(napi_env env, napi_callback_info info) {
   }
   cfg.server_names = get_strings(env, opts, "serverNames");
   cfg.server_ports = get_strings(env, opts, "serverPorts");
+  cfg.forwarded_allow_ips = get_strings(env, opts, "forwardedAllowIps");
   std::string error;
   PyObject* callable = tsgi::py::start_and_load(cfg, &error);
   if (!callable) return throw_error(env, "TSGI_PYTHON_LOAD", error);

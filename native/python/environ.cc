@@ -93,6 +93,7 @@ bool init_environ(const Config& cfg, const tsgi_core_ops* core, std::string* err
   empty = intern("");
   multiprocess = cfg.multiprocess ? Py_True : Py_False;
   multithread = cfg.threads > 1 ? Py_True : Py_False;
+  if (!init_forwarded(cfg.forwarded_allow_ips, error)) return false;
   if (PyErr_Occurred()) {
     *error = take_traceback();
     return false;
@@ -221,6 +222,10 @@ PyObject* build_environ(const tsgi_request_view* v) {
       Py_DECREF(d);
       return nullptr;
     }
+  }
+  if (!apply_forwarded(d)) {
+    Py_DECREF(d);
+    return nullptr;
   }
   return d;
 }

@@ -47,6 +47,7 @@ struct Gateway {
   std::string head;           // status line and header lines, CRLF each
   int64_t content_length = -1;
   int32_t flags = 0;
+  PyObject* environ = nullptr;  // kept for the access log's notes at the end
   PyObject* result = nullptr;
   PyObject* iter = nullptr;
   PyObject* write_fn = nullptr;
@@ -447,6 +448,7 @@ void done(Gateway* g) {
   g->obj->gw = nullptr;
   Py_CLEAR(g->iter);
   Py_CLEAR(g->result);
+  Py_CLEAR(g->environ);
   Py_CLEAR(g->write_fn);
   Py_DECREF(reinterpret_cast<PyObject*>(g->obj));
   delete g;
@@ -455,6 +457,7 @@ void done(Gateway* g) {
 void complete(Gateway* g) {
   g->busy++;
   if (!g->gone && send_head(g, 0)) {
+    note_request_end(core_of(g), g->ex, g->environ, false);
     int r = core_of(g)->end(g->ex);
     g->gone = true;
     g->ex = nullptr;
@@ -483,6 +486,7 @@ void fail(Gateway* g) {
                    g->request + ":\n" + take_traceback());
   if (!g->gone) {
     const tsgi_core_ops* core = core_of(g);
+    note_request_end(core, g->ex, g->environ, timeout);
     if (!g->headers_sent) {
       g->headers_sent = true;
       const char* head = timeout ? kTimeoutHead : kErrorHead;
@@ -529,7 +533,8 @@ Outcome call_app(Gateway* g, const tsgi_request_view* view) {
     return Outcome::Fail;
   }
   PyObject* result = PyObject_CallFunctionObjArgs(g->app->callable, environ, sr, nullptr);
-  Py_DECREF(environ);
+  if (wants_environ_at_end(core_of(g))) g->environ = environ;
+  else Py_DECREF(environ);
   Py_DECREF(sr);
   if (!result) return Outcome::Fail;
   g->result = result;

@@ -27,6 +27,7 @@ struct Config {
   bool multiprocess = false;            // wsgi.multiprocess
   std::vector<std::string> server_names;  // SERVER_NAME by listener index
   std::vector<std::string> server_ports;  // SERVER_PORT by listener index
+  std::vector<std::string> forwarded_allow_ips;  // proxies whose forwarded headers are believed
   uint64_t harakiri_ms = 0;             // a request's Python code running longer is interrupted (0: never)
   int threads = 1;                      // Python threads serving requests (1: on the loop thread)
 };
@@ -75,6 +76,19 @@ PyObject* file_wrapper_filelike(PyObject* wrapper);
 bool init_environ(const Config& cfg, const tsgi_core_ops* core, std::string* error);
 const Config* app_config(tsgi_native_app* app);
 PyObject* build_environ(const tsgi_request_view* view);
+
+// forwarded.cc: forwardedAllowIps (forwarded_trust.h) applied to a built environ.
+bool init_forwarded(const std::vector<std::string>& rules, std::string* error);
+// Rewrites REMOTE_ADDR, wsgi.url_scheme, HTTP_HOST, SERVER_NAME, SERVER_PORT from a trusted
+// proxy's forwarding headers; false with a Python error set.
+bool apply_forwarded(PyObject* environ);
+
+// access_notes.cc: what the access log and the stats take from a request that ends (the
+// GIL held, before ops->end/abort): the values of core->log_key's keys in its environ, and
+// whether harakiri ended it. The environ is needed at the end only when an access log
+// records (wants_environ_at_end).
+bool wants_environ_at_end(const tsgi_core_ops* ops);
+void note_request_end(const tsgi_core_ops* ops, tsgi_exchange* ex, PyObject* environ, bool harakiri);
 
 // gateway.cc: the tsgi_native_app serving the callable.
 // Runs one request through the gateway (the GIL held) answering through ops: the core's

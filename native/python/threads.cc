@@ -35,7 +35,7 @@ struct Exchange {
 };
 
 struct Op {
-  enum Kind { Start, Write, SendFile, End, Abort } kind = Start;
+  enum Kind { Start, Write, SendFile, End, Abort, Note } kind = Start;
   Exchange* x = nullptr;
   std::string head;
   int status = 0;
@@ -172,12 +172,24 @@ void px_abort(tsgi_exchange* ex) {
   post(lock, make_op(Op::Abort, x));
 }
 
+void px_note(tsgi_exchange* ex, int what, const char* value, size_t len) {
+  Exchange* x = X(ex);
+  std::unique_lock<std::mutex> lock(g_mu);
+  if (x->gone) return;
+  Op op = make_op(Op::Note, x);
+  op.status = what;
+  if (value) op.head.assign(value, len);
+  post(lock, std::move(op));
+}
+
+const char* px_log_key(uint32_t i) { return g_app->core->log_key ? g_app->core->log_key(i) : nullptr; }
+
 void px_set_user(tsgi_exchange*, void*) {}
 const char* px_known_key(uint32_t id) { return g_app->core->known_key(id); }
 void px_log(int level, const char* msg, size_t len) { g_app->core->log(level, msg, len); }
 
 const tsgi_core_ops kProxy = {TSGI_NATIVE_APP_ABI, sizeof(tsgi_core_ops), px_start, px_write, px_send_file,
-                              px_end, px_abort, px_set_user, px_known_key, px_log};
+                              px_end, px_abort, px_set_user, px_known_key, px_log, px_note, px_log_key};
 
 // The loop side is done with x (g_mu held): wakes its Python thread, drops its reference.
 void finish(Exchange* x) {
@@ -282,6 +294,9 @@ void run_loop_ops() {
         break;
       case Op::SendFile:
         r = core->send_file(x->ex, op.fd, op.a, op.b);
+        break;
+      case Op::Note:
+        if (core->note) core->note(x->ex, op.status, op.head.data(), op.head.size());
         break;
       case Op::End: {
         r = core->end(x->ex);

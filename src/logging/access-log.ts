@@ -111,6 +111,26 @@ export function accessHeaderKeys(format: string): string[] {
   return [...keys];
 }
 
+/** The environ keys a native application's access entry carries outright (AccessEntry's fixed fields). */
+const FIXED_KEYS = new Set(['REQUEST_METHOD', 'REQUEST_URI', 'SERVER_PROTOCOL', 'REMOTE_ADDR', 'PATH_INFO', 'QUERY_STRING']);
+
+/**
+ * The other environ keys a format reads (REMOTE_USER for %(u)s, KEY for %({KEY}e)s):
+ * what an application answering in the native core gives from its environ when a
+ * request ends.
+ */
+export function accessEnvironKeys(format: string): string[] {
+  const keys = new Set<string>();
+  if (format === 'json') return [];
+  for (const m of format.matchAll(/%\(([^)]+)\)s/g)) {
+    const name = m[1];
+    if (name === 'u') keys.add('REMOTE_USER');
+    const braced = /^\{([^}]*)\}e$/.exec(name);
+    if (braced && !/^(HTTP_|CONTENT_(TYPE|LENGTH)$)/.test(braced[1]) && !FIXED_KEYS.has(braced[1]) && braced[1] !== '') keys.add(braced[1]);
+  }
+  return [...keys];
+}
+
 export type AccessFormatter = (r: AccessRecord) => string;
 
 /** Compiles a format once; returns a function that renders one line (without newline). */

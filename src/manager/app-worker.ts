@@ -10,7 +10,7 @@ import type { ServerHooks } from '../types';
 import type { App } from '../types';
 import { loadApp } from '../app-loader';
 import { resolveApp } from '../adapters/detect';
-import { AccessLog, accessHeaderKeys } from '../logging/access-log';
+import { AccessLog, accessEnvironKeys, accessHeaderKeys } from '../logging/access-log';
 import { binding } from '../native';
 import { LogFile } from '../logging/log-file';
 import { ErrorLog } from '../logging/error-log';
@@ -103,7 +103,9 @@ export class AppWorker {
    */
   private startNativeLogs() {
     if (!this.accessLog) return;
-    this.nativeKeys = accessHeaderKeys(String(this.cfg.settings.accessLogFormat));
+    // Request headers the core takes from the head; other keys (REMOTE_USER…) the application gives.
+    const format = String(this.cfg.settings.accessLogFormat);
+    this.nativeKeys = [...accessHeaderKeys(format), ...accessEnvironKeys(format)];
     if (!this.server?.nativeAppLog(NATIVE_ACCESS_ENTRIES, this.nativeKeys)) return;
     this.drainTimer = setInterval(() => this.drainNative(), DRAIN_MS);
     this.drainTimer.unref();
@@ -123,6 +125,7 @@ export class AppWorker {
     c.tx = d.bytes;
     c.runningTimeUs = Math.round(d.timeUs);
     c.inFlight = d.inFlight;
+    c.harakiri = d.harakiri;
     if (d.dropped > this.nativeDropped) {
       if (this.nativeDropped === 0) {
         this.log.warning('access log lines dropped: requests finished faster than the log was written', { dropped: d.dropped, kept: NATIVE_ACCESS_ENTRIES });
@@ -165,6 +168,7 @@ export class AppWorker {
         multiprocess: Number(s.workers) > 1,
         harakiri: Number(s.harakiri ?? 0),
         threads: Number(s.threads ?? 1),
+        forwardedAllowIps: (s.forwardedAllowIps as string[] | undefined) ?? [],
       });
       this.log.info('application', { app: python, interface: 'python-wsgi' });
       return app;
