@@ -72,6 +72,11 @@ describe.skipIf(!hasPython)(`Python: a plain WSGI application${skipReason}`, () 
     expect([fourth.PATH_INFO, fourth.SERVER_PROTOCOL]).toEqual(['/environ/fourth', 'HTTP/1.0']);
   });
 
+  it('start_response takes its arguments by position or keyword; wrong calls raise TypeError', async () => {
+    const r = await request(port, 'GET', '/start-response-arguments');
+    expect([r.status, r.headers['content-type'], r.text]).toEqual([200, 'text/plain', 'TypeError TypeError TypeError TypeError TypeError write=True']);
+  });
+
   it('wsgi.input reads a body in memory, line by line too', async () => {
     const echo = await request(port, 'POST', '/echo', { body: 'hello body', headers: { 'Content-Type': 'text/plain' } });
     expect([echo.status, echo.text]).toEqual([200, 'hello body']);
