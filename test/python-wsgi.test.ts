@@ -45,6 +45,38 @@ describe.skipIf(!hasPython)(`Python: a plain WSGI application${skipReason}`, () 
     expect(env['wsgi.input_terminated']).toBe('True');
   });
 
+  it('each request has an environ of its own: what one request sets or removes does not reach the next', async () => {
+    const environOf = (body: string) => Object.fromEntries(body.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const ex = await rawRequest(port, [
+      'POST /environ/first?a=1 HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi',
+      rawGet('/environ-mutate', { 'X-One': '1' }),
+      'PROPFIND /environ/second HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      rawGet('/environ/third'),
+      rawGet('/environ/fourth', {}, '1.0'),
+    ], { count: 5 });
+    expect(ex.responses.map((r) => r.status)).toEqual([200, 204, 200, 200, 200]);
+    const [first, , second, third, fourth] = ex.responses.map((r) => environOf(r.body.toString('latin1')));
+    expect([first.REQUEST_METHOD, first.CONTENT_TYPE, first.CONTENT_LENGTH, first.QUERY_STRING]).toEqual(['POST', 'text/plain', '2', 'a=1']);
+    for (const env of [second, third, fourth]) {
+      expect(env.SERVER_NAME).toBe('127.0.0.1');
+      expect(env.SERVER_PORT).toBe(String(port));
+      expect(env['wsgi.url_scheme']).toBe('http');
+      expect(env.X_ADDED).toBeUndefined();
+      expect(env.HTTP_X_ONE).toBeUndefined();
+      expect([env.CONTENT_TYPE, env.CONTENT_LENGTH, env.QUERY_STRING]).toEqual(['', '', '']);
+      expect(env.REMOTE_PORT).toBe(first.REMOTE_PORT);
+      expect(env.REMOTE_ADDR).toBe('127.0.0.1');
+    }
+    expect([second.REQUEST_METHOD, second.PATH_INFO, second.SERVER_PROTOCOL]).toEqual(['PROPFIND', '/environ/second', 'HTTP/1.1']);
+    expect([third.REQUEST_METHOD, third.PATH_INFO, third.REQUEST_URI]).toEqual(['GET', '/environ/third', '/environ/third']);
+    expect([fourth.PATH_INFO, fourth.SERVER_PROTOCOL]).toEqual(['/environ/fourth', 'HTTP/1.0']);
+  });
+
+  it('start_response takes its arguments by position or keyword; wrong calls raise TypeError', async () => {
+    const r = await request(port, 'GET', '/start-response-arguments');
+    expect([r.status, r.headers['content-type'], r.text]).toEqual([200, 'text/plain', 'TypeError TypeError TypeError TypeError TypeError write=True']);
+  });
+
   it('wsgi.input reads a body in memory, line by line too', async () => {
     const echo = await request(port, 'POST', '/echo', { body: 'hello body', headers: { 'Content-Type': 'text/plain' } });
     expect([echo.status, echo.text]).toEqual([200, 'hello body']);

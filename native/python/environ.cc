@@ -1,7 +1,8 @@
 // The PEP 3333 environ as a Python dict, built in C++ from the core's request record and
-// head string: interned keys made once, values decoded as latin-1 "native strings", the
-// per-server values (wsgi.version, url scheme, SERVER_NAME/PORT, wsgi.errors,
-// wsgi.file_wrapper) shared by every request.
+// head string: interned keys made once, values decoded as latin-1 "native strings". Each
+// environ is a copy of a per-listener template that already holds the values every
+// request shares (wsgi.version, url scheme, SERVER_NAME/PORT, wsgi.errors,
+// wsgi.file_wrapper), so a request only sets what is its own.
 #include <cstring>
 
 #include "py.h"
@@ -32,6 +33,9 @@ PyObject* http11 = nullptr;
 PyObject* empty = nullptr;
 PyObject* multiprocess = nullptr;
 PyObject* multithread = nullptr;
+std::vector<PyObject*> templates;  // by listener, then one for requests of no known listener
+std::vector<PyObject*> methods;    // GET, HEAD, POST…
+PyObject* last_remote_addr = nullptr;
 
 PyObject* intern(const char* s) { return PyUnicode_InternFromString(s); }
 
@@ -48,6 +52,72 @@ bool put(PyObject* d, PyObject* key, PyObject* value) {
 }
 
 bool put_borrowed(PyObject* d, PyObject* key, PyObject* value) { return PyDict_SetItem(d, key, value) == 0; }
+
+// The environ every request starts from, one per listener: the keys in PEP 3333 order
+// with the values that do not change (SERVER_NAME/PORT, SCRIPT_NAME, empty CONTENT_TYPE
+// and CONTENT_LENGTH, the wsgi.* entries) and placeholders for the rest, which every
+// request overwrites. Copying it clones its hash table in one go (no per-key insertion,
+// no growth), and the table has room left for the header fields.
+PyObject* make_template(PyObject* name, PyObject* port) {
+  PyObject* d = PyDict_New();
+  if (!d) return nullptr;
+  bool ok = put_borrowed(d, k.request_method, empty) && put_borrowed(d, k.script_name, script_name) &&
+            put_borrowed(d, k.path_info, empty) && put_borrowed(d, k.query_string, empty) &&
+            put_borrowed(d, k.content_type, empty) && put_borrowed(d, k.content_length, empty) &&
+            put_borrowed(d, k.server_name, name) && put_borrowed(d, k.server_port, port) &&
+            put_borrowed(d, k.server_protocol, http11) && put_borrowed(d, k.remote_addr, empty) &&
+            put_borrowed(d, k.remote_port, empty) && put_borrowed(d, k.request_uri, empty) &&
+            put_borrowed(d, k.wsgi_version, version) && put_borrowed(d, k.wsgi_url_scheme, url_scheme) &&
+            put_borrowed(d, k.wsgi_input, Py_None) && put_borrowed(d, k.wsgi_errors, errors) &&
+            put_borrowed(d, k.wsgi_multithread, multithread) && put_borrowed(d, k.wsgi_multiprocess, multiprocess) &&
+            put_borrowed(d, k.wsgi_run_once, Py_False) &&
+            put_borrowed(d, k.wsgi_file_wrapper, reinterpret_cast<PyObject*>(&FileWrapperType)) &&
+            put_borrowed(d, k.wsgi_input_terminated, Py_True);
+  // Grow the table once more while building (a key added and removed again), so that
+  // the copies take the usual header fields without growing their own.
+  PyObject* filler = ok ? PyUnicode_FromString("tsgi.room") : nullptr;
+  ok = filler && PyDict_SetItem(d, filler, Py_None) == 0 && PyDict_DelItem(d, filler) == 0;
+  Py_XDECREF(filler);
+  if (!ok) Py_CLEAR(d);
+  return d;
+}
+
+// Common request methods as shared strings (Python compares them by identity first).
+PyObject* method_value(const char* p, size_t n) {
+  for (PyObject* m : methods) {
+    if (static_cast<size_t>(PyUnicode_GET_LENGTH(m)) == n && memcmp(PyUnicode_1BYTE_DATA(m), p, n) == 0) {
+      Py_INCREF(m);
+      return m;
+    }
+  }
+  return latin1(p, n);
+}
+
+// REMOTE_ADDR: the last value is kept and given again while the client address repeats
+// (keep-alive connections, a proxy in front).
+PyObject* remote_addr_value(const char* p, size_t n) {
+  if (last_remote_addr && static_cast<size_t>(PyUnicode_GET_LENGTH(last_remote_addr)) == n &&
+      memcmp(PyUnicode_1BYTE_DATA(last_remote_addr), p, n) == 0) {
+    Py_INCREF(last_remote_addr);
+    return last_remote_addr;
+  }
+  PyObject* s = latin1(p, n);
+  if (s && PyUnicode_KIND(s) == PyUnicode_1BYTE_KIND) {
+    Py_XDECREF(last_remote_addr);
+    Py_INCREF(s);
+    last_remote_addr = s;
+  }
+  return s;
+}
+
+PyObject* port_value(int32_t port) {
+  char buf[12];
+  size_t n = 0;
+  uint32_t v = static_cast<uint32_t>(port);
+  do buf[sizeof buf - 1 - n++] = static_cast<char>('0' + v % 10);
+  while ((v /= 10) != 0 && n < sizeof buf);
+  return latin1(buf + sizeof buf - n, n);
+}
 
 }  // namespace
 
@@ -93,6 +163,15 @@ bool init_environ(const Config& cfg, const tsgi_core_ops* core, std::string* err
   empty = intern("");
   multiprocess = cfg.multiprocess ? Py_True : Py_False;
   multithread = cfg.threads > 1 ? Py_True : Py_False;
+  methods.clear();
+  for (const char* m : {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"}) methods.push_back(intern(m));
+  templates.clear();
+  size_t listeners = server_names.size() > server_ports.size() ? server_names.size() : server_ports.size();
+  for (size_t i = 0; i <= listeners && !PyErr_Occurred(); i++) {
+    PyObject* t = make_template(i < server_names.size() ? server_names[i] : empty,
+                                i < server_ports.size() ? server_ports[i] : empty);
+    if (t) templates.push_back(t);
+  }
   if (!init_forwarded(cfg.forwarded_allow_ips, error)) return false;
   if (PyErr_Occurred()) {
     *error = take_traceback();
@@ -112,7 +191,9 @@ PyObject* build_environ(const tsgi_request_view* v) {
   int32_t listener = rec[TSGI_REC_LISTENER];
   int32_t remote_port = rec[TSGI_REC_REMOTE_PORT];
 
-  PyObject* d = PyDict_New();
+  size_t t = listener >= 0 && static_cast<size_t>(listener) < templates.size() ? static_cast<size_t>(listener)
+                                                                                : templates.size() - 1;
+  PyObject* d = PyDict_Copy(templates[t]);
   if (!d) return nullptr;
   // PATH_INFO without the SCRIPT_NAME prefix (when it starts with it at a segment boundary).
   const char* path = head + target_end;
@@ -124,27 +205,14 @@ PyObject* build_environ(const tsgi_request_view* v) {
     path_len -= sn.size();
   }
   bool ok =
-      put(d, k.request_method, latin1(head, static_cast<size_t>(method_end))) &&
-      put_borrowed(d, k.script_name, script_name) &&
+      put(d, k.request_method, method_value(head, static_cast<size_t>(method_end))) &&
       put(d, k.path_info, latin1(path, path_len)) &&
-      (query_start < 0 ? put_borrowed(d, k.query_string, empty)
-                       : put(d, k.query_string, latin1(head + query_start, static_cast<size_t>(target_end - query_start)))) &&
-      put_borrowed(d, k.content_type, empty) && put_borrowed(d, k.content_length, empty) &&
-      put_borrowed(d, k.server_name,
-                   listener >= 0 && static_cast<size_t>(listener) < server_names.size() ? server_names[listener] : empty) &&
-      put_borrowed(d, k.server_port,
-                   listener >= 0 && static_cast<size_t>(listener) < server_ports.size() ? server_ports[listener] : empty) &&
-      put_borrowed(d, k.server_protocol, rec[TSGI_REC_VERSION_MINOR] == 1 ? http11 : http10) &&
-      put(d, k.remote_addr, latin1(head + path_end, static_cast<size_t>(addr_end - path_end))) &&
-      (remote_port == 0 ? put_borrowed(d, k.remote_port, empty)
-                        : put(d, k.remote_port, PyUnicode_FromFormat("%d", remote_port))) &&
+      (query_start < 0 || put(d, k.query_string, latin1(head + query_start, static_cast<size_t>(target_end - query_start)))) &&
+      (rec[TSGI_REC_VERSION_MINOR] == 1 || put_borrowed(d, k.server_protocol, http10)) &&
+      put(d, k.remote_addr, remote_addr_value(head + path_end, static_cast<size_t>(addr_end - path_end))) &&
+      (remote_port == 0 || put(d, k.remote_port, port_value(remote_port))) &&
       put(d, k.request_uri, latin1(head + method_end, static_cast<size_t>(target_end - method_end))) &&
-      put_borrowed(d, k.wsgi_version, version) && put_borrowed(d, k.wsgi_url_scheme, url_scheme) &&
-      put(d, k.wsgi_input, new_input(v)) && put_borrowed(d, k.wsgi_errors, errors) &&
-      put_borrowed(d, k.wsgi_multithread, multithread) && put_borrowed(d, k.wsgi_multiprocess, multiprocess) &&
-      put_borrowed(d, k.wsgi_run_once, Py_False) &&
-      put_borrowed(d, k.wsgi_file_wrapper, reinterpret_cast<PyObject*>(&FileWrapperType)) &&
-      put_borrowed(d, k.wsgi_input_terminated, Py_True);
+      put(d, k.wsgi_input, new_input(v));
   if (!ok) {
     Py_DECREF(d);
     return nullptr;

@@ -89,9 +89,27 @@ void log_error(Gateway* g, const std::string& msg) {
 
 // ---- start_response and write ---------------------------------------------------------
 
-bool is_token_char(unsigned char c) {
-  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+// tchar (RFC 9110 §5.6.2), as a table.
+struct TokenTable {
+  bool ok[256] = {};
+  TokenTable() {
+    for (int c = '0'; c <= '9'; c++) ok[c] = true;
+    for (int c = 'a'; c <= 'z'; c++) ok[c] = true;
+    for (int c = 'A'; c <= 'Z'; c++) ok[c] = true;
+    for (const char* p = "!#$%&'*+-.^_`|~"; *p; p++) ok[static_cast<unsigned char>(*p)] = true;
+  }
+};
+const TokenTable kToken;
+
+bool is_token_char(unsigned char c) { return kToken.ok[c]; }
+
+// A field value may hold any byte but the control characters (HTAB is allowed).
+bool has_control_char(const char* p, Py_ssize_t n) {
+  for (Py_ssize_t j = 0; j < n; j++) {
+    unsigned char c = static_cast<unsigned char>(p[j]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+  }
+  return false;
 }
 
 // The latin-1 bytes of a str, or nullptr (with an exception) when it is not a str or has
@@ -110,10 +128,14 @@ const char* latin1_of(PyObject* s, Py_ssize_t* n, const char* what) {
 }
 
 bool is_hop_by_hop(const char* n, Py_ssize_t len) {
-  static const char* const names[] = {"connection", "transfer-encoding", "keep-alive", "upgrade",
-                                      "te", "trailer"};
-  for (const char* h : names) {
-    if (static_cast<size_t>(len) == strlen(h) && strncasecmp(n, h, static_cast<size_t>(len)) == 0) return true;
+  struct Name {
+    const char* text;
+    Py_ssize_t len;
+  };
+  static const Name names[] = {{"connection", 10}, {"transfer-encoding", 17}, {"keep-alive", 10},
+                               {"upgrade", 7},     {"te", 2},                 {"trailer", 7}};
+  for (const Name& h : names) {
+    if (len == h.len && strncasecmp(n, h.text, static_cast<size_t>(len)) == 0) return true;
   }
   return len >= 6 && strncasecmp(n, "proxy-", 6) == 0;
 }
@@ -126,14 +148,45 @@ PyObject* gone_error(Gateway* g) {
 
 PyObject* write_impl(PyObject* self, PyObject* data);
 
-PyObject* start_response_impl(PyObject* self, PyObject* args, PyObject* kwargs) {
-  static const char* kw[] = {"status", "headers", "exc_info", nullptr};
-  PyObject* status;
-  PyObject* headers;
-  PyObject* exc_info = Py_None;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "OO|O:start_response", const_cast<char**>(kw), &status,
-                                   &headers, &exc_info))
-    return nullptr;
+// start_response(status, headers, exc_info=None): the arguments by position or keyword.
+bool start_response_args(PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames, PyObject** out) {
+  out[0] = out[1] = nullptr;
+  out[2] = Py_None;
+  if (nargs > 3) {
+    PyErr_Format(PyExc_TypeError, "start_response() takes at most 3 arguments (%zd given)", nargs);
+    return false;
+  }
+  for (Py_ssize_t i = 0; i < nargs; i++) out[i] = args[i];
+  Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+  static const char* const names[] = {"status", "headers", "exc_info"};
+  for (Py_ssize_t i = 0; i < nkw; i++) {
+    PyObject* name = PyTuple_GET_ITEM(kwnames, i);
+    int at = -1;
+    for (int j = 0; j < 3; j++)
+      if (PyUnicode_CompareWithASCIIString(name, names[j]) == 0) at = j;
+    if (at < 0) {
+      PyErr_Format(PyExc_TypeError, "start_response() got an unexpected keyword argument '%U'", name);
+      return false;
+    }
+    if (at < nargs) {
+      PyErr_Format(PyExc_TypeError, "start_response() got multiple values for argument '%s'", names[at]);
+      return false;
+    }
+    out[at] = args[nargs + i];
+  }
+  if (!out[0] || !out[1]) {
+    PyErr_Format(PyExc_TypeError, "start_response() missing required argument '%s'", out[0] ? "headers" : "status");
+    return false;
+  }
+  return true;
+}
+
+PyObject* start_response_impl(PyObject* self, PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames) {
+  PyObject* argv[3];
+  if (!start_response_args(args, nargs, kwnames, argv)) return nullptr;
+  PyObject* status = argv[0];
+  PyObject* headers = argv[1];
+  PyObject* exc_info = argv[2];
   Gateway* g = reinterpret_cast<ExchangeObject*>(self)->gw;
   if (!g) return gone_error(g);
   if (exc_info != Py_None) {
@@ -165,19 +218,18 @@ PyObject* start_response_impl(PyObject* self, PyObject* args, PyObject* kwargs) 
     PyErr_Format(PyExc_ValueError, "the status %R is not 'NNN Reason' (e.g. '200 OK')", status);
     return nullptr;
   }
-  for (Py_ssize_t i = 0; i < sn; i++) {
-    unsigned char c = static_cast<unsigned char>(sp[i]);
-    if ((c < 0x20 && c != '\t') || c == 0x7f) {
-      PyErr_Format(PyExc_ValueError, "the status %R has a control character", status);
-      return nullptr;
-    }
+  if (has_control_char(sp, sn)) {
+    PyErr_Format(PyExc_ValueError, "the status %R has a control character", status);
+    return nullptr;
   }
   if (!PyList_Check(headers)) {
     PyErr_Format(PyExc_TypeError, "headers must be a list of (name, value) tuples, not %.100s",
                  Py_TYPE(headers)->tp_name);
     return nullptr;
   }
-  std::string head(sp, static_cast<size_t>(sn));
+  std::string head;
+  head.reserve(256);
+  head.append(sp, static_cast<size_t>(sn));
   head.append("\r\n");
   int64_t content_length = -1;
   int32_t flags = 0;
@@ -203,13 +255,10 @@ PyObject* start_response_impl(PyObject* self, PyObject* args, PyObject* kwargs) 
         return nullptr;
       }
     }
-    for (Py_ssize_t j = 0; j < vn; j++) {
-      unsigned char c = static_cast<unsigned char>(vp[j]);
-      if ((c < 0x20 && c != '\t') || c == 0x7f) {
-        PyErr_Format(PyExc_ValueError, "the value of header %R has a control character (CR, LF, NUL, ...)",
-                     PyTuple_GET_ITEM(item, 0));
-        return nullptr;
-      }
+    if (has_control_char(vp, vn)) {
+      PyErr_Format(PyExc_ValueError, "the value of header %R has a control character (CR, LF, NUL, ...)",
+                   PyTuple_GET_ITEM(item, 0));
+      return nullptr;
     }
     if (is_hop_by_hop(np, nn)) {
       PyErr_Format(PyExc_ValueError,
@@ -232,10 +281,17 @@ PyObject* start_response_impl(PyObject* self, PyObject* args, PyObject* kwargs) 
     } else if (nn == 4 && strncasecmp(np, "date", 4) == 0) {
       flags |= TSGI_RESP_HAS_DATE;
     }
-    head.append(np, static_cast<size_t>(nn));
-    head.append(": ");
-    head.append(vp, static_cast<size_t>(vn));
-    head.append("\r\n");
+    size_t at = head.size();
+    head.resize(at + static_cast<size_t>(nn + vn) + 4);
+    char* w = &head[at];
+    memcpy(w, np, static_cast<size_t>(nn));
+    w += nn;
+    *w++ = ':';
+    *w++ = ' ';
+    memcpy(w, vp, static_cast<size_t>(vn));
+    w += vn;
+    *w++ = '\r';
+    *w = '\n';
   }
   g->status_set = true;
   g->status = (sp[0] - '0') * 100 + (sp[1] - '0') * 10 + (sp[2] - '0');
@@ -306,7 +362,7 @@ PyObject* write_impl(PyObject* self, PyObject* data) {
 
 PyMethodDef start_response_def = {
     "start_response", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(start_response_impl)),
-    METH_VARARGS | METH_KEYWORDS, "start_response(status, headers, exc_info=None) (PEP 3333)"};
+    METH_FASTCALL | METH_KEYWORDS, "start_response(status, headers, exc_info=None) (PEP 3333)"};
 
 // ---- driving the response -------------------------------------------------------------
 
@@ -426,7 +482,8 @@ void close_result(Gateway* g) {
   if (!g->result || g->closed) return;
   g->closed = true;
   if (PyList_CheckExact(g->result) || PyTuple_CheckExact(g->result)) return;
-  PyObject* close = PyObject_GetAttrString(g->result, "close");
+  static PyObject* close_name = PyUnicode_InternFromString("close");
+  PyObject* close = close_name ? PyObject_GetAttr(g->result, close_name) : nullptr;
   if (!close) {
     PyErr_Clear();
     return;
