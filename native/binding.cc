@@ -819,7 +819,9 @@ napi_value Respond(napi_env env, napi_callback_info cbinfo) {
   if (type == napi_object) napi_is_array(env, body, &is_array);
   if (is_array) napi_get_array_length(env, body, &count);
   else if (type == napi_string || type == napi_object) count = 1;
-  constexpr uint32_t kInline = 16;
+  // Most bodies are one chunk or a few: those parts live on the stack (kept small, as
+  // each is initialised on every call).
+  constexpr uint32_t kInline = 4;
   Bytes parts_inline[kInline];
   std::vector<Bytes> parts_v;
   Bytes* parts = parts_inline;
