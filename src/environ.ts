@@ -96,8 +96,9 @@ function addrOf(head: string, start: number, end: number): string {
 
 // REMOTE_PORT as text, remembered by port in a small direct-mapped table: the requests of
 // one client (keep-alive, pipelined) repeat their port, and the clients of a busy server
-// are spread over the table.
-const PORT_SLOTS = 256;
+// are spread over the table (client ports are random: it is large enough that a few
+// hundred connections seldom share a slot).
+const PORT_SLOTS = 4096;
 const portNumbers = new Int32Array(PORT_SLOTS).fill(-1);
 const portTexts: string[] = new Array<string>(PORT_SLOTS).fill('');
 function portText(port: number): string {
