@@ -162,17 +162,70 @@ size_t fill_latin1(void* env, void* value, char* out, size_t room) {
   return copied;
 }
 
-// A chunk: a string (sent as UTF-8, encoded straight into the output), a Buffer or a byte
-// typed array (held while queued); anything else is empty.
-Bytes chunk_bytes(napi_env env, napi_value v) {
+// Strings up to this many UTF-16 units (in all, per call) are encoded once into a scratch
+// buffer (at most 3 bytes a unit) and copied into the output; the others are measured and
+// then encoded straight into the output (two passes, but the scratch stays small).
+constexpr size_t kScratchUnits = 16 * 1024;
+
+// Where short string chunks are encoded during one native call: they are copied into the
+// connection's output before the call returns.
+class ChunkScratch {
+ public:
+  // Room for `units` more UTF-16 units, asked for before begin(); spans stay valid until the next begin().
+  void reserve(size_t units) { want_ += 3 * units + 1; }
+  void begin() {
+    if (buf_.size() < want_) buf_.resize(want_);
+    used_ = 0;
+    want_ = 0;
+  }
+  // Encodes the string v (units long) as UTF-8 into the scratch: the span in b.
+  void encode(napi_env env, napi_value v, size_t units, Bytes* b) {
+    char* out = buf_.data() + used_;
+    size_t wrote = 0;
+    napi_get_value_string_utf8(env, v, out, 3 * units + 1, &wrote);
+    used_ += wrote;
+    b->data = out;
+    b->len = wrote;
+  }
+ private:
+  std::vector<char> buf_;
+  size_t used_ = 0;
+  size_t want_ = 0;
+};
+
+thread_local ChunkScratch scratch;
+
+// A string chunk encoded straight into the output: measured now, encoded when queued.
+void measure_utf8(napi_env env, napi_value v, Bytes* b) {
+  napi_get_value_string_utf8(env, v, nullptr, 0, &b->len);
+  b->fill = fill_utf8;
+}
+
+// The length of a string in UTF-16 units (O(1): no encoding).
+size_t string_units(napi_env env, napi_value v) {
+  size_t n = 0;
+  napi_get_value_string_latin1(env, v, nullptr, 0, &n);
+  return n;
+}
+
+// A chunk: a string (sent as UTF-8), a Buffer or a byte typed array (held while queued);
+// anything else is empty. A short string is left for the scratch (*units set, the caller
+// encodes it once with ChunkScratch); a long one is measured and encoded straight into
+// the output.
+Bytes chunk_bytes(napi_env env, napi_value v, size_t* units) {
   Bytes b;
   b.ctx = env;
   b.cookie = v;
+  *units = 0;
   napi_valuetype type;
   if (napi_typeof(env, v, &type) != napi_ok) return b;
   if (type == napi_string) {
-    napi_get_value_string_utf8(env, v, nullptr, 0, &b.len);
-    b.fill = fill_utf8;
+    size_t n = string_units(env, v);
+    if (n <= kScratchUnits) {
+      *units = n;
+      return b;
+    }
+    measure_utf8(env, v, &b);
     return b;
   }
   if (type != napi_object) return b;
@@ -189,6 +242,19 @@ Bytes chunk_bytes(napi_env env, napi_value v) {
   b.data = static_cast<const char*>(data);
   b.len = len;
   b.hold = hold_value;
+  return b;
+}
+
+// One chunk argument as Bytes, a short string encoded once into the scratch (valid until
+// the next call).
+Bytes one_chunk(napi_env env, napi_value v) {
+  size_t units = 0;
+  Bytes b = chunk_bytes(env, v, &units);
+  if (units > 0) {
+    scratch.reserve(units);
+    scratch.begin();
+    scratch.encode(env, v, units, &b);
+  }
   return b;
 }
 
@@ -713,15 +779,39 @@ bool status_arg(const Napi::CallbackInfo& info, const char* fn, int* status) {
   return false;
 }
 
-Napi::Value Respond(const Napi::CallbackInfo& info) {
-  int status;
-  if (!status_arg(info, "respond", &status)) return info.Env().Undefined();
-  if (!info[2].IsString()) return throw_error(info.Env(), "tsgi: respond() head must be a string", "ERR_INVALID_ARG_TYPE");
-  Connection* c = conn_arg(info);
-  if (!c) return Napi::Number::New(info.Env(), kResultGone);
+// respond(conn, status, head, body, contentLength, flags) as a plain Node-API callback:
+// the common small response is one call, so each argument is read with one Node-API
+// call (the status and head checks come from the reads themselves).
+napi_value Respond(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  napi_value result;
+  double status = 0;
+  if (napi_get_value_double(env, argv[1], &status) != napi_ok || !(status >= 100 && status <= 999) ||
+      status != static_cast<int>(status)) {
+    napi_throw_error(env, "ERR_INVALID_ARG_TYPE", "tsgi: respond() status must be the response's status code (100..999)");
+    return nullptr;
+  }
+  Bytes head;
+  head.ctx = env;
+  head.cookie = argv[2];
+  head.fill = fill_latin1;
+  if (napi_get_value_string_latin1(env, argv[2], nullptr, 0, &head.len) != napi_ok) {
+    napi_throw_error(env, "ERR_INVALID_ARG_TYPE", "tsgi: respond() head must be a string");
+    return nullptr;
+  }
+  double id = 0;
+  napi_get_value_double(env, argv[0], &id);
+  LoopData* ld = nullptr;
+  napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
+  Connection* c = ld->find(id);
+  if (!c) {
+    napi_create_int32(env, kResultGone, &result);
+    return result;
+  }
   JsCallScope scope(c->ld);
-  napi_env env = info.Env();
-  napi_value body = info[3];
+  napi_value body = argv[3];
   // The body: one chunk, an array of chunks, or nothing.
   uint32_t count = 0;
   bool is_array = false;
@@ -730,7 +820,9 @@ Napi::Value Respond(const Napi::CallbackInfo& info) {
   if (type == napi_object) napi_is_array(env, body, &is_array);
   if (is_array) napi_get_array_length(env, body, &count);
   else if (type == napi_string || type == napi_object) count = 1;
-  constexpr uint32_t kInline = 16;
+  // Most bodies are one chunk or a few: those parts live on the stack (kept small, as
+  // each is initialised on every call).
+  constexpr uint32_t kInline = 4;
   Bytes parts_inline[kInline];
   std::vector<Bytes> parts_v;
   Bytes* parts = parts_inline;
@@ -738,15 +830,40 @@ Napi::Value Respond(const Napi::CallbackInfo& info) {
     parts_v.resize(count);
     parts = parts_v.data();
   }
+  // Short strings are encoded once, into the scratch, after every part is known.
+  bool strings = false;
+  size_t budget = kScratchUnits;
   for (uint32_t i = 0; i < count; i++) {
     napi_value v = body;
     if (is_array) napi_get_element(env, body, i, &v);
-    parts[i] = chunk_bytes(env, v);
+    size_t units = 0;
+    parts[i] = chunk_bytes(env, v, &units);
+    if (units > budget) {
+      measure_utf8(env, v, &parts[i]);
+    } else if (units > 0) {
+      budget -= units;
+      scratch.reserve(units);
+      parts[i].cookie = v;
+      parts[i].len = units;  // marks it for the pass below
+      parts[i].ctx = nullptr;
+      strings = true;
+    }
   }
-  int r = c->respond(status, head_bytes(env, info[2]), parts, count,
-                     static_cast<int64_t>(info[4].As<Napi::Number>().DoubleValue()),
-                     info[5].As<Napi::Number>().Int32Value());
-  return Napi::Number::New(info.Env(), r);
+  if (strings) {
+    scratch.begin();
+    for (uint32_t i = 0; i < count; i++) {
+      if (parts[i].ctx != nullptr) continue;
+      parts[i].ctx = env;
+      scratch.encode(env, static_cast<napi_value>(parts[i].cookie), parts[i].len, &parts[i]);
+    }
+  }
+  double content_length = -1;
+  int32_t flags = 0;
+  napi_get_value_double(env, argv[4], &content_length);
+  napi_get_value_int32(env, argv[5], &flags);
+  int r = c->respond(static_cast<int>(status), head, parts, count, static_cast<int64_t>(content_length), flags);
+  napi_create_int32(env, r, &result);
+  return result;
 }
 
 Napi::Value WriteHead(const Napi::CallbackInfo& info) {
@@ -766,14 +883,14 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (!c) return Napi::Boolean::New(info.Env(), false);
   JsCallScope scope(c->ld);
-  return Napi::Boolean::New(info.Env(), c->write(chunk_bytes(info.Env(), info[1])) == 1);
+  return Napi::Boolean::New(info.Env(), c->write(one_chunk(info.Env(), info[1])) == 1);
 }
 
 Napi::Value End(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
-  return Napi::Number::New(info.Env(), c->end(chunk_bytes(info.Env(), info[1])));
+  return Napi::Number::New(info.Env(), c->end(one_chunk(info.Env(), info[1])));
 }
 
 Napi::Value SendFile(const Napi::CallbackInfo& info) {
@@ -835,7 +952,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeAppLog", Napi::Function::New(env, NativeAppLog, "nativeAppLog"));
   exports.Set("nativeAppDrain", Napi::Function::New(env, NativeAppDrain, "nativeAppDrain"));
   exports.Set("nativeAppErrorLog", Napi::Function::New(env, NativeAppErrorLog, "nativeAppErrorLog"));
-  exports.Set("respond", Napi::Function::New(env, Respond, "respond"));
+  napi_value respond;
+  napi_create_function(env, "respond", NAPI_AUTO_LENGTH, Respond, nullptr, &respond);
+  exports.Set("respond", Napi::Value(env, respond));
   exports.Set("writeHead", Napi::Function::New(env, WriteHead, "writeHead"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
   exports.Set("end", Napi::Function::New(env, End, "end"));

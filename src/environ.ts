@@ -1,11 +1,14 @@
 // Builds the PEP 3333 environ from the native request record and the latin-1 head string.
-// One object literal with a fixed key order (a stable hidden class), header keys interned
-// by the native core (knownHeaders()), values sliced from the head once.
+// Fixed keys first in one order, then the headers in arrival order; header keys interned
+// by the native core (knownHeaders()), values sliced from the head once. A header sequence
+// seen before is built by one compiled object literal (environ-shapes.ts); the general
+// path below (one literal, then keyed stores) handles the rest.
 import {
   REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END,
   REC_ADDR_END, REC_REMOTE_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
   REC_TRAILERS_START, REC_OVERRIDE_COUNT, FLAG_CHUNKED_BODY,
 } from './native';
+import { shapeBuilder } from './environ-shapes';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream, TlsInfo } from './types';
 
 /** What the environ takes from the server rather than the request; built once per server. */
@@ -91,13 +94,20 @@ function addrOf(head: string, start: number, end: number): string {
   return lastAddr;
 }
 
-// The last REMOTE_PORT as text: pipelined and keep-alive requests repeat it.
-let lastPort = 0;
-let lastPortText = '';
+// REMOTE_PORT as text, remembered by port in a small direct-mapped table: the requests of
+// one client (keep-alive, pipelined) repeat their port, and the clients of a busy server
+// are spread over the table (client ports are random: it is large enough that a few
+// hundred connections seldom share a slot).
+const PORT_SLOTS = 4096;
+const portNumbers = new Int32Array(PORT_SLOTS).fill(-1);
+const portTexts: string[] = new Array<string>(PORT_SLOTS).fill('');
 function portText(port: number): string {
-  lastPort = port;
-  lastPortText = port === 0 ? '' : '' + port;
-  return lastPortText;
+  const slot = port & (PORT_SLOTS - 1);
+  if (portNumbers[slot] === port) return portTexts[slot];
+  const text = port === 0 ? '' : '' + port;
+  portNumbers[slot] = port;
+  portTexts[slot] = text;
+  return text;
 }
 
 /**
@@ -121,58 +131,79 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
     pathInfo = pathInfo.slice(scriptName.length);
   }
 
-  const environ: Environ = {
-    REQUEST_METHOD: methodOf(head, methodEnd),
-    SCRIPT_NAME: scriptName,
-    PATH_INFO: pathInfo,
-    QUERY_STRING: queryStart < 0 ? '' : head.slice(queryStart, targetEnd),
-    CONTENT_TYPE: '',
-    CONTENT_LENGTH: '',
-    SERVER_NAME: ctx.serverNames[listener] ?? '',
-    SERVER_PORT: ctx.serverPorts[listener] ?? '',
-    SERVER_PROTOCOL: rec[REC_VERSION_MINOR] === 1 ? HTTP_1_1 : HTTP_1_0,
-    REMOTE_ADDR: addrOf(head, pathEnd, addrEnd),
-    REMOTE_PORT: remotePort === lastPort ? lastPortText : portText(remotePort),
-    REQUEST_URI: head.slice(methodEnd, targetEnd),
-    'wsgi.version': WSGI_VERSION,
-    'wsgi.url_scheme': ctx.urlSchemes?.[listener] ?? ctx.urlScheme,
-    'wsgi.input': input,
-    'wsgi.errors': ctx.errors,
-    'wsgi.multithread': ctx.multithread,
-    'wsgi.multiprocess': ctx.multiprocess,
-    'wsgi.run_once': false,
-    'wsgi.file_wrapper': ctx.fileWrapper,
-    'wsgi.input_terminated': true,
-    'tsgi.connection': conn,
-    'tsgi.listener': listener,
-    'tsgi.trailers': NO_TRAILERS,
-  };
-
+  const method = methodOf(head, methodEnd);
+  const query = queryStart < 0 ? '' : head.slice(queryStart, targetEnd);
+  const serverName = ctx.serverNames[listener] ?? '';
+  const serverPort = ctx.serverPorts[listener] ?? '';
+  const protocol = rec[REC_VERSION_MINOR] === 1 ? HTTP_1_1 : HTTP_1_0;
+  const addr = addrOf(head, pathEnd, addrEnd);
+  const port = portText(remotePort);
+  const uri = head.slice(methodEnd, targetEnd);
+  const scheme = ctx.urlSchemes?.[listener] ?? ctx.urlScheme;
   const count = rec[REC_HEADER_COUNT];
   const keys = ctx.knownKeys;
-  let prevEnd = addrEnd;
-  const env = environ as Record<string, unknown>;
+  let environ: Environ;
   let at = REC_HEADERS;
-  for (let i = 0; i < count; i++, at += 3) {
-    const id = rec[at];
-    const keyEnd = rec[at + 1];
-    const valueEnd = rec[at + 2];
-    const key = id > 0 ? keys[id] : head.slice(prevEnd, keyEnd);
-    const value = head.slice(keyEnd, valueEnd);
-    prevEnd = valueEnd;
-    const prev = env[key];
-    if (prev === undefined) env[key] = value;
-    // Repeated Content-Length fields all read as the same decimal (the parser refuses
-    // differing ones) and a second Content-Type is refused: the first is the value.
-    else if (key === CONTENT_LENGTH || key === CONTENT_TYPE) { if (prev === '') env[key] = value; }
-    else env[key] = prev + (key === HTTP_COOKIE ? '; ' : ',') + value;
+  let prevEnd = addrEnd;
+  // A header sequence seen before: one compiled object literal (environ-shapes.ts).
+  const build = shapeBuilder(rec, head, count, keys, addrEnd);
+  if (build !== null) {
+    environ = build(method, scriptName, pathInfo, query, serverName, serverPort, protocol, addr, port, uri,
+      WSGI_VERSION, scheme, input, ctx.errors, ctx.multithread, ctx.multiprocess, ctx.fileWrapper, conn, listener,
+      NO_TRAILERS, rec, head);
+    if (count > 0) {
+      at += 3 * count;
+      prevEnd = rec[at - 1];
+    }
+  } else {
+    environ = {
+      REQUEST_METHOD: method,
+      SCRIPT_NAME: scriptName,
+      PATH_INFO: pathInfo,
+      QUERY_STRING: query,
+      CONTENT_TYPE: '',
+      CONTENT_LENGTH: '',
+      SERVER_NAME: serverName,
+      SERVER_PORT: serverPort,
+      SERVER_PROTOCOL: protocol,
+      REMOTE_ADDR: addr,
+      REMOTE_PORT: port,
+      REQUEST_URI: uri,
+      'wsgi.version': WSGI_VERSION,
+      'wsgi.url_scheme': scheme,
+      'wsgi.input': input,
+      'wsgi.errors': ctx.errors,
+      'wsgi.multithread': ctx.multithread,
+      'wsgi.multiprocess': ctx.multiprocess,
+      'wsgi.run_once': false,
+      'wsgi.file_wrapper': ctx.fileWrapper,
+      'wsgi.input_terminated': true,
+      'tsgi.connection': conn,
+      'tsgi.listener': listener,
+      'tsgi.trailers': NO_TRAILERS,
+    };
+    const env = environ as Record<string, unknown>;
+    for (let i = 0; i < count; i++, at += 3) {
+      const id = rec[at];
+      const keyEnd = rec[at + 1];
+      const valueEnd = rec[at + 2];
+      const key = id > 0 ? keys[id] : head.slice(prevEnd, keyEnd);
+      const value = head.slice(keyEnd, valueEnd);
+      prevEnd = valueEnd;
+      const prev = env[key];
+      if (prev === undefined) env[key] = value;
+      // Repeated Content-Length fields all read as the same decimal (the parser refuses
+      // differing ones) and a second Content-Type is refused: the first is the value.
+      else if (key === CONTENT_LENGTH || key === CONTENT_TYPE) { if (prev === '') env[key] = value; }
+      else env[key] = prev + (key === HTTP_COOKIE ? '; ' : ',') + value;
+    }
   }
   if (tls !== undefined) {
     environ.HTTPS = 'on';
     environ['tsgi.tls'] = tls;
   }
   const overrides = rec[REC_OVERRIDE_COUNT];
-  if (overrides > 0) applyOverrides(env, rec, head, at, prevEnd, overrides);
+  if (overrides > 0) applyOverrides(environ as Record<string, unknown>, rec, head, at, prevEnd, overrides);
   if ((rec[REC_FLAGS] & FLAG_CHUNKED_BODY) !== 0) {
     environ.CONTENT_LENGTH = '' + bodyLength;
     environ['tsgi.trailers'] = trailers(head.slice(rec[REC_TRAILERS_START]));

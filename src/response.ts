@@ -95,7 +95,8 @@ export class Exchange implements StartTarget {
     readonly environ: Environ,
     private readonly input: RequestInput | null,
   ) {
-    this.startResponse = startResponse.bind(this) as StartResponse;
+    // An arrow function rather than bind(): cheaper to make per request, and callers can inline it.
+    this.startResponse = ((status, headers, excInfo) => startResponse.call(this, status, headers, excInfo)) as StartResponse;
   }
 
   /** Runs the application and drives its body as far as it goes synchronously. */
@@ -605,7 +606,7 @@ export class Exchange implements StartTarget {
   /** @internal */ isHeadersSent(): boolean { return this.headersSent; }
   /** @internal */ markStarted(): Write {
     this.started = true;
-    return (this.writeFn ??= this.writeLegacy.bind(this));
+    return (this.writeFn ??= (chunk: Chunk) => this.writeLegacy(chunk));
   }
 }
 

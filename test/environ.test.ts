@@ -120,6 +120,41 @@ describe('environ (PEP 3333 "environ Variables")', () => {
     expect(b.slice(0, fixed)).toEqual(a.slice(0, fixed));
   });
 
+  it('a header sequence seen again gives the same environ: keys, order and values (the compiled builder as the general path)', () => {
+    const c = ctx();
+    const make = (req: SyntheticRequest, bodyLength = 0) => {
+      const { rec, head } = synthesize(req);
+      return buildEnviron(c, rec, head, 7, EMPTY_INPUT, bodyLength);
+    };
+    const requests: Array<[SyntheticRequest, number]> = [
+      [{ target: '/a?b', headers: [['HTTP_HOST', 'h'], ['HTTP_X_ONE', '1'], ['HTTP_USER_AGENT', 'ua'], ['HTTP_X_TWO', '']] }, 0],
+      [{ method: 'POST', target: '/p', headers: [['HTTP_HOST', 'h'], ['CONTENT_LENGTH', '3'], ['CONTENT_TYPE', 'text/plain']] }, 3],
+      [{ target: '/', headers: [['HTTP_ACCEPT', 'a/b'], ['HTTP_X_THING', '1'], ['HTTP_ACCEPT', 'c/d'], ['HTTP_COOKIE', 'a=1'], ['HTTP_COOKIE', 'b=2']] }, 0],
+      [{ target: '/', headers: [['HTTP_X_Y', 'first'], ['HTTP_X_Y', 'second']] }, 0],
+      [{ method: 'POST', target: '/c', flags: FLAG_CHUNKED_BODY, headers: [['HTTP_TRANSFER_ENCODING', 'chunked']], trailers: 'X-A:1\n' }, 9],
+      [{ target: '/o', headers: [['HTTP_HOST', 'o']], overrides: [['SERVER_NAME', 'www.example'], ['HTTPS', 'on'], ['tsgi.proxy.version', '2']] }, 0],
+      [{ target: '/', addr: '', remotePort: 0 }, 0],
+    ];
+    for (const [req, bodyLength] of requests) {
+      // The first requests of a sequence take the general path; later ones a compiled builder.
+      const first = make(req, bodyLength);
+      for (let i = 0; i < 6; i++) {
+        const again = make(req, bodyLength);
+        expect(Object.getPrototypeOf(again)).toBe(Object.prototype);
+        expect(Object.entries(again)).toEqual(Object.entries(first));
+      }
+      // Values are read from each request, not kept from an earlier one.
+      const headers = req.headers ?? [];
+      if (new Set(headers.map(([k]) => k)).size !== headers.length) continue;
+      const changed = make({ ...req, headers: headers.map(([k, v]) => [k, k === 'CONTENT_LENGTH' ? v : `${v}-changed`]) }, bodyLength);
+      expect(Object.keys(changed)).toEqual(Object.keys(first));
+      for (const [k, v] of headers) {
+        if (k === 'CONTENT_LENGTH') continue;
+        expect(changed[k]).toBe(`${v}-changed`);
+      }
+    }
+  });
+
   it('override entries (uwsgi, PROXY protocol) set keys outright; tsgi.proxy.* entries become one frozen object', () => {
     const e = env({
       target: '/p',

@@ -29,6 +29,31 @@ describe('respond()', () => {
     expect(results).toEqual([RESULT_OK]);
   });
 
+  it('sends strings of every size as UTF-8 with the right Content-Length (short and long, 2-, 3- and 4-byte characters, lone surrogates)', async () => {
+    // Short strings and long ones (over 16 Ki UTF-16 units, alone or in all) take different
+    // ways into the output; each must come out as Buffer.from(s) would encode it.
+    const bodies: Array<Array<string | Buffer>> = [
+      ['é€😀', 'a', '\ud800x'],
+      ['x'.repeat(16 * 1024), 'é'],
+      ['€'.repeat(9000), Buffer.from('|'), '😀'.repeat(5000), '€'.repeat(20000), 'end'],
+    ];
+    srv = await startServer({}, (req) => {
+      const i = Number(req.uri.slice(1));
+      b.respond(req.conn, 200, '200 OK\r\n', i === 3 ? '€'.repeat(17000) : bodies[i], -1, 0);
+    });
+    const expected = [...bodies.map((parts) => Buffer.concat(parts.map((p) => Buffer.from(p)))), Buffer.from('€'.repeat(17000))];
+    const total = expected.reduce((n, e) => n + e.length, 0);
+    const ex = await exchange(srv.port, GET('/0') + GET('/1') + GET('/2') + GET('/3'), {
+      until: (t) => parseResponses(t).length >= 4 && parseResponses(t).reduce((n, r) => n + r.body.length, 0) >= total,
+    });
+    const rs = parseResponses(ex.text);
+    expect(rs.length).toBe(4);
+    rs.forEach((r, i) => {
+      expect(r.headers['content-length']).toBe(String(expected[i].length));
+      expect(Buffer.from(r.body, 'latin1').equals(expected[i])).toBe(true);
+    });
+  });
+
   it('never sends more than a declared Content-Length (RESULT_TRUNCATED)', async () => {
     const results: number[] = [];
     srv = await startServer({}, (req) => {
