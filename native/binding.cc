@@ -907,7 +907,7 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (c) {
     JsCallScope scope(c->ld);
-    c->abort();
+    c->cut();  // what the response queued still goes out, then the connection closes
   }
   return info.Env().Undefined();
 }

@@ -263,7 +263,10 @@ export interface NativeBinding {
    * still comes, end() then returns RESULT_SHORT and the connection is closed.
    */
   sendFile(conn: number, fd: number, offset: number, length: number): number;
-  /** Closes the connection now (a response whose headers went out can no longer be completed). */
+  /**
+   * The response can no longer be completed: before its head went out the connection
+   * closes now; after, what is already queued is still sent (no last chunk), then it closes.
+   */
   abort(conn: number): void;
   /**
    * A new TLS configuration for every HTTPS listener of the server: new handshakes use

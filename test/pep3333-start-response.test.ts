@@ -97,9 +97,11 @@ describe('exc_info', () => {
     expect(rethrown).toBe(original);
     // Headers were out, so the connection is closed rather than completed.
     expect(ex.closed).toBe(true);
-    // No complete response, and no 500 after a 200 head.
+    // No complete response, and no 500 after a 200 head; what was written before the
+    // error still went out (head and chunk), with no last chunk.
     expect(ex.responses.length).toBe(0);
     expect(ex.raw.toString()).not.toContain('500');
+    expect(ex.raw.toString()).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n7\r\npartial\r\n$/);
     expect(ts.errors()).toContain('late failure');
   });
 
