@@ -66,10 +66,13 @@ class Transport {
   virtual size_t write_queue_size() const = 0;
 };
 
-// The plain socket: libuv's stream writes, and sendfile on its descriptor.
+// The plain socket: libuv's stream writes, and sendfile on its descriptor. try_write
+// sends on the descriptor itself (send/sendmsg: the socket layer without the file layer
+// that write/writev go through) when libuv has nothing queued, as uv_try_write would.
 class SocketTransport final : public Transport {
  public:
-  void attach(uv_stream_t* stream) { stream_ = stream; }
+  // stream is open (its descriptor is read once, here).
+  void attach(uv_stream_t* stream);
   int try_write(const uv_buf_t* bufs, unsigned n) override;
   int write(uv_write_t* req, const uv_buf_t* bufs, unsigned n, uv_write_cb cb) override;
   long send_file(int fd, int64_t* off, size_t n) override;
@@ -78,6 +81,7 @@ class SocketTransport final : public Transport {
 
  private:
   uv_stream_t* stream_ = nullptr;
+  int fd_ = -1;  // the socket (-1: not known, libuv writes)
 };
 
 // TSGI_NO_SENDFILE=1 in the environment when the addon loads: a diagnostic switch that
