@@ -85,8 +85,6 @@ bool SocketTransport::can_send_file() const { return !sendfile_disabled(); }
 
 // ---- OutputQueue ----------------------------------------------------------------------
 
-thread_local SparePool<std::vector<OutputQueue::Piece>> OutputQueue::piece_spares_;
-
 OutputQueue::~OutputQueue() { delete spare_req_; }
 
 void OutputQueue::attach(Transport* t, Owner* owner, uv_loop_t* loop, uint64_t* bytes_sent) {
@@ -410,7 +408,7 @@ void OutputQueue::give_back_memory() {
   stage_synced_ = 0;
   if (spares_) spares_->give(stage_);
   else spare_free(stage_);
-  piece_spares_.give(pieces_);
+  if (pieces_.capacity() > kPiecesKept) std::vector<Piece>().swap(pieces_);
   delete spare_req_;
   spare_req_ = nullptr;
   spare_free(file_buf_);
