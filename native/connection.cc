@@ -328,6 +328,7 @@ void Connection::handle_input(const char* data, size_t len) {
   sink->batch_begin();
   size_t used = process(data, len);
   st_.corked = false;
+  wait_for_head();
   if (!st_.closing && !st_.no_more_requests) {
     if (from_inbuf) {
       busy_->inbuf.consume_front(used);
@@ -352,6 +353,7 @@ void Connection::resume() {
     ByteBuffer& in = busy_->inbuf;
     size_t used = process(in.data(), in.size());
     st_.corked = false;
+    wait_for_head();
     paused = st_.output_paused;
     if (st_.closing || st_.no_more_requests) in.clear();
     else in.consume_front(used);
@@ -430,6 +432,13 @@ void Connection::input_ended() {
   st_.phase = Phase::Flush;
   st_.phase_since = uv_now(ld->loop);
   flush();  // closes once the queued responses are out (at once when nothing is queued)
+}
+
+// After the parse loop: a keep-alive connection waiting for its next head is on the
+// eviction list of those (finish_response leaves that to here while the loop runs).
+void Connection::wait_for_head() {
+  if (st_.closing || st_.no_more_requests || st_.in_flight) return;
+  if (st_.phase == Phase::Idle || st_.phase == Phase::Head) wait_in(&server->pre_head);
 }
 
 // The parse loop: head → body → dispatch, as long as JS answers synchronously.
@@ -717,7 +726,9 @@ void Connection::finish_response() {
     st_.phase = Phase::Idle;
     st_.phase_since = uv_now(ld->loop);
     st_.bytes_seen = false;
-    wait_in(&server->pre_head);
+    // Inside the parse loop the next pipelined request is usually dispatched at once:
+    // the loop's end puts the connection on the list (wait_for_head), not each request.
+    if (!st_.corked) wait_in(&server->pre_head);
   }
   if (st_.in_dispatch || st_.corked) return;  // the parse loop goes on and flushes
   flush();

@@ -122,6 +122,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void on_peer_eof();
   void input_ended();
   size_t process(const char* data, size_t len);
+  void wait_for_head();
   bool begin_request(const char* data, size_t pos, size_t len);
   // The PROXY protocol header at data (a listener with proxy_protocol): incomplete, it
   // stays buffered (*used 0); complete, the client's address is taken from it (*used its

@@ -2,9 +2,11 @@
 #include "output_queue.h"
 
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -28,7 +30,36 @@ bool sendfile_disabled() {
 
 // ---- SocketTransport ------------------------------------------------------------------
 
+static_assert(sizeof(uv_buf_t) == sizeof(iovec) && offsetof(uv_buf_t, base) == offsetof(iovec, iov_base) &&
+                  offsetof(uv_buf_t, len) == offsetof(iovec, iov_len),
+              "uv_buf_t is an iovec on Unix");
+
+void SocketTransport::attach(uv_stream_t* stream) {
+  stream_ = stream;
+  uv_os_fd_t fd;
+  fd_ = uv_fileno(reinterpret_cast<uv_handle_t*>(stream), &fd) == 0 ? fd : -1;
+}
+
 int SocketTransport::try_write(const uv_buf_t* bufs, unsigned n) {
+  // What uv_try_write checks first: a write of libuv's still queued (bytes must stay in
+  // order), or the write side shut down.
+  if (fd_ >= 0 && stream_->write_queue_size == 0 && uv_is_writable(stream_)) {
+    ssize_t r;
+    do {
+      if (n == 1) {
+        r = ::send(fd_, bufs[0].base, bufs[0].len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      } else {
+        msghdr m{};
+        m.msg_iov = reinterpret_cast<iovec*>(const_cast<uv_buf_t*>(bufs));  // uv_buf_t is iovec's layout on Unix
+        m.msg_iovlen = n;
+        r = ::sendmsg(fd_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+      }
+    } while (r < 0 && errno == EINTR);
+    if (r >= 0) return static_cast<int>(r);
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return 0;
+    if (errno != ENOTSOCK) return -errno;  // libuv's error codes are negated errno on Unix
+    fd_ = -1;  // not a socket: libuv's write from now on
+  }
   int r = uv_try_write(stream_, bufs, n);
   if (r == UV_EAGAIN || r == UV_ENOSYS) return 0;
   return r;
@@ -53,8 +84,6 @@ long SocketTransport::send_file(int fd, int64_t* off, size_t n) {
 bool SocketTransport::can_send_file() const { return !sendfile_disabled(); }
 
 // ---- OutputQueue ----------------------------------------------------------------------
-
-thread_local SparePool<std::vector<OutputQueue::Piece>> OutputQueue::piece_spares_;
 
 OutputQueue::~OutputQueue() { delete spare_req_; }
 
@@ -379,7 +408,7 @@ void OutputQueue::give_back_memory() {
   stage_synced_ = 0;
   if (spares_) spares_->give(stage_);
   else spare_free(stage_);
-  piece_spares_.give(pieces_);
+  if (pieces_.capacity() > kPiecesKept) std::vector<Piece>().swap(pieces_);
   delete spare_req_;
   spare_req_ = nullptr;
   spare_free(file_buf_);

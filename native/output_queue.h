@@ -66,10 +66,13 @@ class Transport {
   virtual size_t write_queue_size() const = 0;
 };
 
-// The plain socket: libuv's stream writes, and sendfile on its descriptor.
+// The plain socket: libuv's stream writes, and sendfile on its descriptor. try_write
+// sends on the descriptor itself (send/sendmsg: the socket layer without the file layer
+// that write/writev go through) when libuv has nothing queued, as uv_try_write would.
 class SocketTransport final : public Transport {
  public:
-  void attach(uv_stream_t* stream) { stream_ = stream; }
+  // stream is open (its descriptor is read once, here).
+  void attach(uv_stream_t* stream);
   int try_write(const uv_buf_t* bufs, unsigned n) override;
   int write(uv_write_t* req, const uv_buf_t* bufs, unsigned n, uv_write_cb cb) override;
   long send_file(int fd, int64_t* off, size_t n) override;
@@ -78,6 +81,7 @@ class SocketTransport final : public Transport {
 
  private:
   uv_stream_t* stream_ = nullptr;
+  int fd_ = -1;  // the socket (-1: not known, libuv writes)
 };
 
 // TSGI_NO_SENDFILE=1 in the environment when the addon loads: a diagnostic switch that
@@ -124,9 +128,10 @@ class OutputQueue {
   // The loop's spare buffers: the stage is taken from there when output begins, and
   // given back by give_back_memory().
   void use_spares(SparePool<ByteBuffer>* spares) { spares_ = spares; }
-  // Nothing is queued (has_output() false): the stage goes back to the spares, and the
-  // piece list, the spare write request and the file block are freed. An idle
-  // connection holds no output memory.
+  // Nothing is queued (has_output() false): the stage goes back to the spares, the
+  // spare write request and the file block are freed, and the piece list is emptied
+  // (kept when small). An idle connection holds no output memory: the queue goes back
+  // to the loop's pool with its busy state.
   void give_back_memory();
 
   // Framing and small copies go here; sync() or any push makes them part of the queue.
@@ -196,13 +201,10 @@ class OutputQueue {
   void ready_stage() {
     if (spares_ && stage_.capacity() == 0) spares_->take(stage_);
   }
-  // Queues a piece; the list's memory comes from the thread's spares when it has none
-  // (an idle queue gives it back, so a keep-alive request does not allocate it anew).
-  void add_piece(const Piece& pc) {
-    if (pieces_.capacity() == 0) piece_spares_.take(pieces_);
-    pieces_.push_back(pc);
-  }
-  static thread_local SparePool<std::vector<Piece>> piece_spares_;
+  // Queues a piece. The list keeps its memory while the queue is idle (the queue lives
+  // in a busy state, which the loop pools), up to kPiecesKept pieces.
+  void add_piece(const Piece& pc) { pieces_.push_back(pc); }
+  static constexpr size_t kPiecesKept = 32;
   // The one place bytes written are accounted for: queue size, counter, progress clock.
   void account(size_t n, bool sent);
   void note_growth();
