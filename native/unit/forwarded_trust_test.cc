@@ -9,28 +9,10 @@
 #include <vector>
 
 #include "../python/forwarded_trust.h"
+#include "check.h"
 
 using namespace tsgi;
 
-static int failures = 0;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
-
-#define CHECK_EQ(a, b)                                                                                  \
-  do {                                                                                                  \
-    std::string x_ = (a), y_ = (b);                                                                     \
-    if (x_ != y_) {                                                                                     \
-      std::fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a, x_.c_str(), \
-                   y_.c_str());                                                                         \
-      failures++;                                                                                       \
-    }                                                                                                   \
-  } while (0)
 
 static ForwardedTrust trust(std::vector<std::string> rules) {
   ForwardedTrust t;
@@ -278,10 +260,5 @@ int main(int argc, char** argv) {
   malformed();
   ports_and_prefix();
   unix_peers();
-  if (failures) {
-    std::fprintf(stderr, "%d checks failed\n", failures);
-    return 1;
-  }
-  std::printf("all checks passed\n");
-  return 0;
+  return tsgi::unit::checks_result("forwarded_trust_test");
 }

@@ -13,18 +13,10 @@
 #include "../framing.h"
 #include "../spool.h"
 #include "../spare_pool.h"
+#include "check.h"
 
 using namespace tsgi;
 
-static int failures = 0;
-
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                     \
-    }                                                                 \
-  } while (0)
 
 static std::string str(const ByteBuffer& b) { return std::string(b.data() ? b.data() : "", b.size()); }
 
@@ -195,10 +187,5 @@ int main() {
   test_date();
   test_canned();
   test_spool();
-  if (failures) {
-    std::fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("framing_test: all checks passed\n");
-  return 0;
+  return tsgi::unit::checks_result("framing_test");
 }

@@ -16,18 +16,10 @@
 #include "../proxy/proxy_front_end.h"
 #include "../request_record.h"
 #include "../uwsgi/uwsgi_front_end.h"
+#include "check.h"
 
 using namespace tsgi;
 
-static int failures = 0;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
 
 static std::string peer_text(const PeerAddress& p) { return std::string(p.text, p.len); }
 
@@ -248,10 +240,5 @@ int main() {
   test_proxy_front_end();
   test_uwsgi_front_end();
   test_health_check();
-  if (failures) {
-    std::fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("all checks passed\n");
-  return 0;
+  return tsgi::unit::checks_result("front_ends_test");
 }

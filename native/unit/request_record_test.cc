@@ -11,18 +11,10 @@
 #include "../parser.h"
 #include "../request_record.h"
 #include "../uwsgi/uwsgi_parser.h"
+#include "check.h"
 
 using namespace tsgi;
 
-static int failures = 0;
-
-#define CHECK(cond)                                                                 \
-  do {                                                                              \
-    if (!(cond)) {                                                                  \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                                   \
-    }                                                                               \
-  } while (0)
 
 // One request head through the parser and the builder.
 struct Built {
@@ -332,10 +324,5 @@ int main() {
   test_asterisk_and_flags();
   test_underscore_names_and_unix_socket();
   test_reuse_and_growth();
-  if (failures) {
-    std::fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("all checks passed\n");
-  return 0;
+  return tsgi::unit::checks_result("request_record_test");
 }

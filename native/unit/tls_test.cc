@@ -17,30 +17,12 @@
 
 #include "../tls/tls_context.h"
 #include "../tls/tls_session.h"
+#include "check.h"
 
 using namespace tsgi;
 using namespace tsgi::tls;
 
-static int failures = 0;
 static std::string cert_dir;
-
-#define CHECK(cond)                                                                  \
-  do {                                                                               \
-    if (!(cond)) {                                                                   \
-      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      failures++;                                                                    \
-    }                                                                                \
-  } while (0)
-
-#define CHECK_CONTAINS(text, part)                                                               \
-  do {                                                                                           \
-    std::string t_ = (text);                                                                     \
-    if (t_.find(part) == std::string::npos) {                                                    \
-      std::fprintf(stderr, "%s:%d: '%s' does not contain '%s'\n", __FILE__, __LINE__, t_.c_str(), \
-                   part);                                                                        \
-      failures++;                                                                                \
-    }                                                                                            \
-  } while (0)
 
 static std::string read_file(const std::string& name) {
   std::ifstream in(cert_dir + "/" + name, std::ios::binary);
@@ -710,10 +692,5 @@ int main(int argc, char** argv) {
   test_renegotiation_refused();
   test_reload_keeps_existing_sessions();
   test_context_errors();
-  if (failures != 0) {
-    std::fprintf(stderr, "%d check(s) failed\n", failures);
-    return 1;
-  }
-  std::printf("all checks passed\n");
-  return 0;
+  return tsgi::unit::checks_result("tls_test");
 }
