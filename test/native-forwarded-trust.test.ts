@@ -4,35 +4,21 @@
 // preferred, malformed values ignored, ports, Unix peers) under ASan + UBSan; then feeds
 // the same generated requests to it and to the JavaScript walk (applyForwarded, what
 // forwardedAllowIps runs for JavaScript applications): both must leave the same environ.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { applyForwarded } from '../src/middleware/proxy-fix';
 import { TrustedPeers } from '../src/middleware/ip';
 import type { Environ } from '../src/types';
+import { buildUnitTest, type UnitTest } from './helpers/native-unit';
 
-const root = path.join(__dirname, '..');
-let dir = '';
-let bin = '';
-// LD_PRELOAD from a sanitizer run of the addon must not leak into this binary
-const env = { ...process.env, LD_PRELOAD: '' };
+let unit: UnitTest | undefined;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-fwd-'));
-  bin = path.join(dir, 'forwarded_trust_test');
-  const sources = ['native/unit/forwarded_trust_test.cc', 'native/python/forwarded_trust.cc', 'native/proxy/allow_list.cc'];
-  const flags = ['-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
-  execFileSync(process.env.CXX || 'g++', [...flags, ...sources, '-o', bin], { cwd: root, stdio: 'pipe', timeout: 120_000 });
+  unit = buildUnitTest('forwarded_trust_test', ['native/unit/forwarded_trust_test.cc', 'native/python/forwarded_trust.cc', 'native/proxy/allow_list.cc']);
 }, 150_000);
-afterAll(() => {
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => unit?.remove());
 
 it('native/unit/forwarded_trust_test.cc passes under ASan + UBSan', () => {
-  const stdout = execFileSync(bin, [], { encoding: 'utf8', env, timeout: 30_000 });
-  expect(stdout).toContain('all checks passed');
+  expect(unit!.run()).toContain('all checks passed');
 });
 
 it('the C++ walk and the JavaScript walk leave the same environ for 5,000 generated requests', () => {
@@ -67,8 +53,7 @@ it('the C++ walk and the JavaScript walk leave the same environ for 5,000 genera
       rnd(8) === 0 ? '<none>' : pick(['localhost', 'localhost:8000', 'example.org', '[::1]:8000']),
     ]);
   }
-  const native = execFileSync(bin, ['--cases'], { input: cases.map((c) => c.join('\t')).join('\n') + '\n', env, maxBuffer: 1 << 26, timeout: 60_000 })
-    .toString().split('\n');
+  const native = unit!.run(['--cases'], cases.map((c) => c.join('\t')).join('\n') + '\n', 60_000).split('\n');
   const mismatches: string[] = [];
   cases.forEach((c, i) => {
     const e: Record<string, string> = { REMOTE_ADDR: c[1], 'wsgi.url_scheme': 'http', SERVER_NAME: 'srv', SERVER_PORT: '8000' };

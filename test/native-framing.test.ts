@@ -1,21 +1,9 @@
 // Builds and runs the plain C++ unit tests of the server core (native/unit/framing_test.cc:
 // framing, Date cache, canned errors, spooling) under ASan + UBSan.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect, it } from 'vitest';
-
-const root = path.join(__dirname, '..');
+import { runUnitTest } from './helpers/native-unit';
 
 it('native/unit/framing_test.cc passes under ASan + UBSan', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-framing-')), 'framing_test');
   const sources = ['native/unit/framing_test.cc', 'native/framing.cc', 'native/date_cache.cc', 'native/spool.cc'];
-  const flags = ['-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
-  execFileSync(process.env.CXX || 'g++', [...flags, ...sources, '-o', out], { cwd: root, stdio: 'pipe', timeout: 120_000 });
-  // LD_PRELOAD from a sanitizer run of the addon must not leak into this binary
-  const env = { ...process.env, LD_PRELOAD: '' };
-  const stdout = execFileSync(out, [], { encoding: 'utf8', env, timeout: 30_000 });
-  expect(stdout).toContain('all checks passed');
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  expect(runUnitTest('framing_test', sources)).toContain('all checks passed');
 }, 150_000);

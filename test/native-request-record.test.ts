@@ -1,25 +1,13 @@
 // Builds and runs the plain C++ unit tests of the request record builder
 // (native/unit/request_record_test.cc: target splitting, percent-decoding, environ keys,
 // flags, override entries, uwsgi records, the layout src/native.ts reads) under ASan + UBSan.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { expect, it } from 'vitest';
-
-const root = path.join(__dirname, '..');
+import { runUnitTest } from './helpers/native-unit';
 
 it('native/unit/request_record_test.cc passes under ASan + UBSan', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-record-')), 'request_record_test');
   const sources = [
     'native/unit/request_record_test.cc', 'native/request_record.cc', 'native/parser.cc', 'native/known_headers.cc',
     'native/uwsgi/uwsgi_parser.cc',
   ];
-  const flags = ['-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
-  execFileSync(process.env.CXX || 'g++', [...flags, ...sources, '-o', out], { cwd: root, stdio: 'pipe', timeout: 120_000 });
-  // LD_PRELOAD from a sanitizer run of the addon must not leak into this binary
-  const env = { ...process.env, LD_PRELOAD: '' };
-  const stdout = execFileSync(out, [], { encoding: 'utf8', env, timeout: 30_000 });
-  expect(stdout).toContain('all checks passed');
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  expect(runUnitTest('request_record_test', sources)).toContain('all checks passed');
 }, 150_000);

@@ -2,14 +2,11 @@
 // against an OpenSSL client in memory) under ASan + UBSan. The sources compile against
 // node's own OpenSSL headers (include/node/openssl); the standalone binary links the
 // system libssl/libcrypto (same OpenSSL 3.0 ABI) since it runs outside node.
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { buildUnitTest } from './helpers/native-unit';
 import { makeTestCerts, type TestCerts } from './helpers/tls-certs';
 
-const root = path.join(__dirname, '..');
 const nodeInclude = path.resolve(process.execPath, '..', '..', 'include', 'node');
 let certs: TestCerts;
 
@@ -19,14 +16,12 @@ beforeAll(() => {
 afterAll(() => certs?.remove());
 
 it('native/unit/tls_test.cc passes under ASan + UBSan', () => {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tsgi-tls-')), 'tls_test');
-  const sources = ['native/unit/tls_test.cc', 'native/tls/tls_context.cc', 'native/tls/tls_session.cc'];
-  const flags = ['-std=c++17', '-g', '-O1', '-Wall', '-Wextra', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
-  execFileSync(process.env.CXX || 'g++', [...flags, `-I${nodeInclude}`, ...sources, '-o', out, '-lssl', '-lcrypto'], {
-    cwd: root, stdio: 'pipe', timeout: 180_000,
+  const unit = buildUnitTest('tls_test', ['native/unit/tls_test.cc', 'native/tls/tls_context.cc', 'native/tls/tls_session.cc'], {
+    flags: [`-I${nodeInclude}`], libs: ['-lssl', '-lcrypto'], timeoutMs: 180_000,
   });
-  const env = { ...process.env, LD_PRELOAD: '' };
-  const stdout = execFileSync(out, [certs.dir], { encoding: 'utf8', env, timeout: 60_000 });
-  expect(stdout).toContain('all checks passed');
-  fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  try {
+    expect(unit.run([certs.dir], undefined, 60_000)).toContain('all checks passed');
+  } finally {
+    unit.remove();
+  }
 }, 250_000);

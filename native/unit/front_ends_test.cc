@@ -17,6 +17,7 @@
 #include "../request_record.h"
 #include "../uwsgi/uwsgi_front_end.h"
 #include "check.h"
+#include "uwsgi_packet.h"
 
 using namespace tsgi;
 
@@ -108,23 +109,6 @@ static void test_proxy_front_end() {
   p5.clear();
   CHECK(read_proxy_front(http.data(), http.size(), &p5, &entries, &used) == ProxyRead::Malformed);
   CHECK(p5.len == 0);
-}
-
-static std::string uwsgi_packet(const std::vector<std::pair<std::string, std::string>>& vars) {
-  std::string block;
-  for (const auto& kv : vars) {
-    block += static_cast<char>(kv.first.size() & 0xFF);
-    block += static_cast<char>(kv.first.size() >> 8);
-    block += kv.first;
-    block += static_cast<char>(kv.second.size() & 0xFF);
-    block += static_cast<char>(kv.second.size() >> 8);
-    block += kv.second;
-  }
-  std::string p(1, '\0');
-  p += static_cast<char>(block.size() & 0xFF);
-  p += static_cast<char>(block.size() >> 8);
-  p += '\0';
-  return p + block;
 }
 
 static std::string slice(const ByteBuffer& t, int32_t from, int32_t to) {

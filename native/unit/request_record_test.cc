@@ -12,6 +12,7 @@
 #include "../request_record.h"
 #include "../uwsgi/uwsgi_parser.h"
 #include "check.h"
+#include "uwsgi_packet.h"
 
 using namespace tsgi;
 
@@ -240,23 +241,6 @@ static void test_overrides() {
 struct BuiltUwsgi : Built {
   UwsgiRequest u;
 };
-
-static std::string uwsgi_packet(const std::vector<std::pair<std::string, std::string>>& vars) {
-  std::string block;
-  for (const auto& kv : vars) {
-    block += static_cast<char>(kv.first.size() & 0xFF);
-    block += static_cast<char>(kv.first.size() >> 8);
-    block += kv.first;
-    block += static_cast<char>(kv.second.size() & 0xFF);
-    block += static_cast<char>(kv.second.size() >> 8);
-    block += kv.second;
-  }
-  std::string p(1, '\0');
-  p += static_cast<char>(block.size() & 0xFF);
-  p += static_cast<char>(block.size() >> 8);
-  p += '\0';
-  return p + block;
-}
 
 static void build_uwsgi(BuiltUwsgi* b, const std::vector<std::pair<std::string, std::string>>& vars,
                         const RecordContext& ctx) {
