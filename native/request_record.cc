@@ -69,18 +69,25 @@ int32_t append_overrides(const RecordContext& ctx, ByteBuffer& t, int32_t* hp) {
   return n;
 }
 
-}  // namespace
-
-void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBuffer* text,
-                          std::vector<int32_t>* record) {
+// The record sized for h (its fixed slots zeroed) and the text begun with the method:
+// what both builders start with. Returns the record's slots.
+int32_t* begin_record(const RequestHead& h, ByteBuffer* text, std::vector<int32_t>* record) {
   size_t need = kRecordHeaders + 3 * (h.header_count + kMaxOverrides);
   if (record->size() < need) record->resize(need);
   int32_t* rec = record->data();
   std::memset(rec, 0, kRecordHeaders * sizeof(int32_t));
+  text->clear();
+  text->append(h.method.data, h.method.len);
+  rec[kRecMethodEnd] = static_cast<int32_t>(text->size());
+  return rec;
+}
+
+}  // namespace
+
+void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBuffer* text,
+                          std::vector<int32_t>* record) {
+  int32_t* rec = begin_record(h, text, record);
   ByteBuffer& t = *text;
-  t.clear();
-  t.append(h.method.data, h.method.len);
-  rec[kRecMethodEnd] = static_cast<int32_t>(t.size());
   t.append(h.target.data, h.target.len);
   int32_t target_start = rec[kRecMethodEnd];
   rec[kRecTargetEnd] = static_cast<int32_t>(t.size());
@@ -133,15 +140,9 @@ void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBu
 void build_uwsgi_request_record(const UwsgiRequest& u, const RecordContext& ctx, ByteBuffer* text,
                                 std::vector<int32_t>* record) {
   const RequestHead& h = u.head;
-  size_t need = kRecordHeaders + 3 * (h.header_count + kMaxOverrides);
-  if (record->size() < need) record->resize(need);
-  int32_t* rec = record->data();
-  std::memset(rec, 0, kRecordHeaders * sizeof(int32_t));
+  int32_t* rec = begin_record(h, text, record);
   ByteBuffer& t = *text;
-  t.clear();
-  t.append(h.method.data, h.method.len);
-  const int32_t target_start = static_cast<int32_t>(t.size());
-  rec[kRecMethodEnd] = target_start;
+  const int32_t target_start = rec[kRecMethodEnd];
   t.append(h.target.data, h.target.len);
   if (!u.has_request_uri && u.query_string.len > 0) {
     t.append('?');

@@ -257,21 +257,21 @@ ProxyStatus parse_v2(const char* data, size_t len, const ProxyLimits& limits, Pr
   size_t at;
   switch (family) {
     case ProxyFamily::Inet:
-      if (total < kV2Fixed + 12) return fail(h, "PROXY v2: the length is too short for IPv4 addresses");
-      std::memcpy(h->src_addr, a, 4);
-      std::memcpy(h->dst_addr, a + 4, 4);
-      h->src_port = be16(a + 8);
-      h->dst_port = be16(a + 10);
-      at = kV2Fixed + 12;
+    case ProxyFamily::Inet6: {
+      // Source and destination address, then source and destination port.
+      const bool v4 = family == ProxyFamily::Inet;
+      const size_t n = v4 ? 4 : 16;
+      if (total < kV2Fixed + 2 * n + 4) {
+        return fail(h, v4 ? "PROXY v2: the length is too short for IPv4 addresses"
+                          : "PROXY v2: the length is too short for IPv6 addresses");
+      }
+      std::memcpy(h->src_addr, a, n);
+      std::memcpy(h->dst_addr, a + n, n);
+      h->src_port = be16(a + 2 * n);
+      h->dst_port = be16(a + 2 * n + 2);
+      at = kV2Fixed + 2 * n + 4;
       break;
-    case ProxyFamily::Inet6:
-      if (total < kV2Fixed + 36) return fail(h, "PROXY v2: the length is too short for IPv6 addresses");
-      std::memcpy(h->src_addr, a, 16);
-      std::memcpy(h->dst_addr, a + 16, 16);
-      h->src_port = be16(a + 32);
-      h->dst_port = be16(a + 34);
-      at = kV2Fixed + 36;
-      break;
+    }
     default:  // Unix
       if (total < kV2Fixed + 216) return fail(h, "PROXY v2: the length is too short for Unix addresses");
       h->src_unix = unix_path(a);

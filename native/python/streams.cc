@@ -64,12 +64,8 @@ bool read_at(InputObject* in, char* out, uint64_t n) {
   return ok;
 }
 
-PyObject* input_read(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  auto* in = reinterpret_cast<InputObject*>(self);
-  int64_t size;
-  if (!size_arg(args, nargs, &size)) return nullptr;
-  uint64_t n = remaining(in);
-  if (size >= 0 && static_cast<uint64_t>(size) < n) n = static_cast<uint64_t>(size);
+// The next n bytes of the body as bytes, the position moved past them.
+PyObject* take_bytes(InputObject* in, uint64_t n) {
   PyObject* b = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n));
   if (!b) return nullptr;
   if (n && !read_at(in, PyBytes_AS_STRING(b), n)) {
@@ -78,6 +74,15 @@ PyObject* input_read(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   }
   in->pos += n;
   return b;
+}
+
+PyObject* input_read(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  auto* in = reinterpret_cast<InputObject*>(self);
+  int64_t size;
+  if (!size_arg(args, nargs, &size)) return nullptr;
+  uint64_t n = remaining(in);
+  if (size >= 0 && static_cast<uint64_t>(size) < n) n = static_cast<uint64_t>(size);
+  return take_bytes(in, n);
 }
 
 // Length of the next line (through '\n'), at most limit bytes.
@@ -115,14 +120,7 @@ PyObject* readline_limited(InputObject* in, int64_t size) {
   if (size >= 0 && static_cast<uint64_t>(size) < limit) limit = static_cast<uint64_t>(size);
   uint64_t n = 0;
   if (limit && !line_length(in, limit, &n)) return nullptr;
-  PyObject* b = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(n));
-  if (!b) return nullptr;
-  if (n && !read_at(in, PyBytes_AS_STRING(b), n)) {
-    Py_DECREF(b);
-    return nullptr;
-  }
-  in->pos += n;
-  return b;
+  return take_bytes(in, n);
 }
 
 PyObject* input_readline(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
