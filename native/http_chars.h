@@ -1,6 +1,9 @@
-// Byte classes of HTTP/1.1 syntax (RFC 9110 §5.6, RFC 9112) shared by the request parser
-// and the chunked decoder, so both read tokens, whitespace and hex digits the same way.
+// Byte classes of HTTP/1.1 syntax (RFC 9110 §5.6, RFC 9112) shared by the request parser,
+// the chunked decoder and the uwsgi parser, so all read tokens, whitespace, hex digits and
+// case-insensitive keywords the same way.
 #pragma once
+
+#include <cstddef>
 
 namespace tsgi {
 
@@ -30,6 +33,22 @@ constexpr int hex_value(unsigned c) {
   const unsigned l = c | 0x20;
   if (l >= 'a' && l <= 'f') return static_cast<int>(l - 'a' + 10);
   return -1;
+}
+
+// Case-insensitive compare of [p, p + n) with a lower-case literal of letters, digits and '-'.
+template <size_t N>
+constexpr bool ieq(const char* p, size_t n, const char (&lower)[N]) {
+  if (n != N - 1) return false;
+  for (size_t i = 0; i < n; ++i) {
+    const char t = lower[i];
+    const char c = p[i];
+    if (t >= 'a' && t <= 'z') {
+      if (static_cast<char>(c | 0x20) != t) return false;
+    } else if (c != t) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace tsgi

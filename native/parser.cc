@@ -169,22 +169,6 @@ inline ParseStatus fail(RequestHead* head, uint16_t status, const char* reason) 
   return ParseStatus::Error;
 }
 
-// Case-insensitive compare of [p, p + n) with a lower-case literal of letters, digits and '-'.
-template <size_t N>
-inline bool ieq(const char* p, size_t n, const char (&lower)[N]) {
-  if (n != N - 1) return false;
-  for (size_t i = 0; i < n; ++i) {
-    const char t = lower[i];
-    const char c = p[i];
-    if (t >= 'a' && t <= 'z') {
-      if (static_cast<char>(c | 0x20) != t) return false;
-    } else if (c != t) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // Calls fn(begin, len) for each element of a comma-separated list value, OWS trimmed.
 // Empty elements are passed too (len 0); the caller decides what they mean.
 template <typename Fn>

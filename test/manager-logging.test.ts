@@ -3,20 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { get, killAll, sleep, startServer, tmpdir, tsgi } from './manager-harness';
+import { linesOf } from './helpers/time';
 import { clfTime, compileAccessFormat } from '../src/logging/access-log';
 
 afterEach(killAll);
 const dir = tmpdir('tsgi-logs-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-async function linesOf(file: string, n: number, ms = 5000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-    if (lines.length >= n || Date.now() > deadline) return lines;
-    await sleep(50);
-  }
-}
 
 describe('access log atoms', () => {
   const environ = {

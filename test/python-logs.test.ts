@@ -6,19 +6,11 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { killAll, removeTmpdirs, sleep, tmpdir, tsgi } from './manager-harness';
+import { linesOf } from './helpers/time';
 import { hasPython, PY_APPS, request, skipReason, startPython } from './helpers/python';
 
 afterEach(killAll);
 afterAll(removeTmpdirs);
-
-async function linesOf(file: string, n: number, ms = 5000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
-    if (lines.length >= n || Date.now() > deadline) return lines;
-    await sleep(50);
-  }
-}
 
 async function textOf(file: string, re: RegExp, ms = 5000) {
   const deadline = Date.now() + ms;

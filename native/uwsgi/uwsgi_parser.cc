@@ -98,17 +98,6 @@ inline uint16_t le16(const char* p) {
                                (static_cast<unsigned>(static_cast<unsigned char>(p[1])) << 8));
 }
 
-inline bool ieq(Span s, const char* lower) {
-  const size_t n = std::strlen(lower);
-  if (s.len != n) return false;
-  for (size_t i = 0; i < n; ++i) {
-    char c = s.data[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 // Bytes of a request target: visible ASCII and obs-text (no SP, no controls, no DEL).
 bool target_bytes_ok(Span s) {
   for (size_t i = 0; i < s.len; ++i) {
@@ -309,7 +298,8 @@ UwsgiStatus parse_uwsgi_packet(const char* data, size_t len, const UwsgiLimits& 
   // HTTPS and the scheme.
   req->scheme = uwsgi_scheme.len > 0 ? uwsgi_scheme : request_scheme;
   if (!value_bytes_ok(req->scheme)) return fail(req, 400, "uwsgi packet: the scheme has a control byte");
-  req->https = ieq(https, "on") || ieq(https, "1") || ieq(req->scheme, "https");
+  req->https = ieq(https.data, https.len, "on") || ieq(https.data, https.len, "1") ||
+               ieq(req->scheme.data, req->scheme.len, "https");
 
   // CONTENT_TYPE and CONTENT_LENGTH close the header fields when non-empty.
   if (content_type.len > 0) {
