@@ -779,6 +779,35 @@ bool status_arg(const Napi::CallbackInfo& info, const char* fn, int* status) {
   return false;
 }
 
+// nextRequest(conn): called by onRequest once the request it was given has been answered:
+// the connection's next pipelined request of the same read (Connection::next_pipelined),
+// its record in the shared record array, its head string returned; undefined: none (the
+// core dispatches what is left as usual). A plain Node-API callback: one per request.
+napi_value NextRequest(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_value result = nullptr;
+  napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
+  double id = -1;
+  if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok) id = -1;
+  LoopData* ld = nullptr;
+  napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
+  Connection* c = id >= 0 ? ld->find(id) : nullptr;
+  DispatchedRequest r;
+  bool taken = false;
+  if (c) {
+    JsCallScope scope(ld);
+    taken = c->next_pipelined(&r);
+  }
+  if (!taken) {
+    napi_get_undefined(env, &result);
+    return result;
+  }
+  std::memcpy(ld->record, r.record, r.record_ints * sizeof(int32_t));
+  napi_create_string_latin1(env, r.text, r.text_len, &result);
+  return result;
+}
+
 // respond(conn, status, head, body, contentLength, flags) as a plain Node-API callback:
 // the common small response is one call, so each argument is read with one Node-API
 // call (the status and head checks come from the reads themselves).
@@ -955,6 +984,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_value respond;
   napi_create_function(env, "respond", NAPI_AUTO_LENGTH, Respond, nullptr, &respond);
   exports.Set("respond", Napi::Value(env, respond));
+  napi_value next_request;
+  napi_create_function(env, "nextRequest", NAPI_AUTO_LENGTH, NextRequest, nullptr, &next_request);
+  exports.Set("nextRequest", Napi::Value(env, next_request));
   exports.Set("writeHead", Napi::Function::New(env, WriteHead, "writeHead"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
   exports.Set("end", Napi::Function::New(env, End, "end"));

@@ -443,6 +443,13 @@ void Connection::wait_for_head() {
 
 // The parse loop: head → body → dispatch, as long as JS answers synchronously.
 size_t Connection::process(const char* data, size_t len) {
+  // This read is the one next_pipelined() takes requests from (restored on the way out).
+  struct ScanScope {
+    LoopData* ld;
+    LoopData::Scan saved;
+    ~ScanScope() { ld->scan = saved; }
+  } scope{ld, ld->scan};
+  ld->scan = {this, data, len, 0};
   size_t pos = 0;
   while (!st_.closing && !st_.no_more_requests && !st_.in_flight) {
     if (st_.phase == Phase::Idle || st_.phase == Phase::Head) {
@@ -518,7 +525,7 @@ size_t Connection::process(const char* data, size_t len) {
       }
       if (busy().req.body_kind == BodyKind::None || (busy().req.body_kind == BodyKind::Length && busy().req.body_remaining == 0)) {
         busy().req.body_kind = BodyKind::None;
-        dispatch();
+        dispatch_at(&pos);
         continue;
       }
       wait_in(&server->in_body);
@@ -553,7 +560,7 @@ size_t Connection::process(const char* data, size_t len) {
         busy().req.body_wire += take;
         busy().req.body_remaining -= take;
         if (busy().req.body_remaining > 0) break;
-        dispatch();
+        dispatch_at(&pos);
         continue;
       }
       bool done = false;
@@ -583,7 +590,7 @@ size_t Connection::process(const char* data, size_t len) {
         }
       }
       if (!done) break;
-      dispatch();
+      dispatch_at(&pos);
     }
   }
   return pos;
@@ -649,28 +656,45 @@ bool Connection::read_proxy_header(const char* data, size_t len, size_t* used) {
   return true;
 }
 
-void Connection::dispatch() {
+void Connection::dispatch_at(size_t* pos) {
+  ld->scan.pos = *pos;
+  dispatch();
+  *pos = ld->scan.pos;
+}
+
+bool Connection::begin_dispatch(DispatchedRequest* r) {
   wait_in(nullptr);
   st_.phase = Phase::Request;
   st_.in_flight = true;
   busy().resp = {};
   const std::string& health = server->limits.health_path;
-  if (!health.empty() && is_health_request(busy_->rec.data(), busy_->text.data(), health)) return answer_health();
+  if (!health.empty() && is_health_request(busy_->rec.data(), busy_->text.data(), health)) {
+    answer_health();
+    return false;
+  }
   server->stats.requests++;
-  DispatchedRequest r;
-  r.record = busy().rec.data();
-  r.record_ints = record_ints(busy().rec);
-  r.text = busy().text.data();
-  r.text_len = busy().text.size();
-  r.body_bytes = busy().req.body_received;
+  if (ld->scan.conn == this && ld->scan.pos < ld->scan.len && protocol_ == ListenProtocol::Http) {
+    busy().rec[kRecFlags] |= kFlagPipelined;
+  }
+  r->record = busy().rec.data();
+  r->record_ints = record_ints(busy().rec);
+  r->text = busy().text.data();
+  r->text_len = busy().text.size();
+  r->body_bytes = busy().req.body_received;
   if (busy().spool_fd >= 0) {
     spool_rewind(busy().spool_fd);
-    r.body_fd = busy().spool_fd;
+    r->body_fd = busy().spool_fd;
     busy().spool_fd = -1;  // the sink owns it now
   } else if (!busy().body_mem.empty()) {
-    r.body = busy().body_mem.data();
-    r.body_len = busy().body_mem.size();
+    r->body = busy().body_mem.data();
+    r->body_len = busy().body_mem.size();
   }
+  return true;
+}
+
+void Connection::dispatch() {
+  DispatchedRequest r;
+  if (!begin_dispatch(&r)) return;
   st_.in_dispatch = true;
   server->sink->request(this, r);
   st_.in_dispatch = false;
@@ -678,6 +702,40 @@ void Connection::dispatch() {
     busy_->body_mem.clear();
     busy_->body_mem.shrink_if_over(1 << 20);
   }
+}
+
+// The parse loop's step for the common pipelined case, taken by the application side
+// from inside the dispatch of the request before it (which has ended): a complete head
+// with no body, nothing paused. Anything else is left where it is for the parse loop,
+// which goes on from ld->scan.pos once the dispatch returns.
+bool Connection::next_pipelined(DispatchedRequest* r) {
+  LoopData::Scan& sc = ld->scan;
+  while (sc.conn == this && st_.in_dispatch && !st_.closing && !st_.no_more_requests && !st_.in_flight &&
+         st_.phase == Phase::Idle && protocol_ == ListenProtocol::Http && !proxy_pending_ && sc.pos < sc.len &&
+         pending_output() <= kOutputPauseAbove) {
+    RequestHead head;
+    head.headers = ld->headers;
+    head.header_capacity = kMaxHeadersCap;
+    size_t used = 0;
+    if (parse_request_head(sc.data + sc.pos, sc.len - sc.pos, server->limits.parse, &head, &used) != ParseStatus::Complete) {
+      return false;
+    }
+    if (head.body_kind == BodyKind::Chunked || (head.body_kind == BodyKind::Length && head.content_length != 0)) {
+      return false;
+    }
+    sc.pos += used;
+    st_.phase = Phase::Head;
+    st_.phase_since = uv_now(ld->loop);
+    st_.bytes_seen = true;
+    RequestState& q = busy().req;
+    q = {};
+    q.minor = head.version_minor;
+    q.keep_alive = head.keep_alive;
+    q.head_method = is_head_method(head);
+    build_record(head);
+    if (begin_dispatch(r)) return true;  // else answered here (the health path): on to the next
+  }
+  return false;
 }
 
 // The server's health path (health_check.h): answered here, the body dropped.

@@ -30,6 +30,7 @@ namespace tsgi {
 class Server;
 class Listener;
 struct ConnList;
+struct DispatchedRequest;
 
 enum class Phase : uint8_t {
   Head,     // reading a request head (possibly nothing yet)
@@ -80,6 +81,11 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   // Ends the response in flight incomplete: what is queued still goes out, then the
   // connection closes (no last chunk). Before the response started: abort().
   void cut();
+  // Called while this connection's request is being dispatched, once it has ended: the
+  // next request of the same read, when it is complete and has no body (pipelined GETs),
+  // dispatched as the parse loop would (the request record says kFlagPipelined when more
+  // bytes follow). false: none, or it needs the parse loop (a body, an error, a pause).
+  bool next_pipelined(DispatchedRequest* r);
 
   // ---- called by the server and the loop ----
   void close_now();  // closes the socket; an in-flight request gets onAbort
@@ -123,7 +129,6 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void input_ended();
   size_t process(const char* data, size_t len);
   void wait_for_head();
-  bool begin_request(const char* data, size_t pos, size_t len);
   // The PROXY protocol header at data (a listener with proxy_protocol): incomplete, it
   // stays buffered (*used 0); complete, the client's address is taken from it (*used its
   // size). false: malformed, the connection is closed without a response.
@@ -132,6 +137,10 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void build_record(const RequestHead& h);
   bool store_body(const char* p, size_t n);
   void dispatch();
+  // dispatch() from the parse loop at *pos, which a pulled request (next_pipelined) moves on.
+  void dispatch_at(size_t* pos);
+  // What dispatch() does before the sink sees the request; false: answered here (health).
+  bool begin_dispatch(DispatchedRequest* r);
   void answer_health();
   void fail(uint16_t status);
   // Moves the connection to list (or out of every list: nullptr), at its tail.

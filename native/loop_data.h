@@ -86,6 +86,16 @@ class LoopData {
   // The per-request state of busy connections (connection_busy.h).
   BusyPool busy;
   int js_depth = 0;  // > 0 while a method called from JS runs
+  // The read a connection's parse loop is going through (Connection::process), so that
+  // the application side can take the next pipelined request of it at once
+  // (Connection::next_pipelined) instead of the core calling it once per request.
+  struct Scan {
+    const Connection* conn = nullptr;
+    const char* data = nullptr;
+    size_t len = 0;
+    size_t pos = 0;  // the next request's first byte
+  };
+  Scan scan;
   bool tearing_down = false;
   std::vector<Server*> servers;
 

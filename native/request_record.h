@@ -85,6 +85,7 @@ enum RequestFlag : int32_t {
   kFlagChunkedBody = 4,  // the body arrived chunked
   kFlagUwsgi = 8,        // a uwsgi packet (never keep-alive: one request per connection)
   kFlagTls = 16,         // the connection is TLS (https): HTTPS=on, tsgi.tls
+  kFlagPipelined = 32,   // more bytes of the same read follow: Connection::next_pipelined may have the next request
 };
 
 // An environ key set outright by the listener's protocol (an override entry).

@@ -228,6 +228,14 @@ export interface NativeBinding {
   nativeAppErrorLog(fd: number): void;
 
   /**
+   * Called by onRequest once the request it was given has been answered: the
+   * connection's next pipelined request of the same read when it is complete and has no
+   * body, its record in `record` and its head string returned (body null, no body fd,
+   * body length 0, the same TLS info). undefined: none; the core dispatches what is left
+   * through onRequest as usual. Worth calling only when the record said FLAG_PIPELINED.
+   */
+  nextRequest(conn: number): string | undefined;
+  /**
    * A whole response in one call. `status` is the status code of `head` (100..999, else
    * a TypeError): the core goes by it, never by the head's text. `head` is the status line
    * without 'HTTP/1.x ' and the application's header lines, each ending in CRLF, without
@@ -309,6 +317,7 @@ export const FLAG_HEAD = 2;            // REQUEST_METHOD is HEAD (information on
 export const FLAG_CHUNKED_BODY = 4;    // the body arrived chunked (CONTENT_LENGTH is what was received)
 export const FLAG_UWSGI = 8;           // the request came as a uwsgi packet (REQUEST_URI and PATH_INFO are the packet's)
 export const FLAG_TLS = 16;            // the connection is TLS (HTTPS=on; onRequest gets its tsgi.tls)
+export const FLAG_PIPELINED = 32;      // more bytes of the same read follow: nextRequest(conn) may have the next request
 
 export const RESP_HAS_DATE = 1;        // the application sent Date itself
 export const RESP_CLOSE = 2;           // close the connection after this response

@@ -11,7 +11,7 @@ import { ListenError, OptionError } from './errors';
 import { fileWrapper } from './file-wrapper';
 import { EMPTY_INPUT, RequestInput } from './input';
 import { checkCapabilities, nativeListenOptions } from './listen-options';
-import { binding, type NativeAddress, type NativeBinding, type NativeHandlers, type NativeStats, type NativeAppDrain } from './native';
+import { binding, FLAG_PIPELINED, REC_FLAGS, type NativeAddress, type NativeTlsInfo, type NativeBinding, type NativeHandlers, type NativeStats, type NativeAppDrain } from './native';
 import { resolveOptions, type ResolvedOptions, type ServerOptions } from './options';
 import { resolveTls, type TlsOptions } from './tls-options';
 import { Exchange, type GatewayContext } from './response';
@@ -244,19 +244,32 @@ interface FrontContext {
 function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayContext, front: FrontContext): NativeHandlers {
   const rec = nb.record;
   const live = gateway.live;
+  const handle = (conn: number, head: string, body: Buffer | null, bodyFd: number, bodyLength: number, tls: NativeTlsInfo | undefined) => {
+    let input: RequestInput | null = null;
+    try {
+      if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
+      const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength, tls);
+      if (front.forwarded !== undefined) front.forwarded(environ);
+      new Exchange(gateway, conn, environ, input).run();
+    } catch (e) {
+      // Only a bug in tsgi itself gets here; never let it reach the native caller.
+      if (input !== null) input[kRelease]();
+      try { ctx.errors.write(`tsgi: internal error handling a request: ${e instanceof Error ? e.stack : String(e)}\n`); } catch { /* nowhere to report */ }
+      try { nb.abort(conn); } catch { /* already closed */ }
+    }
+  };
   return {
     onRequest(conn, head, body, bodyFd, bodyLength, tls) {
-      let input: RequestInput | null = null;
-      try {
-        if (body !== null || bodyFd >= 0) input = new RequestInput(body, bodyFd, bodyLength);
-        const environ = buildEnviron(ctx, rec, head, conn, input ?? EMPTY_INPUT, bodyLength, tls);
-        if (front.forwarded !== undefined) front.forwarded(environ);
-        new Exchange(gateway, conn, environ, input).run();
-      } catch (e) {
-        // Only a bug in tsgi itself gets here; never let it reach the native caller.
-        if (input !== null) input[kRelease]();
-        try { ctx.errors.write(`tsgi: internal error handling a request: ${e instanceof Error ? e.stack : String(e)}\n`); } catch { /* nowhere to report */ }
-        try { nb.abort(conn); } catch { /* already closed */ }
+      let more = (rec[REC_FLAGS] & FLAG_PIPELINED) !== 0;
+      handle(conn, head, body, bodyFd, bodyLength, tls);
+      // More requests came in the same read (pipelined): while each is answered at once,
+      // the next one without a body is taken from here rather than by another call from
+      // the core (nextRequest has none once a request is still in flight).
+      while (more) {
+        const next = nb.nextRequest(conn);
+        if (next === undefined) break;
+        more = (rec[REC_FLAGS] & FLAG_PIPELINED) !== 0;
+        handle(conn, next, null, -1, 0, tls);
       }
     },
     onDrain(conn) {
