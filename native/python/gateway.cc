@@ -751,6 +751,12 @@ void set_listeners(tsgi_native_app* base, std::vector<std::string> names, std::v
   app->cfg.server_ports = std::move(ports);
 }
 
+void set_server_forwarded(tsgi_native_app* base, std::vector<std::string> allow) {
+  App* app = reinterpret_cast<App*>(base);
+  if (app->environ_ready || allow.empty()) return;
+  app->cfg.forwarded_allow_ips = std::move(allow);
+}
+
 tsgi_native_app* make_app(PyObject* callable, const Config& cfg) {
   auto* app = new App();
   app->base.abi = TSGI_NATIVE_APP_ABI;
