@@ -17,13 +17,14 @@
  *   3. The exchange ends with core->end (the response is complete) or core->abort (the
  *      connection is closed: nothing more can be sent), or when the core calls on_abort
  *      (the client went away, a timeout, the server closed). After any of the three the
- *      application must not use ex again. on_abort is not called after the application's
- *      own abort or end. on_abort may come from inside a core->write/end/send_file call
- *      (a write to the socket failed): that call then returns TSGI_GONE. An application
- *      still running the request when on_abort comes may call core->keep(ex) there: the
- *      request's record (access log, stats) then stays open under the handle keep
- *      returns until the application ends or aborts that handle, so a request that runs
- *      on after its client left (and harakiri ends) is counted and logged as it ends.
+ *      application must not use ex again (inside on_abort, note still records on it).
+ *      on_abort is not called after the application's own abort or end. on_abort may
+ *      come from inside a core->write/end/send_file call (a write to the socket failed):
+ *      that call then returns TSGI_GONE. An application still running the request when
+ *      on_abort comes may call core->keep(ex) there: the request's record (access log,
+ *      stats) then stays open under the handle keep returns until the application ends
+ *      or aborts that handle, so a request that runs on after its client left (and that
+ *      harakiri ends) is counted and logged when it ends.
  *   4. One exchange per connection at a time: the core dispatches the next pipelined
  *      request of a connection only after the previous exchange ended.
  */
