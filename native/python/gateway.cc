@@ -509,12 +509,12 @@ void note_end(Gateway* g, bool harakiri) {
 // ended yet (its client left while the application ran on) is ended here, with its values.
 void done(Gateway* g) {
   g->busy++;
-  close_result(g);
   if (g->ex) {
     note_end(g, false);
     core_of(g)->abort(g->ex);
     g->ex = nullptr;
   }
+  close_result(g);
   g->busy--;
   g->obj->gw = nullptr;
   Py_CLEAR(g->iter);
