@@ -13,6 +13,7 @@
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "connection.h"
 #include "known_headers.h"
@@ -104,23 +105,42 @@ void apply_notes(Exchange& x) {
   }
 }
 
-// The exchange of c is over (end, abort, or the connection went away): counted, its
-// access entry kept, its node put aside. Once only: later calls find nothing.
+// A request's record is complete: counted, its access entry kept.
+void finish_record(Exchange& x) {
+  if (!x.sink) return;
+  std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - x.t0;
+  x.entry.duration_ms = took.count();
+  uint64_t sent = x.sent;
+  if (x.declared >= 0 && sent > static_cast<uint64_t>(x.declared)) sent = static_cast<uint64_t>(x.declared);
+  x.entry.bytes = static_cast<double>(sent);
+  if (!x.notes.empty()) apply_notes(x);
+  x.sink->finished(&x.entry);
+}
+
+// The exchange of c is over (end, abort, or the connection went away): its record
+// finished, its node put aside. Once only: later calls find nothing.
 void finish_exchange(Connection* c) {
   auto it = t_ex.find(c);
   if (it == t_ex.end()) return;
-  Exchange& x = it->second;
-  if (x.sink) {
-    std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - x.t0;
-    x.entry.duration_ms = took.count();
-    uint64_t sent = x.sent;
-    if (x.declared >= 0 && sent > static_cast<uint64_t>(x.declared)) sent = static_cast<uint64_t>(x.declared);
-    x.entry.bytes = static_cast<double>(sent);
-    if (!x.notes.empty()) apply_notes(x);
-    x.sink->finished(&x.entry);
-  }
+  finish_record(it->second);
   ExchangeMap::node_type node = t_ex.extract(it);
   if (t_spare.size() < kMaxSpareNodes) t_spare.push_back(std::move(node));
+}
+
+// Records the application kept past its client's leaving (core->keep): the handle it got
+// is the record's own address, which no live connection shares.
+thread_local std::unordered_set<Exchange*> t_kept;
+
+Exchange* kept_of(tsgi_exchange* ex) {
+  if (t_kept.empty()) return nullptr;
+  auto it = t_kept.find(reinterpret_cast<Exchange*>(ex));
+  return it == t_kept.end() ? nullptr : *it;
+}
+
+void finish_kept(Exchange* k) {
+  t_kept.erase(k);
+  finish_record(*k);
+  delete k;
 }
 
 void* user_of(Connection* c) {
@@ -215,6 +235,10 @@ Release hold_bytes(void* held, void*) {
 }
 
 int op_start(tsgi_exchange* ex, int status, const char* head, size_t head_len, int64_t content_length, int32_t flags) {
+  if (Exchange* k = kept_of(ex)) {
+    k->entry.status = status;
+    return TSGI_GONE;
+  }
   if (Exchange* x = exchange_of(conn_of(ex))) {
     x->entry.status = status;
     x->declared = content_length;
@@ -226,6 +250,10 @@ int op_start(tsgi_exchange* ex, int status, const char* head, size_t head_len, i
 }
 
 int op_write(tsgi_exchange* ex, const char* data, size_t len, tsgi_release_fn release, void* ctx) {
+  if (kept_of(ex)) {
+    if (release) release(ctx);
+    return -1;
+  }
   if (Exchange* x = exchange_of(conn_of(ex))) x->sent += len;
   Held h{release, ctx, false};
   Bytes b;
@@ -241,24 +269,31 @@ int op_write(tsgi_exchange* ex, const char* data, size_t len, tsgi_release_fn re
 }
 
 int op_send_file(tsgi_exchange* ex, int fd, int64_t offset, int64_t length) {
+  if (kept_of(ex)) return TSGI_GONE;
   if (Exchange* x = exchange_of(conn_of(ex))) x->sent += length > 0 ? static_cast<uint64_t>(length) : 0;
   return conn_of(ex)->send_file(fd, offset, length);
 }
 
 int op_end(tsgi_exchange* ex) {
+  if (Exchange* k = kept_of(ex)) {
+    finish_kept(k);
+    return TSGI_GONE;
+  }
   Connection* c = conn_of(ex);
   finish_exchange(c);
   return c->end(Bytes());
 }
 
 void op_abort(tsgi_exchange* ex) {
+  if (Exchange* k = kept_of(ex)) return finish_kept(k);
   Connection* c = conn_of(ex);
   finish_exchange(c);
   c->cut();
 }
 
 void op_note(tsgi_exchange* ex, int what, const char* value, size_t len) {
-  Exchange* x = exchange_of(conn_of(ex));
+  Exchange* x = kept_of(ex);
+  if (!x) x = exchange_of(conn_of(ex));
   if (!x || !x->sink) return;
   if (what == TSGI_NOTE_HARAKIRI) {
     x->sink->count_harakiri();
@@ -274,9 +309,23 @@ const char* op_log_key(uint32_t i) {
 }
 
 void op_set_user(tsgi_exchange* ex, void* user) {
+  if (kept_of(ex)) return;
   Connection* c = conn_of(ex);
   if (Exchange* x = exchange_of(c)) x->user = user;
   else begin_exchange(c).user = user;
+}
+
+// The client of c left while the application still runs its request: the record moves
+// out of the connection's map (the connection goes away) into one of its own.
+tsgi_exchange* op_keep(tsgi_exchange* ex) {
+  auto it = t_ex.find(conn_of(ex));
+  if (it == t_ex.end() || !it->second.sink) return nullptr;
+  auto* k = new Exchange(std::move(it->second));
+  k->user = nullptr;
+  ExchangeMap::node_type node = t_ex.extract(it);
+  if (t_spare.size() < kMaxSpareNodes) t_spare.push_back(std::move(node));
+  t_kept.insert(k);
+  return reinterpret_cast<tsgi_exchange*>(k);
 }
 
 const char* op_known_key(uint32_t id) {
@@ -302,7 +351,7 @@ void op_log(int, const char* msg, size_t len) {
 
 const tsgi_core_ops kOps = {
     TSGI_NATIVE_APP_ABI, sizeof(tsgi_core_ops), op_start, op_write, op_send_file, op_end,
-    op_abort, op_set_user, op_known_key, op_log, op_note, op_log_key,
+    op_abort, op_set_user, op_known_key, op_log, op_note, op_log_key, op_keep,
 };
 
 }  // namespace
@@ -356,10 +405,12 @@ void NativeAppSink::drain(Connection* c) {
   if (app_->on_drain) app_->on_drain(app_, reinterpret_cast<tsgi_exchange*>(c), user_of(c));
 }
 
+// The application hears it first: it may still note values, or keep the record (op_keep)
+// while it runs on; what it did not keep is finished here.
 void NativeAppSink::aborted(Connection* c) {
   void* user = user_of(c);
-  finish_exchange(c);
   if (app_->on_abort) app_->on_abort(app_, reinterpret_cast<tsgi_exchange*>(c), user);
+  finish_exchange(c);
 }
 
 void NativeAppSink::finished(AccessEntry* e) {

@@ -17,9 +17,14 @@
  *   3. The exchange ends with core->end (the response is complete) or core->abort (the
  *      connection is closed: nothing more can be sent), or when the core calls on_abort
  *      (the client went away, a timeout, the server closed). After any of the three the
- *      application must not use ex again. on_abort is not called after the application's
- *      own abort or end. on_abort may come from inside a core->write/end/send_file call
- *      (a write to the socket failed): that call then returns TSGI_GONE.
+ *      application must not use ex again (inside on_abort, note still records on it).
+ *      on_abort is not called after the application's own abort or end. on_abort may
+ *      come from inside a core->write/end/send_file call (a write to the socket failed):
+ *      that call then returns TSGI_GONE. An application still running the request when
+ *      on_abort comes may call core->keep(ex) there: the request's record (access log,
+ *      stats) then stays open under the handle keep returns until the application ends
+ *      or aborts that handle, so a request that runs on after its client left (and that
+ *      harakiri ends) is counted and logged when it ends.
  *   4. One exchange per connection at a time: the core dispatches the next pipelined
  *      request of a connection only after the previous exchange ended.
  */
@@ -33,7 +38,7 @@
 extern "C" {
 #endif
 
-#define TSGI_NATIVE_APP_ABI 3
+#define TSGI_NATIVE_APP_ABI 4
 
 /* Request record indexes (REC_* in src/native.ts, kRec* in native/loop_data.h). */
 #define TSGI_REC_VERSION_MINOR 0
@@ -152,6 +157,13 @@ typedef struct tsgi_core_ops {
    * keys besides request headers the format names (REMOTE_USER for %(u)s, the KEY of
    * %({KEY}e)s). Key i, NULL past the last; none at all when there is no access log. */
   const char* (*log_key)(uint32_t i);
+  /* Inside on_abort only: keeps ex's record (what the access log and the stats take) open
+   * while the application runs on, and returns the handle that stands for it from then on
+   * (NULL: nothing to keep). On that handle note records as before, start records the
+   * status only and returns TSGI_GONE (nothing is sent), write and send_file return
+   * TSGI_GONE, and end or abort, which the application must call exactly once, finish the
+   * record: it is counted and goes to the access log then. */
+  tsgi_exchange* (*keep)(tsgi_exchange* ex);
 } tsgi_core_ops;
 
 /* A native application. The application fills everything but `core`, which the core sets

@@ -2,10 +2,16 @@
 // request (the C ABI in native/native_app.h): the embedded Python interpreter is one.
 // createServer() takes it in place of a JavaScript application.
 
-/** The listeners' SERVER_NAME and SERVER_PORT values, by listener index. */
+/** The listeners' SERVER_NAME and SERVER_PORT values, by listener index, and the server's options the application applies itself. */
 export interface NativeListeners {
   serverNames: string[];
   serverPorts: string[];
+  /**
+   * The server's forwardedAllowIps. When not empty it is the list the application trusts,
+   * replacing the one it was loaded with (loadPythonApp's forwardedAllowIps); when empty,
+   * the application's own list applies.
+   */
+  forwardedAllowIps: string[];
 }
 
 export abstract class NativeApp {

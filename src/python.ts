@@ -27,7 +27,11 @@ export interface PythonLoadOptions {
   harakiri: number;
   /** Python threads taking requests (1: Python runs on the loop thread). */
   threads: number;
-  /** Proxies whose forwarded headers set REMOTE_ADDR, wsgi.url_scheme and HTTP_HOST (forwardedAllowIps); none when absent. */
+  /**
+   * Proxies whose forwarded headers set REMOTE_ADDR, wsgi.url_scheme and HTTP_HOST; none when
+   * absent. The forwardedAllowIps of the server given the application wins: when that is not
+   * empty, it replaces this list.
+   */
   forwardedAllowIps?: readonly string[];
 }
 

@@ -146,7 +146,11 @@ export class Server {
       this.state = 'closed';
       throw e;
     }
-    if (isNativeApp(app)) app.configure({ serverNames: ctx.serverNames.slice(), serverPorts: ctx.serverPorts.slice() });
+    // A native application builds its environ itself: it gets the server's forwardedAllowIps
+    // (which, when not empty, replaces the one it was loaded with).
+    if (isNativeApp(app)) {
+      app.configure({ serverNames: ctx.serverNames.slice(), serverPorts: ctx.serverPorts.slice(), forwardedAllowIps: opts.forwardedAllowIps.slice() });
+    }
     opts.logger.info('listening', { addresses: this.listeners.map((a) => formatBind(a.family === 'unix' ? { kind: 'unix', path: a.address } : { kind: 'tcp', host: a.address, port: a.port })).join(' ') });
 
     if (opts.signal !== undefined) {

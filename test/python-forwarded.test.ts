@@ -7,6 +7,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createServer } from '../src/index';
+import { loadPythonApp } from '../src/python';
 import { killAll, removeTmpdirs, run, startServer, tmpdir } from './manager-harness';
 import { hasPython, PY_APPS, request, skipReason, startPython } from './helpers/python';
 
@@ -139,4 +141,26 @@ describe.skipIf(!hasPython)(`Python: --forwarded-allow-ips${skipReason}`, () => 
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/forwardedAllowIps \(--forwarded-allow-ips\): "10\.0\.0\.0\/40": the prefix length must be 0–32/);
   });
+});
+
+describe.skipIf(!hasPython)(`Python embedded through createServer: the server's forwardedAllowIps${skipReason}`, () => {
+  it("applies to the Python application, and wins over loadPythonApp's own list", async () => {
+    // One interpreter per process: this file's only embedded application.
+    const app = loadPythonApp({
+      app: path.join(PY_APPS, 'hello.py') + ':app', chdir: PY_APPS, pythonpath: [], virtualenv: '',
+      scriptName: '', urlScheme: 'http', multiprocess: false, harakiri: 0, threads: 1,
+      forwardedAllowIps: ['10.0.0.0/8'],
+    });
+    const server = createServer(app, { host: '127.0.0.1', port: 0, forwardedAllowIps: ['127.0.0.1'] });
+    await server.listen();
+    try {
+      const port = server.address()!.port;
+      expect(await env(port, FORGED)).toMatchObject({
+        REMOTE_ADDR: '203.0.113.7', 'wsgi.url_scheme': 'https', HTTP_HOST: 'www.example.com', SERVER_PORT: '443',
+      });
+      expect(await env(port, {})).toMatchObject({ REMOTE_ADDR: '127.0.0.1', 'wsgi.url_scheme': 'http', HTTP_HOST: 'localhost' });
+    } finally {
+      await server.close({ timeout: 2000 });
+    }
+  }, 60_000);
 });

@@ -105,6 +105,45 @@ describe.skipIf(!hasPython)(`Python: access log, stats, error log${skipReason}`,
     expect(s.workers[0].requests).toBe(3);
   }, 30_000);
 
+  it.each(['1', '3'])('a request harakiri ends after its client left is counted and logged as when the client stays (--threads %s)', async (threads) => {
+    const file = path.join(tmpdir('tsgi-pylog-'), 'access.log');
+    const { t, port } = await startPython(['gateway.py:slow', '--threads', threads, '--harakiri', '1s', '--stats', '127.0.0.1:0',
+      '--access-log', file, '--access-log-format', '%({app.tag}e)s "%(r)s" %(s)s']);
+    const sp = statsPortOf(t.err());
+    /** Sends GET path and leaves (a reset) once `leave` resolves. */
+    const leaveDuring = async (pathName: string, leave: (c: net.Socket) => Promise<unknown>) => {
+      const c = net.connect(port, '127.0.0.1');
+      await new Promise<void>((resolve, reject) => c.once('connect', resolve).once('error', reject));
+      c.on('error', () => {});
+      c.write(`GET ${pathName} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await leave(c);
+      c.resetAndDestroy();
+    };
+    // The client stays: answered 504.
+    expect((await request(port, 'GET', '/sleep-tagged')).status).toBe(504);
+    // The client leaves before the deadline while the application sleeps. (With --threads 1 the
+    // loop thread is the one running Python, and output waits until it returns: the client's
+    // leaving is found by the 504's write. With --threads N the loop sees it at once.)
+    await leaveDuring('/sleep-tagged', () => sleep(300));
+    await expect.poll(async () => (await readStats(sp)).workers[0].harakiri_count, { timeout: 10_000, interval: 200 }).toBe(2);
+    // The client leaves once the head and a byte came; with --threads N the application's next
+    // write fails, it catches the error and runs on until harakiri ends it.
+    await leaveDuring('/write-sleep', (c) => new Promise((resolve) => c.once('data', resolve)));
+    await expect.poll(async () => (await readStats(sp)).workers[0].harakiri_count, { timeout: 10_000, interval: 200 }).toBe(3);
+    expect((await request(port, 'GET', '/pid')).status).toBe(200);
+    const lines = await linesOf(file, 4, 10_000);
+    expect(lines).toEqual([
+      'tag-h "GET /sleep-tagged HTTP/1.1" 504',
+      'tag-h "GET /sleep-tagged HTTP/1.1" 504',
+      'tag-w "GET /write-sleep HTTP/1.1" 200',
+      '- "GET /pid HTTP/1.1" 200',
+    ]);
+    const s = await readStats(sp);
+    expect(s.totals.harakiri_count).toBe(3);
+    expect(s.workers[0].requests).toBe(4);
+    expect(s.workers[0].in_flight).toBe(0);
+  }, 40_000);
+
   it('--error-log FILE: a traceback of the application goes there, and to the new file after USR1', async () => {
     const file = path.join(tmpdir('tsgi-pylog-'), 'error.log');
     const t = tsgi(['hello.py:app', '--bind', '127.0.0.1:0', '--workers', '1', '--error-log', file], { cwd: PY_APPS });

@@ -107,7 +107,8 @@ napi_value load(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-// configure(app, { serverNames, serverPorts }): the listeners, once the server listens.
+// configure(app, { serverNames, serverPorts, forwardedAllowIps }): the listeners, once the
+// server listens, and the server's forwardedAllowIps (when not empty, it replaces load()'s).
 napi_value configure(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -119,6 +120,7 @@ napi_value configure(napi_env env, napi_callback_info info) {
     return throw_error(env, "ERR_INVALID_ARG_TYPE", "configure(app, listeners): app must be what load() returned");
   auto* native = static_cast<tsgi_native_app*>(app);
   tsgi::py::set_listeners(native, get_strings(env, argv[1], "serverNames"), get_strings(env, argv[1], "serverPorts"));
+  tsgi::py::set_server_forwarded(native, get_strings(env, argv[1], "forwardedAllowIps"));
   if (!native->core) return throw_error(env, "ERR_INVALID_STATE", "configure(app): the server has not taken the application yet");
   std::string error;
   bool ok;

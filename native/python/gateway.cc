@@ -34,7 +34,7 @@ struct Gateway {
   App* app;
   const tsgi_core_ops* ops;   // the core's, or the proxy of a Python thread
   bool threaded = false;      // on a Python thread: the proxy blocks instead of pausing
-  tsgi_exchange* ex;
+  tsgi_exchange* ex;          // nullptr once ended; after the client left, the record the core kept (keep)
   ExchangeObject* obj;
   std::string request;        // "METHOD URI", for the error log
   uint64_t id = 0;            // for harakiri
@@ -56,6 +56,7 @@ struct Gateway {
   bool file_wait = false;
   int64_t sent = 0;
   bool cut_logged = false;
+  bool noted = false;         // the access log's values were given (note_request_end)
 };
 
 enum class Outcome { Wait, Complete, Fail, Gone };
@@ -497,9 +498,22 @@ void close_result(Gateway* g) {
   }
 }
 
-// The exchange is over for this side: close() and let go of everything.
+// The access log's values and the harakiri mark, once.
+void note_end(Gateway* g, bool harakiri) {
+  if (g->noted || !g->ex) return;
+  g->noted = true;
+  note_request_end(core_of(g), g->ex, g->environ, harakiri);
+}
+
+// The exchange is over for this side: close() and let go of everything. An exchange not
+// ended yet (its client left while the application ran on) is ended here, with its values.
 void done(Gateway* g) {
   g->busy++;
+  if (g->ex) {
+    note_end(g, false);
+    core_of(g)->abort(g->ex);
+    g->ex = nullptr;
+  }
   close_result(g);
   g->busy--;
   g->obj->gw = nullptr;
@@ -514,7 +528,7 @@ void done(Gateway* g) {
 void complete(Gateway* g) {
   g->busy++;
   if (!g->gone && send_head(g, 0)) {
-    note_request_end(core_of(g), g->ex, g->environ, false);
+    note_end(g, false);
     int r = core_of(g)->end(g->ex);
     g->gone = true;
     g->ex = nullptr;
@@ -535,30 +549,31 @@ const char kTimeoutBody[] = "Gateway Timeout\n";
 
 // The application failed (the Python exception is set): 500 before the head went out
 // (504 when harakiri ended it), else the connection is closed; the traceback goes to the
-// error log.
+// error log. A request whose client already left is counted and logged the same way
+// (its record, kept by the core, gets the status and the harakiri mark).
 void fail(Gateway* g) {
   g->busy++;
   bool timeout = harakiri_matches();
   log_error(g, (timeout ? "tsgi: HARAKIRI: the request ran too long; ended it: " : "tsgi: error handling ") +
                    g->request + ":\n" + take_traceback());
-  if (!g->gone) {
+  if (g->ex) {
     const tsgi_core_ops* core = core_of(g);
-    note_request_end(core, g->ex, g->environ, timeout);
+    note_end(g, timeout);
     if (!g->headers_sent) {
       g->headers_sent = true;
       const char* head = timeout ? kTimeoutHead : kErrorHead;
       size_t head_len = timeout ? sizeof kTimeoutHead - 1 : sizeof kErrorHead - 1;
       const char* body = timeout ? kTimeoutBody : kErrorBody;
       size_t body_len = timeout ? sizeof kTimeoutBody - 1 : sizeof kErrorBody - 1;
+      // g->ex is read again after each call: the client leaving inside one replaces it (on_abort).
       if (core->start(g->ex, timeout ? 504 : 500, head, head_len, static_cast<int64_t>(body_len),
                       TSGI_RESP_SET_LENGTH) != TSGI_GONE &&
-          core->write(g->ex, body, body_len, nullptr, nullptr) >= 0)
+          core->write(g->ex, body, body_len, nullptr, nullptr) >= 0) {
         core->end(g->ex);
-    } else {
-      core->abort(g->ex);
+        g->ex = nullptr;
+      }
     }
-    g->gone = true;
-    g->ex = nullptr;
+    g->gone = true;  // done() aborts what is left: an answer cut short, or a kept record
   }
   g->busy--;
   done(g);
@@ -699,14 +714,22 @@ void on_drain(tsgi_native_app*, tsgi_exchange*, void* user) {
   harakiri_disarm();
 }
 
-void on_abort(tsgi_native_app*, tsgi_exchange*, void* user) {
+// The client left. While the application still runs the request, the core keeps its
+// record so that the end (harakiri included) is counted and logged; else the values are
+// noted now and the core finishes the record.
+void on_abort(tsgi_native_app* base, tsgi_exchange* ex, void* user) {
   if (!user) return;
   if (threads_enabled()) return threaded_abort(user);
   auto* g = static_cast<Gateway*>(user);
   Section s;
   g->gone = true;
+  if (g->busy > 0) {
+    g->ex = base->core->keep ? base->core->keep(ex) : nullptr;
+    return;
+  }
+  note_end(g, false);
   g->ex = nullptr;
-  if (g->busy == 0) done(g);
+  done(g);
 }
 
 void exchange_dealloc(PyObject* self) { PyObject_Free(self); }
@@ -726,6 +749,12 @@ void set_listeners(tsgi_native_app* base, std::vector<std::string> names, std::v
   if (app->environ_ready) return;
   app->cfg.server_names = std::move(names);
   app->cfg.server_ports = std::move(ports);
+}
+
+void set_server_forwarded(tsgi_native_app* base, std::vector<std::string> allow) {
+  App* app = reinterpret_cast<App*>(base);
+  if (app->environ_ready || allow.empty()) return;
+  app->cfg.forwarded_allow_ips = std::move(allow);
 }
 
 tsgi_native_app* make_app(PyObject* callable, const Config& cfg) {

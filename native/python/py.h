@@ -113,6 +113,9 @@ bool init_gateway_types();
 // SERVER_NAME and SERVER_PORT by listener, known once the server listens (before the first
 // request; later calls are ignored).
 void set_listeners(tsgi_native_app* app, std::vector<std::string> names, std::vector<std::string> ports);
+// The server's forwardedAllowIps, at the same time: when not empty it replaces the list
+// the application was loaded with (the server's option wins).
+void set_server_forwarded(tsgi_native_app* app, std::vector<std::string> allow);
 
 }  // namespace py
 }  // namespace tsgi

@@ -22,10 +22,13 @@ constexpr uint64_t kLowWater = 256 << 10;
 
 struct Exchange {
   std::atomic<int> refs{2};  // the loop's and the Python thread's
-  tsgi_exchange* ex;         // the core's
+  tsgi_exchange* ex;         // the core's (after the client left: the record it kept); loop thread only
   const tsgi_core_ops* real;
   // guarded by g_mu
   bool gone = false;          // the client went away, or the exchange was ended
+  bool kept = false;          // the client went away while the Python thread ran on: the core
+                              // kept the record, which takes notes, the status and one end/abort
+  bool released = false;      // that end or abort was posted
   bool over = false;          // the loop side is done with it (its reference dropped)
   bool full = false;          // the core's last write answered 0: wait for on_drain
   bool file_pending = false;  // a send_file not yet drained
@@ -108,10 +111,20 @@ void wait_for(std::unique_lock<std::mutex>& lock, Exchange* x, Pred pred) {
 
 // ---- the proxy the gateway calls from a Python thread --------------------------------
 
+// Whether ops still go to a record the core kept after the client left (g_mu held).
+bool recording_kept(Exchange* x) { return x->kept && !x->released; }
+
 int px_start(tsgi_exchange* ex, int status, const char* head, size_t len, int64_t cl, int32_t flags) {
   Exchange* x = X(ex);
   std::unique_lock<std::mutex> lock(g_mu);
-  if (x->gone) return TSGI_GONE;
+  if (x->gone) {
+    if (recording_kept(x)) {
+      Op op = make_op(Op::Start, x);  // the status, for the access log
+      op.status = status;
+      post(lock, std::move(op));
+    }
+    return TSGI_GONE;
+  }
   Op op = make_op(Op::Start, x);
   op.status = status;
   op.head.assign(head, len);
@@ -155,10 +168,20 @@ int px_send_file(tsgi_exchange* ex, int fd, int64_t offset, int64_t length) {
   return x->gone ? TSGI_GONE : TSGI_OK;
 }
 
+// Posts the end of a kept record, once (g_mu held).
+void release_kept(std::unique_lock<std::mutex>& lock, Exchange* x) {
+  if (!recording_kept(x)) return;
+  x->released = true;
+  post(lock, make_op(Op::Abort, x));
+}
+
 int px_end(tsgi_exchange* ex) {
   Exchange* x = X(ex);
   std::unique_lock<std::mutex> lock(g_mu);
-  if (x->gone) return TSGI_GONE;
+  if (x->gone) {
+    release_kept(lock, x);
+    return TSGI_GONE;
+  }
   x->gone = true;
   post(lock, make_op(Op::End, x));
   return TSGI_OK;
@@ -167,7 +190,7 @@ int px_end(tsgi_exchange* ex) {
 void px_abort(tsgi_exchange* ex) {
   Exchange* x = X(ex);
   std::unique_lock<std::mutex> lock(g_mu);
-  if (x->gone) return;
+  if (x->gone) return release_kept(lock, x);
   x->gone = true;
   post(lock, make_op(Op::Abort, x));
 }
@@ -175,7 +198,7 @@ void px_abort(tsgi_exchange* ex) {
 void px_note(tsgi_exchange* ex, int what, const char* value, size_t len) {
   Exchange* x = X(ex);
   std::unique_lock<std::mutex> lock(g_mu);
-  if (x->gone) return;
+  if (x->gone && !recording_kept(x)) return;
   Op op = make_op(Op::Note, x);
   op.status = what;
   if (value) op.head.assign(value, len);
@@ -188,8 +211,10 @@ void px_set_user(tsgi_exchange*, void*) {}
 const char* px_known_key(uint32_t id) { return g_app->core->known_key(id); }
 void px_log(int level, const char* msg, size_t len) { g_app->core->log(level, msg, len); }
 
+tsgi_exchange* px_keep(tsgi_exchange*) { return nullptr; }  // the proxy keeps records itself (threaded_abort)
+
 const tsgi_core_ops kProxy = {TSGI_NATIVE_APP_ABI, sizeof(tsgi_core_ops), px_start, px_write, px_send_file,
-                              px_end, px_abort, px_set_user, px_known_key, px_log, px_note, px_log_key};
+                              px_end, px_abort, px_set_user, px_known_key, px_log, px_note, px_log_key, px_keep};
 
 // The loop side is done with x (g_mu held): wakes its Python thread, drops its reference.
 void finish(Exchange* x) {
@@ -324,7 +349,7 @@ void run_loop_ops() {
     }
     {
       std::lock_guard<std::mutex> lock(g_mu);
-      if (r < 0) finish(x);
+      if (r < 0 && !x->kept) finish(x);  // a kept record is finished by its own end or abort
       else x->cv.notify_all();
     }
     unref(x);
@@ -339,9 +364,21 @@ void threaded_drain(void* user) {
   x->cv.notify_all();
 }
 
+// The client left. A request its Python thread has not ended yet keeps its record in the
+// core (counted and logged when the thread ends it, harakiri included); the thread's
+// waits end at once and its writes fail from now on.
 void threaded_abort(void* user) {
   auto* x = static_cast<Exchange*>(user);
   std::lock_guard<std::mutex> lock(g_mu);
+  if (!x->gone && !x->over && x->real->keep) {
+    if (tsgi_exchange* k = x->real->keep(x->ex)) {
+      x->ex = k;
+      x->kept = true;
+      x->gone = true;
+      x->cv.notify_all();
+      return;
+    }
+  }
   finish(x);
 }
 
