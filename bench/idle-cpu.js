@@ -4,7 +4,8 @@
 // on a free loopback port, waits until it is ready and has settled, reads each process's
 // run time (schedstat) and utime + stime at the start and end of the window, then stops
 // the server.
-//   node bench/idle-cpu.js [--seconds 20] [-- extra tsgi arguments, e.g. --workers 2]
+//   node bench/idle-cpu.js [--seconds 20] [--app SPEC] [-- extra tsgi arguments, e.g. --workers 2]
+// (--app: another application, e.g. bench/apps/python/hello.py:application).
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
@@ -14,13 +15,14 @@ const ROOT = path.join(__dirname, '..');
 const SETTLE_MS = 2000;
 
 function parseArgs(argv) {
-  const out = { seconds: 20, extra: ['--workers', '1'] };
+  const out = { seconds: 20, app: path.join(ROOT, 'bench', 'servers', 'tsgi-app.js') + ':app', extra: ['--workers', '1'] };
   const dash = argv.indexOf('--');
   const own = dash === -1 ? argv : argv.slice(0, dash);
   if (dash !== -1) out.extra = argv.slice(dash + 1);
   for (let i = 0; i < own.length; i++) {
     if (own[i] === '--seconds') out.seconds = Number(own[++i]);
-    else throw new Error(`unknown argument ${own[i]}: use --seconds N [-- tsgi arguments]`);
+    else if (own[i] === '--app') out.app = own[++i];
+    else throw new Error(`unknown argument ${own[i]}: use --seconds N [--app SPEC] [-- tsgi arguments]`);
   }
   if (!(out.seconds > 0 && out.seconds <= 120)) throw new Error(`--seconds must be between 0 and 120, got ${out.seconds}`);
   return out;
@@ -56,9 +58,9 @@ function ticksOf(pid) {
 }
 
 async function main() {
-  const { seconds, extra } = parseArgs(process.argv.slice(2));
+  const { seconds, app, extra } = parseArgs(process.argv.slice(2));
   const port = await freePort();
-  const args = [path.join(ROOT, 'bin', 'tsgi.js'), path.join(ROOT, 'bench', 'servers', 'tsgi-app.js') + ':app', '--bind', `127.0.0.1:${port}`, ...extra];
+  const args = [path.join(ROOT, 'bin', 'tsgi.js'), app, '--bind', `127.0.0.1:${port}`, ...extra];
   const master = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   const stop = () => { try { master.kill('SIGKILL'); } catch {} };
   process.on('exit', stop);
@@ -84,7 +86,7 @@ async function main() {
   master.kill('SIGTERM');
   await new Promise((r) => { if (master.exitCode !== null || master.signalCode !== null) r(); else master.once('exit', r); });
   const perSecond = (a, b) => (a === null || b === null ? 'gone' : `${((b - a) * 1000 / wall).toFixed(2)} ms/s`);
-  process.stdout.write(`idle CPU over ${wall.toFixed(1)} s, tsgi ${extra.join(' ')}\n`);
+  process.stdout.write(`idle CPU over ${wall.toFixed(1)} s, tsgi ${path.relative(ROOT, app)} ${extra.join(' ')}\n`);
   process.stdout.write(`  ${'process'.padEnd(9)} ${'pid'.padEnd(8)} ${'run time (schedstat)'.padEnd(22)} utime+stime (${1000 / clockTicks()} ms ticks)\n`);
   pids.forEach((pid, i) => {
     const name = i === 0 ? 'master' : `worker ${i}`;
