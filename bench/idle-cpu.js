@@ -2,8 +2,8 @@
 // CPU used by an idle tsgi: the master and each worker, in ms of CPU per second of wall
 // time, while no request arrives. Starts `node bin/tsgi.js bench/servers/tsgi-app.js:app`
 // on a free loopback port, waits until it is ready and has settled, reads each process's
-// run time (schedstat) and utime + stime at the start and end of the window, then stops
-// the server.
+// run time (schedstat), utime + stime and wake-ups (voluntary context switches of all its
+// threads) at the start and end of the window, then stops the server.
 //   node bench/idle-cpu.js [--seconds 20] [--app SPEC] [-- extra tsgi arguments, e.g. --workers 2]
 // (--app: another application, e.g. bench/apps/python/hello.py:application).
 const fs = require('node:fs');
@@ -12,7 +12,8 @@ const { spawn } = require('node:child_process');
 const { freePort, readStat, clockTicks, processTree } = require('./system');
 
 const ROOT = path.join(__dirname, '..');
-const SETTLE_MS = 2000;
+// Past start-up: the loading, and the garbage collections V8 makes in the first seconds.
+const SETTLE_MS = 5000;
 
 function parseArgs(argv) {
   const out = { seconds: 20, app: path.join(ROOT, 'bench', 'servers', 'tsgi-app.js') + ':app', extra: ['--workers', '1'] };
@@ -51,6 +52,28 @@ function cpuOf(pid) {
   }
 }
 
+/** Times a thread went to sleep and woke again so far (voluntary context switches); null once it is gone. */
+function switchesOf(pid, tid) {
+  try {
+    return Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** Wake-ups so far: of the main thread (the event loop), and of all the threads together. */
+function wakeupsOf(pid) {
+  const main = switchesOf(pid, pid);
+  if (main === null) return null;
+  let all = 0;
+  try {
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) all += switchesOf(pid, tid) ?? 0;
+  } catch {
+    return null;
+  }
+  return { main, all };
+}
+
 /** utime + stime of one process in seconds (clock ticks); null once it is gone. */
 function ticksOf(pid) {
   const st = readStat(pid);
@@ -78,19 +101,22 @@ async function main() {
   const pids = [master.pid, ...workers];
   const before = pids.map(cpuOf);
   const ticksBefore = pids.map(ticksOf);
+  const wakeupsBefore = pids.map(wakeupsOf);
   const t0 = process.hrtime.bigint();
   await sleep(seconds * 1000);
   const after = pids.map(cpuOf);
   const ticksAfter = pids.map(ticksOf);
+  const wakeupsAfter = pids.map(wakeupsOf);
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   master.kill('SIGTERM');
   await new Promise((r) => { if (master.exitCode !== null || master.signalCode !== null) r(); else master.once('exit', r); });
   const perSecond = (a, b) => (a === null || b === null ? 'gone' : `${((b - a) * 1000 / wall).toFixed(2)} ms/s`);
+  const rate = (a, b) => (a === null || b === null ? 'gone' : `${((b.main - a.main) / wall).toFixed(1)}/s, ${((b.all - a.all) / wall).toFixed(1)}/s`);
   process.stdout.write(`idle CPU over ${wall.toFixed(1)} s, tsgi ${path.relative(ROOT, app)} ${extra.join(' ')}\n`);
-  process.stdout.write(`  ${'process'.padEnd(9)} ${'pid'.padEnd(8)} ${'run time (schedstat)'.padEnd(22)} utime+stime (${1000 / clockTicks()} ms ticks)\n`);
+  process.stdout.write(`  ${'process'.padEnd(9)} ${'pid'.padEnd(8)} ${'run time (schedstat)'.padEnd(22)} ${`utime+stime (${1000 / clockTicks()} ms ticks)`.padEnd(28)} wake-ups (event loop, all threads)\n`);
   pids.forEach((pid, i) => {
     const name = i === 0 ? 'master' : `worker ${i}`;
-    process.stdout.write(`  ${name.padEnd(9)} ${String(pid).padEnd(8)} ${perSecond(before[i], after[i]).padEnd(22)} ${perSecond(ticksBefore[i], ticksAfter[i])}\n`);
+    process.stdout.write(`  ${name.padEnd(9)} ${String(pid).padEnd(8)} ${perSecond(before[i], after[i]).padEnd(22)} ${perSecond(ticksBefore[i], ticksAfter[i]).padEnd(28)} ${rate(wakeupsBefore[i], wakeupsAfter[i])}\n`);
   });
 }
 
