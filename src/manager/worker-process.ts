@@ -18,13 +18,8 @@ if (process.env[WORKER_KEY_PASSWORD_ENV] !== undefined) {
 }
 const rssLimit = Number(cfg.settings.reloadOnRss) * 1024 * 1024;
 let retiring = false;
-/** The master's pid (this process's parent when it started), and whether it is gone (see orphaned). */
-const masterPid = process.ppid;
-let orphan = false;
 
 function send(m: WorkerMessage) {
-  // Each heartbeat also looks for the master (no timer of its own: one wake-up fewer when idle).
-  if (m.t === 'beat') checkMaster();
   if (m.t === 'beat' && !retiring) {
     // Recycling is asked of the master, which starts the replacement before stopping this
     // one. max-requests counts the process's requests, across its threads.
@@ -63,9 +58,11 @@ function gracefulStop(refuseFds?: readonly number[]) {
  * listening sockets. It stops as on TERM, and past the graceful timeout (which the master
  * would have enforced) it exits, dropping what is still in flight.
  */
+let orphan = false;
 function orphaned(how: string) {
   if (orphan) return;
   orphan = true;
+  clearInterval(orphanCheck);
   // Straight to the descriptor: a closed pipe (EPIPE) must not become an uncaught error here.
   try {
     fs.writeSync(2, `time=${new Date().toISOString()} level=warning msg="the master is gone; stopping" pid=${process.pid} worker=${cfg.id} how=${JSON.stringify(how)}\n`);
@@ -87,12 +84,13 @@ process.on('SIGUSR1', () => worker.reopenLogs());
 process.on('SIGHUP', () => { /* the master reloads; a worker ignores HUP */ });
 // Without the master, nothing would replace or stop this worker: finish and go. The IPC
 // channel closes when the master dies; its pid changing as the worker is reparented
-// catches a master that died with the channel still held open elsewhere (looked at with
-// every heartbeat: at least once a second, from before the application loads until exit).
+// catches a master that died with the channel still held open elsewhere.
 process.on('disconnect', () => orphaned('its IPC channel closed'));
-function checkMaster() {
-  if (!orphan && process.ppid !== masterPid) orphaned(`parent pid changed from ${masterPid} to ${process.ppid}`);
-}
+const masterPid = process.ppid;
+const orphanCheck: NodeJS.Timeout | undefined = setInterval(() => {
+  if (process.ppid !== masterPid) orphaned(`parent pid changed from ${masterPid} to ${process.ppid}`);
+}, Math.min(1000, cfg.heartbeatMs));
+orphanCheck.unref();
 process.on('message', (m: MasterMessage) => {
   if (m.t === 'stats') {
     const w = worker as WorkerKind & { refresh?: () => void };
