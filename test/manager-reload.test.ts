@@ -66,6 +66,24 @@ exports.app = (environ, startResponse) => {
     expect(delays.slice(0, 5)).toEqual([0, 100, 200, 400, 800]);
   });
 
+  it('HUP: an old worker still running a request at --graceful-timeout is killed then, and the new one serves', async () => {
+    const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--graceful-timeout', '1s']);
+    const [old] = t.workerPids();
+    const slow = get({ port }, '/slow?ms=20000', undefined, 30_000).catch((e: Error) => e);
+    await sleep(300);
+    process.kill(t.pid, 'SIGHUP');
+    // The master's own timestamps: when it asked the old worker to stop, and when it killed it.
+    const stopping = await t.waitFor(new RegExp(`time=(\\S+) level=info msg="stopping worker" .*worker_pid=${old}`));
+    const killing = await t.waitFor(new RegExp(`time=(\\S+) level=warning msg="worker did not stop within the graceful timeout; killing it" .*worker_pid=${old}`), 10_000);
+    const after = Date.parse(killing[1]) - Date.parse(stopping[1]);
+    expect(after).toBeGreaterThanOrEqual(1000);
+    expect(after).toBeLessThan(4000);
+    // The worker's own close ends at the same graceful timeout: it may exit by itself first.
+    await t.waitFor(new RegExp(`msg="worker died" .*worker_pid=${old} how="[^"]+" reason="graceful timeout"`));
+    expect(await slow).toBeInstanceOf(Error);
+    expect((await get({ port })).body.split(' ')[0]).not.toBe(String(old));
+  });
+
   it('--reload-on-rss recycles a worker whose memory is over the limit', async () => {
     const { t, port } = await startServer(['pid.js', '--bind', '127.0.0.1:0', '--reload-on-rss', '1']);
     await t.waitFor(/msg="recycling worker" .*reason="resident memory \d+ MB is over reload-on-rss 1 MB"/, 10_000);

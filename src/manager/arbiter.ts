@@ -8,9 +8,11 @@
 //   TTIN, TTOU  one worker more, one fewer
 //   USR1        reopen log files (the master's and every worker's)
 //   USR2        ignored, with a warning (no binary upgrade)
-// Its loop takes one signal at a time off a queue and dispatches it through onSignal;
-// every tick it also kills workers past a deadline (murderWorkers) and starts the
-// workers that are missing (manageWorkers).
+// Its loop takes one signal at a time off a queue and dispatches it through onSignal,
+// kills workers past a deadline (murderWorkers) and starts the workers that are missing
+// (manageWorkers); then it sleeps until the next of those deadlines or respawns, a signal,
+// or a worker's message or exit that needs it (at most MAX_SLEEP_MS), so an idle master
+// wakes about once a second.
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { ErrorLog } from '../logging/error-log';
@@ -33,7 +35,13 @@ import { FileWatcher } from '../reload/watcher';
 import { parseAppSpec } from '../app-loader';
 import { HEARTBEAT_INTERVAL_MS } from '../settings/workers';
 
-const TICK_MS = 100;
+/** The longest the master sleeps: what wakes it earlier is a deadline it computed, a signal, or a worker's message or exit. */
+const MAX_SLEEP_MS = 1000;
+/** How soon a deadline already acted on is looked at again while its worker has not exited yet (SIGKILL again). */
+const AGAIN_MS = 100;
+
+/** Why murderWorkers kills a worker. */
+type Murder = 'graceful timeout' | 'timeout' | 'harakiri';
 
 type WorkerState = 'booting' | 'ready' | 'stopping';
 
@@ -146,21 +154,29 @@ export class Arbiter {
     return EXIT_OK;
   }
 
+  /** When the loop next wakes by itself (ms since the epoch): a worker's message that brings a deadline before it wakes the loop at once. */
+  private wakeAt = 0;
+
   private async loop() {
     for (;;) {
       let sig: MasterSignal | undefined;
       while ((sig = this.signals.shift()) !== undefined) this.dispatch(sig);
+      const now = Date.now();
+      let next: number;
       if (this.stopping) {
         if (this.workers.size === 0) return;
-        if (Date.now() > this.stopDeadline) for (const w of this.workers.values()) this.kill(w, 'SIGKILL', 'did not stop in time');
+        if (now > this.stopDeadline) {
+          for (const w of this.workers.values()) this.kill(w, 'SIGKILL', 'did not stop in time');
+          next = now + AGAIN_MS;
+        } else next = this.stopDeadline + 1;
       } else if (this.halting) {
         this.beginStop('fast');
         continue;
       } else {
-        this.murderWorkers();
-        this.manageWorkers();
+        next = Math.min(this.murderWorkers(now), this.manageWorkers(now));
       }
-      await this.signals.sleep(TICK_MS);
+      this.wakeAt = Math.min(next, now + MAX_SLEEP_MS);
+      await this.signals.sleep(Math.max(0, this.wakeAt - Date.now()));
     }
   }
 
@@ -230,6 +246,8 @@ export class Arbiter {
       this.reloadInProgress = true;
       this.log.info('reloading', { reason, generation: this.generation, workers: this.numWorkers });
       this.manageWorkers();
+      // The settings' deadlines (--timeout, --harakiri, …) may now come sooner than the loop's wake-up.
+      this.signals.wakeUp();
     } finally {
       this.reloading = false;
     }
@@ -297,10 +315,14 @@ export class Arbiter {
     return s;
   }
 
-  /** Starts the workers that are missing, and stops those that have been replaced. */
-  manageWorkers() {
-    if (this.stopping || this.halting) return;
-    const now = Date.now();
+  /**
+   * Starts the workers that are missing, and stops those that have been replaced.
+   * Returns when it must run again by itself: the next respawn after a backoff (Infinity
+   * when none is waiting; everything else it does follows a signal, message or exit).
+   */
+  manageWorkers(now = Date.now()): number {
+    let next = Infinity;
+    if (this.stopping || this.halting) return next;
     const bySlot = new Map<number, WorkerRecord[]>();
     for (const w of this.workers.values()) {
       if (w.state === 'stopping') continue;
@@ -314,6 +336,8 @@ export class Arbiter {
       if (current.length === 0) {
         const slot = this.slot(id);
         if (now >= slot.nextSpawnAt) this.spawn(id);
+        // Still waiting for its backoff, or the process could not be started (retried later).
+        if (slot.nextSpawnAt > now) next = Math.min(next, slot.nextSpawnAt);
         continue;
       }
       // Old workers of this slot stop once their replacement accepts.
@@ -328,6 +352,7 @@ export class Arbiter {
       this.reloadInProgress = false;
       this.log.info('reload complete', { generation: this.generation, workers: this.numWorkers });
     }
+    return next;
   }
 
   private reloadInProgress = false;
@@ -389,6 +414,8 @@ export class Arbiter {
         }
         w.counters = m.c;
         this.resolveStatsWaiters(w);
+        // A report can bring a deadline closer (a thread stalled, a request in flight for harakiri).
+        if (!this.stopping && this.deadline(w, Date.now()).at < this.wakeAt) this.signals.wakeUp();
         break;
       }
       case 'ready':
@@ -488,33 +515,30 @@ export class Arbiter {
     this.signal(w, 'SIGTERM');
   }
 
-  /** Kills workers whose event loop stopped answering (--timeout), or is stuck on a request past --harakiri. */
-  murderWorkers() {
-    const now = Date.now();
-    const { timeout, harakiri } = this.settings;
+  /**
+   * Kills workers whose event loop stopped answering (--timeout), is stuck on a request
+   * past --harakiri, or that did not stop within the graceful timeout. Returns when it must
+   * look again: the earliest deadline of the workers it left alone.
+   */
+  murderWorkers(now = Date.now()): number {
+    let next = Infinity;
     for (const w of this.workers.values()) {
-      if (w.killed === 'timeout' || w.killed === 'harakiri') continue;
-      if (w.state === 'stopping' && now > w.stopDeadline) {
-        this.log.warning('worker did not stop within the graceful timeout; killing it', { worker: w.id, worker_pid: w.pid });
-        this.kill(w, 'SIGKILL', 'graceful timeout');
+      const d = this.deadline(w, now);
+      if (d.kill === undefined) {
+        next = Math.min(next, d.at);
         continue;
       }
       const silent = Math.max(now - w.lastBeat, w.counters.stalledMs);
-      if (timeout > 0 && silent > timeout) {
+      if (d.kill === 'graceful timeout') {
+        this.log.warning('worker did not stop within the graceful timeout; killing it', { worker: w.id, worker_pid: w.pid });
+        this.kill(w, 'SIGKILL', 'graceful timeout');
+        // Killed again at each look until its exit is seen.
+        next = Math.min(next, now + AGAIN_MS);
+      } else if (d.kill === 'timeout') {
         this.log.critical('WORKER TIMEOUT: event loop blocked; killing the worker', { worker: w.id, worker_pid: w.pid, blocked_ms: silent });
         this.kill(w, 'SIGKILL', 'timeout');
-        continue;
-      }
-      // The gateway ends a request that runs past harakiri (504) while the event loop
-      // turns. A worker whose loop is blocked cannot: one that reported a request now past
-      // harakiri and has since been silent for the grace, or that has been silent for
-      // harakiri plus the grace (the request began after its last report), is killed. The
-      // grace keeps a loaded machine's late heartbeats from passing for a blocked loop.
-      const oldest = w.counters.oldest;
-      const grace = Math.max(1000, 3 * this.heartbeatMs());
-      const stuck = harakiri > 0 && w.state === 'ready'
-        && (silent > harakiri + grace || (oldest !== null && now - oldest.start > harakiri && silent > grace));
-      if (stuck) {
+      } else {
+        const oldest = w.counters.oldest;
         this.slot(w.id).harakiriCount++;
         this.retiredHarakiri++;
         this.log.critical('HARAKIRI: event loop blocked past harakiri; killing the worker', {
@@ -524,6 +548,40 @@ export class Arbiter {
         this.kill(w, 'SIGKILL', 'harakiri');
       }
     }
+    return next;
+  }
+
+  /**
+   * The first of a worker's deadlines: `kill` says which one has passed at `now`, in this
+   * order; otherwise `at` is when the first one will pass (ms since the epoch; Infinity for
+   * none), as long as nothing new is heard from the worker.
+   *   - stopping, past its graceful timeout;
+   *   - silent (no heartbeat, or a thread reported stalled) for more than --timeout;
+   *   - ready and blocked past --harakiri. The gateway ends a request that runs past
+   *     harakiri (504) while the event loop turns. A worker whose loop is blocked cannot:
+   *     one that reported a request now past harakiri and has since been silent for the
+   *     grace, or that has been silent for harakiri plus the grace (the request began after
+   *     its last report), is killed. The grace keeps a loaded machine's late heartbeats from
+   *     passing for a blocked loop.
+   * A condition "more than N ms" first holds at the whole millisecond after N.
+   */
+  private deadline(w: WorkerRecord, now: number): { at: number; kill?: Murder } {
+    if (w.killed === 'timeout' || w.killed === 'harakiri') return { at: Infinity };
+    const { timeout, harakiri } = this.settings;
+    // From when the worker has been silent for more than `ms`: a thread's stall it reported holds now.
+    const silentFor = (ms: number) => (w.counters.stalledMs > ms ? now : w.lastBeat + ms + 1);
+    const stop = w.state === 'stopping' ? w.stopDeadline + 1 : Infinity;
+    if (stop <= now) return { at: stop, kill: 'graceful timeout' };
+    const blocked = timeout > 0 ? silentFor(timeout) : Infinity;
+    if (blocked <= now) return { at: blocked, kill: 'timeout' };
+    let stuck = Infinity;
+    if (harakiri > 0 && w.state === 'ready') {
+      const grace = Math.max(1000, 3 * this.heartbeatMs());
+      const oldest = w.counters.oldest;
+      stuck = Math.min(silentFor(harakiri + grace), oldest === null ? Infinity : Math.max(oldest.start + harakiri + 1, silentFor(grace)));
+    }
+    if (stuck <= now) return { at: stuck, kill: 'harakiri' };
+    return { at: Math.min(stop, blocked, stuck) };
   }
 
   /** How often workers report: often enough for the shortest of --timeout and --harakiri. */
