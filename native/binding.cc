@@ -44,6 +44,15 @@ Connection* conn_arg(const Napi::CallbackInfo& info) {
   return data_of(info)->find(info[0].As<Napi::Number>().DoubleValue());
 }
 
+// The same for the plain Node-API callbacks of the hot path: the connection whose id is
+// `id` (null when it is gone, or id is not a number), and its loop in *ld.
+Connection* conn_of(napi_env env, napi_value id, LoopData** ld) {
+  napi_get_instance_data(env, reinterpret_cast<void**>(ld));
+  double v = -1;
+  napi_get_value_double(env, id, &v);
+  return (*ld)->find(v);
+}
+
 // A limit createServer must be given: the native core has no defaults of its own (the
 // settings in src/settings/limits.ts are the one place they are declared). Missing or not
 // a non-negative number: a JS exception naming the field, and false.
@@ -788,11 +797,8 @@ napi_value NextRequest(napi_env env, napi_callback_info cbinfo) {
   napi_value argv[1];
   napi_value result = nullptr;
   napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
-  double id = -1;
-  if (argc < 1 || napi_get_value_double(env, argv[0], &id) != napi_ok) id = -1;
   LoopData* ld = nullptr;
-  napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
-  Connection* c = id >= 0 ? ld->find(id) : nullptr;
+  Connection* c = conn_of(env, argv[0], &ld);
   DispatchedRequest r;
   bool taken = false;
   if (c) {
@@ -830,11 +836,8 @@ napi_value Respond(napi_env env, napi_callback_info cbinfo) {
     napi_throw_error(env, "ERR_INVALID_ARG_TYPE", "tsgi: respond() head must be a string");
     return nullptr;
   }
-  double id = 0;
-  napi_get_value_double(env, argv[0], &id);
   LoopData* ld = nullptr;
-  napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
-  Connection* c = ld->find(id);
+  Connection* c = conn_of(env, argv[0], &ld);
   if (!c) {
     napi_create_int32(env, kResultGone, &result);
     return result;
@@ -951,6 +954,14 @@ void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   static_cast<LoopData*>(arg)->begin_teardown(remove_cleanup_hook, handle);
 }
 
+// A function made straight with Node-API (no node-addon-api wrapper): for the calls made
+// once per request.
+Napi::Value plain_function(Napi::Env env, const char* name, napi_callback cb) {
+  napi_value fn = nullptr;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
+  return Napi::Value(env, fn);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sendfile_disabled();  // TSGI_NO_SENDFILE is read when the addon loads
   uv_loop_t* loop = nullptr;
@@ -981,12 +992,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeAppLog", Napi::Function::New(env, NativeAppLog, "nativeAppLog"));
   exports.Set("nativeAppDrain", Napi::Function::New(env, NativeAppDrain, "nativeAppDrain"));
   exports.Set("nativeAppErrorLog", Napi::Function::New(env, NativeAppErrorLog, "nativeAppErrorLog"));
-  napi_value respond;
-  napi_create_function(env, "respond", NAPI_AUTO_LENGTH, Respond, nullptr, &respond);
-  exports.Set("respond", Napi::Value(env, respond));
-  napi_value next_request;
-  napi_create_function(env, "nextRequest", NAPI_AUTO_LENGTH, NextRequest, nullptr, &next_request);
-  exports.Set("nextRequest", Napi::Value(env, next_request));
+  exports.Set("respond", plain_function(env, "respond", Respond));
+  exports.Set("nextRequest", plain_function(env, "nextRequest", NextRequest));
   exports.Set("writeHead", Napi::Function::New(env, WriteHead, "writeHead"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
   exports.Set("end", Napi::Function::New(env, End, "end"));

@@ -469,12 +469,7 @@ size_t Connection::process(const char* data, size_t len) {
         pos += used;
         continue;
       }
-      if (st_.phase == Phase::Idle || !st_.bytes_seen) {
-        // The head deadline counts from the first byte, and does not restart after it.
-        st_.phase_since = uv_now(ld->loop);
-        st_.phase = Phase::Head;
-        st_.bytes_seen = true;
-      }
+      head_begins();
       size_t used = 0;
       UwsgiFrontEnd* uw = nullptr;
       RequestHead http_head;
@@ -503,12 +498,7 @@ size_t Connection::process(const char* data, size_t len) {
       }
       const RequestHead& head = uw ? uw->head() : http_head;
       pos += used;
-      busy().req = {};
-      busy().req.minor = head.version_minor;
-      busy().req.keep_alive = head.keep_alive;
-      busy().req.head_method = is_head_method(head);
-      busy().req.body_kind = head.body_kind;
-      busy().req.body_remaining = head.body_kind == BodyKind::Length ? head.content_length : 0;
+      take_head(head);
       // The head's spans point into data: recorded before anything moves.
       if (uw) {
         busy().req.minor = UwsgiFrontEnd::kResponseMinor;
@@ -594,6 +584,25 @@ size_t Connection::process(const char* data, size_t len) {
     }
   }
   return pos;
+}
+
+// The first byte of a head: the head deadline counts from it, and does not restart after it.
+void Connection::head_begins() {
+  if (st_.phase != Phase::Idle && st_.bytes_seen) return;
+  st_.phase_since = uv_now(ld->loop);
+  st_.phase = Phase::Head;
+  st_.bytes_seen = true;
+}
+
+// The request state for a parsed head (its record is built by the caller).
+void Connection::take_head(const RequestHead& head) {
+  RequestState& q = busy().req;
+  q = {};
+  q.minor = head.version_minor;
+  q.keep_alive = head.keep_alive;
+  q.head_method = is_head_method(head);
+  q.body_kind = head.body_kind;
+  q.body_remaining = head.body_kind == BodyKind::Length ? head.content_length : 0;
 }
 
 bool Connection::store_body(const char* p, size_t n) {
@@ -724,14 +733,9 @@ bool Connection::next_pipelined(DispatchedRequest* r) {
       return false;
     }
     sc.pos += used;
-    st_.phase = Phase::Head;
-    st_.phase_since = uv_now(ld->loop);
-    st_.bytes_seen = true;
-    RequestState& q = busy().req;
-    q = {};
-    q.minor = head.version_minor;
-    q.keep_alive = head.keep_alive;
-    q.head_method = is_head_method(head);
+    head_begins();
+    take_head(head);
+    busy().req.body_kind = BodyKind::None;  // as the parse loop has it for Content-Length: 0
     build_record(head);
     if (begin_dispatch(r)) return true;  // else answered here (the health path): on to the next
   }

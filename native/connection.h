@@ -134,6 +134,8 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   // size). false: malformed, the connection is closed without a response.
   bool read_proxy_header(const char* data, size_t len, size_t* used);
   RecordContext record_context() const;
+  void head_begins();
+  void take_head(const RequestHead& head);
   void build_record(const RequestHead& h);
   bool store_body(const char* p, size_t n);
   void dispatch();
