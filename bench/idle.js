@@ -50,10 +50,55 @@ function openOne(host, port, payload, timeoutMs) {
   });
 }
 
-/** A few requests on a few connections, so the baseline is a server that has served. */
-async function warm(host, port, payload, connections = 16, rounds = 4) {
-  for (let r = 0; r < rounds; r++) {
-    const socks = await Promise.all(Array.from({ length: connections }, () => openOne(host, port, payload, 5000)));
+/**
+ * Sends `count` requests one after another on an open keep-alive socket (each waits for
+ * the previous response, read by its Content-Length). Resolves once all are answered.
+ */
+function exchange(sock, payload, count, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    let left = count;
+    const timer = setTimeout(() => finish(new Error('timeout')), timeoutMs);
+    const finish = (err) => {
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('error', finish);
+      if (err) reject(err);
+      else resolve(sock);
+    };
+    const onData = (d) => {
+      got += d.toString('latin1');
+      for (;;) {
+        const headEnd = got.indexOf('\r\n\r\n');
+        if (headEnd < 0) return;
+        const m = /content-length:\s*(\d+)/i.exec(got.slice(0, headEnd));
+        if (!m) return finish(new Error('a warm-up response without Content-Length'));
+        const end = headEnd + 4 + Number(m[1]);
+        if (got.length < end) return;
+        got = got.slice(end);
+        if (--left === 0) return finish();
+        sock.write(payload);
+      }
+    };
+    sock.on('data', onData);
+    sock.on('error', finish);
+    sock.write(payload);
+  });
+}
+
+/**
+ * Warms the server up before the baseline: `requests` requests over a few keep-alive
+ * connections, then those connections closed. What a server grows to in its first
+ * thousands of requests (compiled code, a JavaScript heap sized for its allocation
+ * rate) is then in the baseline, and what the measurement adds is what the idle
+ * connections themselves hold.
+ */
+async function warm(host, port, payload, requests, connections = 16) {
+  const per = Math.max(1, Math.ceil(requests / connections));
+  const socks = await Promise.all(Array.from({ length: connections }, () => openOne(host, port, payload, 5000)));
+  try {
+    await Promise.all(socks.map((s) => exchange(s, payload, per, 30000)));
+  } finally {
     for (const s of socks) s.destroy();
   }
 }
@@ -72,7 +117,7 @@ async function measureIdle(server, { count, batch = 256, timeLimitMs = 60000, se
   let closedEarly = 0;
   let failed = 0;
   let firstError = null;
-  await warm(host, port, payload);
+  await warm(host, port, payload, count);
   await sleep(settleMs);
   const rssBeforeBytes = treeRssBytes(pid);
   const t0 = Date.now();
