@@ -4,7 +4,10 @@
 // connection_output.cc, the clocks and graceful close in connection_timeouts.cc.
 #include "connection.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include "errors.h"
 #include "health_check.h"
@@ -218,32 +221,37 @@ void Connection::stop_reading() {
   st_.reading = false;
 }
 
-void Connection::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  Connection* c = static_cast<Connection*>(h->data);
-  LoopData* ld = c->ld;
-  if (ld->recv_buf_busy) {  // cannot happen with libuv's read loop, but never hand it out twice
-    buf->base = nullptr;
-    buf->len = 0;
-    return;
-  }
-  ld->recv_buf_busy = true;
-  buf->base = ld->recv_buf;
-  buf->len = kReceiveBufferSize;
+// libuv's read(2) is not used: the alloc callback hands out no buffer, so libuv reports
+// readability as UV_ENOBUFS without reading, and on_read takes the bytes with recv(2)
+// into the loop's receive buffer (a shorter kernel path than read(2) on a socket). The
+// watch stays armed (level-triggered): what is left is reported again.
+void Connection::on_alloc(uv_handle_t*, size_t, uv_buf_t* buf) {
+  buf->base = nullptr;
+  buf->len = 0;
 }
 
-void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
+void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   Connection* c = static_cast<Connection*>(s->data);
-  if (buf->base == c->ld->recv_buf) c->ld->recv_buf_busy = false;
-  if (nread == 0) return;
-  if (nread < 0) {
+  if (nread != UV_ENOBUFS) {  // libuv's own report of an error
     if (nread == UV_EOF) c->on_peer_eof();
-    else c->close_now();  // a reset or a read error: the client is gone
+    else if (nread < 0) c->close_now();
     return;
   }
-  c->server->stats.bytes_received += static_cast<uint64_t>(nread);
-  if (!c->tls_on_) c->handle_input(buf->base, static_cast<size_t>(nread));
-  else if (c->proxy_pending_) c->read_proxy_then_tls(buf->base, static_cast<size_t>(nread));
-  else c->read_tls(buf->base, static_cast<size_t>(nread));
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(s), &fd) != 0) return;
+  LoopData* ld = c->ld;
+  ssize_t n;
+  do n = ::recv(fd, ld->recv_buf, kReceiveBufferSize, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    if (n == 0) c->on_peer_eof();
+    else if (errno != EAGAIN && errno != EWOULDBLOCK) c->close_now();  // a reset or a read error: the client is gone
+    return;
+  }
+  c->server->stats.bytes_received += static_cast<uint64_t>(n);
+  if (!c->tls_on_) c->handle_input(ld->recv_buf, static_cast<size_t>(n));
+  else if (c->proxy_pending_) c->read_proxy_then_tls(ld->recv_buf, static_cast<size_t>(n));
+  else c->read_tls(ld->recv_buf, static_cast<size_t>(n));
 }
 
 // ---- TLS ------------------------------------------------------------------------------

@@ -73,7 +73,6 @@ class LoopData {
   napi_env env;
   uv_loop_t* loop;
   char* recv_buf;
-  bool recv_buf_busy = false;
   HeaderField headers[kMaxHeadersCap];
   DateCache date;
   int32_t* record = nullptr;
