@@ -440,8 +440,9 @@ class JsSink final : public RequestSink {
     napi_env env = ld_->env;
     if (!batch_scope_) {
       // The first request of a batch opens one callback scope for all of them, so
-      // microtasks and nextTicks run once, at batch_end(), not after each request. The
-      // handlers and the no-body arguments are looked up once for the batch too.
+      // microtasks and nextTicks run once when it closes (for reads: after the poll
+      // phase), not after each request. The handlers and the no-body arguments are
+      // looked up once for the batch too.
       napi_open_handle_scope(env, &batch_handles_);
       batch_recv_ = deref(env, handlers_);
       batch_fn_ = deref(env, on_request_);
@@ -478,7 +479,22 @@ class JsSink final : public RequestSink {
   }
   void batch_begin() override { batch_depth_++; }
   void batch_end() override {
-    if (--batch_depth_ > 0 || !batch_scope_) return;
+    if (--batch_depth_ > 0 || !batch_scope_ || batch_deferred_) return;
+    if (ld_->in_read && ld_->js_depth == 0) {
+      // A read in libuv's poll phase: the scope stays open for the other connections
+      // read in this phase and closes once, after it (LoopData::at_poll_end).
+      batch_deferred_ = true;
+      ld_->at_poll_end(close_deferred, this);
+      return;
+    }
+    close_batch();
+  }
+  static void close_deferred(void* self) {
+    JsSink* s = static_cast<JsSink*>(self);
+    s->batch_deferred_ = false;
+    if (s->batch_depth_ == 0) s->close_batch();
+  }
+  void close_batch() {
     napi_env env = ld_->env;
     napi_callback_scope cs = batch_scope_;
     batch_scope_ = nullptr;
@@ -533,6 +549,7 @@ class JsSink final : public RequestSink {
   LoopData* ld_;
   int batch_depth_ = 0;
   napi_callback_scope batch_scope_ = nullptr;   // open while a batch has called into JS
+  bool batch_deferred_ = false;  // batch_scope_ closes at the end of the poll phase
   napi_handle_scope batch_handles_ = nullptr;
   napi_value batch_recv_ = nullptr;  // valid in batch_handles_
   napi_value batch_fn_ = nullptr;

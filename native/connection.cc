@@ -249,9 +249,11 @@ void Connection::on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     return;
   }
   c->server->stats.bytes_received += static_cast<uint64_t>(n);
+  ld->in_read = true;
   if (!c->tls_on_) c->handle_input(ld->recv_buf, static_cast<size_t>(n));
   else if (c->proxy_pending_) c->read_proxy_then_tls(ld->recv_buf, static_cast<size_t>(n));
   else c->read_tls(ld->recv_buf, static_cast<size_t>(n));
+  ld->in_read = false;
 }
 
 // ---- TLS ------------------------------------------------------------------------------

@@ -25,6 +25,10 @@ LoopData::LoopData(napi_env e, uv_loop_t* l) : env(e), loop(l) {
   uv_idle_init(loop, &idle_);
   idle_.data = this;
   handle_opened();
+  uv_check_init(loop, &poll_end_);
+  poll_end_.data = this;
+  handle_opened();
+  uv_unref(reinterpret_cast<uv_handle_t*>(&poll_end_));
   slots_.push_back(nullptr);  // slot 0 unused: no connection has id 0
   generations_.push_back(0);
 }
@@ -118,6 +122,22 @@ void LoopData::on_idle(uv_idle_t* h) {
   }
 }
 
+void LoopData::at_poll_end(void (*fn)(void*), void* arg) {
+  if (poll_end_work_.empty() && !tearing_down) uv_check_start(&poll_end_, on_poll_end);
+  poll_end_work_.push_back(PollEndWork{fn, arg});
+}
+
+void LoopData::on_poll_end(uv_check_t* h) {
+  LoopData* ld = static_cast<LoopData*>(h->data);
+  uv_check_stop(h);
+  // Last registered, first run: the scopes nest in the order they were opened.
+  while (!ld->poll_end_work_.empty() && !ld->tearing_down) {
+    PollEndWork w = ld->poll_end_work_.back();
+    ld->poll_end_work_.pop_back();
+    w.fn(w.arg);
+  }
+}
+
 void LoopData::handle_closed() {
   live_handles_--;
   if (tearing_down && live_handles_ == 0 && !teardown_done_) {
@@ -138,6 +158,9 @@ void LoopData::begin_teardown(void (*done)(void* arg), void* arg) {
            [](uv_handle_t* h) { static_cast<LoopData*>(h->data)->handle_closed(); });
   uv_idle_stop(&idle_);
   uv_close(reinterpret_cast<uv_handle_t*>(&idle_),
+           [](uv_handle_t* h) { static_cast<LoopData*>(h->data)->handle_closed(); });
+  uv_check_stop(&poll_end_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll_end_),
            [](uv_handle_t* h) { static_cast<LoopData*>(h->data)->handle_closed(); });
 }
 

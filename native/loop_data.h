@@ -85,6 +85,13 @@ class LoopData {
   // The per-request state of busy connections (connection_busy.h).
   BusyPool busy;
   int js_depth = 0;  // > 0 while a method called from JS runs
+  // True while Connection::on_read runs: libuv's poll phase, no JavaScript below it.
+  bool in_read = false;
+  // Runs fn(arg) once libuv's poll phase is over (a check handle, ahead of Node's
+  // setImmediate queue). The JavaScript side closes there the callback scope it opened
+  // for the requests read in the phase, so microtasks and nextTicks run once per loop
+  // turn rather than once per connection read.
+  void at_poll_end(void (*fn)(void*), void* arg);
   // The read a connection's parse loop is going through (Connection::process), so that
   // the application side can take the next pipelined request of it at once
   // (Connection::next_pipelined) instead of the core calling it once per request.
@@ -101,11 +108,18 @@ class LoopData {
  private:
   static void on_date_timer(uv_timer_t* t);
   static void on_idle(uv_idle_t* h);
+  static void on_poll_end(uv_check_t* h);
   void maybe_free();
 
   uv_timer_t date_timer_;
   uv_idle_t idle_;
   bool idle_active_ = false;
+  uv_check_t poll_end_;
+  struct PollEndWork {
+    void (*fn)(void*);
+    void* arg;
+  };
+  std::vector<PollEndWork> poll_end_work_;
   std::vector<Deferred> deferred_;
   std::vector<Deferred> running_;
   std::vector<Connection*> slots_;
