@@ -18,22 +18,29 @@ export type ShapeBuilder = (
 
 /** A sequence is compiled the time it is seen this many times (one-off sequences stay general). */
 const COMPILE_AT = 3;
-/** At most this many sequence steps are remembered; past it new sequences take the general path. */
-const MAX_NODES = 4096;
+/** At most this many sequences, and header ids over all of them, are remembered; past it new sequences take the general path. */
+const MAX_SHAPES = 1024;
+const MAX_IDS = 65536;
 
-class ShapeNode {
-  /** The next step by known-header id. */
-  known: Array<ShapeNode | undefined> = [];
-  /** The next steps by the key of a header without an id: keys and nodes, side by side. */
-  namedKeys: string[] | undefined = undefined;
-  namedNodes: ShapeNode[] | undefined = undefined;
+/** One header sequence: its known-header ids in order (0: a name without an id), and those names. */
+class Shape {
   /** The compiled builder; null: this sequence takes the general path. */
   build: ShapeBuilder | null | undefined = undefined;
   seen = 0;
+  /** Another sequence with the same hash. */
+  next: Shape | undefined = undefined;
+  constructor(
+    readonly ids: Int32Array,
+    /** Positions (in ids) of the names without an id, and those names as environ keys. */
+    readonly namedAt: Int32Array | null,
+    readonly names: string[] | null,
+  ) {}
 }
 
-let root = new ShapeNode();
-let nodes = 1;
+/** Sequences by hash (of their ids and the lengths of their names without ids). */
+let table = new Map<number, Shape>();
+let shapes = 0;
+let idsKept = 0;
 /** The known-header keys the sequences were recorded with (ids mean keys only with them). */
 let rootKeys: readonly string[] | undefined;
 /** False once the runtime refused to compile (node --disallow-code-generation-from-strings). */
@@ -56,52 +63,78 @@ const BASE_INDEX = new Map(BASE.map(([k], i) => [k, i]));
  * The compiled builder for the header sequence of the request in `rec`/`head`, or null
  * (use the general path). `keys` are the environ keys by known-header id; `keysStart` is
  * where the first header's name starts in the head.
+ *
+ * The sequence is found by a hash over the record's ids (reads of one typed array, no
+ * pointers followed), then compared id by id; names without an id are compared in place
+ * (no string is made).
  */
 export function shapeBuilder(rec: Int32Array, head: string, count: number, keys: readonly string[], keysStart: number): ShapeBuilder | null {
   if (!enabled) return null;
   if (keys !== rootKeys) {
-    root = new ShapeNode();
-    nodes = 1;
+    table = new Map();
+    shapes = 0;
+    idsKept = 0;
     rootKeys = keys;
   }
-  let node = root;
+  let h = count;
   let prevEnd = keysStart;
   for (let i = 0, at = REC_HEADERS; i < count; i++, at += 3) {
     const id = rec[at];
-    let next: ShapeNode | undefined;
-    if (id > 0) next = node.known[id];
-    else next = named(node, head, prevEnd, rec[at + 1]);
-    if (next === undefined) {
-      if (nodes >= MAX_NODES) return null;
-      nodes++;
-      next = new ShapeNode();
-      if (id > 0) {
-        node.known[id] = next;
-      } else {
-        (node.namedKeys ??= []).push(head.slice(prevEnd, rec[at + 1]));
-        (node.namedNodes ??= []).push(next);
-      }
-    }
-    node = next;
+    h = Math.imul(h ^ (id > 0 ? id : 0x10000 + rec[at + 1] - prevEnd), 0x01000193);
     prevEnd = rec[at + 2];
   }
-  const build = node.build;
+  let shape = table.get(h);
+  while (shape !== undefined && !same(shape, rec, head, count, keysStart)) shape = shape.next;
+  if (shape === undefined) {
+    if (shapes >= MAX_SHAPES || idsKept + count > MAX_IDS) return null;
+    shape = record(rec, head, count, keysStart);
+    shape.next = table.get(h);
+    table.set(h, shape);
+    shapes++;
+    idsKept += count;
+  }
+  const build = shape.build;
   if (build !== undefined) return build;
-  if (++node.seen < COMPILE_AT) return null;
-  node.build = compile(rec, head, count, keys, keysStart);
-  return node.build;
+  if (++shape.seen < COMPILE_AT) return null;
+  shape.build = compile(rec, head, count, keys, keysStart);
+  return shape.build;
 }
 
-/** The step after `node` for the key at head[start, end) (compared in place: no string is made). */
-function named(node: ShapeNode, head: string, start: number, end: number): ShapeNode | undefined {
-  const keys = node.namedKeys;
-  if (keys === undefined) return undefined;
-  const length = end - start;
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i];
-    if (k.length === length && head.startsWith(k, start)) return node.namedNodes![i];
+/** True when the request's header sequence is `shape`'s. */
+function same(shape: Shape, rec: Int32Array, head: string, count: number, keysStart: number): boolean {
+  const ids = shape.ids;
+  if (ids.length !== count) return false;
+  for (let i = 0, at = REC_HEADERS; i < count; i++, at += 3) {
+    if (rec[at] !== ids[i]) return false;
   }
-  return undefined;
+  const namedAt = shape.namedAt;
+  if (namedAt === null) return true;
+  const names = shape.names!;
+  for (let j = 0; j < namedAt.length; j++) {
+    const at = REC_HEADERS + 3 * namedAt[j];
+    const start = at === REC_HEADERS ? keysStart : rec[at - 1];
+    const name = names[j];
+    if (rec[at + 1] - start !== name.length || !head.startsWith(name, start)) return false;
+  }
+  return true;
+}
+
+/** A new Shape for the request's header sequence. */
+function record(rec: Int32Array, head: string, count: number, keysStart: number): Shape {
+  const ids = new Int32Array(count);
+  const at: number[] = [];
+  const names: string[] = [];
+  let prevEnd = keysStart;
+  for (let i = 0, r = REC_HEADERS; i < count; i++, r += 3) {
+    const id = rec[r];
+    ids[i] = id;
+    if (id <= 0) {
+      at.push(i);
+      names.push(head.slice(prevEnd, rec[r + 1]));
+    }
+    prevEnd = rec[r + 2];
+  }
+  return at.length === 0 ? new Shape(ids, null, null) : new Shape(ids, Int32Array.from(at), names);
 }
 
 /** The builder for this request's header sequence; null when it has a repeated key or code cannot be generated. */

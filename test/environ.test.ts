@@ -155,6 +155,24 @@ describe('environ (PEP 3333 "environ Variables")', () => {
     }
   });
 
+  it('sequences that differ only in the names of headers without an id (same lengths) keep their own keys', () => {
+    const c = ctx();
+    const make = (name: string, value: string) => {
+      const { rec, head } = synthesize({ target: '/', headers: [['HTTP_HOST', 'h'], [name, value], ['HTTP_ACCEPT', 'a']] });
+      return buildEnviron(c, rec, head, 7, EMPTY_INPUT, 0);
+    };
+    // Interleaved, past the point where each sequence has its compiled builder.
+    for (let i = 0; i < 8; i++) {
+      const ab = make('HTTP_X_AB', `ab${i}`);
+      const cd = make('HTTP_X_CD', `cd${i}`);
+      expect(Object.keys(ab).slice(-3)).toEqual(['HTTP_HOST', 'HTTP_X_AB', 'HTTP_ACCEPT']);
+      expect(Object.keys(cd).slice(-3)).toEqual(['HTTP_HOST', 'HTTP_X_CD', 'HTTP_ACCEPT']);
+      expect(ab.HTTP_X_AB).toBe(`ab${i}`);
+      expect(cd.HTTP_X_CD).toBe(`cd${i}`);
+      expect('HTTP_X_CD' in ab || 'HTTP_X_AB' in cd).toBe(false);
+    }
+  });
+
   it('override entries (uwsgi, PROXY protocol) set keys outright; tsgi.proxy.* entries become one frozen object', () => {
     const e = env({
       target: '/p',
