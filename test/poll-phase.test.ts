@@ -1,0 +1,85 @@
+// Requests read in one pass of the event loop share one callback scope, closed after
+// libuv's poll phase: the order JavaScript sees must stay Node's (a request's nextTicks
+// and microtasks before any setImmediate it scheduled), and every request is answered,
+// synchronous and asynchronous applications alike.
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../src/index';
+import { parseResponses, type RawResponse } from './helpers/http';
+import { startServer, type TestServer } from './helpers/server';
+
+let current: TestServer | undefined;
+afterEach(async () => {
+  await current?.close();
+  current = undefined;
+});
+
+/** Opens `n` connections, then writes one request on each in the same turn; resolves with each one's response. */
+async function burst(port: number, paths: string[]): Promise<RawResponse[]> {
+  const socks = await Promise.all(paths.map(() => new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  })));
+  const answers = socks.map((s) => new Promise<RawResponse>((resolve, reject) => {
+    const parts: Buffer[] = [];
+    const timer = setTimeout(() => reject(new Error('no response within 5 s')), 5000);
+    s.on('data', (d) => {
+      parts.push(d);
+      const { responses } = parseResponses(Buffer.concat(parts));
+      if (responses.length > 0) {
+        clearTimeout(timer);
+        resolve(responses[0]);
+      }
+    });
+  }));
+  socks.forEach((s, i) => s.write(`GET ${paths[i]} HTTP/1.1\r\nHost: x\r\n\r\n`));
+  try {
+    return await Promise.all(answers);
+  } finally {
+    for (const s of socks) s.destroy();
+  }
+}
+
+describe('requests read in one pass of the loop', () => {
+  it("run each request's nextTicks and microtasks before its setImmediate callbacks, and answer every request", async () => {
+    const order: string[] = [];
+    const app: App = (environ, startResponse) => {
+      const n = environ.PATH_INFO.slice(1);
+      process.nextTick(() => order.push(`tick ${n}`));
+      queueMicrotask(() => order.push(`micro ${n}`));
+      setImmediate(() => order.push(`immediate ${n}`));
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      return [`r${n}`];
+    };
+    current = await startServer(app);
+    const paths = Array.from({ length: 24 }, (_, i) => `/${i}`);
+    const responses = await burst(current.port, paths);
+    expect(responses.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(paths.map((p) => `200 r${p.slice(1)}`));
+    await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < paths.length; i++) {
+      const immediate = order.indexOf(`immediate ${i}`);
+      expect(immediate).toBeGreaterThan(-1);
+      expect(order.indexOf(`tick ${i}`)).toBeGreaterThan(-1);
+      expect(order.indexOf(`tick ${i}`)).toBeLessThan(immediate);
+      expect(order.indexOf(`micro ${i}`)).toBeGreaterThan(-1);
+      expect(order.indexOf(`micro ${i}`)).toBeLessThan(immediate);
+    }
+  });
+
+  it('answer applications that finish in a microtask, a nextTick or a setImmediate', async () => {
+    const app: App = (environ, startResponse) => {
+      const n = Number(environ.PATH_INFO.slice(1));
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      return new Promise((resolve) => {
+        const done = () => resolve([`r${n}`]);
+        if (n % 3 === 0) queueMicrotask(done);
+        else if (n % 3 === 1) process.nextTick(done);
+        else setImmediate(done);
+      });
+    };
+    current = await startServer(app);
+    const paths = Array.from({ length: 24 }, (_, i) => `/${i}`);
+    const responses = await burst(current.port, paths);
+    expect(responses.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(paths.map((p) => `200 r${p.slice(1)}`));
+  });
+});
