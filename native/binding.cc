@@ -452,13 +452,8 @@ class JsSink final : public RequestSink {
       napi_get_undefined(env, &batch_undefined_);
       napi_open_callback_scope(env, batch_recv_, ld_->async_ctx, &batch_scope_);
     }
-    // The values made for a request live in a handle scope shared by up to
-    // kRequestsPerHandleScope requests of the batch (a request dispatched while JS runs
-    // another one gets its own).
-    bool nested = in_call_;
-    napi_handle_scope scope = nullptr;
-    if (nested) napi_open_handle_scope(env, &scope);
-    else if (scope_requests_++ == 0) napi_open_handle_scope(env, &request_handles_);
+    napi_handle_scope scope;
+    napi_open_handle_scope(env, &scope);
     napi_value argv[6];
     napi_create_double(env, c->id, &argv[0]);
     napi_create_string_latin1(env, r.text, r.text_len, &argv[1]);
@@ -476,20 +471,11 @@ class JsSink final : public RequestSink {
     argv[5] = t != nullptr ? tls_info(env, t) : batch_undefined_;
     std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
     napi_value result;
-    in_call_ = true;
     if (napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result) == napi_pending_exception) {
       napi_value err;
       if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
     }
-    in_call_ = nested;
-    if (nested) napi_close_handle_scope(env, scope);
-    else if (scope_requests_ == kRequestsPerHandleScope) close_request_handles();
-  }
-  void close_request_handles() {
-    if (scope_requests_ == 0) return;
-    napi_close_handle_scope(ld_->env, request_handles_);
-    request_handles_ = nullptr;
-    scope_requests_ = 0;
+    napi_close_handle_scope(env, scope);
   }
   void batch_begin() override { batch_depth_++; }
   void batch_end() override {
@@ -509,7 +495,6 @@ class JsSink final : public RequestSink {
     if (s->batch_depth_ == 0) s->close_batch();
   }
   void close_batch() {
-    close_request_handles();
     napi_env env = ld_->env;
     napi_callback_scope cs = batch_scope_;
     batch_scope_ = nullptr;
@@ -565,10 +550,6 @@ class JsSink final : public RequestSink {
   int batch_depth_ = 0;
   napi_callback_scope batch_scope_ = nullptr;   // open while a batch has called into JS
   bool batch_deferred_ = false;  // batch_scope_ closes at the end of the poll phase
-  static constexpr int kRequestsPerHandleScope = 32;
-  napi_handle_scope request_handles_ = nullptr;  // inside batch_handles_
-  int scope_requests_ = 0;  // requests whose values are in request_handles_
-  bool in_call_ = false;    // onRequest is running
   napi_handle_scope batch_handles_ = nullptr;
   napi_value batch_recv_ = nullptr;  // valid in batch_handles_
   napi_value batch_fn_ = nullptr;
