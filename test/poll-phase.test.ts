@@ -9,15 +9,21 @@ import { parseResponses, type RawResponse } from './helpers/http';
 import { startServer, type TestServer } from './helpers/server';
 
 let current: TestServer | undefined;
+let other: TestServer | undefined;
 afterEach(async () => {
   await current?.close();
+  await other?.close();
   current = undefined;
+  other = undefined;
 });
 
-/** Opens `n` connections, then writes one request on each in the same turn; resolves with each one's response. */
-async function burst(port: number, paths: string[]): Promise<RawResponse[]> {
-  const socks = await Promise.all(paths.map(() => new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+/**
+ * Opens a connection per path (to `port`, or ports[i]), then writes one request on each
+ * in the same turn; resolves with each one's response.
+ */
+async function burst(port: number | number[], paths: string[]): Promise<RawResponse[]> {
+  const socks = await Promise.all(paths.map((_, i) => new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(typeof port === 'number' ? port : port[i], '127.0.0.1', () => resolve(s));
     s.on('error', reject);
   })));
   const answers = socks.map((s) => new Promise<RawResponse>((resolve, reject) => {
@@ -81,5 +87,22 @@ describe('requests read in one pass of the loop', () => {
     const paths = Array.from({ length: 24 }, (_, i) => `/${i}`);
     const responses = await burst(current.port, paths);
     expect(responses.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(paths.map((p) => `200 r${p.slice(1)}`));
+  });
+
+  it('two servers in one process, their requests read in the same passes, answer every request', async () => {
+    const app = (name: string): App => (environ, startResponse) => {
+      startResponse('200 OK', [['Content-Type', 'text/plain']]);
+      const body = [`${name}${environ.PATH_INFO}`];
+      return Number(environ.PATH_INFO.slice(1)) % 2 === 0 ? body : Promise.resolve(body);
+    };
+    current = await startServer(app('a'));
+    other = await startServer(app('b'));
+    // Interleaved: a, b, a, b, ... and more requests per server than one pass would take.
+    for (let round = 0; round < 4; round++) {
+      const paths = Array.from({ length: 48 }, (_, i) => `/${i}`);
+      const ports = paths.map((_, i) => (i % 2 === 0 ? current!.port : other!.port));
+      const responses = await burst(ports, paths);
+      expect(responses.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(paths.map((p, i) => `200 ${i % 2 === 0 ? 'a' : 'b'}${p}`));
+    }
   });
 });
