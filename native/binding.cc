@@ -415,10 +415,13 @@ class JsSink final : public RequestSink {
     on_request_ = make_ref(env, named(env, handlers, "onRequest"));
     on_drain_ = make_ref(env, named(env, handlers, "onDrain"));
     on_abort_ = make_ref(env, named(env, handlers, "onAbort"));
+    napi_value queued = named(env, handlers, "onQueued");
+    napi_valuetype t = napi_undefined;
+    if (queued != nullptr && napi_typeof(env, queued, &t) == napi_ok && t == napi_function) on_queued_ = make_ref(env, queued);
   }
   ~JsSink() override {
     if (ld_->tearing_down) return;  // the env is going away with its references
-    for (napi_ref* r : {&handlers_, &on_request_, &on_drain_, &on_abort_, &done_})
+    for (napi_ref* r : {&handlers_, &on_request_, &on_drain_, &on_abort_, &on_queued_, &done_})
       if (*r) napi_delete_reference(ld_->env, *r), *r = nullptr;
   }
 
@@ -452,6 +455,18 @@ class JsSink final : public RequestSink {
       napi_get_undefined(env, &batch_undefined_);
       napi_open_callback_scope(env, batch_recv_, ld_->async_ctx, &batch_scope_);
     }
+    if (queueable(c, r)) {
+      // Read in libuv's poll phase, one request, no body: kept for onQueued, which takes
+      // every request kept in the phase in one call from the core (takeQueued), after it.
+      Queued q;
+      q.id = c->id;
+      q.rec_at = static_cast<uint32_t>(queued_recs_.size());
+      q.rec_ints = static_cast<uint32_t>(r.record_ints);
+      napi_create_string_latin1(env, r.text, r.text_len, &q.head);
+      queued_recs_.insert(queued_recs_.end(), r.record, r.record + r.record_ints);
+      queued_.push_back(q);
+      return;
+    }
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value argv[6];
@@ -478,6 +493,41 @@ class JsSink final : public RequestSink {
     napi_close_handle_scope(env, scope);
   }
   void batch_begin() override { batch_depth_++; }
+  // The requests kept in this batch go to onQueued, which takes them with takeQueued
+  // (still inside the batch's callback scope). What it did not take (it threw) is
+  // dispatched one call each, as usual.
+  void run_queued() {
+    napi_env env = ld_->env;
+    void* before = ld_->queue_owner;
+    ld_->queue_owner = this;
+    napi_value result;
+    if (napi_call_function(env, batch_recv_, deref(env, on_queued_), 0, nullptr, &result) == napi_pending_exception) {
+      napi_value err;
+      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+    }
+    ld_->queue_owner = before;
+    double id = 0;
+    napi_value head;
+    while ((head = take_queued(&id)) != nullptr) {
+      napi_handle_scope scope;
+      napi_open_handle_scope(env, &scope);
+      napi_value argv[6];
+      napi_create_double(env, id, &argv[0]);
+      argv[1] = head;
+      argv[2] = batch_null_;
+      argv[3] = batch_no_fd_;
+      argv[4] = batch_zero_;
+      argv[5] = batch_undefined_;
+      if (napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result) == napi_pending_exception) {
+        napi_value err;
+        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+      }
+      napi_close_handle_scope(env, scope);
+    }
+    queued_.clear();
+    queued_recs_.clear();
+    queued_next_ = 0;
+  }
   void batch_end() override {
     if (--batch_depth_ > 0 || !batch_scope_ || batch_deferred_) return;
     if (ld_->in_read && ld_->js_depth == 0) {
@@ -489,12 +539,28 @@ class JsSink final : public RequestSink {
     }
     close_batch();
   }
+  // The next request kept for onQueued, its record in the shared record array and its
+  // connection's id in *id; nullptr when none is left. Requests whose connection closed
+  // meanwhile are skipped.
+  napi_value take_queued(double* id) {
+    while (queued_next_ < queued_.size()) {
+      const Queued& q = queued_[queued_next_++];
+      Connection* c = ld_->find(q.id);
+      if (!c || c->closing() || !c->in_flight()) continue;
+      std::memcpy(ld_->record, queued_recs_.data() + q.rec_at, q.rec_ints * sizeof(int32_t));
+      *id = q.id;
+      return q.head;
+    }
+    return nullptr;
+  }
+
   static void close_deferred(void* self) {
     JsSink* s = static_cast<JsSink*>(self);
     s->batch_deferred_ = false;
     if (s->batch_depth_ == 0) s->close_batch();
   }
   void close_batch() {
+    if (!queued_.empty()) run_queued();
     napi_env env = ld_->env;
     napi_callback_scope cs = batch_scope_;
     batch_scope_ = nullptr;
@@ -531,6 +597,12 @@ class JsSink final : public RequestSink {
   }
 
  private:
+  // A request onQueued can take: read from a socket in the poll phase (its scope closes
+  // after it), the only request of its read, no body, not TLS (no per-request TLS info).
+  bool queueable(Connection* c, const DispatchedRequest& r) const {
+    return on_queued_ != nullptr && ld_->in_read && ld_->js_depth == 0 && r.body_len == 0 && r.body_fd == -1 &&
+           r.body_bytes == 0 && (r.record[kRecFlags] & kFlagPipelined) == 0 && c->tls_transport() == nullptr;
+  }
   static napi_value named(napi_env env, napi_value obj, const char* name) {
     napi_value v = nullptr;
     napi_get_named_property(env, obj, name, &v);
@@ -561,7 +633,17 @@ class JsSink final : public RequestSink {
   napi_ref on_request_ = nullptr;
   napi_ref on_drain_ = nullptr;
   napi_ref on_abort_ = nullptr;
+  napi_ref on_queued_ = nullptr;
   napi_ref done_ = nullptr;
+  struct Queued {
+    double id;
+    napi_value head;    // valid in batch_handles_
+    uint32_t rec_at;    // in queued_recs_
+    uint32_t rec_ints;
+  };
+  std::vector<Queued> queued_;
+  std::vector<int32_t> queued_recs_;
+  size_t queued_next_ = 0;
   std::unique_ptr<NativeAppSink> native_;
 };
 
@@ -831,6 +913,21 @@ napi_value NextRequest(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+// takeQueued(): called by onQueued: the next request the core kept for it (read in the
+// poll phase just over), its record in the shared record array and its connection's id
+// in current[0], its head string returned; undefined: none left.
+napi_value TakeQueued(napi_env env, napi_callback_info) {
+  LoopData* ld = nullptr;
+  napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
+  napi_value result = nullptr;
+  if (ld && ld->queue_owner) {
+    JsCallScope scope(ld);
+    result = static_cast<JsSink*>(ld->queue_owner)->take_queued(ld->current);
+  }
+  if (!result) napi_get_undefined(env, &result);
+  return result;
+}
+
 // respond(conn, status, head, body, contentLength, flags) as a plain Node-API callback:
 // the common small response is one call, so each argument is read with one Node-API
 // call (the status and head checks come from the reads themselves).
@@ -992,6 +1089,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   napi_add_async_cleanup_hook(env, on_env_cleanup, ld, nullptr);
 
   exports.Set("record", Napi::Int32Array::New(env, kRecordInts, ab, 0));
+  Napi::ArrayBuffer cur = Napi::ArrayBuffer::New(env, sizeof(double));
+  ld->current = static_cast<double*>(cur.Data());
+  napi_create_reference(env, cur, 1, &ld->current_ref);
+  exports.Set("current", Napi::Float64Array::New(env, 1, cur, 0));
   // Listener features of this build beyond plain HTTP (src/native.ts NativeCapabilities).
   Napi::Object caps = Napi::Object::New(env);
   caps.Set("tls", true);
@@ -1011,6 +1112,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeAppErrorLog", Napi::Function::New(env, NativeAppErrorLog, "nativeAppErrorLog"));
   exports.Set("respond", plain_function(env, "respond", Respond));
   exports.Set("nextRequest", plain_function(env, "nextRequest", NextRequest));
+  exports.Set("takeQueued", plain_function(env, "takeQueued", TakeQueued));
   exports.Set("writeHead", Napi::Function::New(env, WriteHead, "writeHead"));
   exports.Set("write", Napi::Function::New(env, Write, "write"));
   exports.Set("end", Napi::Function::New(env, End, "end"));

@@ -77,6 +77,9 @@ class LoopData {
   DateCache date;
   int32_t* record = nullptr;
   napi_ref record_ref = nullptr;
+  double* current = nullptr;  // current[0]: the connection of the request takeQueued returned
+  napi_ref current_ref = nullptr;
+  void* queue_owner = nullptr;  // the JsSink whose onQueued runs (binding.cc)
   napi_async_context async_ctx = nullptr;
   // Spare memory lent to busy connections (spare_pool.h): byte buffers (head strings,
   // output stages, bodies, partial input) and request records.

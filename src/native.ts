@@ -53,6 +53,14 @@ export interface NativeHandlers {
    * head is dropped without a response; a complete head whose body is incomplete gets 400.
    */
   onAbort(conn: number): void;
+  /**
+   * Optional. Requests read from sockets in one pass of the event loop (each the only
+   * request of its read, without a body, not TLS) are kept by the core and handed over
+   * together after the loop's poll phase: this is called once, and takes each with
+   * takeQueued() and handles it as onRequest would (body null, no body fd, body length
+   * 0, no TLS info). Without it every request comes through onRequest.
+   */
+  onQueued?(): void;
 }
 
 /**
@@ -235,6 +243,14 @@ export interface NativeBinding {
    * through onRequest as usual. Worth calling only when the record said FLAG_PIPELINED.
    */
   nextRequest(conn: number): string | undefined;
+  /**
+   * Inside onQueued: the next request kept for it, its record in `record`, its
+   * connection's id in `current[0]`, its head string returned; undefined: none left
+   * (requests whose connection closed meanwhile are skipped).
+   */
+  takeQueued(): string | undefined;
+  /** current[0]: the connection of the request takeQueued() returned. */
+  current: Float64Array;
   /**
    * A whole response in one call. `status` is the status code of `head` (100..999, else
    * a TypeError): the core goes by it, never by the head's text. `head` is the status line

@@ -276,6 +276,12 @@ function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayCo
         handle(conn, next, null, -1, 0, tls);
       }
     },
+    onQueued() {
+      const current = nb.current;
+      for (let head = nb.takeQueued(); head !== undefined; head = nb.takeQueued()) {
+        handle(current[0], head, null, -1, 0, undefined);
+      }
+    },
     onDrain(conn) {
       live.get(conn)?.drained();
     },

@@ -1,0 +1,128 @@
+// onQueued/takeQueued: requests read from sockets in one pass of the event loop, each the
+// only request of its read and without a body, are kept by the core and handed to the
+// application side together after the poll phase, which takes them one by one. What it
+// gets must be what a dispatch gives for the same bytes; anything else (a body,
+// pipelined requests) still comes through onRequest; a connection that closed before
+// its request was taken is skipped.
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FLAG_PIPELINED } from '../src/native';
+import { parseResponses } from './helpers/http';
+import { b, baseLimits, decode, echo, startServer, type Req } from './native-harness';
+
+interface Seen { via: 'dispatch' | 'queued'; req: Req }
+
+const closers: Array<() => Promise<void>> = [];
+afterEach(async () => { await Promise.all(closers.splice(0).map((c) => c())); });
+
+/** A server with onQueued; `onQueued` decides how many to take (default: all, answering each). */
+function queuingServer(onQueued?: (seen: Seen[], close: () => Promise<void>) => void) {
+  const seen: Seen[] = [];
+  let calls = 0;
+  const id = b.createServer({ ...baseLimits }, {
+    onRequest(conn, head, body, bodyFd, bodyLength) {
+      const req = decode(conn, head, body, bodyFd, bodyLength);
+      seen.push({ via: 'dispatch', req });
+      echo(req);
+    },
+    onQueued() {
+      calls++;
+      if (onQueued) return onQueued(seen, close);
+      for (let head = b.takeQueued(); head !== undefined; head = b.takeQueued()) {
+        const req = decode(b.current[0], head, null, -1, 0);
+        seen.push({ via: 'queued', req });
+        echo(req);
+      }
+    },
+    onDrain() {},
+    onAbort() {},
+  });
+  const port = b.listenTcp(id, '127.0.0.1', 0, 128).port;
+  let closed = false;
+  const close = () => (closed ? Promise.resolve() : ((closed = true), new Promise<void>((resolve) => b.close(id, false, resolve))));
+  closers.push(close);
+  return { id, port, seen, calls: () => calls, close };
+}
+
+/** Opens a connection per payload, then writes each in the same turn; resolves with what each received (until `count` responses or close). */
+async function burst(port: number, payloads: string[], count: (i: number) => number = () => 1): Promise<string[]> {
+  const socks = await Promise.all(payloads.map(() => new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  })));
+  const got = socks.map((s, i) => new Promise<string>((resolve) => {
+    let text = '';
+    const timer = setTimeout(() => resolve(text), 3000);
+    const done = () => { clearTimeout(timer); resolve(text); };
+    s.on('data', (d) => {
+      text += d.toString('latin1');
+      if (parseResponses(Buffer.from(text, 'latin1')).responses.length >= count(i)) done();
+    });
+    s.on('close', done);
+    s.on('error', done);
+  }));
+  socks.forEach((s, i) => s.write(payloads[i]));
+  try {
+    return await Promise.all(got);
+  } finally {
+    for (const s of socks) s.destroy();
+  }
+}
+
+const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
+const bodies = (text: string) => parseResponses(Buffer.from(text, 'latin1')).responses.map((r) => r.body.toString());
+
+describe('onQueued', () => {
+  it('takes the single bodiless requests of a loop pass, with the records a dispatch gives', async () => {
+    const s = queuingServer();
+    const payloads = Array.from({ length: 16 }, (_, i) => get(`/q${i}?n=${i}`, i % 2 ? 'X-Odd: yes\r\nCookie: c=1\r\n' : ''));
+    const got = await burst(s.port, payloads);
+    expect(got.map(bodies)).toEqual(payloads.map((_, i) => [`GET /q${i}?n=${i}`]));
+    expect(s.seen.every((x) => x.via === 'queued')).toBe(true);
+    expect(s.calls()).toBeGreaterThan(0);
+    expect(b.stats(s.id).requests).toBe(16);
+
+    // The same bytes to a server without onQueued: every request is dispatched, with the same records.
+    const plain = await startServer();
+    closers.push(() => plain.close());
+    await burst(plain.port, payloads);
+    const shape = (r: Req) => ({ method: r.method, uri: r.uri, path: r.path, query: r.query, addr: r.addr,
+      minor: r.minor, flags: r.flags, headers: r.headers, body: r.body, bodyLength: r.bodyLength });
+    const byUri = (rs: Req[]) => rs.map(shape).sort((a, c) => a.uri.localeCompare(c.uri));
+    expect(byUri(s.seen.map((x) => x.req))).toEqual(byUri(plain.requests));
+  });
+
+  it('leaves requests with a body and pipelined requests to onRequest', async () => {
+    const s = queuingServer();
+    const post = 'POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi';
+    const got = await burst(s.port, [post, get('/a') + get('/b'), get('/c')], (i) => (i === 1 ? 2 : 1));
+    expect(got.map(bodies)).toEqual([['POST /p'], ['GET /a', 'GET /b'], ['GET /c']]);
+    const via = Object.fromEntries(s.seen.map((x) => [x.req.uri, x.via]));
+    // /a says more follows; once it is answered, /b is the last of the read and waits to be taken.
+    expect(via).toEqual({ '/p': 'dispatch', '/a': 'dispatch', '/b': 'queued', '/c': 'queued' });
+    expect(s.seen.find((x) => x.req.uri === '/a')!.req.flags & FLAG_PIPELINED).toBe(FLAG_PIPELINED);
+  });
+
+  it('skips the requests whose connection closed before they were taken', async () => {
+    let taken = 0;
+    let after: string | undefined = 'not called';
+    const s = queuingServer((seen, close) => {
+      const head = b.takeQueued();
+      if (head === undefined) return;
+      taken++;
+      seen.push({ via: 'queued', req: decode(b.current[0], head, null, -1, 0) });
+      // Every connection closes now (the one taken too): nothing is left to take.
+      void close();
+      after = b.takeQueued();
+    });
+    const got = await burst(s.port, Array.from({ length: 8 }, (_, i) => get(`/${i}`)));
+    expect(taken).toBeGreaterThan(0);
+    expect(after).toBeUndefined();
+    // Nobody was answered; every connection was closed.
+    expect(got.every((t) => t === '')).toBe(true);
+  });
+
+  it('is never called outside onQueued: takeQueued() returns nothing', () => {
+    expect(b.takeQueued()).toBeUndefined();
+  });
+});
