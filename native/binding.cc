@@ -40,17 +40,19 @@ Server* server_arg(const Napi::CallbackInfo& info) {
   return s;
 }
 
-Connection* conn_arg(const Napi::CallbackInfo& info) {
-  return data_of(info)->find(info[0].As<Napi::Number>().DoubleValue());
-}
-
-// The same for the plain Node-API callbacks of the hot path: the connection whose id is
-// `id` (null when it is gone, or id is not a number), and its loop in *ld.
+// The connection whose id is `id` (null when it is gone, or id is not a number), and its
+// loop in *ld.
 Connection* conn_of(napi_env env, napi_value id, LoopData** ld) {
   napi_get_instance_data(env, reinterpret_cast<void**>(ld));
   double v = -1;
   napi_get_value_double(env, id, &v);
   return (*ld)->find(v);
+}
+
+// The same for a node-addon-api callback whose first argument is the connection.
+Connection* conn_arg(const Napi::CallbackInfo& info) {
+  LoopData* ld = nullptr;
+  return conn_of(info.Env(), info[0], &ld);
 }
 
 // A limit createServer must be given: the native core has no defaults of its own (the
@@ -384,13 +386,16 @@ napi_value tls_info(napi_env env, tls::TlsTransport* t) {
 
 // Calls fn as an event from the loop (a callback scope: microtasks and nextTicks run
 // after it). An exception thrown by fn is reported as uncaught.
+// What a call into JS returned: a pending exception is reported as uncaught.
+void report_uncaught(napi_env env, napi_status st) {
+  if (st != napi_pending_exception) return;
+  napi_value err;
+  if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
+}
+
 void call_js(LoopData* ld, napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
   napi_value result;
-  napi_status st = napi_make_callback(ld->env, ld->async_ctx, recv, fn, argc, argv, &result);
-  if (st == napi_pending_exception) {
-    napi_value err;
-    if (napi_get_and_clear_last_exception(ld->env, &err) == napi_ok) napi_fatal_exception(ld->env, err);
-  }
+  report_uncaught(ld->env, napi_make_callback(ld->env, ld->async_ctx, recv, fn, argc, argv, &result));
 }
 
 napi_ref make_ref(napi_env env, napi_value v) {
@@ -458,15 +463,17 @@ class JsSink final : public RequestSink {
     if (queueable(c, r)) {
       // Read in libuv's poll phase, one request, no body: kept for onQueued, which takes
       // every request kept in the phase in one call from the core (takeQueued), after it.
-      Queued q;
-      q.id = c->id;
-      q.rec_at = static_cast<uint32_t>(queued_recs_.size());
-      q.rec_ints = static_cast<uint32_t>(r.record_ints);
-      napi_create_string_latin1(env, r.text, r.text_len, &q.head);
-      queued_recs_.insert(queued_recs_.end(), r.record, r.record + r.record_ints);
-      queued_.push_back(q);
+      // The connection holds the record and head text until the response ends.
+      queued_.push_back(c->id);
       return;
     }
+    std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
+    call_on_request(c, r);
+  }
+  // onRequest(conn, head, body, bodyFd, bodyLength, tls) for r, whose record is in the
+  // shared record array.
+  void call_on_request(Connection* c, const DispatchedRequest& r) {
+    napi_env env = ld_->env;
     napi_handle_scope scope;
     napi_open_handle_scope(env, &scope);
     napi_value argv[6];
@@ -484,12 +491,8 @@ class JsSink final : public RequestSink {
     else napi_create_double(env, static_cast<double>(r.body_bytes), &argv[4]);
     tls::TlsTransport* t = c->tls_transport();
     argv[5] = t != nullptr ? tls_info(env, t) : batch_undefined_;
-    std::memcpy(ld_->record, r.record, r.record_ints * sizeof(int32_t));
     napi_value result;
-    if (napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result) == napi_pending_exception) {
-      napi_value err;
-      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
-    }
+    report_uncaught(env, napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result));
     napi_close_handle_scope(env, scope);
   }
   void batch_begin() override { batch_depth_++; }
@@ -501,36 +504,16 @@ class JsSink final : public RequestSink {
     void* before = ld_->queue_owner;
     ld_->queue_owner = this;
     napi_value result;
-    if (napi_call_function(env, batch_recv_, deref(env, on_queued_), 0, nullptr, &result) == napi_pending_exception) {
-      napi_value err;
-      if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
-    }
+    report_uncaught(env, napi_call_function(env, batch_recv_, deref(env, on_queued_), 0, nullptr, &result));
     ld_->queue_owner = before;
-    double id = 0;
-    napi_value head;
-    while ((head = take_queued(&id)) != nullptr) {
-      napi_handle_scope scope;
-      napi_open_handle_scope(env, &scope);
-      napi_value argv[6];
-      napi_create_double(env, id, &argv[0]);
-      argv[1] = head;
-      argv[2] = batch_null_;
-      argv[3] = batch_no_fd_;
-      argv[4] = batch_zero_;
-      argv[5] = batch_undefined_;
-      if (napi_call_function(env, batch_recv_, batch_fn_, 6, argv, &result) == napi_pending_exception) {
-        napi_value err;
-        if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
-      }
-      napi_close_handle_scope(env, scope);
-    }
+    DispatchedRequest r;
+    for (Connection* c; (c = take_queued(&r)) != nullptr;) call_on_request(c, r);
     queued_.clear();
-    queued_recs_.clear();
     queued_next_ = 0;
   }
   void batch_end() override {
     if (--batch_depth_ > 0 || !batch_scope_ || batch_deferred_) return;
-    if (ld_->in_read && ld_->js_depth == 0) {
+    if (ld_->in_poll_read()) {
       // A read in libuv's poll phase: the scope stays open for the other connections
       // read in this phase and closes once, after it (LoopData::at_poll_end).
       batch_deferred_ = true;
@@ -539,17 +522,17 @@ class JsSink final : public RequestSink {
     }
     close_batch();
   }
-  // The next request kept for onQueued, its record in the shared record array and its
-  // connection's id in *id; nullptr when none is left. Requests whose connection closed
-  // meanwhile are skipped.
-  napi_value take_queued(double* id) {
+  // The next connection whose request was kept for onQueued, that request in *r and its
+  // record in the shared record array; nullptr when none is left. Requests whose
+  // connection closed meanwhile are skipped (one still in flight and not closing is the
+  // kept one: nobody else has seen it).
+  Connection* take_queued(DispatchedRequest* r) {
     while (queued_next_ < queued_.size()) {
-      const Queued& q = queued_[queued_next_++];
-      Connection* c = ld_->find(q.id);
+      Connection* c = ld_->find(queued_[queued_next_++]);
       if (!c || c->closing() || !c->in_flight()) continue;
-      std::memcpy(ld_->record, queued_recs_.data() + q.rec_at, q.rec_ints * sizeof(int32_t));
-      *id = q.id;
-      return q.head;
+      *r = c->request_in_flight();
+      std::memcpy(ld_->record, r->record, r->record_ints * sizeof(int32_t));
+      return c;
     }
     return nullptr;
   }
@@ -600,7 +583,7 @@ class JsSink final : public RequestSink {
   // A request onQueued can take: read from a socket in the poll phase (its scope closes
   // after it), the only request of its read, no body, not TLS (no per-request TLS info).
   bool queueable(Connection* c, const DispatchedRequest& r) const {
-    return on_queued_ != nullptr && ld_->in_read && ld_->js_depth == 0 && r.body_len == 0 && r.body_fd == -1 &&
+    return on_queued_ != nullptr && ld_->in_poll_read() && r.body_len == 0 && r.body_fd == -1 &&
            r.body_bytes == 0 && (r.record[kRecFlags] & kFlagPipelined) == 0 && c->tls_transport() == nullptr;
   }
   static napi_value named(napi_env env, napi_value obj, const char* name) {
@@ -635,14 +618,7 @@ class JsSink final : public RequestSink {
   napi_ref on_abort_ = nullptr;
   napi_ref on_queued_ = nullptr;
   napi_ref done_ = nullptr;
-  struct Queued {
-    double id;
-    napi_value head;    // valid in batch_handles_
-    uint32_t rec_at;    // in queued_recs_
-    uint32_t rec_ints;
-  };
-  std::vector<Queued> queued_;
-  std::vector<int32_t> queued_recs_;
+  std::vector<double> queued_;  // connections whose request waits for onQueued
   size_t queued_next_ = 0;
   std::unique_ptr<NativeAppSink> native_;
 };
@@ -920,11 +896,18 @@ napi_value TakeQueued(napi_env env, napi_callback_info) {
   LoopData* ld = nullptr;
   napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
   napi_value result = nullptr;
+  Connection* c = nullptr;
+  DispatchedRequest r;
   if (ld && ld->queue_owner) {
     JsCallScope scope(ld);
-    result = static_cast<JsSink*>(ld->queue_owner)->take_queued(ld->current);
+    c = static_cast<JsSink*>(ld->queue_owner)->take_queued(&r);
   }
-  if (!result) napi_get_undefined(env, &result);
+  if (!c) {
+    napi_get_undefined(env, &result);
+    return result;
+  }
+  *ld->current = c->id;
+  napi_create_string_latin1(env, r.text, r.text_len, &result);
   return result;
 }
 

@@ -695,10 +695,7 @@ bool Connection::begin_dispatch(DispatchedRequest* r) {
   if (ld->scan.conn == this && ld->scan.pos < ld->scan.len && protocol_ == ListenProtocol::Http) {
     busy().rec[kRecFlags] |= kFlagPipelined;
   }
-  r->record = busy().rec.data();
-  r->record_ints = record_ints(busy().rec);
-  r->text = busy().text.data();
-  r->text_len = busy().text.size();
+  *r = request_in_flight();
   r->body_bytes = busy().req.body_received;
   if (busy().spool_fd >= 0) {
     spool_rewind(busy().spool_fd);
@@ -709,6 +706,15 @@ bool Connection::begin_dispatch(DispatchedRequest* r) {
     r->body_len = busy().body_mem.size();
   }
   return true;
+}
+
+DispatchedRequest Connection::request_in_flight() const {
+  DispatchedRequest r;
+  r.record = busy_->rec.data();
+  r.record_ints = record_ints(busy_->rec);
+  r.text = busy_->text.data();
+  r.text_len = busy_->text.size();
+  return r;
 }
 
 void Connection::dispatch() {

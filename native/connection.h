@@ -86,6 +86,9 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   // dispatched as the parse loop would (the request record says kFlagPipelined when more
   // bytes follow). false: none, or it needs the parse loop (a body, an error, a pause).
   bool next_pipelined(DispatchedRequest* r);
+  // The record and head text of the request in flight (no body), valid until its
+  // response ends. Only while in_flight().
+  DispatchedRequest request_in_flight() const;
 
   // ---- called by the server and the loop ----
   void close_now();  // closes the socket; an in-flight request gets onAbort

@@ -90,6 +90,9 @@ class LoopData {
   int js_depth = 0;  // > 0 while a method called from JS runs
   // True while Connection::on_read runs: libuv's poll phase, no JavaScript below it.
   bool in_read = false;
+  // A read from a socket with no JS-called method running: what is opened for it may
+  // stay open until the poll phase ends (at_poll_end).
+  bool in_poll_read() const { return in_read && js_depth == 0; }
   // Runs fn(arg) once libuv's poll phase is over (a check handle, ahead of Node's
   // setImmediate queue). The JavaScript side closes there the callback scope it opened
   // for the requests read in the phase, so microtasks and nextTicks run once per loop
