@@ -4,9 +4,11 @@
 // server's resident memory grew per connection.
 const net = require('node:net');
 const { treeRssBytes, openFilesLimit } = require('./system');
-const { formatRequest } = require('./http-client');
+const { exchange, formatRequest } = require('./http-client');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** What each connection asks (the hello scenario's request). */
+const REQUEST = { method: 'GET', path: '/hello' };
 const RESERVE_FDS = 256; // for the harness itself: generator pipes, validation, stdio
 
 /**
@@ -51,42 +53,6 @@ function openOne(host, port, payload, timeoutMs) {
 }
 
 /**
- * Sends `count` requests one after another on an open keep-alive socket (each waits for
- * the previous response, read by its Content-Length). Resolves once all are answered.
- */
-function exchange(sock, payload, count, timeoutMs) {
-  return new Promise((resolve, reject) => {
-    let got = '';
-    let left = count;
-    const timer = setTimeout(() => finish(new Error('timeout')), timeoutMs);
-    const finish = (err) => {
-      clearTimeout(timer);
-      sock.off('data', onData);
-      sock.off('error', finish);
-      if (err) reject(err);
-      else resolve(sock);
-    };
-    const onData = (d) => {
-      got += d.toString('latin1');
-      for (;;) {
-        const headEnd = got.indexOf('\r\n\r\n');
-        if (headEnd < 0) return;
-        const m = /content-length:\s*(\d+)/i.exec(got.slice(0, headEnd));
-        if (!m) return finish(new Error('a warm-up response without Content-Length'));
-        const end = headEnd + 4 + Number(m[1]);
-        if (got.length < end) return;
-        got = got.slice(end);
-        if (--left === 0) return finish();
-        sock.write(payload);
-      }
-    };
-    sock.on('data', onData);
-    sock.on('error', finish);
-    sock.write(payload);
-  });
-}
-
-/**
  * Warms the server up before the baseline: `requests` requests over a few keep-alive
  * connections, then those connections closed. What a server grows to in its first
  * thousands of requests (compiled code, a JavaScript heap sized for its allocation
@@ -97,7 +63,9 @@ async function warm(host, port, payload, requests, connections = 16) {
   const per = Math.max(1, Math.ceil(requests / connections));
   const socks = await Promise.all(Array.from({ length: connections }, () => openOne(host, port, payload, 5000)));
   try {
-    await Promise.all(socks.map((s) => exchange(s, payload, per, 30000)));
+    await Promise.all(socks.map(async (socket) => {
+      for (let i = 1; i < per; i++) await exchange({ host, port, socket, requests: [REQUEST], timeoutMs: 5000 });
+    }));
   } finally {
     for (const s of socks) s.destroy();
   }
@@ -112,7 +80,7 @@ async function warm(host, port, payload, requests, connections = 16) {
  */
 async function measureIdle(server, { count, batch = 256, timeLimitMs = 60000, settleMs = 300, onProgress } = {}) {
   const { pid, host, port } = server;
-  const payload = formatRequest({ method: 'GET', path: '/hello' }, `${host}:${port}`);
+  const payload = formatRequest(REQUEST, `${host}:${port}`);
   const sockets = new Set();
   let closedEarly = 0;
   let failed = 0;
