@@ -4,10 +4,9 @@
 // gets must be what a dispatch gives for the same bytes; anything else (a body,
 // pipelined requests) still comes through onRequest; a connection that closed before
 // its request was taken is skipped.
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FLAG_PIPELINED } from '../src/native';
-import { parseResponses } from './helpers/http';
+import { burst, parseResponses } from './helpers/http';
 import { b, baseLimits, decode, echo, startServer, type Req } from './native-harness';
 
 interface Seen { via: 'dispatch' | 'queued'; req: Req }
@@ -44,29 +43,9 @@ function queuingServer(onQueued?: (seen: Seen[], close: () => Promise<void>) => 
   return { id, port, seen, calls: () => calls, close };
 }
 
-/** Opens a connection per payload, then writes each in the same turn; resolves with what each received (until `count` responses or close). */
-async function burst(port: number, payloads: string[], count: (i: number) => number = () => 1): Promise<string[]> {
-  const socks = await Promise.all(payloads.map(() => new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
-    s.on('error', reject);
-  })));
-  const got = socks.map((s, i) => new Promise<string>((resolve) => {
-    let text = '';
-    const timer = setTimeout(() => resolve(text), 3000);
-    const done = () => { clearTimeout(timer); resolve(text); };
-    s.on('data', (d) => {
-      text += d.toString('latin1');
-      if (parseResponses(Buffer.from(text, 'latin1')).responses.length >= count(i)) done();
-    });
-    s.on('close', done);
-    s.on('error', done);
-  }));
-  socks.forEach((s, i) => s.write(payloads[i]));
-  try {
-    return await Promise.all(got);
-  } finally {
-    for (const s of socks) s.destroy();
-  }
+/** burst() with what each connection received as latin-1 text. */
+async function texts(port: number, payloads: string[], count?: (i: number) => number): Promise<string[]> {
+  return (await burst(port, payloads, { count, timeoutMs: 3000 })).map((b) => b.toString('latin1'));
 }
 
 const get = (path: string, extra = '') => `GET ${path} HTTP/1.1\r\nHost: t\r\n${extra}\r\n`;
@@ -76,7 +55,7 @@ describe('onQueued', () => {
   it('takes the single bodiless requests of a loop pass, with the records a dispatch gives', async () => {
     const s = queuingServer();
     const payloads = Array.from({ length: 16 }, (_, i) => get(`/q${i}?n=${i}`, i % 2 ? 'X-Odd: yes\r\nCookie: c=1\r\n' : ''));
-    const got = await burst(s.port, payloads);
+    const got = await texts(s.port, payloads);
     expect(got.map(bodies)).toEqual(payloads.map((_, i) => [`GET /q${i}?n=${i}`]));
     expect(s.seen.every((x) => x.via === 'queued')).toBe(true);
     expect(s.calls()).toBeGreaterThan(0);
@@ -85,7 +64,7 @@ describe('onQueued', () => {
     // The same bytes to a server without onQueued: every request is dispatched, with the same records.
     const plain = await startServer();
     closers.push(() => plain.close());
-    await burst(plain.port, payloads);
+    await texts(plain.port, payloads);
     const shape = (r: Req) => ({ method: r.method, uri: r.uri, path: r.path, query: r.query, addr: r.addr,
       minor: r.minor, flags: r.flags, headers: r.headers, body: r.body, bodyLength: r.bodyLength });
     const byUri = (rs: Req[]) => rs.map(shape).sort((a, c) => a.uri.localeCompare(c.uri));
@@ -95,7 +74,7 @@ describe('onQueued', () => {
   it('leaves requests with a body and pipelined requests to onRequest', async () => {
     const s = queuingServer();
     const post = 'POST /p HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhi';
-    const got = await burst(s.port, [post, get('/a') + get('/b'), get('/c')], (i) => (i === 1 ? 2 : 1));
+    const got = await texts(s.port, [post, get('/a') + get('/b'), get('/c')], (i) => (i === 1 ? 2 : 1));
     expect(got.map(bodies)).toEqual([['POST /p'], ['GET /a', 'GET /b'], ['GET /c']]);
     const via = Object.fromEntries(s.seen.map((x) => [x.req.uri, x.via]));
     // /a says more follows; once it is answered, /b is the last of the read and waits to be taken.
@@ -115,7 +94,7 @@ describe('onQueued', () => {
       void close();
       after = b.takeQueued();
     });
-    const got = await burst(s.port, Array.from({ length: 8 }, (_, i) => get(`/${i}`)));
+    const got = await texts(s.port, Array.from({ length: 8 }, (_, i) => get(`/${i}`)));
     expect(taken).toBeGreaterThan(0);
     expect(after).toBeUndefined();
     // Nobody was answered; every connection was closed.

@@ -2,10 +2,9 @@
 // libuv's poll phase: the order JavaScript sees must stay Node's (a request's nextTicks
 // and microtasks before any setImmediate it scheduled), and every request is answered,
 // synchronous and asynchronous applications alike.
-import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/index';
-import { parseResponses, type RawResponse } from './helpers/http';
+import { burst, parseResponses, type RawResponse } from './helpers/http';
 import { startServer, type TestServer } from './helpers/server';
 
 let current: TestServer | undefined;
@@ -17,33 +16,10 @@ afterEach(async () => {
   other = undefined;
 });
 
-/**
- * Opens a connection per path (to `port`, or ports[i]), then writes one request on each
- * in the same turn; resolves with each one's response.
- */
-async function burst(port: number | number[], paths: string[]): Promise<RawResponse[]> {
-  const socks = await Promise.all(paths.map((_, i) => new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect(typeof port === 'number' ? port : port[i], '127.0.0.1', () => resolve(s));
-    s.on('error', reject);
-  })));
-  const answers = socks.map((s) => new Promise<RawResponse>((resolve, reject) => {
-    const parts: Buffer[] = [];
-    const timer = setTimeout(() => reject(new Error('no response within 5 s')), 5000);
-    s.on('data', (d) => {
-      parts.push(d);
-      const { responses } = parseResponses(Buffer.concat(parts));
-      if (responses.length > 0) {
-        clearTimeout(timer);
-        resolve(responses[0]);
-      }
-    });
-  }));
-  socks.forEach((s, i) => s.write(`GET ${paths[i]} HTTP/1.1\r\nHost: x\r\n\r\n`));
-  try {
-    return await Promise.all(answers);
-  } finally {
-    for (const s of socks) s.destroy();
-  }
+/** One GET per path, written on as many connections in one turn; each connection's first response. */
+async function answers(port: number | number[], paths: string[]): Promise<RawResponse[]> {
+  const got = await burst(port, paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`));
+  return got.map((b) => parseResponses(b).responses[0]);
 }
 
 describe('requests read in one pass of the loop', () => {
@@ -59,7 +35,7 @@ describe('requests read in one pass of the loop', () => {
     };
     current = await startServer(app);
     const paths = Array.from({ length: 24 }, (_, i) => `/${i}`);
-    const responses = await burst(current.port, paths);
+    const responses = await answers(current.port, paths);
     expect(responses.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(paths.map((p) => `200 r${p.slice(1)}`));
     await new Promise((r) => setImmediate(r));
     for (let i = 0; i < paths.length; i++) {
@@ -85,7 +61,7 @@ describe('requests read in one pass of the loop', () => {
     };
     current = await startServer(app);
     const paths = Array.from({ length: 24 }, (_, i) => `/${i}`);
-    const responses = await burst(current.port, paths);
+    const responses = await answers(current.port, paths);
     expect(responses.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(paths.map((p) => `200 r${p.slice(1)}`));
   });
 
@@ -101,7 +77,7 @@ describe('requests read in one pass of the loop', () => {
     for (let round = 0; round < 4; round++) {
       const paths = Array.from({ length: 48 }, (_, i) => `/${i}`);
       const ports = paths.map((_, i) => (i % 2 === 0 ? current!.port : other!.port));
-      const responses = await burst(ports, paths);
+      const responses = await answers(ports, paths);
       expect(responses.map((r) => `${r.status} ${r.body.toString()}`)).toEqual(paths.map((p, i) => `200 ${i % 2 === 0 ? 'a' : 'b'}${p}`));
     }
   });

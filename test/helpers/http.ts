@@ -172,3 +172,35 @@ export function openClient(port: number, opts: { noDelay?: boolean } = {}): Clie
   sock.on('error', (e: NodeJS.ErrnoException) => { error = e.code ?? String(e); });
   return { sock, text: () => text, ended: () => ended, closed: () => closedAt !== 0, closedAt: () => closedAt, error: () => error };
 }
+
+/**
+ * Opens a connection per payload (to `port`, or port[i]), then writes every payload in
+ * the same turn, so that the server reads them in one pass of its event loop. Resolves
+ * with the bytes each connection received once it holds `count(i)` responses (default
+ * 1), or it closed, or `timeoutMs` passed.
+ */
+export async function burst(port: number | number[], payloads: string[],
+  opts: { count?: (i: number) => number; timeoutMs?: number } = {}): Promise<Buffer[]> {
+  const count = opts.count ?? (() => 1);
+  const socks = await Promise.all(payloads.map((_, i) => new Promise<net.Socket>((resolve, reject) => {
+    const s = net.connect(typeof port === 'number' ? port : port[i], '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  })));
+  const got = socks.map((s, i) => new Promise<Buffer>((resolve) => {
+    const parts: Buffer[] = [];
+    const done = () => { clearTimeout(timer); resolve(Buffer.concat(parts)); };
+    const timer = setTimeout(done, opts.timeoutMs ?? 5000);
+    s.on('data', (d) => {
+      parts.push(d);
+      if (parseResponses(Buffer.concat(parts)).responses.length >= count(i)) done();
+    });
+    s.on('close', done);
+    s.on('error', done);
+  }));
+  socks.forEach((s, i) => s.write(Buffer.from(payloads[i], 'latin1')));
+  try {
+    return await Promise.all(got);
+  } finally {
+    for (const s of socks) s.destroy();
+  }
+}
