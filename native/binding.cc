@@ -178,10 +178,12 @@ size_t fill_latin1(void* env, void* value, char* out, size_t room) {
 // then encoded straight into the output (two passes, but the scratch stays small).
 constexpr size_t kScratchUnits = 16 * 1024;
 
-// Where short string chunks are encoded during one native call: they are copied into the
-// connection's output before the call returns.
+// Where short string chunks are encoded during one native call (over the loop's
+// chunk_scratch memory): they are copied into the connection's output before the call
+// returns.
 class ChunkScratch {
  public:
+  explicit ChunkScratch(std::vector<char>* buf) : buf_(*buf) {}
   // Room for `units` more UTF-16 units, asked for before begin(); spans stay valid until the next begin().
   void reserve(size_t units) { want_ += 3 * units + 1; }
   void begin() {
@@ -199,12 +201,10 @@ class ChunkScratch {
     b->len = wrote;
   }
  private:
-  std::vector<char> buf_;
+  std::vector<char>& buf_;
   size_t used_ = 0;
   size_t want_ = 0;
 };
-
-thread_local ChunkScratch scratch;
 
 // A string chunk encoded straight into the output: measured now, encoded when queued.
 void measure_utf8(napi_env env, napi_value v, Bytes* b) {
@@ -258,10 +258,11 @@ Bytes chunk_bytes(napi_env env, napi_value v, size_t* units) {
 
 // One chunk argument as Bytes, a short string encoded once into the scratch (valid until
 // the next call).
-Bytes one_chunk(napi_env env, napi_value v) {
+Bytes one_chunk(napi_env env, napi_value v, LoopData* ld) {
   size_t units = 0;
   Bytes b = chunk_bytes(env, v, &units);
   if (units > 0) {
+    ChunkScratch scratch(&ld->chunk_scratch);
     scratch.reserve(units);
     scratch.begin();
     scratch.encode(env, v, units, &b);
@@ -962,6 +963,7 @@ napi_value Respond(napi_env env, napi_callback_info cbinfo) {
   // Short strings are encoded once, into the scratch, after every part is known.
   bool strings = false;
   size_t budget = kScratchUnits;
+  ChunkScratch scratch(&c->ld->chunk_scratch);
   for (uint32_t i = 0; i < count; i++) {
     napi_value v = body;
     if (is_array) napi_get_element(env, body, i, &v);
@@ -991,6 +993,8 @@ napi_value Respond(napi_env env, napi_callback_info cbinfo) {
   napi_get_value_double(env, argv[4], &content_length);
   napi_get_value_int32(env, argv[5], &flags);
   int r = c->respond(static_cast<int>(status), head, parts, count, static_cast<int64_t>(content_length), flags);
+  // The common outcome returns undefined: no value to make for it.
+  if (r == kResultOk) return nullptr;
   napi_create_int32(env, r, &result);
   return result;
 }
@@ -1012,14 +1016,14 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (!c) return Napi::Boolean::New(info.Env(), false);
   JsCallScope scope(c->ld);
-  return Napi::Boolean::New(info.Env(), c->write(one_chunk(info.Env(), info[1])) == 1);
+  return Napi::Boolean::New(info.Env(), c->write(one_chunk(info.Env(), info[1], c->ld)) == 1);
 }
 
 Napi::Value End(const Napi::CallbackInfo& info) {
   Connection* c = conn_arg(info);
   if (!c) return Napi::Number::New(info.Env(), kResultGone);
   JsCallScope scope(c->ld);
-  return Napi::Number::New(info.Env(), c->end(one_chunk(info.Env(), info[1])));
+  return Napi::Number::New(info.Env(), c->end(one_chunk(info.Env(), info[1], c->ld)));
 }
 
 Napi::Value SendFile(const Napi::CallbackInfo& info) {

@@ -73,6 +73,8 @@ class LoopData {
   napi_env env;
   uv_loop_t* loop;
   char* recv_buf;
+  // Where binding.cc encodes short string chunks during one native call (its ChunkScratch).
+  std::vector<char> chunk_scratch;
   HeaderField headers[kMaxHeadersCap];
   DateCache date;
   int32_t* record = nullptr;

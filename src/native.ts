@@ -261,10 +261,11 @@ export interface NativeBinding {
    * Connection. contentLength >= 0: the body's length (the application's declared one,
    * already in head, unless RESP_SET_LENGTH); never more is sent, and a shorter body
    * closes the connection. The core alone decides that HEAD, 1xx, 204 and 304 responses
-   * send no body (and no Content-Length for 1xx, 204 and 304). Returns a RESULT_* code.
+   * send no body (and no Content-Length for 1xx, 204 and 304). Returns a RESULT_* code,
+   * except RESULT_OK, which comes back as undefined (the common case makes no value).
    */
   respond(conn: number, status: number, head: string, body: Buffer | string | null | Array<Buffer | string>,
-          contentLength: number, flags: number): number;
+          contentLength: number, flags: number): number | undefined;
   /**
    * Starts a streamed response (status, head, contentLength and flags as for respond): the
    * head is queued, and goes out with the first write/sendFile/end. contentLength -1:
@@ -355,7 +356,11 @@ export function binding(): NativeBinding {
   if (!cached) {
     const override = process.env.TSGI_NATIVE_ADDON;
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    cached = (override ? require(path.resolve(override)) : load(path.join(__dirname, '..'))) as NativeBinding;
+    const exports = (override ? require(path.resolve(override)) : load(path.join(__dirname, '..'))) as NativeBinding;
+    // The addon's exports object is in dictionary mode (its properties are defined one by
+    // one): every nb.respond on the hot path would be a slow keyed lookup. A plain copy has
+    // a fixed shape, so optimized code loads its members inline.
+    cached = { ...exports };
   }
   return cached;
 }

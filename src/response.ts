@@ -360,7 +360,7 @@ export class Exchange implements StartTarget {
   private endWith(chunks: Array<Buffer | string> | null): void {
     const nb = this.ctx.nb;
     const n = chunks === null ? 0 : chunks.length;
-    let result: number;
+    let result: number | undefined;
     if (!this.headersSent) {
       this.headersSent = true;
       const payload = n === 0 ? null : n === 1 ? chunks![0] : chunks;
@@ -486,7 +486,7 @@ export class Exchange implements StartTarget {
 
   // ---- endings ------------------------------------------------------------------------
 
-  private ended(result: number): void {
+  private ended(result: number | undefined): void {
     if (result === RESULT_GONE) return this.gone();
     if (result === RESULT_SHORT) {
       this.ctx.errors.write(`tsgi: ${this.describe()}: the application declared Content-Length: ${this.contentLength} but its body was ${this.bytesSent} bytes; the connection was closed\n`);
