@@ -41,6 +41,8 @@ class Shape {
 let table = new Map<number, Shape>();
 let shapes = 0;
 let idsKept = 0;
+/** The sequence of the last request that found one. */
+let lastShape: Shape | undefined;
 /** The known-header keys the sequences were recorded with (ids mean keys only with them). */
 let rootKeys: readonly string[] | undefined;
 /** False once the runtime refused to compile (node --disallow-code-generation-from-strings). */
@@ -64,18 +66,22 @@ const BASE_INDEX = new Map(BASE.map(([k], i) => [k, i]));
  * (use the general path). `keys` are the environ keys by known-header id; `keysStart` is
  * where the first header's name starts in the head.
  *
- * The sequence is found by a hash over the record's ids (reads of one typed array, no
- * pointers followed), then compared id by id; names without an id are compared in place
- * (no string is made).
+ * The sequence is the last request's when it compares equal, else found by a hash over
+ * the record's ids (reads of one typed array, no pointers followed), then compared id by
+ * id; names without an id are compared in place (no string is made).
  */
 export function shapeBuilder(rec: Int32Array, head: string, count: number, keys: readonly string[], keysStart: number): ShapeBuilder | null {
   if (!enabled) return null;
   if (keys !== rootKeys) {
     table = new Map();
+    lastShape = undefined;
     shapes = 0;
     idsKept = 0;
     rootKeys = keys;
   }
+  // Most requests repeat the sequence of the one before: that one is tried first.
+  const last = lastShape;
+  if (last !== undefined && same(last, rec, head, count, keysStart)) return last.build !== undefined ? last.build : seen(last, rec, head, count, keys, keysStart);
   let h = count;
   let prevEnd = keysStart;
   for (let i = 0, at = REC_HEADERS; i < count; i++, at += 3) {
@@ -93,8 +99,14 @@ export function shapeBuilder(rec: Int32Array, head: string, count: number, keys:
     shapes++;
     idsKept += count;
   }
+  lastShape = shape;
   const build = shape.build;
   if (build !== undefined) return build;
+  return seen(shape, rec, head, count, keys, keysStart);
+}
+
+/** Counts a sighting of a sequence not compiled yet; compiles it at the COMPILE_AT-th. */
+function seen(shape: Shape, rec: Int32Array, head: string, count: number, keys: readonly string[], keysStart: number): ShapeBuilder | null {
   if (++shape.seen < COMPILE_AT) return null;
   shape.build = compile(rec, head, count, keys, keysStart);
   return shape.build;

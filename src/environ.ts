@@ -85,15 +85,6 @@ function methodOf(head: string, end: number): string {
   return head.slice(0, end);
 }
 
-// The last REMOTE_ADDR: requests of one client (keep-alive, pipelined) repeat it, and
-// comparing it in place costs less than a new string each time.
-let lastAddr = '';
-function addrOf(head: string, start: number, end: number): string {
-  if (end - start === lastAddr.length && head.startsWith(lastAddr, start)) return lastAddr;
-  lastAddr = head.slice(start, end);
-  return lastAddr;
-}
-
 // REMOTE_PORT as text, remembered by port in a small direct-mapped table: the requests of
 // one client (keep-alive, pipelined) repeat their port, and the clients of a busy server
 // are spread over the table (client ports are random: it is large enough that a few
@@ -136,7 +127,7 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
   const serverName = ctx.serverNames[listener] ?? '';
   const serverPort = ctx.serverPorts[listener] ?? '';
   const protocol = rec[REC_VERSION_MINOR] === 1 ? HTTP_1_1 : HTTP_1_0;
-  const addr = addrOf(head, pathEnd, addrEnd);
+  const addr = head.slice(pathEnd, addrEnd);
   const port = portText(remotePort);
   const uri = head.slice(methodEnd, targetEnd);
   const scheme = ctx.urlSchemes?.[listener] ?? ctx.urlScheme;
