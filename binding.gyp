@@ -26,6 +26,7 @@
         "native/proxy/proxy_front_end.cc",
         "native/proxy/proxy_protocol.cc",
         "native/request_record.cc",
+        "native/header_name_codes.cc",
         "native/server.cc",
         "native/spool.cc",
         "native/tls/tls_context.cc",

@@ -650,6 +650,7 @@ RecordContext Connection::record_context() const {
   ctx.local_port = local_port_;
   ctx.listener = listener_index_;
   ctx.tls = tls_on_;
+  ctx.name_codes = &ld->header_codes;
   if (proxy_entries_ && !proxy_entries_->empty()) ctx.connection_overrides = proxy_entries_.get();
   return ctx;
 }

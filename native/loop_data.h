@@ -75,6 +75,8 @@ class LoopData {
   char* recv_buf;
   // Where binding.cc encodes short string chunks during one native call (its ChunkScratch).
   std::vector<char> chunk_scratch;
+  // Codes for the keys of header names without a known id, for every connection's records.
+  HeaderNameCodes header_codes;
   HeaderField headers[kMaxHeadersCap];
   DateCache date;
   int32_t* record = nullptr;

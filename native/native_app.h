@@ -54,7 +54,7 @@ extern "C" {
 #define TSGI_REC_HEADER_COUNT 10
 #define TSGI_REC_TRAILERS_START 11
 #define TSGI_REC_OVERRIDE_COUNT 12 /* entries after the headers that set environ keys outright */
-#define TSGI_REC_HEADERS 16 /* then (id, keyEnd, valueEnd) per header */
+#define TSGI_REC_HEADERS 16 /* then (id, keyEnd, valueEnd) per header; id > 0: known_key(id), else the key text */
 /* Record flags (FLAG_* in src/native.ts; bit 1 is unused: keep-alive is the core's
  * decision when the response starts). */
 #define TSGI_FLAG_HEAD 2 /* REQUEST_METHOD is HEAD (information only: the core sends no body) */

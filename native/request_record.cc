@@ -123,8 +123,9 @@ void build_request_record(const RequestHead& h, const RecordContext& ctx, ByteBu
     } else {
       if (header_name_has_underscore(f.name.data, f.name.len)) continue;
       char* k = t.reserve(environ_key_size(f.name.len));
-      t.commit(environ_key_for(f.name.data, f.name.len, k));
-      hp[0] = 0;
+      const size_t kl = environ_key_for(f.name.data, f.name.len, k);
+      t.commit(kl);
+      hp[0] = ctx.name_codes ? -ctx.name_codes->code(k, kl) : 0;
       hp[1] = static_cast<int32_t>(t.size());
     }
     t.append(f.value.data, f.value.len);

@@ -29,8 +29,10 @@
 //   [12] kRecOverrideCount  override entries after the header entries
 //   [13..15]                unused
 //   [16] kRecordHeaders     then 3 ints per header field, in arrival order:
-//        id        known header id (known_headers.h), or 0
-//        keyEnd    id 0: the environ key ("HTTP_" + name upper-cased, '-' as '_') is
+//        id        known header id (known_headers.h) > 0; for another name, minus its
+//                  key's code (header_name_codes.h: the same key text, the same code)
+//                  when ctx.name_codes gives one, else 0
+//        keyEnd    id <= 0: the environ key ("HTTP_" + name upper-cased, '-' as '_') is
 //                  text[prevEnd, keyEnd); known ids: keyEnd == prevEnd
 //        valueEnd  the value is text[keyEnd, valueEnd); prevEnd starts at addrEnd
 //   Fields whose name holds '_' are left out (they would alias a '-' name's key).
@@ -54,6 +56,7 @@
 #include <vector>
 
 #include "framing.h"
+#include "header_name_codes.h"
 #include "parser.h"
 #include "uwsgi/uwsgi_parser.h"
 
@@ -105,6 +108,8 @@ struct RecordContext {
   // Override entries: the connection's (PROXY protocol), then the request's own (uwsgi).
   const std::vector<EnvironEntry>* connection_overrides = nullptr;
   const std::vector<EnvironEntry>* request_overrides = nullptr;
+  // Codes for the keys of names without a known id (negative ids); none without it.
+  HeaderNameCodes* name_codes = nullptr;
 };
 
 // True when the method is HEAD.

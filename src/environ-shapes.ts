@@ -22,7 +22,11 @@ const COMPILE_AT = 3;
 const MAX_SHAPES = 1024;
 const MAX_IDS = 65536;
 
-/** One header sequence: its known-header ids in order (0: a name without an id), and those names. */
+/**
+ * One header sequence: its record ids in order (> 0 a known header; < 0 the core's code for
+ * another name's key, equal codes meaning equal keys; 0 a name with neither), and the
+ * names with neither.
+ */
 class Shape {
   /** The compiled builder; null: this sequence takes the general path. */
   build: ShapeBuilder | null | undefined = undefined;
@@ -31,7 +35,7 @@ class Shape {
   next: Shape | undefined = undefined;
   constructor(
     readonly ids: Int32Array,
-    /** Positions (in ids) of the names without an id, and those names as environ keys. */
+    /** Positions (in ids) of the names with id 0, and those names as environ keys. */
     readonly namedAt: Int32Array | null,
     readonly names: string[] | null,
   ) {}
@@ -68,7 +72,7 @@ const BASE_INDEX = new Map(BASE.map(([k], i) => [k, i]));
  *
  * The sequence is the last request's when it compares equal, else found by a hash over
  * the record's ids (reads of one typed array, no pointers followed), then compared id by
- * id; names without an id are compared in place (no string is made).
+ * id; names with id 0 (no known id, no code) are compared in place (no string is made).
  */
 export function shapeBuilder(rec: Int32Array, head: string, count: number, keys: readonly string[], keysStart: number): ShapeBuilder | null {
   if (!enabled) return null;
@@ -86,7 +90,7 @@ export function shapeBuilder(rec: Int32Array, head: string, count: number, keys:
   let prevEnd = keysStart;
   for (let i = 0, at = REC_HEADERS; i < count; i++, at += 3) {
     const id = rec[at];
-    h = Math.imul(h ^ (id > 0 ? id : 0x10000 + rec[at + 1] - prevEnd), 0x01000193);
+    h = Math.imul(h ^ (id !== 0 ? id : 0x10000 + rec[at + 1] - prevEnd), 0x01000193);
     prevEnd = rec[at + 2];
   }
   let shape = table.get(h);
@@ -140,7 +144,7 @@ function record(rec: Int32Array, head: string, count: number, keysStart: number)
   for (let i = 0, r = REC_HEADERS; i < count; i++, r += 3) {
     const id = rec[r];
     ids[i] = id;
-    if (id <= 0) {
+    if (id === 0) {
       at.push(i);
       names.push(head.slice(prevEnd, rec[r + 1]));
     }

@@ -321,8 +321,10 @@ export const REC_TRAILERS_START = 11; // chunked bodies: head.slice(trailersStar
 // (and HTTPS, wsgi.url_scheme when its SSL record says the client used TLS).
 export const REC_OVERRIDE_COUNT = 12;
 export const REC_HEADERS = 16;       // then 3 ints per header, in arrival order:
-//   id       known-header id (knownHeaders()[id] is the environ key) or 0
-//   keyEnd   id 0: the environ key ('HTTP_' + name upper-cased, '-' as '_') = head.slice(prevEnd, keyEnd);
+//   id       known-header id (knownHeaders()[id] is the environ key); for another name,
+//            minus the code of its environ key (the same key text, the same code, for the
+//            life of the process's loop), or 0 when the core gave it none
+//   keyEnd   id <= 0: the environ key ('HTTP_' + name upper-cased, '-' as '_') = head.slice(prevEnd, keyEnd);
 //            id > 0: keyEnd == prevEnd (no key text)
 //   valueEnd value = head.slice(keyEnd, valueEnd); prevEnd starts at addrEnd
 export const REC_HEADER_STRIDE = 3;

@@ -62,7 +62,7 @@ export function decode(conn: number, head: string, body: Buffer | null, bodyFd: 
   for (let i = 0; i < r[REC_HEADER_COUNT]; i++) {
     const o = REC_HEADERS + i * REC_HEADER_STRIDE;
     const id = r[o], keyEnd = r[o + 1], valueEnd = r[o + 2];
-    headers.push([id ? known[id] : head.slice(prev, keyEnd), head.slice(keyEnd, valueEnd)]);
+    headers.push([id > 0 ? known[id] : head.slice(prev, keyEnd), head.slice(keyEnd, valueEnd)]);
     prev = valueEnd;
   }
   const overrides: Array<[string, string]> = [];

@@ -105,6 +105,28 @@ describe('environ for raw requests (through the addon)', () => {
     expect(Number(env.REMOTE_PORT)).toBeGreaterThan(0);
   });
 
+  it('header names the core has no id for keep their own keys, request after request, in any mix and spelling', async () => {
+    // Interleaved sequences whose unknown names differ only in letters (the core codes
+    // their keys), past the point where each sequence has a compiled builder.
+    const heads = [
+      (i: number) => `GET /a HTTP/1.1\r\nHost: h\r\nX-Aa-Token: a${i}\r\nX-Zz: z${i}\r\n\r\n`,
+      (i: number) => `GET /b HTTP/1.1\r\nHost: h\r\nX-Bb-Token: b${i}\r\nX-Zz: z${i}\r\n\r\n`,
+      (i: number) => `GET /c HTTP/1.1\r\nHost: h\r\nx-aa-token: c${i}\r\nX-Yy: y${i}\r\n\r\n`,
+    ];
+    for (let i = 0; i < 6; i++) {
+      seen = [];
+      const { responses } = await rawRequest(ts.port, heads.map((h) => h(i)).join(''), { count: 3 });
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200]);
+      const [a, b, c] = seen;
+      expect(Object.keys(a).slice(-3)).toEqual(['HTTP_HOST', 'HTTP_X_AA_TOKEN', 'HTTP_X_ZZ']);
+      expect(Object.keys(b).slice(-3)).toEqual(['HTTP_HOST', 'HTTP_X_BB_TOKEN', 'HTTP_X_ZZ']);
+      expect(Object.keys(c).slice(-3)).toEqual(['HTTP_HOST', 'HTTP_X_AA_TOKEN', 'HTTP_X_YY']);
+      expect([a.HTTP_X_AA_TOKEN, a.HTTP_X_ZZ, b.HTTP_X_BB_TOKEN, b.HTTP_X_ZZ, c.HTTP_X_AA_TOKEN, c.HTTP_X_YY])
+        .toEqual([`a${i}`, `z${i}`, `b${i}`, `z${i}`, `c${i}`, `y${i}`]);
+      expect('HTTP_X_BB_TOKEN' in a || 'HTTP_X_AA_TOKEN' in b || 'HTTP_X_ZZ' in c).toBe(false);
+    }
+  });
+
   it('every string value is a native string (no character above 0xff)', async () => {
     seen = [];
     await rawRequest(ts.port, 'GET /\xe2\x98\x83?\xe2\x98\x83 HTTP/1.1\r\nHost: h\r\nX-S: \xe2\x98\x83\r\n\r\n');

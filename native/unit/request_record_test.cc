@@ -41,8 +41,8 @@ struct Built {
   std::string header(int i) const {
     const int32_t* h = rec.data() + kRecordHeaders + 3 * i;
     int32_t prev = i == 0 ? rec[kRecAddrEnd] : rec[kRecordHeaders + 3 * (i - 1) + 2];
-    std::string key = h[0] ? std::string(kKnownHeaderKeys[h[0]]) : slice(prev, h[1]);
-    if (h[0]) CHECK(h[1] == prev);
+    std::string key = h[0] > 0 ? std::string(kKnownHeaderKeys[h[0]]) : slice(prev, h[1]);
+    if (h[0] > 0) CHECK(h[1] == prev);
     return key + "=" + slice(h[1], h[2]);
   }
 };
@@ -299,7 +299,73 @@ static void test_uwsgi_record() {
   CHECK(override_entry(c, 0) == "SERVER_NAME=www");
 }
 
+// Names without a known id get their key's code (as a negative id) when the context has
+// a table: the same key text, the same code, across records; others keep id 0.
+static void test_name_codes() {
+  HeaderNameCodes codes;
+  RecordContext ctx = tcp_context();
+  ctx.name_codes = &codes;
+  Built a;
+  build(&a, "GET / HTTP/1.1\r\nHost: h\r\nX-Trace-Token: t1\r\nX-Other: o\r\n\r\n", ctx);
+  CHECK(a.ok);
+  CHECK(a.rec[kRecHeaderCount] == 3);
+  const int32_t* h = a.rec.data() + kRecordHeaders;
+  CHECK(h[0] == kHeaderHost);
+  CHECK(h[3] == -1);
+  CHECK(h[6] == -2);
+  CHECK(a.header(1) == "HTTP_X_TRACE_TOKEN=t1");  // the key text is still there
+  CHECK(a.header(2) == "HTTP_X_OTHER=o");
+  // Another record, another spelling of the same key: the same codes.
+  Built b;
+  build(&b, "GET / HTTP/1.1\r\nx-other: p\r\nx-trace-token: t2\r\nX-New: n\r\nHost: h\r\n\r\n", ctx);
+  CHECK(b.ok);
+  h = b.rec.data() + kRecordHeaders;
+  CHECK(h[0] == -2);
+  CHECK(h[3] == -1);
+  CHECK(h[6] == -3);
+  CHECK(h[9] == kHeaderHost);
+  CHECK(b.header(1) == "HTTP_X_TRACE_TOKEN=t2");
+  CHECK(codes.size() == 3);
+  // Without a table: id 0, as always.
+  Built c;
+  build(&c, "GET / HTTP/1.1\r\nX-Other: o\r\nHost: h\r\n\r\n", tcp_context());
+  CHECK(c.ok);
+  CHECK(c.rec[kRecordHeaders] == 0);
+  CHECK(c.header(0) == "HTTP_X_OTHER=o");
+}
+
+// The table itself: stable codes, exact bytes, bounded size.
+static void test_name_code_table() {
+  HeaderNameCodes codes;
+  CHECK(codes.code("HTTP_A", 6) == 1);
+  CHECK(codes.code("HTTP_B", 6) == 2);
+  CHECK(codes.code("HTTP_A", 6) == 1);
+  CHECK(codes.code("HTTP_a", 6) == 3);  // bytes, not case-folded
+  CHECK(codes.code("HTTP_A", 5) == 4);  // a prefix is another key
+  CHECK(codes.code("", 0) == 0);
+  const std::string longest(HeaderNameCodes::kMaxKeyLength, 'K');
+  CHECK(codes.code(longest.data(), longest.size()) == 5);
+  const std::string too_long(HeaderNameCodes::kMaxKeyLength + 1, 'K');
+  CHECK(codes.code(too_long.data(), too_long.size()) == 0);
+  CHECK(codes.size() == 5);
+  // Filled up: new keys get 0, keys already coded keep their codes.
+  for (size_t i = 0; codes.size() < HeaderNameCodes::kMaxKeys; i++) {
+    const std::string k = "HTTP_FILL_" + std::to_string(i);
+    CHECK(codes.code(k.data(), k.size()) == static_cast<int32_t>(codes.size()));
+  }
+  CHECK(codes.code("HTTP_ONE_MORE", 13) == 0);
+  CHECK(codes.code("HTTP_B", 6) == 2);
+  CHECK(codes.code(longest.data(), longest.size()) == 5);
+  for (size_t i = 0; i < HeaderNameCodes::kMaxKeys - 5; i++) {
+    const std::string k = "HTTP_FILL_" + std::to_string(i);
+    CHECK(codes.code(k.data(), k.size()) == static_cast<int32_t>(6 + i));
+  }
+  CHECK(codes.size() == HeaderNameCodes::kMaxKeys);
+}
+
 int main() {
+  test_name_codes();
+  test_name_code_table();
   test_overrides();
   test_uwsgi_record();
   test_origin_form();
