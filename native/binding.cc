@@ -385,8 +385,6 @@ napi_value tls_info(napi_env env, tls::TlsTransport* t) {
 
 // ---- requests to JS -------------------------------------------------------------------
 
-// Calls fn as an event from the loop (a callback scope: microtasks and nextTicks run
-// after it). An exception thrown by fn is reported as uncaught.
 // What a call into JS returned: a pending exception is reported as uncaught.
 void report_uncaught(napi_env env, napi_status st) {
   if (st != napi_pending_exception) return;
@@ -394,6 +392,8 @@ void report_uncaught(napi_env env, napi_status st) {
   if (napi_get_and_clear_last_exception(env, &err) == napi_ok) napi_fatal_exception(env, err);
 }
 
+// Calls fn as an event from the loop (a callback scope: microtasks and nextTicks run
+// after it). An exception thrown by fn is reported as uncaught.
 void call_js(LoopData* ld, napi_value recv, napi_value fn, size_t argc, const napi_value* argv) {
   napi_value result;
   report_uncaught(ld->env, napi_make_callback(ld->env, ld->async_ctx, recv, fn, argc, argv, &result));
@@ -896,18 +896,12 @@ napi_value NextRequest(napi_env env, napi_callback_info cbinfo) {
 napi_value TakeQueued(napi_env env, napi_callback_info) {
   LoopData* ld = nullptr;
   napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
-  napi_value result = nullptr;
-  Connection* c = nullptr;
+  // (Taking calls no JS and writes nothing: no JsCallScope needed.)
   DispatchedRequest r;
-  if (ld && ld->queue_owner) {
-    JsCallScope scope(ld);
-    c = static_cast<JsSink*>(ld->queue_owner)->take_queued(&r);
-  }
-  if (!c) {
-    napi_get_undefined(env, &result);
-    return result;
-  }
+  Connection* c = ld->queue_owner ? static_cast<JsSink*>(ld->queue_owner)->take_queued(&r) : nullptr;
+  if (!c) return nullptr;  // undefined
   *ld->current = c->id;
+  napi_value result;
   napi_create_string_latin1(env, r.text, r.text_len, &result);
   return result;
 }

@@ -41,7 +41,7 @@ class Shape {
   ) {}
 }
 
-/** Sequences by hash (of their ids and the lengths of their names without ids). */
+/** Sequences by hash (of their ids, and the key lengths of their names with id 0). */
 let table = new Map<number, Shape>();
 let shapes = 0;
 let idsKept = 0;
@@ -84,8 +84,20 @@ export function shapeBuilder(rec: Int32Array, head: string, count: number, keys:
     rootKeys = keys;
   }
   // Most requests repeat the sequence of the one before: that one is tried first.
-  const last = lastShape;
-  if (last !== undefined && same(last, rec, head, count, keysStart)) return last.build !== undefined ? last.build : seen(last, rec, head, count, keys, keysStart);
+  let shape = lastShape;
+  if (shape === undefined || !same(shape, rec, head, count, keysStart)) {
+    shape = find(rec, head, count, keysStart);
+    if (shape === undefined) return null;
+    lastShape = shape;
+  }
+  if (shape.build !== undefined) return shape.build;
+  if (++shape.seen < COMPILE_AT) return null;
+  shape.build = compile(rec, head, count, keys, keysStart);
+  return shape.build;
+}
+
+/** The request's sequence from the table, recorded there if new; undefined when the table is full. */
+function find(rec: Int32Array, head: string, count: number, keysStart: number): Shape | undefined {
   let h = count;
   let prevEnd = keysStart;
   for (let i = 0, at = REC_HEADERS; i < count; i++, at += 3) {
@@ -95,25 +107,14 @@ export function shapeBuilder(rec: Int32Array, head: string, count: number, keys:
   }
   let shape = table.get(h);
   while (shape !== undefined && !same(shape, rec, head, count, keysStart)) shape = shape.next;
-  if (shape === undefined) {
-    if (shapes >= MAX_SHAPES || idsKept + count > MAX_IDS) return null;
-    shape = record(rec, head, count, keysStart);
-    shape.next = table.get(h);
-    table.set(h, shape);
-    shapes++;
-    idsKept += count;
-  }
-  lastShape = shape;
-  const build = shape.build;
-  if (build !== undefined) return build;
-  return seen(shape, rec, head, count, keys, keysStart);
-}
-
-/** Counts a sighting of a sequence not compiled yet; compiles it at the COMPILE_AT-th. */
-function seen(shape: Shape, rec: Int32Array, head: string, count: number, keys: readonly string[], keysStart: number): ShapeBuilder | null {
-  if (++shape.seen < COMPILE_AT) return null;
-  shape.build = compile(rec, head, count, keys, keysStart);
-  return shape.build;
+  if (shape !== undefined) return shape;
+  if (shapes >= MAX_SHAPES || idsKept + count > MAX_IDS) return undefined;
+  shape = record(rec, head, count, keysStart);
+  shape.next = table.get(h);
+  table.set(h, shape);
+  shapes++;
+  idsKept += count;
+  return shape;
 }
 
 /** True when the request's header sequence is `shape`'s. */
