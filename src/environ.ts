@@ -6,7 +6,7 @@
 import {
   REC_VERSION_MINOR, REC_METHOD_END, REC_TARGET_END, REC_QUERY_START, REC_PATH_END,
   REC_ADDR_END, REC_REMOTE_PORT, REC_LISTENER, REC_FLAGS, REC_HEADER_COUNT, REC_HEADERS,
-  REC_TRAILERS_START, REC_OVERRIDE_COUNT, FLAG_CHUNKED_BODY,
+  REC_TRAILERS_START, REC_OVERRIDE_COUNT, FLAG_CHUNKED_BODY, FLAG_UWSGI,
 } from './native';
 import { shapeBuilder } from './environ-shapes';
 import type { Environ, ErrorStream, FileWrapperFactory, InputStream, TlsInfo } from './types';
@@ -115,7 +115,11 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
   const listener = rec[REC_LISTENER];
   const remotePort = rec[REC_REMOTE_PORT];
 
-  let pathInfo = head.slice(targetEnd, pathEnd);
+  const uri = head.slice(methodEnd, targetEnd);
+  // The decoded path of an HTTP target without a query and of the same length as the
+  // target had no escapes: it is the target's text, and the same string serves both.
+  let pathInfo = queryStart < 0 && pathEnd - targetEnd === targetEnd - methodEnd && (rec[REC_FLAGS] & FLAG_UWSGI) === 0
+    ? uri : head.slice(targetEnd, pathEnd);
   const scriptName = ctx.scriptName;
   if (scriptName !== '' && pathInfo.startsWith(scriptName) &&
       (pathInfo.length === scriptName.length || pathInfo.charCodeAt(scriptName.length) === 47 /* / */)) {
@@ -129,7 +133,6 @@ export function buildEnviron(ctx: EnvironContext, rec: Int32Array, head: string,
   const protocol = rec[REC_VERSION_MINOR] === 1 ? HTTP_1_1 : HTTP_1_0;
   const addr = head.slice(pathEnd, addrEnd);
   const port = portText(remotePort);
-  const uri = head.slice(methodEnd, targetEnd);
   const scheme = ctx.urlSchemes?.[listener] ?? ctx.urlScheme;
   const count = rec[REC_HEADER_COUNT];
   const keys = ctx.knownKeys;
