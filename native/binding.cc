@@ -893,9 +893,7 @@ napi_value NextRequest(napi_env env, napi_callback_info cbinfo) {
 // takeQueued(): called by onQueued: the next request the core kept for it (read in the
 // poll phase just over), its record in the shared record array and its connection's id
 // in current[0], its head string returned; undefined: none left.
-napi_value TakeQueued(napi_env env, napi_callback_info) {
-  LoopData* ld = nullptr;
-  napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
+napi_value take_next_queued(napi_env env, LoopData* ld) {
   // (Taking calls no JS and writes nothing: no JsCallScope needed.)
   DispatchedRequest r;
   Connection* c = ld->queue_owner ? static_cast<JsSink*>(ld->queue_owner)->take_queued(&r) : nullptr;
@@ -906,10 +904,19 @@ napi_value TakeQueued(napi_env env, napi_callback_info) {
   return result;
 }
 
+napi_value TakeQueued(napi_env env, napi_callback_info) {
+  LoopData* ld = nullptr;
+  napi_get_instance_data(env, reinterpret_cast<void**>(&ld));
+  return take_next_queued(env, ld);
+}
+
 // respond(conn, status, head, body, contentLength, flags) as a plain Node-API callback:
 // the common small response is one call, so each argument is read with one Node-API
-// call (the status and head checks come from the reads themselves).
-napi_value Respond(napi_env env, napi_callback_info cbinfo) {
+// call (the status and head checks come from the reads themselves). With `take` (the
+// respondTake() of onQueued), a response that went out whole is followed by takeQueued():
+// the next kept request's head string is returned in place of undefined, one call per
+// request instead of two.
+napi_value respond_call(napi_env env, napi_callback_info cbinfo, bool take) {
   size_t argc = 6;
   napi_value argv[6];
   napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr);
@@ -987,11 +994,16 @@ napi_value Respond(napi_env env, napi_callback_info cbinfo) {
   napi_get_value_double(env, argv[4], &content_length);
   napi_get_value_int32(env, argv[5], &flags);
   int r = c->respond(static_cast<int>(status), head, parts, count, static_cast<int64_t>(content_length), flags);
-  // The common outcome returns undefined: no value to make for it.
-  if (r == kResultOk) return nullptr;
+  if (r == kResultOk) {
+    // The common outcome returns undefined (no value to make), or the next kept request.
+    return take ? take_next_queued(env, ld) : nullptr;
+  }
   napi_create_int32(env, r, &result);
   return result;
 }
+
+napi_value Respond(napi_env env, napi_callback_info cbinfo) { return respond_call(env, cbinfo, false); }
+napi_value RespondTake(napi_env env, napi_callback_info cbinfo) { return respond_call(env, cbinfo, true); }
 
 Napi::Value WriteHead(const Napi::CallbackInfo& info) {
   int status;
@@ -1092,6 +1104,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeAppDrain", Napi::Function::New(env, NativeAppDrain, "nativeAppDrain"));
   exports.Set("nativeAppErrorLog", Napi::Function::New(env, NativeAppErrorLog, "nativeAppErrorLog"));
   exports.Set("respond", plain_function(env, "respond", Respond));
+  exports.Set("respondTake", plain_function(env, "respondTake", RespondTake));
   exports.Set("nextRequest", plain_function(env, "nextRequest", NextRequest));
   exports.Set("takeQueued", plain_function(env, "takeQueued", TakeQueued));
   exports.Set("writeHead", Napi::Function::New(env, WriteHead, "writeHead"));

@@ -267,6 +267,14 @@ export interface NativeBinding {
   respond(conn: number, status: number, head: string, body: Buffer | string | null | Array<Buffer | string>,
           contentLength: number, flags: number): number | undefined;
   /**
+   * respond() followed, when the response went out whole (RESULT_OK), by takeQueued():
+   * the next kept request's head string comes back in place of undefined (its record in
+   * `record`, its connection in `current[0]`). Only inside onQueued, by the exchange of
+   * the request onQueued is handling: one call per request instead of two.
+   */
+  respondTake(conn: number, status: number, head: string, body: Buffer | string | null | Array<Buffer | string>,
+              contentLength: number, flags: number): number | string | undefined;
+  /**
    * Starts a streamed response (status, head, contentLength and flags as for respond): the
    * head is queued, and goes out with the first write/sendFile/end. contentLength -1:
    * chunked on HTTP/1.1, close-delimited on HTTP/1.0.

@@ -30,6 +30,12 @@ export interface GatewayContext {
   readonly live: Map<number, Exchange>;
   /** Per-request deadline in ms (harakiri); 0: none. */
   readonly harakiri: number;
+  /**
+   * Set by onQueued while it handles a request: the next response to go out whole may
+   * take the next kept request with it (respondTake), whose head it leaves in `next`.
+   */
+  take: boolean;
+  next: string | undefined;
 }
 
 /** The longest delay setTimeout honours. */
@@ -396,7 +402,15 @@ export class Exchange implements StartTarget {
       // Sizes are counted only when someone reads them: the hooks, or the short-body log line.
       const counted = this.ctx.hooks !== undefined;
       if (counted) this.countBytes(chunks, n);
-      result = nb.respond(this.conn, this.statusCode, this.head, payload, this.contentLength, this.respFlags);
+      const ctx = this.ctx;
+      if (ctx.take) {
+        ctx.take = false;
+        const r = nb.respondTake(this.conn, this.statusCode, this.head, payload, this.contentLength, this.respFlags);
+        if (typeof r === 'string') ctx.next = r;
+        else result = r;
+      } else {
+        result = nb.respond(this.conn, this.statusCode, this.head, payload, this.contentLength, this.respFlags);
+      }
       if (!counted && result === RESULT_SHORT) this.countBytes(chunks, n);
     } else {
       let last: Buffer | string | null = null;

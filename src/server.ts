@@ -122,7 +122,7 @@ export class Server {
       urlSchemes: [],
     };
     const app = this.app;
-    const gateway: GatewayContext = { nb, app: app as App, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri };
+    const gateway: GatewayContext = { nb, app: app as App, errors, hooks: opts.hooks, live: new Map(), harakiri: opts.harakiri, take: false, next: undefined };
     const front: FrontContext = {
       forwarded: forwardedTrust(opts.forwardedAllowIps),
     };
@@ -278,8 +278,15 @@ function makeHandlers(nb: NativeBinding, ctx: EnvironContext, gateway: GatewayCo
     },
     onQueued() {
       const current = nb.current;
-      for (let head = nb.takeQueued(); head !== undefined; head = nb.takeQueued()) {
+      let head = nb.takeQueued();
+      while (head !== undefined) {
+        // The request's response, if it goes out whole now, brings the next one (respondTake).
+        gateway.take = true;
         handle(current[0], head, null, -1, 0, undefined);
+        gateway.take = false;
+        head = gateway.next;
+        if (head !== undefined) gateway.next = undefined;
+        else head = nb.takeQueued();
       }
     },
     onDrain(conn) {

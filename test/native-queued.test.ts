@@ -5,7 +5,7 @@
 // pipelined requests) still comes through onRequest; a connection that closed before
 // its request was taken is skipped.
 import { afterEach, describe, expect, it } from 'vitest';
-import { FLAG_PIPELINED } from '../src/native';
+import { FLAG_PIPELINED, RESULT_GONE } from '../src/native';
 import { burst, parseResponses } from './helpers/http';
 import { b, baseLimits, decode, echo, startServer, type Req } from './native-harness';
 
@@ -99,6 +99,52 @@ describe('onQueued', () => {
     expect(after).toBeUndefined();
     // Nobody was answered; every connection was closed.
     expect(got.every((t) => t === '')).toBe(true);
+  });
+
+  it('respondTake answers a request and hands over the next kept one, with the record a takeQueued gives', async () => {
+    const takes: Array<number | string | undefined> = [];
+    const s = queuingServer((seen) => {
+      let head = b.takeQueued();
+      while (head !== undefined) {
+        const req = decode(b.current[0], head, null, -1, 0);
+        seen.push({ via: 'queued', req });
+        const r = b.respondTake(req.conn, 200, '200 OK\r\nContent-Type: text/plain\r\n', `${req.method} ${req.uri}`, -1, 0);
+        takes.push(r);
+        head = typeof r === 'string' ? r : undefined;
+      }
+    });
+    const payloads = Array.from({ length: 16 }, (_, i) => get(`/t${i}?n=${i}`, i % 2 ? 'X-Odd: yes\r\n' : ''));
+    const got = await texts(s.port, payloads);
+    expect(got.map(bodies)).toEqual(payloads.map((_, i) => [`GET /t${i}?n=${i}`]));
+    expect(s.seen.every((x) => x.via === 'queued')).toBe(true);
+    // Every onQueued call ends with the one response that found nothing left to take.
+    expect(takes.filter((r) => r === undefined).length).toBe(s.calls());
+    expect(takes.filter((r) => typeof r === 'string').length).toBe(16 - s.calls());
+    const plain = await startServer();
+    closers.push(() => plain.close());
+    await texts(plain.port, payloads);
+    const shape = (r: Req) => ({ method: r.method, uri: r.uri, path: r.path, query: r.query, addr: r.addr,
+      minor: r.minor, flags: r.flags, headers: r.headers });
+    const byUri = (rs: Req[]) => rs.map(shape).sort((a, c) => a.uri.localeCompare(c.uri));
+    expect(byUri(s.seen.map((x) => x.req))).toEqual(byUri(plain.requests));
+  });
+
+  it('respondTake to a closed connection takes nothing and says the client is gone', async () => {
+    let result: number | string | undefined = 'not called';
+    let left: string | undefined = 'not called';
+    const s = queuingServer(() => {
+      const head = b.takeQueued();
+      if (head === undefined) return;
+      const conn = b.current[0];
+      b.abort(conn);
+      result = b.respondTake(conn, 200, '200 OK\r\n', 'x', -1, 0);
+      // What was not taken is still there to take (and is answered as usual).
+      for (let h = b.takeQueued(); h !== undefined; h = b.takeQueued()) echo(decode(b.current[0], h, null, -1, 0));
+      left = b.takeQueued();
+    });
+    await texts(s.port, [get('/a'), get('/b')]);
+    expect(result).toBe(RESULT_GONE);
+    expect(left).toBeUndefined();
   });
 
   it('is never called outside onQueued: takeQueued() returns nothing', () => {
