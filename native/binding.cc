@@ -498,14 +498,19 @@ class JsSink final : public RequestSink {
   }
   void batch_begin() override { batch_depth_++; }
   // The requests kept in this batch go to onQueued, which takes them with takeQueued
-  // (still inside the batch's callback scope). What it did not take (it threw) is
+  // (still inside the batch's callback scope); the responses it completes are held and
+  // sent together when it returns (LoopData::hold). What it did not take (it threw) is
   // dispatched one call each, as usual.
   void run_queued() {
     napi_env env = ld_->env;
     void* before = ld_->queue_owner;
     ld_->queue_owner = this;
+    const bool holding = ld_->holding_output;
+    ld_->holding_output = true;
     napi_value result;
     report_uncaught(env, napi_call_function(env, batch_recv_, deref(env, on_queued_), 0, nullptr, &result));
+    ld_->holding_output = holding;
+    if (!holding) ld_->release_held();
     ld_->queue_owner = before;
     DispatchedRequest r;
     for (Connection* c; (c = take_queued(&r)) != nullptr;) call_on_request(c, r);

@@ -810,6 +810,11 @@ void Connection::finish_response() {
     if (!st_.corked) wait_in(&server->pre_head);
   }
   if (st_.in_dispatch || st_.corked) return;  // the parse loop goes on and flushes
+  if (ld->holding_output && ld->hold(this)) return;  // onQueued's batch: sent after it
+  send_held();
+}
+
+void Connection::send_held() {
   flush();
   if (st_.closing || st_.no_more_requests) return;
   if (has_input() || st_.peer_eof) ld->defer(DeferredKind::Resume, id);

@@ -98,6 +98,9 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
   void emit_drain();  // deferred onDrain
   bool in_flight() const { return st_.in_flight; }
   bool closing() const { return st_.closing; }
+  // The response finish_response held (LoopData::hold) goes out now, and the connection
+  // reads its next request.
+  void send_held();
   // The TLS side of an HTTPS connection (its session's state), or null.
   tls::TlsTransport* tls_transport() const { return tls_on_ ? tls_.get() : nullptr; }
 

@@ -53,6 +53,26 @@ Connection* LoopData::find(double id) const {
   return c && c->id == id ? c : nullptr;
 }
 
+bool LoopData::hold(Connection* c) {
+  if (held_.empty()) {
+    held_since_ = uv_hrtime();
+  } else if (uv_hrtime() - held_since_ > kHoldOutputNs) {
+    release_held();  // held long enough: these go now, and so does c's
+    return false;
+  }
+  held_.push_back(c->id);
+  return true;
+}
+
+void LoopData::release_held() {
+  // (Sending calls no JS and holds nothing more: the list does not change meanwhile.)
+  for (double id : held_) {
+    Connection* c = find(id);  // nullptr: closed and released meanwhile
+    if (c) c->send_held();
+  }
+  held_.clear();
+}
+
 Connection* LoopData::new_connection() {
   Connection* c;
   if (!pool_.empty()) {

@@ -147,6 +147,57 @@ describe('onQueued', () => {
     expect(left).toBeUndefined();
   });
 
+  it('holds the responses it completes until it returns, and sends them then', async () => {
+    const sentInside: number[] = [];
+    const s = queuingServer((seen) => {
+      const before = b.stats(s.id).bytesSent;
+      let first = true;
+      for (let head = b.takeQueued(); head !== undefined; head = b.takeQueued()) {
+        const req = decode(b.current[0], head, null, -1, 0);
+        seen.push({ via: 'queued', req });
+        echo(req);
+        // (The first answer of each call: later ones may go at once if the call took long.)
+        if (first) sentInside.push(b.stats(s.id).bytesSent - before);
+        first = false;
+      }
+    });
+    const payloads = Array.from({ length: 8 }, (_, i) => get(`/h${i}`));
+    const got = await texts(s.port, payloads);
+    expect(got.map(bodies)).toEqual(payloads.map((_, i) => [`GET /h${i}`]));
+    expect(sentInside.length).toBeGreaterThan(0);
+    expect(sentInside.every((n) => n === 0)).toBe(true);
+    expect(b.stats(s.id).bytesSent).toBeGreaterThan(0);
+  });
+
+  it('holds a response no longer than 100 µs: a later answer in a slow batch sends what is held', async () => {
+    const checks: Array<{ held: number; after: number }> = [];
+    const s = queuingServer((seen) => {
+      const first = b.takeQueued();
+      if (first === undefined) return;
+      const before = b.stats(s.id).bytesSent;
+      const a = decode(b.current[0], first, null, -1, 0);
+      seen.push({ via: 'queued', req: a });
+      echo(a);
+      const held = b.stats(s.id).bytesSent - before;
+      const until = performance.now() + 2;
+      while (performance.now() < until) { /* an application that takes 2 ms */ }
+      for (let head = b.takeQueued(); head !== undefined; head = b.takeQueued()) {
+        const req = decode(b.current[0], head, null, -1, 0);
+        seen.push({ via: 'queued', req });
+        echo(req);
+        if (checks.length === 0) checks.push({ held, after: b.stats(s.id).bytesSent - before });
+      }
+    });
+    const payloads = Array.from({ length: 16 }, (_, i) => get(`/s${i}`));
+    const got = await texts(s.port, payloads);
+    expect(got.map(bodies)).toEqual(payloads.map((_, i) => [`GET /s${i}`]));
+    // The 16 requests arrive before the test's process reads: some batch has more than one.
+    expect(checks.length).toBe(1);
+    expect(checks[0].held).toBe(0);
+    // The second answer, 2 ms on, sent the first (and itself) at once.
+    expect(checks[0].after).toBeGreaterThan(0);
+  });
+
   it('is never called outside onQueued: takeQueued() returns nothing', () => {
     expect(b.takeQueued()).toBeUndefined();
   });
