@@ -497,6 +497,7 @@ class JsSink final : public RequestSink {
     napi_close_handle_scope(env, scope);
   }
   void batch_begin() override { batch_depth_++; }
+  void set_hold(uint64_t ns) { hold_ns_ = ns; }
   // The requests kept in this batch go to onQueued, which takes them with takeQueued
   // (still inside the batch's callback scope); the responses it completes are held and
   // sent together when it returns (LoopData::hold). What it did not take (it threw) is
@@ -506,11 +507,10 @@ class JsSink final : public RequestSink {
     void* before = ld_->queue_owner;
     ld_->queue_owner = this;
     const bool holding = ld_->holding_output;
-    ld_->holding_output = true;
+    if (!holding && hold_ns_ > 0) ld_->begin_holding(hold_ns_);
     napi_value result;
     report_uncaught(env, napi_call_function(env, batch_recv_, deref(env, on_queued_), 0, nullptr, &result));
-    ld_->holding_output = holding;
-    if (!holding) ld_->release_held();
+    if (!holding) ld_->end_holding();
     ld_->queue_owner = before;
     DispatchedRequest r;
     for (Connection* c; (c = take_queued(&r)) != nullptr;) call_on_request(c, r);
@@ -620,6 +620,7 @@ class JsSink final : public RequestSink {
   napi_value batch_undefined_ = nullptr;
   napi_ref handlers_ = nullptr;
   napi_ref on_request_ = nullptr;
+  uint64_t hold_ns_ = 0;  // responseHold: see LoopData::hold
   napi_ref on_drain_ = nullptr;
   napi_ref on_abort_ = nullptr;
   napi_ref on_queued_ = nullptr;
@@ -640,11 +641,11 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   LoopData* ld = data_of(info);
   Napi::Object o = info[0].As<Napi::Object>();
   ServerLimits l;
-  double v[15];
-  static const char* const keys[15] = {
+  double v[16];
+  static const char* const keys[16] = {
       "maxRequestLine", "maxHeaderSize", "maxHeaders", "maxBodySize", "bodyMemorySize",
       "headerTimeout", "firstByteTimeout", "minBodyRate", "minBodyRateGrace", "bodyTimeout",
-      "keepAliveTimeout", "writeTimeout", "maxConnections", "maxKeepAliveRequests", nullptr};
+      "keepAliveTimeout", "writeTimeout", "maxConnections", "maxKeepAliveRequests", "responseHold", nullptr};
   for (int i = 0; keys[i]; i++) {
     if (!limit(o, keys[i], &v[i])) return info.Env().Undefined();
   }
@@ -670,6 +671,7 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   l.write_timeout_ms = static_cast<uint64_t>(v[11]);
   l.max_connections = static_cast<uint32_t>(v[12]);
   l.max_keep_alive_requests = static_cast<uint32_t>(v[13]);
+  l.response_hold_us = static_cast<uint64_t>(v[14]);
   // A native application (native_app.h) answers the requests itself, instead of JS.
   tsgi_native_app* native_app = nullptr;
   if (info.Length() > 2 && info[2].IsExternal()) {
@@ -682,6 +684,7 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
   }
   int index = static_cast<int>(ld->servers.size());
   JsSink* sink = new JsSink(ld, info[1]);
+  sink->set_hold(l.response_hold_us * 1000);
   if (native_app) sink->set_native(new NativeAppSink(native_app));
   ld->servers.push_back(new Server(ld, index, l, sink));
   return Napi::Number::New(info.Env(), index);

@@ -53,11 +53,23 @@ Connection* LoopData::find(double id) const {
   return c && c->id == id ? c : nullptr;
 }
 
+void LoopData::begin_holding(uint64_t limit_ns) {
+  holding_output = true;
+  hold_limit_ns_ = limit_ns;
+  hold_mark_ = uv_hrtime();
+}
+
+void LoopData::end_holding() {
+  holding_output = false;
+  release_held();
+}
+
 bool LoopData::hold(Connection* c) {
-  if (held_.empty()) {
-    held_since_ = uv_hrtime();
-  } else if (uv_hrtime() - held_since_ > kHoldOutputNs) {
-    release_held();  // held long enough: these go now, and so does c's
+  const uint64_t now = uv_hrtime();
+  const bool quick = now - hold_mark_ <= hold_limit_ns_;
+  hold_mark_ = now;
+  if (!quick) {
+    release_held();  // a slow application: nothing waits on the next one
     return false;
   }
   held_.push_back(c->id);

@@ -44,10 +44,6 @@ struct Deferred {
   double id;  // connection id, or server index
 };
 
-// The longest a response is held while onQueued goes on (hold): a slow application's
-// earlier answers in the batch are not kept waiting for its later ones.
-constexpr uint64_t kHoldOutputNs = 100 * 1000;
-
 class LoopData {
  public:
   LoopData(napi_env env, uv_loop_t* loop);
@@ -88,13 +84,15 @@ class LoopData {
   double* current = nullptr;  // current[0]: the connection of the request takeQueued returned
   napi_ref current_ref = nullptr;
   void* queue_owner = nullptr;  // the JsSink whose onQueued runs (binding.cc)
-  // While onQueued runs (binding.cc sets this), a response that went out whole is held
-  // (hold) and sent with the others once onQueued returns (release_held): the batch's
+  // While onQueued runs (binding.cc: begin_holding, end_holding), a response that went
+  // out whole is held (hold) and sent with the others when onQueued returns: the batch's
   // JavaScript runs without a system call between its requests, and the sends follow one
-  // another. A response is never held longer than kHoldOutputNs.
+  // another. Only quick answers are held: a response that came more than limit_ns after
+  // the previous one (or the batch's start) goes at once, with what is held.
   bool holding_output = false;
+  void begin_holding(uint64_t limit_ns);
+  void end_holding();
   bool hold(Connection* c);
-  void release_held();
   napi_async_context async_ctx = nullptr;
   // Spare memory lent to busy connections (spare_pool.h): byte buffers (head strings,
   // output stages, bodies, partial input) and request records.
@@ -147,8 +145,10 @@ class LoopData {
   std::vector<uint32_t> generations_;
   std::vector<uint32_t> free_slots_;
   std::vector<Connection*> pool_;
+  void release_held();
   std::vector<double> held_;  // ids of the connections whose response is held
-  uint64_t held_since_ = 0;
+  uint64_t hold_mark_ = 0;    // uv_hrtime() of the last answer (or the batch's start)
+  uint64_t hold_limit_ns_ = 0;
   int live_handles_ = 0;
   void (*teardown_done_fn_)(void* arg) = nullptr;
   void* teardown_done_arg_ = nullptr;

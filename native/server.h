@@ -29,6 +29,7 @@ struct ServerLimits {
   uint64_t body_timeout_ms = 0;
   uint64_t keep_alive_timeout_ms = 0;
   uint64_t write_timeout_ms = 0;
+  uint64_t response_hold_us = 0;  // LoopData::hold
   uint32_t max_connections = 0;
   uint32_t max_keep_alive_requests = 0;
 };

@@ -70,6 +70,7 @@ export interface ServerOptions {
   minBodyRateGrace?: number | string;
   keepAliveTimeout?: number | string;
   writeTimeout?: number | string;
+  responseHold?: number;
   maxConnections?: number;
   maxKeepAliveRequests?: number;
 
@@ -226,6 +227,7 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
     minBodyRateGrace: value<number>(BY_NAME.get('minBodyRateGrace')!),
     keepAliveTimeout: value<number>(BY_NAME.get('keepAliveTimeout')!),
     writeTimeout: value<number>(BY_NAME.get('writeTimeout')!),
+    responseHold: value<number>(BY_NAME.get('responseHold')!),
     maxConnections: value<number>(BY_NAME.get('maxConnections')!),
     maxKeepAliveRequests: value<number>(BY_NAME.get('maxKeepAliveRequests')!),
     healthPath: value<string>(BY_NAME.get('healthPath')!),

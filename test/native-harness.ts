@@ -28,6 +28,7 @@ export const baseLimits: NativeLimits = {
   minBodyRateGrace: 5000,
   keepAliveTimeout: 5000,
   writeTimeout: 5000,
+  responseHold: 100,
   maxConnections: 1000,
   maxKeepAliveRequests: 0,
 };

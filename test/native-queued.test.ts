@@ -15,10 +15,10 @@ const closers: Array<() => Promise<void>> = [];
 afterEach(async () => { await Promise.all(closers.splice(0).map((c) => c())); });
 
 /** A server with onQueued; `onQueued` decides how many to take (default: all, answering each). */
-function queuingServer(onQueued?: (seen: Seen[], close: () => Promise<void>) => void) {
+function queuingServer(onQueued?: (seen: Seen[], close: () => Promise<void>) => void, limits: Partial<typeof baseLimits> = {}) {
   const seen: Seen[] = [];
   let calls = 0;
-  const id = b.createServer({ ...baseLimits }, {
+  const id = b.createServer({ ...baseLimits, ...limits }, {
     onRequest(conn, head, body, bodyFd, bodyLength) {
       const req = decode(conn, head, body, bodyFd, bodyLength);
       seen.push({ via: 'dispatch', req });
@@ -147,55 +147,64 @@ describe('onQueued', () => {
     expect(left).toBeUndefined();
   });
 
-  it('holds the responses it completes until it returns, and sends them then', async () => {
-    const sentInside: number[] = [];
+  /** A queuing server answering as it takes; what stats.bytesSent grew by after the first answer of each call, and after the second. */
+  function holdProbe(limits: Partial<typeof baseLimits>, appMs = 0) {
+    const calls: Array<{ first: number; second?: number }> = [];
+    let id = 0;
+    const answer = (seen: Seen[], head: string) => {
+      const req = decode(b.current[0], head, null, -1, 0);
+      seen.push({ via: 'queued', req });
+      const until = performance.now() + appMs;
+      while (performance.now() < until) { /* an application that takes appMs */ }
+      echo(req);
+    };
     const s = queuingServer((seen) => {
-      const before = b.stats(s.id).bytesSent;
-      let first = true;
-      for (let head = b.takeQueued(); head !== undefined; head = b.takeQueued()) {
-        const req = decode(b.current[0], head, null, -1, 0);
-        seen.push({ via: 'queued', req });
-        echo(req);
-        // (The first answer of each call: later ones may go at once if the call took long.)
-        if (first) sentInside.push(b.stats(s.id).bytesSent - before);
-        first = false;
+      const before = b.stats(id).bytesSent;
+      const head = b.takeQueued();
+      if (head === undefined) return;
+      answer(seen, head);
+      const call: { first: number; second?: number } = { first: b.stats(id).bytesSent - before };
+      calls.push(call);
+      for (let h = b.takeQueued(); h !== undefined; h = b.takeQueued()) {
+        answer(seen, h);
+        call.second ??= b.stats(id).bytesSent - before;
       }
-    });
-    const payloads = Array.from({ length: 8 }, (_, i) => get(`/h${i}`));
+    }, limits);
+    id = s.id;
+    return { s, calls };
+  }
+
+  it('holds the responses it completes until it returns, and sends them then', async () => {
+    // responseHold 10 s: every answer is quick enough to be held.
+    const { s, calls } = holdProbe({ responseHold: 10_000_000 });
+    const payloads = Array.from({ length: 16 }, (_, i) => get(`/h${i}`));
     const got = await texts(s.port, payloads);
     expect(got.map(bodies)).toEqual(payloads.map((_, i) => [`GET /h${i}`]));
-    expect(sentInside.length).toBeGreaterThan(0);
-    expect(sentInside.every((n) => n === 0)).toBe(true);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((c) => c.first === 0 && (c.second ?? 0) === 0)).toBe(true);
+    // The 16 requests arrive before the test's process reads: some call takes more than one.
+    expect(calls.some((c) => c.second !== undefined)).toBe(true);
     expect(b.stats(s.id).bytesSent).toBeGreaterThan(0);
   });
 
-  it('holds a response no longer than 100 µs: a later answer in a slow batch sends what is held', async () => {
-    const checks: Array<{ held: number; after: number }> = [];
-    const s = queuingServer((seen) => {
-      const first = b.takeQueued();
-      if (first === undefined) return;
-      const before = b.stats(s.id).bytesSent;
-      const a = decode(b.current[0], first, null, -1, 0);
-      seen.push({ via: 'queued', req: a });
-      echo(a);
-      const held = b.stats(s.id).bytesSent - before;
-      const until = performance.now() + 2;
-      while (performance.now() < until) { /* an application that takes 2 ms */ }
-      for (let head = b.takeQueued(); head !== undefined; head = b.takeQueued()) {
-        const req = decode(b.current[0], head, null, -1, 0);
-        seen.push({ via: 'queued', req });
-        echo(req);
-        if (checks.length === 0) checks.push({ held, after: b.stats(s.id).bytesSent - before });
-      }
-    });
+  it('sends at once, with what is held, the response of an application slower than responseHold', async () => {
+    // responseHold 100 µs, applications of 2 ms: nothing may wait for them.
+    const { s, calls } = holdProbe({ responseHold: 100 }, 2);
     const payloads = Array.from({ length: 16 }, (_, i) => get(`/s${i}`));
     const got = await texts(s.port, payloads);
     expect(got.map(bodies)).toEqual(payloads.map((_, i) => [`GET /s${i}`]));
-    // The 16 requests arrive before the test's process reads: some batch has more than one.
-    expect(checks.length).toBe(1);
-    expect(checks[0].held).toBe(0);
-    // The second answer, 2 ms on, sent the first (and itself) at once.
-    expect(checks[0].after).toBeGreaterThan(0);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((c) => c.first > 0)).toBe(true);
+    expect(calls.some((c) => c.second !== undefined && c.second > c.first)).toBe(true);
+  });
+
+  it('holds nothing with responseHold 0', async () => {
+    const { s, calls } = holdProbe({ responseHold: 0 });
+    const payloads = Array.from({ length: 16 }, (_, i) => get(`/z${i}`));
+    const got = await texts(s.port, payloads);
+    expect(got.map(bodies)).toEqual(payloads.map((_, i) => [`GET /z${i}`]));
+    expect(calls.length).toBeGreaterThan(0);
+    expect(calls.every((c) => c.first > 0)).toBe(true);
   });
 
   it('is never called outside onQueued: takeQueued() returns nothing', () => {

@@ -392,7 +392,7 @@ const size = fs.fstatSync(fd).size;
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const limits = { maxRequestLine: 8190, maxHeaderSize: 16384, maxHeaders: 100, maxBodySize: 1 << 20,
   bodyMemorySize: 1 << 20, spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000,
-  keepAliveTimeout: 5000, writeTimeout: 5000, maxConnections: 100, maxKeepAliveRequests: 0,
+  keepAliveTimeout: 5000, writeTimeout: 5000, responseHold: 100, maxConnections: 100, maxKeepAliveRequests: 0,
   firstByteTimeout: 5000, minBodyRate: 0, minBodyRateGrace: 5000 };
 const pending = new Map();
 const id = b.createServer(limits, {

@@ -133,6 +133,16 @@ export const writeTimeout = defineSetting<number>({
   doc: 'Time a client may read nothing of a pending response before its connection is closed.',
 });
 
+export const responseHold = defineSetting<number>({
+  name: 'responseHold',
+  section: 'limits',
+  type: 'int',
+  default: 100,
+  min: 0,
+  max: 1_000_000,
+  doc: 'Small bodiless requests read in one event-loop pass are answered together, and their responses held and sent after the batch, so that it runs without a system call between its requests. A response that came more than this many microseconds after the previous one (the application was slow) is sent at once, with those held. 0 sends every response as it completes.',
+});
+
 export const maxConnections = defineSetting<number>({
   name: 'maxConnections',
   section: 'limits',
@@ -156,5 +166,5 @@ export const maxKeepAliveRequests = defineSetting<number>({
 /** Every limit, in the order of the reference page. */
 export const limitSettings = [
   maxRequestLine, maxHeaderSize, maxHeaders, maxBodySize, bodyMemorySize, spoolDir,
-  headerTimeout, firstByteTimeout, bodyTimeout, minBodyRate, minBodyRateGrace, keepAliveTimeout, writeTimeout, maxConnections, maxKeepAliveRequests,
+  headerTimeout, firstByteTimeout, bodyTimeout, minBodyRate, minBodyRateGrace, keepAliveTimeout, writeTimeout, responseHold, maxConnections, maxKeepAliveRequests,
 ] as const;
