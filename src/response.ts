@@ -106,21 +106,22 @@ export class Exchange implements StartTarget {
   private later: Later | undefined = undefined;
 
   private get started(): boolean { return (this.bits & S_STARTED) !== 0; }
-  private set started(v: boolean) { this.bits = v ? this.bits | S_STARTED : this.bits & ~S_STARTED; }
+  private set started(v: boolean) { this.setBit(S_STARTED, v); }
   private get headersSent(): boolean { return (this.bits & S_HEADERS_SENT) !== 0; }
-  private set headersSent(v: boolean) { this.bits = v ? this.bits | S_HEADERS_SENT : this.bits & ~S_HEADERS_SENT; }
+  private set headersSent(v: boolean) { this.setBit(S_HEADERS_SENT, v); }
   private get finished(): boolean { return (this.bits & S_FINISHED) !== 0; }
-  private set finished(v: boolean) { this.bits = v ? this.bits | S_FINISHED : this.bits & ~S_FINISHED; }
+  private set finished(v: boolean) { this.setBit(S_FINISHED, v); }
   private get aborted(): boolean { return (this.bits & S_ABORTED) !== 0; }
-  private set aborted(v: boolean) { this.bits = v ? this.bits | S_ABORTED : this.bits & ~S_ABORTED; }
+  private set aborted(v: boolean) { this.setBit(S_ABORTED, v); }
   private get registered(): boolean { return (this.bits & S_REGISTERED) !== 0; }
-  private set registered(v: boolean) { this.bits = v ? this.bits | S_REGISTERED : this.bits & ~S_REGISTERED; }
+  private set registered(v: boolean) { this.setBit(S_REGISTERED, v); }
   private get bodyClosed(): boolean { return (this.bits & S_BODY_CLOSED) !== 0; }
-  private set bodyClosed(v: boolean) { this.bits = v ? this.bits | S_BODY_CLOSED : this.bits & ~S_BODY_CLOSED; }
+  private set bodyClosed(v: boolean) { this.setBit(S_BODY_CLOSED, v); }
   private get iterDone(): boolean { return (this.bits & S_ITER_DONE) !== 0; }
-  private set iterDone(v: boolean) { this.bits = v ? this.bits | S_ITER_DONE : this.bits & ~S_ITER_DONE; }
+  private set iterDone(v: boolean) { this.setBit(S_ITER_DONE, v); }
   private get async(): boolean { return (this.bits & S_ASYNC) !== 0; }
-  private set async(v: boolean) { this.bits = v ? this.bits | S_ASYNC : this.bits & ~S_ASYNC; }
+  private set async(v: boolean) { this.setBit(S_ASYNC, v); }
+  private setBit(bit: number, v: boolean): void { this.bits = v ? this.bits | bit : this.bits & ~bit; }
 
   constructor(
     private readonly ctx: GatewayContext,
