@@ -1,8 +1,12 @@
 // Per-environment state; see loop_data.h.
 #include "loop_data.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 #include "connection.h"
 #include "server.h"
@@ -53,10 +57,45 @@ Connection* LoopData::find(double id) const {
   return c && c->id == id ? c : nullptr;
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+#define TSGI_HOLD_TSC 1
+#endif
+
+uint64_t LoopData::hold_now() const {
+#ifdef TSGI_HOLD_TSC
+  if (tsc_ready_) return __rdtsc();
+#endif
+  return uv_hrtime();
+}
+
+// The counter's rate against uv_hrtime(), from two readings at least 10 ms apart (taken
+// at the start of batches). A rate outside 0.1 to 20 GHz (a counter that stops or is not
+// synchronised) leaves uv_hrtime() in use for good.
+void LoopData::calibrate_tsc() {
+#ifdef TSGI_HOLD_TSC
+  const uint64_t ns = uv_hrtime();
+  const uint64_t tsc = __rdtsc();
+  if (tsc_base_ns_ == 0) {
+    tsc_base_ns_ = ns;
+    tsc_base_ = tsc;
+    return;
+  }
+  if (tsc_base_ns_ == UINT64_MAX || ns - tsc_base_ns_ < 10 * 1000 * 1000) return;
+  const double rate = tsc > tsc_base_ ? static_cast<double>(tsc - tsc_base_) / static_cast<double>(ns - tsc_base_ns_) : 0;
+  if (rate >= 0.1 && rate <= 20) {
+    tsc_per_ns_ = rate;
+    tsc_ready_ = true;
+  } else {
+    tsc_base_ns_ = UINT64_MAX;
+  }
+#endif
+}
+
 void LoopData::begin_holding(uint64_t limit_ns) {
   holding_output = true;
-  hold_limit_ns_ = limit_ns;
-  hold_mark_ = uv_hrtime();
+  if (!tsc_ready_) calibrate_tsc();
+  hold_limit_ = tsc_ready_ ? static_cast<uint64_t>(static_cast<double>(limit_ns) * tsc_per_ns_) : limit_ns;
+  hold_mark_ = hold_now();
 }
 
 void LoopData::end_holding() {
@@ -65,8 +104,8 @@ void LoopData::end_holding() {
 }
 
 bool LoopData::hold(Connection* c) {
-  const uint64_t now = uv_hrtime();
-  const bool quick = now - hold_mark_ <= hold_limit_ns_;
+  const uint64_t now = hold_now();
+  const bool quick = now - hold_mark_ <= hold_limit_;
   hold_mark_ = now;
   if (!quick) {
     release_held();  // a slow application: nothing waits on the next one

@@ -147,8 +147,17 @@ class LoopData {
   std::vector<Connection*> pool_;
   void release_held();
   std::vector<double> held_;  // ids of the connections whose response is held
-  uint64_t hold_mark_ = 0;    // uv_hrtime() of the last answer (or the batch's start)
-  uint64_t hold_limit_ns_ = 0;
+  // The hold's clock: the CPU's time-stamp counter once its rate is known (a few ns a
+  // reading, where clock_gettime takes tens under a hypervisor), uv_hrtime() until then
+  // and where there is none.
+  uint64_t hold_now() const;
+  void calibrate_tsc();
+  uint64_t hold_mark_ = 0;   // hold_now() at the last answer (or the batch's start)
+  uint64_t hold_limit_ = 0;  // responseHold in hold_now() units
+  bool tsc_ready_ = false;
+  double tsc_per_ns_ = 0;
+  uint64_t tsc_base_ = 0;
+  uint64_t tsc_base_ns_ = 0;
   int live_handles_ = 0;
   void (*teardown_done_fn_)(void* arg) = nullptr;
   void* teardown_done_arg_ = nullptr;
