@@ -654,6 +654,15 @@ Napi::Value CreateServer(const Napi::CallbackInfo& info) {
     throw_error(info.Env(), "tsgi: createServer: the limits need spoolDir as a string", "TSGI_ERR_INVALID_LIMITS");
     return info.Env().Undefined();
   }
+  Napi::Value sendfile = o.Get("sendfile");
+  const std::string use = sendfile.IsString() ? sendfile.As<Napi::String>().Utf8Value() : std::string();
+  if (use == "auto") l.sendfile = SendfileUse::Auto;
+  else if (use == "always") l.sendfile = SendfileUse::Always;
+  else if (use == "never") l.sendfile = SendfileUse::Never;
+  else {
+    throw_error(info.Env(), "tsgi: createServer: the limits need sendfile as 'auto', 'always' or 'never'", "TSGI_ERR_INVALID_LIMITS");
+    return info.Env().Undefined();
+  }
   Napi::Value health = o.Get("healthPath");  // optional: '' or absent, no health endpoint
   if (health.IsString()) l.health_path = health.As<Napi::String>().Utf8Value();
   l.parse.max_request_line = static_cast<size_t>(v[0]);

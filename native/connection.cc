@@ -4,10 +4,12 @@
 // connection_output.cc, the clocks and graceful close in connection_timeouts.cc.
 #include "connection.h"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "errors.h"
 #include "health_check.h"
@@ -145,10 +147,14 @@ void Connection::accepted(const std::vector<CidrRange>* allow) {
         const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
         uv_ip4_name(a, peer_.text, sizeof peer_.text);
         peer_.port = ntohs(a->sin_port);
+        st_.loopback_peer = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
       } else if (ss.ss_family == AF_INET6) {
         const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
         uv_ip6_name(a, peer_.text, sizeof peer_.text);  // an IPv4 client of a dual-stack listener: see text_written
         peer_.port = ntohs(a->sin6_port);
+        const uint8_t* b = a->sin6_addr.s6_addr;
+        static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+        st_.loopback_peer = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) || (std::memcmp(b, kMapped, 12) == 0 && b[12] == 127);
       }
       peer_.text_written();
     }

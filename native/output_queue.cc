@@ -175,7 +175,7 @@ void OutputQueue::push_external(const char* p, size_t n, Release release) {
   queued_ += n;
 }
 
-void OutputQueue::push_file(int fd, int64_t off, size_t n, uint32_t tag) {
+void OutputQueue::push_file(int fd, int64_t off, size_t n, uint32_t tag, bool copy) {
   sync();
   Piece pc{};
   pc.kind = Piece::File;
@@ -183,7 +183,7 @@ void OutputQueue::push_file(int fd, int64_t off, size_t n, uint32_t tag) {
   pc.fd = fd;
   pc.file_off = off;
   pc.tag = tag;
-  pc.no_sendfile = !transport_->can_send_file();
+  pc.no_sendfile = copy || !transport_->can_send_file();
   pc.buffered = 0;
   note_growth();
   add_piece(pc);

@@ -147,7 +147,8 @@ class OutputQueue {
   // n bytes at p, held by release until written or dropped (copied when small).
   void push_external(const char* p, size_t n, Release release);
   // n bytes of fd from off; tag comes back in output_file_done.
-  void push_file(int fd, int64_t off, size_t n, uint32_t tag);
+  // copy: read and write the file even where the transport could sendfile(2) it.
+  void push_file(int fd, int64_t off, size_t n, uint32_t tag, bool copy);
 
   enum class FlushResult : uint8_t {
     Empty,    // everything is written

@@ -14,6 +14,13 @@ class RequestSink;
 
 // Every value comes from createServer (binding.cc), which requires each one: the settings
 // (src/settings/limits.ts) are the only place limits have defaults.
+// When a file response goes out with sendfile(2) (the `sendfile` setting).
+enum class SendfileUse : uint8_t {
+  Auto,    // except to loopback clients: a loopback receiver pays more for a sendfile(2)'d file than for a copied one
+  Always,
+  Never,   // pread() and ordinary writes, block by block
+};
+
 struct ServerLimits {
   ParseLimits parse;
   uint64_t max_body_size = 0;
@@ -30,6 +37,7 @@ struct ServerLimits {
   uint64_t keep_alive_timeout_ms = 0;
   uint64_t write_timeout_ms = 0;
   uint64_t response_hold_us = 0;  // LoopData::hold
+  SendfileUse sendfile = SendfileUse::Auto;
   uint32_t max_connections = 0;
   uint32_t max_keep_alive_requests = 0;
 };

@@ -24,6 +24,7 @@ export interface NativeLimits {
   keepAliveTimeout: number;     // idle keep-alive connection: closed
   writeTimeout: number;         // a client that reads nothing of a pending response for this long: closed
   responseHold: number;         // µs an onQueued request may take for its response to be held for the batch (0: never held)
+  sendfile: 'auto' | 'always' | 'never'; // file responses: sendfile(2) always, never, or except to loopback clients
   maxConnections: number;       // more open connections: the oldest without a request head is closed, else the new one gets 503
   maxKeepAliveRequests: number; // requests per connection before it is closed (0: no limit)
   healthPath?: string;          // answered by the core without the application (200; 503 and close while draining); '' or absent: none

@@ -71,6 +71,7 @@ export interface ServerOptions {
   keepAliveTimeout?: number | string;
   writeTimeout?: number | string;
   responseHold?: number;
+  sendfile?: 'auto' | 'always' | 'never';
   maxConnections?: number;
   maxKeepAliveRequests?: number;
 
@@ -228,6 +229,7 @@ export function resolveOptions(options: ServerOptions | undefined): ResolvedOpti
     keepAliveTimeout: value<number>(BY_NAME.get('keepAliveTimeout')!),
     writeTimeout: value<number>(BY_NAME.get('writeTimeout')!),
     responseHold: value<number>(BY_NAME.get('responseHold')!),
+    sendfile: value<NativeLimits['sendfile']>(BY_NAME.get('sendfile')!),
     maxConnections: value<number>(BY_NAME.get('maxConnections')!),
     maxKeepAliveRequests: value<number>(BY_NAME.get('maxKeepAliveRequests')!),
     healthPath: value<string>(BY_NAME.get('healthPath')!),

@@ -29,6 +29,7 @@ export const baseLimits: NativeLimits = {
   keepAliveTimeout: 5000,
   writeTimeout: 5000,
   responseHold: 100,
+  sendfile: 'auto',
   maxConnections: 1000,
   maxKeepAliveRequests: 0,
 };

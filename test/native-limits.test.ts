@@ -107,7 +107,7 @@ describe('limits and refusals', () => {
 describe('the native core takes its limits from the settings only', () => {
   const handlers = { onRequest() {}, onDrain() {}, onAbort() {} };
   it('createServer refuses a limits object missing a field, naming it (no native default fills the gap)', () => {
-    for (const key of ['maxBodySize', 'keepAliveTimeout', 'maxKeepAliveRequests', 'spoolDir'] as const) {
+    for (const key of ['maxBodySize', 'keepAliveTimeout', 'maxKeepAliveRequests', 'spoolDir', 'sendfile'] as const) {
       const limits: Record<string, unknown> = { ...baseLimits };
       delete limits[key];
       expect(() => b.createServer(limits as never, handlers), key)
@@ -115,6 +115,8 @@ describe('the native core takes its limits from the settings only', () => {
     }
     expect(() => b.createServer({ ...baseLimits, maxConnections: -1 }, handlers))
       .toThrow(expect.objectContaining({ code: 'TSGI_ERR_INVALID_LIMITS', message: expect.stringContaining('maxConnections') }));
+    expect(() => b.createServer({ ...baseLimits, sendfile: 'sometimes' } as never, handlers))
+      .toThrow(expect.objectContaining({ code: 'TSGI_ERR_INVALID_LIMITS', message: expect.stringContaining('sendfile') }));
   });
 });
 

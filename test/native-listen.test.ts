@@ -142,7 +142,7 @@ describe('worker threads', () => {
       const b = require(workerData.addon);
       const limits = ${JSON.stringify({
         maxRequestLine: 8190, maxHeaderSize: 16384, maxHeaders: 100, maxBodySize: 1024, bodyMemorySize: 1024,
-        spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 5000, writeTimeout: 5000, responseHold: 100,
+        spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 5000, writeTimeout: 5000, responseHold: 100, sendfile: 'auto',
         maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeout: 5000, minBodyRate: 0, minBodyRateGrace: 5000,
       })};
       const id = b.createServer(limits, {
@@ -173,7 +173,7 @@ describe('worker threads', () => {
       const { parentPort, workerData } = require('node:worker_threads');
       const b = require(workerData.addon);
       const limits = { maxRequestLine: 8190, maxHeaderSize: 16384, maxHeaders: 100, maxBodySize: 1024, bodyMemorySize: 1024,
-        spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 5000, writeTimeout: 5000, responseHold: 100,
+        spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000, keepAliveTimeout: 5000, writeTimeout: 5000, responseHold: 100, sendfile: 'auto',
         maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeout: 5000, minBodyRate: 0, minBodyRateGrace: 5000 };
       const id = b.createServer(limits, { onRequest() {}, onDrain() {}, onAbort() {} });
       parentPort.postMessage(b.listenTcp(id, '127.0.0.1', 0, 128).port);

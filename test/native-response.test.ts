@@ -392,8 +392,8 @@ const size = fs.fstatSync(fd).size;
 const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const limits = { maxRequestLine: 8190, maxHeaderSize: 16384, maxHeaders: 100, maxBodySize: 1 << 20,
   bodyMemorySize: 1 << 20, spoolDir: '/tmp', headerTimeout: 5000, bodyTimeout: 5000,
-  keepAliveTimeout: 5000, writeTimeout: 5000, responseHold: 100, maxConnections: 100, maxKeepAliveRequests: 0,
-  firstByteTimeout: 5000, minBodyRate: 0, minBodyRateGrace: 5000 };
+  keepAliveTimeout: 5000, writeTimeout: 5000, responseHold: 100, sendfile: process.env.TSGI_TEST_SENDFILE,
+  maxConnections: 100, maxKeepAliveRequests: 0, firstByteTimeout: 5000, minBodyRate: 0, minBodyRateGrace: 5000 };
 const pending = new Map();
 const id = b.createServer(limits, {
   onRequest(conn, head) {
@@ -425,8 +425,9 @@ interface SendFileChild {
   stop(): Promise<void>;
 }
 
-async function startSendFileChild(file: string, noSendfile: boolean, wrap: string[] = []): Promise<SendFileChild> {
-  const env = { ...process.env, TSGI_TEST_ROOT: path.join(__dirname, '..'), TSGI_TEST_FILE: file, TSGI_NO_SENDFILE: noSendfile ? '1' : '0' };
+// use: the sendfile limit; the client is on 127.0.0.1, so 'always' is what takes sendfile(2).
+async function startSendFileChild(file: string, noSendfile: boolean, wrap: string[] = [], use = 'always'): Promise<SendFileChild> {
+  const env = { ...process.env, TSGI_TEST_ROOT: path.join(__dirname, '..'), TSGI_TEST_FILE: file, TSGI_NO_SENDFILE: noSendfile ? '1' : '0', TSGI_TEST_SENDFILE: use };
   const argv = [...wrap, process.execPath, '-e', SENDFILE_CHILD];
   const child = spawn(argv[0], argv.slice(1), { env, stdio: ['pipe', 'pipe', 'inherit'] });
   const events: Array<Record<string, unknown>> = [];
@@ -510,13 +511,14 @@ describe('sendFile: sendfile(2) and the pread() fallback (TSGI_NO_SENDFILE=1)', 
   }
 
   const straceWorks = spawnSync('strace', ['-o', '/dev/null', 'true']).status === 0;
-  it.skipIf(!straceWorks)('TSGI_NO_SENDFILE=1 really avoids sendfile(2) (strace)', async () => {
+  it.skipIf(!straceWorks)('TSGI_NO_SENDFILE=1, sendfile "never", and "auto" to a loopback client really avoid sendfile(2) (strace)', async () => {
     fs.writeFileSync(file, content);
     const calls: Record<string, string> = {};
     try {
-      for (const mode of ['sendfile', 'pread'] as const) {
+      for (const mode of ['sendfile', 'pread', 'never', 'auto'] as const) {
         const log = path.join(os.tmpdir(), `tsgi-strace-${process.pid}-${mode}.txt`);
-        const child = await startSendFileChild(file, mode === 'pread', ['strace', '-f', '-e', 'trace=sendfile,sendfile64,pread64', '-o', log]);
+        const use = mode === 'sendfile' || mode === 'pread' ? 'always' : mode;
+        const child = await startSendFileChild(file, mode === 'pread', ['strace', '-f', '-e', 'trace=sendfile,sendfile64,pread64', '-o', log], use);
         try {
           const { data } = await fetchPaused(child.port, GET('/range', 'Connection: close\r\n'), 0);
           expect(data.length).toBeGreaterThan(content.length - 1100);
@@ -530,8 +532,10 @@ describe('sendFile: sendfile(2) and the pread() fallback (TSGI_NO_SENDFILE=1)', 
       fs.rmSync(file, { force: true });
     }
     expect(calls.sendfile).toMatch(/sendfile(64)?\(/);
-    expect(calls.pread).not.toMatch(/sendfile(64)?\(/);
-    // the range is 31 full 64 KiB blocks and a partial one, each read with pread
-    expect(calls.pread.match(/^\d+ +pread64\(.*, 65536, \d+\) = 65536$/gm)!.length).toBeGreaterThanOrEqual(31);
+    for (const mode of ['pread', 'never', 'auto']) {
+      expect(calls[mode]).not.toMatch(/sendfile(64)?\(/);
+      // the range is 31 full 64 KiB blocks and a partial one, each read with pread
+      expect(calls[mode].match(/^\d+ +pread64\(.*, 65536, \d+\) = 65536$/gm)!.length).toBeGreaterThanOrEqual(31);
+    }
   });
 });

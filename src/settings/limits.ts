@@ -143,6 +143,15 @@ export const responseHold = defineSetting<number>({
   doc: 'Small bodiless requests read in one event-loop pass are answered together, and their responses held and sent after the batch, so that it runs without a system call between its requests. A response that came more than this many microseconds after the previous one (the application was slow) is sent at once, with those held. 0 sends every response as it completes.',
 });
 
+export const sendfile = defineSetting<string>({
+  name: 'sendfile',
+  section: 'limits',
+  type: 'string',
+  choices: ['auto', 'always', 'never'],
+  default: 'auto',
+  doc: 'How a file response (wsgi.file_wrapper) is written: `always` with sendfile(2), the server copying nothing; `never` read and written block by block; `auto` with sendfile(2) except to a client on a loopback address (127.0.0.0/8, ::1: a proxy or load generator on the same host), which on Linux spends more to receive a file sent with sendfile(2) than one written from memory, by more than the server saves (docs/benchmarks.md). TLS connections always read and write.',
+});
+
 export const maxConnections = defineSetting<number>({
   name: 'maxConnections',
   section: 'limits',
@@ -166,5 +175,5 @@ export const maxKeepAliveRequests = defineSetting<number>({
 /** Every limit, in the order of the reference page. */
 export const limitSettings = [
   maxRequestLine, maxHeaderSize, maxHeaders, maxBodySize, bodyMemorySize, spoolDir,
-  headerTimeout, firstByteTimeout, bodyTimeout, minBodyRate, minBodyRateGrace, keepAliveTimeout, writeTimeout, responseHold, maxConnections, maxKeepAliveRequests,
+  headerTimeout, firstByteTimeout, bodyTimeout, minBodyRate, minBodyRateGrace, keepAliveTimeout, writeTimeout, responseHold, sendfile, maxConnections, maxKeepAliveRequests,
 ] as const;
