@@ -1,5 +1,6 @@
 // Byte ranges of a static file, in one run: the same minimal app sending the range with
-// wsgi.file_wrapper(handle, undefined, { offset, length }) (native sendfile) or streaming it
+// wsgi.file_wrapper(handle, undefined, { offset, length }) (the native file path: pread and
+// send to this loopback client under the default `sendfile: 'auto'`) or streaming it
 // with fs.createReadStream through JavaScript; and staticFiles() itself (lookup included).
 //   node bench/static-range.js [--seconds 8] [--connections 8]
 // Prints requests/s and the ratio; no target is asserted (a bench, not a test).
@@ -59,7 +60,7 @@ async function main() {
       const a = await measure(viaWrapper, range);
       const b = await measure(viaStream, range);
       const c = await measure(viaSendfile, range);
-      console.log(`${label}: file_wrapper range (sendfile) ${a.rps.toFixed(0)} req/s (${a.mbps.toFixed(0)} MB/s), ` +
+      console.log(`${label}: file_wrapper range (native) ${a.rps.toFixed(0)} req/s (${a.mbps.toFixed(0)} MB/s), ` +
         `createReadStream ${b.rps.toFixed(0)} req/s (${b.mbps.toFixed(0)} MB/s), ratio ${(a.rps / b.rps).toFixed(2)}; ` +
         `staticFiles ${c.rps.toFixed(0)} req/s (${(c.rps / b.rps).toFixed(2)} of createReadStream)` +
         (a.non2xx + b.non2xx + c.non2xx > 0 ? ` (non-2xx: ${a.non2xx}/${b.non2xx}/${c.non2xx})` : ''));
