@@ -4,12 +4,10 @@
 // connection_output.cc, the clocks and graceful close in connection_timeouts.cc.
 #include "connection.h"
 
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 
 #include "errors.h"
 #include "health_check.h"
@@ -59,7 +57,7 @@ void Connection::take_busy() {
   b->resp = {};
   b->spool_fd = -1;
   b->last_write_queue_size = 0;
-  b->transport.attach(&h_.stream);
+  b->transport.attach(&h_.stream, !st_.copy_files);
   b->out.reset();
   b->out.attach(active_transport(), this, ld->loop, &server->stats.bytes_sent);
   b->out.use_spares(&ld->buffers);
@@ -133,6 +131,8 @@ bool Connection::accept_fd(Listener* l, int sock) {
 // The socket is open: the peer's address, the clocks, and reading.
 void Connection::accepted(const std::vector<CidrRange>* allow) {
   peer_.clear();
+  const SendfileUse sendfile = server->limits.sendfile;
+  st_.copy_files = sendfile == SendfileUse::Never;
   if (!is_pipe_) {
     uv_tcp_nodelay(&h_.tcp, 1);
     sockaddr_storage ss;
@@ -143,18 +143,15 @@ void Connection::accepted(const std::vector<CidrRange>* allow) {
         close_now();
         return;
       }
+      if (sendfile == SendfileUse::Auto && is_loopback_peer(reinterpret_cast<const sockaddr*>(&ss))) st_.copy_files = true;
       if (ss.ss_family == AF_INET) {
         const sockaddr_in* a = reinterpret_cast<const sockaddr_in*>(&ss);
         uv_ip4_name(a, peer_.text, sizeof peer_.text);
         peer_.port = ntohs(a->sin_port);
-        st_.loopback_peer = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
       } else if (ss.ss_family == AF_INET6) {
         const sockaddr_in6* a = reinterpret_cast<const sockaddr_in6*>(&ss);
         uv_ip6_name(a, peer_.text, sizeof peer_.text);  // an IPv4 client of a dual-stack listener: see text_written
         peer_.port = ntohs(a->sin6_port);
-        const uint8_t* b = a->sin6_addr.s6_addr;
-        static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-        st_.loopback_peer = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr) || (std::memcmp(b, kMapped, 12) == 0 && b[12] == 127);
       }
       peer_.text_written();
     }

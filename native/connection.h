@@ -271,7 +271,7 @@ class Connection final : private OutputQueue::Owner, private tls::TlsTransport::
     bool need_drain = false;
     bool peer_eof = false;          // the client sent FIN: nothing more will be read
     bool output_paused = false;     // queued output over the pause mark: not read, not dispatched
-    bool loopback_peer = false;     // the socket's peer is 127.0.0.0/8 or ::1 (before any PROXY header)
+    bool copy_files = false;        // files by pread() and writes, not sendfile(2): the sendfile setting and the socket's peer
   } st_;
 };
 

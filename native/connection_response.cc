@@ -159,9 +159,7 @@ int Connection::send_file(int fd, int64_t offset, int64_t length) {
   int64_t take = body_allowance(length, &clamped);
   if (take > 0) {
     chunk_open(take);
-    const SendfileUse use = server->limits.sendfile;
-    const bool copy = use == SendfileUse::Never || (use == SendfileUse::Auto && st_.loopback_peer);
-    busy().out.push_file(fd, offset, static_cast<size_t>(take), served_, copy);
+    busy().out.push_file(fd, offset, static_cast<size_t>(take), served_);
     chunk_close();
   } else {
     // Nothing to send (HEAD, a status without a body, length 0, after a short file):

@@ -63,14 +63,14 @@ Connection* LoopData::find(double id) const {
 
 uint64_t LoopData::hold_now() const {
 #ifdef TSGI_HOLD_TSC
-  if (tsc_ready_) return __rdtsc();
+  if (tsc_ == Tsc::Ready) return __rdtsc();
 #endif
   return uv_hrtime();
 }
 
 // The counter's rate against uv_hrtime(), from two readings at least 10 ms apart (taken
 // at the start of batches). A rate outside 0.1 to 20 GHz (a counter that stops or is not
-// synchronised) leaves uv_hrtime() in use for good.
+// synchronised), or no counter, leaves uv_hrtime() in use for good.
 void LoopData::calibrate_tsc() {
 #ifdef TSGI_HOLD_TSC
   const uint64_t ns = uv_hrtime();
@@ -80,21 +80,19 @@ void LoopData::calibrate_tsc() {
     tsc_base_ = tsc;
     return;
   }
-  if (tsc_base_ns_ == UINT64_MAX || ns - tsc_base_ns_ < 10 * 1000 * 1000) return;
+  if (ns - tsc_base_ns_ < 10 * 1000 * 1000) return;
   const double rate = tsc > tsc_base_ ? static_cast<double>(tsc - tsc_base_) / static_cast<double>(ns - tsc_base_ns_) : 0;
-  if (rate >= 0.1 && rate <= 20) {
-    tsc_per_ns_ = rate;
-    tsc_ready_ = true;
-  } else {
-    tsc_base_ns_ = UINT64_MAX;
-  }
+  tsc_ = rate >= 0.1 && rate <= 20 ? Tsc::Ready : Tsc::Unusable;
+  tsc_per_ns_ = rate;
+#else
+  tsc_ = Tsc::Unusable;
 #endif
 }
 
 void LoopData::begin_holding(uint64_t limit_ns) {
   holding_output = true;
-  if (!tsc_ready_) calibrate_tsc();
-  hold_limit_ = tsc_ready_ ? static_cast<uint64_t>(static_cast<double>(limit_ns) * tsc_per_ns_) : limit_ns;
+  if (tsc_ == Tsc::Calibrating) calibrate_tsc();
+  hold_limit_ = tsc_ == Tsc::Ready ? static_cast<uint64_t>(static_cast<double>(limit_ns) * tsc_per_ns_) : limit_ns;
   hold_mark_ = hold_now();
 }
 

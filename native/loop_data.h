@@ -154,10 +154,10 @@ class LoopData {
   void calibrate_tsc();
   uint64_t hold_mark_ = 0;   // hold_now() at the last answer (or the batch's start)
   uint64_t hold_limit_ = 0;  // responseHold in hold_now() units
-  bool tsc_ready_ = false;
-  double tsc_per_ns_ = 0;
-  uint64_t tsc_base_ = 0;
-  uint64_t tsc_base_ns_ = 0;
+  enum class Tsc : uint8_t { Calibrating, Ready, Unusable } tsc_ = Tsc::Calibrating;
+  double tsc_per_ns_ = 0;    // Ready: counter ticks per ns
+  uint64_t tsc_base_ = 0;    // Calibrating: the first reading's counter
+  uint64_t tsc_base_ns_ = 0; // and its uv_hrtime() (0: none yet)
   int live_handles_ = 0;
   void (*teardown_done_fn_)(void* arg) = nullptr;
   void* teardown_done_arg_ = nullptr;

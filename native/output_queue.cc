@@ -34,8 +34,9 @@ static_assert(sizeof(uv_buf_t) == sizeof(iovec) && offsetof(uv_buf_t, base) == o
                   offsetof(uv_buf_t, len) == offsetof(iovec, iov_len),
               "uv_buf_t is an iovec on Unix");
 
-void SocketTransport::attach(uv_stream_t* stream) {
+void SocketTransport::attach(uv_stream_t* stream, bool sendfile) {
   stream_ = stream;
+  sendfile_ = sendfile;
   uv_os_fd_t fd;
   fd_ = uv_fileno(reinterpret_cast<uv_handle_t*>(stream), &fd) == 0 ? fd : -1;
 }
@@ -81,7 +82,7 @@ long SocketTransport::send_file(int fd, int64_t* off, size_t n) {
   return static_cast<long>(r);
 }
 
-bool SocketTransport::can_send_file() const { return !sendfile_disabled(); }
+bool SocketTransport::can_send_file() const { return sendfile_ && !sendfile_disabled(); }
 
 // ---- OutputQueue ----------------------------------------------------------------------
 
@@ -175,7 +176,7 @@ void OutputQueue::push_external(const char* p, size_t n, Release release) {
   queued_ += n;
 }
 
-void OutputQueue::push_file(int fd, int64_t off, size_t n, uint32_t tag, bool copy) {
+void OutputQueue::push_file(int fd, int64_t off, size_t n, uint32_t tag) {
   sync();
   Piece pc{};
   pc.kind = Piece::File;
@@ -183,7 +184,7 @@ void OutputQueue::push_file(int fd, int64_t off, size_t n, uint32_t tag, bool co
   pc.fd = fd;
   pc.file_off = off;
   pc.tag = tag;
-  pc.no_sendfile = copy || !transport_->can_send_file();
+  pc.no_sendfile = !transport_->can_send_file();
   pc.buffered = 0;
   note_growth();
   add_piece(pc);

@@ -71,8 +71,9 @@ class Transport {
 // that write/writev go through) when libuv has nothing queued, as uv_try_write would.
 class SocketTransport final : public Transport {
  public:
-  // stream is open (its descriptor is read once, here).
-  void attach(uv_stream_t* stream);
+  // stream is open (its descriptor is read once, here); sendfile: files may go by
+  // sendfile(2) (else pread() and writes, as on a transport that cannot).
+  void attach(uv_stream_t* stream, bool sendfile);
   int try_write(const uv_buf_t* bufs, unsigned n) override;
   int write(uv_write_t* req, const uv_buf_t* bufs, unsigned n, uv_write_cb cb) override;
   long send_file(int fd, int64_t* off, size_t n) override;
@@ -82,6 +83,7 @@ class SocketTransport final : public Transport {
  private:
   uv_stream_t* stream_ = nullptr;
   int fd_ = -1;  // the socket (-1: not known, libuv writes)
+  bool sendfile_ = true;
 };
 
 // TSGI_NO_SENDFILE=1 in the environment when the addon loads: a diagnostic switch that
@@ -147,8 +149,7 @@ class OutputQueue {
   // n bytes at p, held by release until written or dropped (copied when small).
   void push_external(const char* p, size_t n, Release release);
   // n bytes of fd from off; tag comes back in output_file_done.
-  // copy: read and write the file even where the transport could sendfile(2) it.
-  void push_file(int fd, int64_t off, size_t n, uint32_t tag, bool copy);
+  void push_file(int fd, int64_t off, size_t n, uint32_t tag);
 
   enum class FlushResult : uint8_t {
     Empty,    // everything is written

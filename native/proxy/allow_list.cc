@@ -83,4 +83,14 @@ bool cidr_match_peer(const std::vector<CidrRange>& ranges, const sockaddr* peer)
   return true;
 }
 
+bool is_loopback_peer(const sockaddr* peer) {
+  static const std::vector<CidrRange> kLoopback = [] {
+    std::vector<CidrRange> r(2);
+    parse_cidr("127.0.0.0/8", 11, &r[0]);
+    parse_cidr("::1", 3, &r[1]);
+    return r;
+  }();
+  return (peer->sa_family == AF_INET || peer->sa_family == AF_INET6) && cidr_match_peer(kLoopback, peer);
+}
+
 }  // namespace tsgi

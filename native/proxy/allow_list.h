@@ -31,4 +31,7 @@ bool cidr_match(const std::vector<CidrRange>& ranges, const uint8_t* addr, bool 
 // peer is a local process that the socket file's permissions let in) is allowed.
 bool cidr_match_peer(const std::vector<CidrRange>& ranges, const sockaddr* peer);
 
+// True for an IPv4 or IPv6 peer on a loopback address: 127.0.0.0/8, ::1, ::ffff:127.x.y.z.
+bool is_loopback_peer(const sockaddr* peer);
+
 }  // namespace tsgi

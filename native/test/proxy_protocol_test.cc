@@ -432,6 +432,33 @@ void run_allow_list(tsgi_test::Tally* tally) {
     tally->record(c);
   }
   {
+    Case c("loopback peers: 127.0.0.0/8, ::1 and ::ffff:127.x.y.z, nothing else");
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    for (const char* ip : {"127.0.0.1", "127.255.0.9"}) {
+      inet_pton(AF_INET, ip, &sa.sin_addr);
+      if (!tsgi::is_loopback_peer(reinterpret_cast<sockaddr*>(&sa))) c.fail("%s not loopback", ip);
+    }
+    for (const char* ip : {"128.0.0.1", "10.0.0.1", "0.0.0.0"}) {
+      inet_pton(AF_INET, ip, &sa.sin_addr);
+      if (tsgi::is_loopback_peer(reinterpret_cast<sockaddr*>(&sa))) c.fail("%s loopback", ip);
+    }
+    sockaddr_in6 sa6{};
+    sa6.sin6_family = AF_INET6;
+    for (const char* ip : {"::1", "::ffff:127.0.0.1", "::ffff:127.1.2.3"}) {
+      inet_pton(AF_INET6, ip, &sa6.sin6_addr);
+      if (!tsgi::is_loopback_peer(reinterpret_cast<sockaddr*>(&sa6))) c.fail("%s not loopback", ip);
+    }
+    for (const char* ip : {"::2", "::", "::ffff:10.0.0.1", "::127.0.0.1", "fe80::1"}) {
+      inet_pton(AF_INET6, ip, &sa6.sin6_addr);
+      if (tsgi::is_loopback_peer(reinterpret_cast<sockaddr*>(&sa6))) c.fail("%s loopback", ip);
+    }
+    sockaddr un{};
+    un.sa_family = AF_UNIX;
+    if (tsgi::is_loopback_peer(&un)) c.fail("a Unix peer is loopback");
+    tally->record(c);
+  }
+  {
     Case c("allow list: /0, /32, /128 and *");
     auto all4 = ranges({"0.0.0.0/0"}, &c);
     if (!match4(all4, "203.0.113.5") || match6(all4, "2001:db8::1")) c.fail("0.0.0.0/0");
